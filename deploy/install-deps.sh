@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Installs every Debian 12 package Eddy needs to build, test and run.
+# Idempotent: packages already present are left alone, so re-running is cheap.
+set -euo pipefail
+
+packages=(
+  build-essential cmake ninja-build pkg-config ccache
+  librdkafka-dev librocksdb-dev
+  libprotobuf-dev protobuf-compiler
+  libeigen3-dev prometheus-cpp-dev
+  libgtest-dev libgmock-dev
+  libyaml-cpp-dev libsimdjson-dev libcli11-dev libspdlog-dev libfmt-dev libre2-dev
+  kcat
+)
+
+missing=()
+for pkg in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$pkg")
+  fi
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "install-deps: all ${#packages[@]} packages present"
+  exit 0
+fi
+
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+echo "install-deps: installing ${missing[*]}"
+$SUDO apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
