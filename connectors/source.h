@@ -50,6 +50,13 @@ class Source {
   // Where each partition starts when the job has no saved position
   // (earliest, latest or a timestamp for Kafka).
   virtual Result<std::vector<int64_t>> InitialOffsets() = 0;
+  // Positions the source so that the next Read of each partition starts at
+  // `next_offsets` (from InitialOffsets or a checkpoint). Called once before
+  // the first batch; a Read whose range starts elsewhere seeks by itself.
+  virtual Status StartFrom(const std::vector<int64_t>& next_offsets) {
+    (void)next_offsets;
+    return Status::OK();
+  }
   // The end (exclusive) of what can be read now, per partition.
   virtual Result<std::vector<int64_t>> LatestOffsets() = 0;
   // True when the source will never produce more than LatestOffsets() (a

@@ -1,1 +1,89 @@
-int main() { return 0; }
+// eddy: the command-line entry point. Parses flags and dispatches to the
+// commands in runtime/commands.h; everything else lives in the libraries.
+
+#include <CLI/CLI.hpp>
+#include <spdlog/spdlog.h>
+
+#include <atomic>
+#include <csignal>
+#include <cstdlib>
+#include <unistd.h>
+
+#include "runtime/commands.h"
+
+#ifndef EDDY_JOBS_DIR
+#define EDDY_JOBS_DIR "jobs"
+#endif
+
+namespace {
+
+std::atomic<bool> g_stop{false};
+
+// First SIGINT/SIGTERM: finish the current batch and exit cleanly. Second:
+// leave at once.
+void OnSignal(int) {
+  if (g_stop.exchange(true)) {
+    constexpr char kMessage[] = "\nsecond signal: exiting without finishing the batch\n";
+    (void)!::write(STDERR_FILENO, kMessage, sizeof(kMessage) - 1);
+    std::_Exit(130);
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"Eddy: a stream processing engine with online learning, on Kafka"};
+  app.require_subcommand(1);
+  std::string log_level = "info";
+  app.add_option("--log-level", log_level, "trace, debug, info, warn, error")
+      ->capture_default_str();
+
+  eddy::RunCommandOptions run;
+  auto* run_cmd = app.add_subcommand("run", "Run a job file");
+  run_cmd->add_option("job", run.job_file, "Job definition (YAML)")->required()->check(CLI::ExistingFile);
+  run_cmd->add_flag("--once", run.once,
+                    "Process everything available at start, then exit (backfills, tests)");
+  run_cmd->add_option("--threads", run.threads, "Worker threads (default: one per core)");
+  run_cmd->add_option("--max-batches", run.max_batches, "Stop after this many batches");
+  bool quiet = false;
+  run_cmd->add_flag("--quiet", quiet, "No per-batch progress lines");
+
+  std::string validate_file;
+  auto* validate_cmd = app.add_subcommand("validate", "Check a job file and print its DAG");
+  validate_cmd->add_option("job", validate_file, "Job definition (YAML)")->required();
+
+  eddy::BrokerCommandOptions broker;
+  auto* broker_cmd = app.add_subcommand("broker", "Run an embedded Kafka broker on localhost");
+  broker_cmd->add_option("--port", broker.port, "Bootstrap port")->capture_default_str();
+  broker_cmd->add_option("--partitions", broker.partitions,
+                         "Partitions of topics created without a count")
+      ->capture_default_str();
+  broker_cmd->add_option("--topic", broker.topics, "Topic to create: NAME or NAME:PARTITIONS");
+  broker_cmd->add_option("--bootstrap-file", broker.bootstrap_file,
+                         "Write the bootstrap address to this file once listening");
+
+  eddy::DemoCommandOptions demo;
+  demo.jobs_dir = EDDY_JOBS_DIR;
+  auto* demo_cmd = app.add_subcommand(
+      "demo", "Generate ad events into an embedded broker and run the ad pipeline on them");
+  demo_cmd->add_option("--events", demo.events, "Events to generate")->capture_default_str();
+  demo_cmd->add_option("--rate", demo.rate, "Events per second")->capture_default_str();
+  demo_cmd->add_option("--jobs-dir", demo.jobs_dir, "Where the demo's job files are")
+      ->capture_default_str();
+
+  CLI11_PARSE(app, argc, argv);
+
+  spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ %v");
+  spdlog::set_level(spdlog::level::from_str(log_level));
+  std::signal(SIGINT, OnSignal);
+  std::signal(SIGTERM, OnSignal);
+
+  if (*run_cmd) {
+    run.progress = !quiet;
+    return eddy::RunCommand(run, g_stop);
+  }
+  if (*validate_cmd) return eddy::ValidateCommand(validate_file);
+  if (*broker_cmd) return eddy::BrokerCommand(broker, g_stop);
+  if (*demo_cmd) return eddy::DemoCommand(demo, g_stop);
+  return 1;
+}

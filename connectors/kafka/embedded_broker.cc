@@ -1,0 +1,217 @@
+#include "connectors/kafka/embedded_broker.h"
+
+#include <arpa/inet.h>
+#include <librdkafka/rdkafka.h>
+#include <librdkafka/rdkafka_mock.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <cstring>
+#include <mutex>
+#include <set>
+#include <thread>
+#include <vector>
+
+#include "connectors/kafka/kafka_client.h"
+
+namespace eddy {
+namespace {
+
+// Owns a file descriptor.
+class Fd {
+ public:
+  Fd() = default;
+  explicit Fd(int fd) : fd_(fd) {}
+  ~Fd() { Reset(); }
+  Fd(Fd&& other) noexcept : fd_(std::exchange(other.fd_, -1)) {}
+  Fd& operator=(Fd&& other) noexcept {
+    if (this != &other) {
+      Reset();
+      fd_ = std::exchange(other.fd_, -1);
+    }
+    return *this;
+  }
+  int get() const { return fd_; }
+  void Reset() {
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = -1;
+  }
+
+ private:
+  int fd_ = -1;
+};
+
+Result<sockaddr_in> ParseHostPort(const std::string& host_port) {
+  const size_t colon = host_port.rfind(':');
+  if (colon == std::string::npos) return Status::InvalidArgument("bad address " + host_port);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(std::stoi(host_port.substr(colon + 1))));
+  if (inet_pton(AF_INET, host_port.substr(0, colon).c_str(), &addr.sin_addr) != 1) {
+    return Status::InvalidArgument("bad address " + host_port);
+  }
+  return addr;
+}
+
+// Relays TCP connections from a fixed local port to the mock's first broker.
+// Only bootstrap traffic passes here: the metadata the broker returns
+// advertises its own address, which clients then use directly.
+class Forwarder {
+ public:
+  static Result<std::unique_ptr<Forwarder>> Start(int port, const std::string& target) {
+    EDDY_ASSIGN_OR_RETURN(sockaddr_in target_addr, ParseHostPort(target));
+    Fd listener(::socket(AF_INET, SOCK_STREAM, 0));
+    if (listener.get() < 0) return Status::IOError("socket() failed");
+    int one = 1;
+    ::setsockopt(listener.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(static_cast<uint16_t>(port));
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (::bind(listener.get(), reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
+      return Status::IOError("cannot listen on 127.0.0.1:" + std::to_string(port) + ": " +
+                             std::strerror(errno));
+    }
+    if (::listen(listener.get(), 64) != 0) return Status::IOError("listen() failed");
+    auto forwarder = std::unique_ptr<Forwarder>(new Forwarder(std::move(listener), target_addr));
+    forwarder->thread_ = std::thread([f = forwarder.get()] { f->Run(); });
+    return forwarder;
+  }
+
+  ~Forwarder() {
+    stop_ = true;
+    if (thread_.joinable()) thread_.join();
+  }
+
+ private:
+  Forwarder(Fd listener, sockaddr_in target) : listener_(std::move(listener)), target_(target) {}
+
+  struct Pair {
+    Fd client;
+    Fd upstream;
+  };
+
+  void Run() {
+    std::vector<Pair> pairs;
+    std::vector<pollfd> fds;
+    char buffer[65536];
+    while (!stop_) {
+      fds.clear();
+      fds.push_back({listener_.get(), POLLIN, 0});
+      for (const Pair& pair : pairs) {
+        fds.push_back({pair.client.get(), POLLIN, 0});
+        fds.push_back({pair.upstream.get(), POLLIN, 0});
+      }
+      if (::poll(fds.data(), fds.size(), 200) <= 0) continue;
+      if (fds[0].revents & POLLIN) {
+        Fd client(::accept(listener_.get(), nullptr, nullptr));
+        Fd upstream(::socket(AF_INET, SOCK_STREAM, 0));
+        if (client.get() >= 0 && upstream.get() >= 0 &&
+            ::connect(upstream.get(), reinterpret_cast<const sockaddr*>(&target_),
+                      sizeof(target_)) == 0) {
+          pairs.push_back({std::move(client), std::move(upstream)});
+        }
+      }
+      std::set<size_t> closed;
+      for (size_t idx = 0; idx + 1 < fds.size(); idx += 2) {
+        const size_t pair_idx = idx / 2;
+        if (pair_idx >= pairs.size()) break;
+        for (int side = 0; side < 2; ++side) {
+          const pollfd& pfd = fds[1 + idx + side];
+          if (!(pfd.revents & (POLLIN | POLLHUP | POLLERR))) continue;
+          const ssize_t n = ::read(pfd.fd, buffer, sizeof(buffer));
+          const int peer = side == 0 ? pairs[pair_idx].upstream.get() : pairs[pair_idx].client.get();
+          if (n <= 0 || !WriteAll(peer, buffer, static_cast<size_t>(n))) closed.insert(pair_idx);
+        }
+      }
+      for (auto it = closed.rbegin(); it != closed.rend(); ++it) {
+        pairs.erase(pairs.begin() + static_cast<std::ptrdiff_t>(*it));
+      }
+    }
+  }
+
+  static bool WriteAll(int fd, const char* data, size_t size) {
+    while (size > 0) {
+      const ssize_t n = ::send(fd, data, size, MSG_NOSIGNAL);
+      if (n <= 0) return false;
+      data += n;
+      size -= static_cast<size_t>(n);
+    }
+    return true;
+  }
+
+  Fd listener_;
+  sockaddr_in target_;
+  std::atomic<bool> stop_{false};
+  std::thread thread_;
+};
+
+}  // namespace
+
+struct EmbeddedBroker::Rep {
+  KafkaHandle handle;  // the mock cluster's bookkeeping client
+  rd_kafka_mock_cluster_t* cluster = nullptr;
+  std::unique_ptr<Forwarder> forwarder;
+  std::string bootstrap;
+  int default_partitions = 3;
+  std::mutex mutex;
+  std::set<std::string> topics;
+
+  ~Rep() {
+    forwarder.reset();
+    if (cluster != nullptr) rd_kafka_mock_cluster_destroy(cluster);
+  }
+};
+
+EmbeddedBroker::EmbeddedBroker(std::unique_ptr<Rep> rep) : rep_(std::move(rep)) {}
+EmbeddedBroker::~EmbeddedBroker() = default;
+
+Result<std::unique_ptr<EmbeddedBroker>> EmbeddedBroker::Start(const EmbeddedBrokerOptions& options) {
+  auto rep = std::make_unique<Rep>();
+  rep->default_partitions = options.default_partitions > 0 ? options.default_partitions : 3;
+  char errstr[512];
+  rd_kafka_conf_t* conf = rd_kafka_conf_new();
+  rd_kafka_conf_set(conf, "log_level", "3", errstr, sizeof(errstr));
+  rd_kafka_t* handle = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof(errstr));
+  if (handle == nullptr) {
+    rd_kafka_conf_destroy(conf);
+    return Status::Internal(std::string("embedded broker: ") + errstr);
+  }
+  rep->handle.reset(handle);
+  rep->cluster = rd_kafka_mock_cluster_new(handle, options.brokers > 0 ? options.brokers : 1);
+  if (rep->cluster == nullptr) return Status::Internal("embedded broker: mock cluster failed to start");
+  const std::string mock_bootstrap = rd_kafka_mock_cluster_bootstraps(rep->cluster);
+  if (options.port > 0) {
+    const std::string first = mock_bootstrap.substr(0, mock_bootstrap.find(','));
+    EDDY_ASSIGN_OR_RETURN(rep->forwarder, Forwarder::Start(options.port, first));
+    rep->bootstrap = "127.0.0.1:" + std::to_string(options.port);
+  } else {
+    rep->bootstrap = mock_bootstrap;
+  }
+  return std::unique_ptr<EmbeddedBroker>(new EmbeddedBroker(std::move(rep)));
+}
+
+const std::string& EmbeddedBroker::bootstrap() const { return rep_->bootstrap; }
+
+int EmbeddedBroker::default_partitions() const { return rep_->default_partitions; }
+
+rd_kafka_mock_cluster_s* EmbeddedBroker::cluster() { return rep_->cluster; }
+
+Status EmbeddedBroker::CreateTopic(const std::string& topic, int partitions) {
+  std::lock_guard<std::mutex> lock(rep_->mutex);
+  if (rep_->topics.count(topic) > 0) return Status::OK();
+  const int count = partitions > 0 ? partitions : rep_->default_partitions;
+  const rd_kafka_resp_err_t err = rd_kafka_mock_topic_create(rep_->cluster, topic.c_str(), count, 1);
+  if (err != RD_KAFKA_RESP_ERR_NO_ERROR && err != RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS) {
+    return Status::Internal("embedded broker: cannot create topic '" + topic +
+                            "': " + rd_kafka_err2str(err));
+  }
+  rep_->topics.insert(topic);
+  return Status::OK();
+}
+
+}  // namespace eddy

@@ -1,0 +1,323 @@
+#include "connectors/kafka/kafka_source.h"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <condition_variable>
+#include <deque>
+#include <map>
+#include <mutex>
+#include <thread>
+
+namespace eddy {
+namespace {
+
+// Messages of one partition pulled from the consumer queue but not yet read.
+struct PartitionBuffer {
+  std::deque<KafkaMessage> messages;  // ascending offsets
+  int64_t eof_offset = -1;            // latest end-of-partition offset seen
+  int64_t next_offset = 0;            // next offset a Read expects
+};
+
+class KafkaSource final : public Source {
+ public:
+  explicit KafkaSource(KafkaSourceOptions options) : options_(std::move(options)) {}
+
+  ~KafkaSource() override {
+    queue_.reset();
+    if (consumer_) rd_kafka_consumer_close(consumer_.get());
+  }
+
+  const std::string& name() const override { return options_.name; }
+  const Schema& schema() const override { return options_.decoder->schema(); }
+
+  Status Open() override {
+    EDDY_ASSIGN_OR_RETURN(consumer_, CreateConsumer(options_.client, options_.group_id));
+    for (const std::string& topic : options_.topics) {
+      auto count = FetchPartitionCount(consumer_.get(), topic);
+      if (!count.ok()) {
+        return count.status().WithContext("source '" + options_.name + "' at " +
+                                          options_.client.brokers);
+      }
+      for (int32_t partition = 0; partition < *count; ++partition) {
+        partitions_.push_back({topic, partition});
+      }
+    }
+    buffers_ = std::vector<PartitionBuffer>(partitions_.size());
+    for (size_t idx = 0; idx < partitions_.size(); ++idx) {
+      index_[{partitions_[idx].topic, partitions_[idx].partition}] = idx;
+    }
+    queue_.reset(rd_kafka_queue_get_consumer(consumer_.get()));
+    if (!queue_) return Status::Internal("Kafka consumer has no consumer queue");
+    return Status::OK();
+  }
+
+  const std::vector<SourcePartition>& partitions() const override { return partitions_; }
+
+  Result<std::vector<int64_t>> InitialOffsets() override {
+    const std::string& start = options_.start.empty() ? std::string("earliest") : options_.start;
+    std::vector<int64_t> offsets(partitions_.size());
+    if (start == "earliest" || start == "latest") {
+      for (size_t idx = 0; idx < partitions_.size(); ++idx) {
+        EDDY_ASSIGN_OR_RETURN(auto marks, QueryWatermarks(idx));
+        offsets[idx] = start == "earliest" ? marks.first : marks.second;
+      }
+      return offsets;
+    }
+    EDDY_ASSIGN_OR_RETURN(int64_t millis, ParseStartTimestamp(start));
+    KafkaPartitionList list(rd_kafka_topic_partition_list_new(static_cast<int>(partitions_.size())));
+    for (const SourcePartition& part : partitions_) {
+      rd_kafka_topic_partition_list_add(list.get(), part.topic.c_str(), part.partition)->offset =
+          millis;
+    }
+    const rd_kafka_resp_err_t err =
+        rd_kafka_offsets_for_times(consumer_.get(), list.get(), static_cast<int>(kBrokerTimeout.count()));
+    if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      return Status::Unavailable("source '" + options_.name + "': offsets for time " + start +
+                                 ": " + rd_kafka_err2str(err));
+    }
+    for (size_t idx = 0; idx < partitions_.size(); ++idx) {
+      const int64_t found = list->elems[idx].offset;
+      if (found >= 0) {
+        offsets[idx] = found;
+      } else {
+        // No record at or after the time: start at the end, as Kafka does.
+        EDDY_ASSIGN_OR_RETURN(auto marks, QueryWatermarks(idx));
+        offsets[idx] = marks.second;
+      }
+    }
+    return offsets;
+  }
+
+  Status StartFrom(const std::vector<int64_t>& next_offsets) override {
+    if (next_offsets.size() != partitions_.size()) {
+      return Status::InvalidArgument("source '" + options_.name + "': " +
+                                     std::to_string(next_offsets.size()) + " offsets for " +
+                                     std::to_string(partitions_.size()) + " partitions");
+    }
+    KafkaPartitionList list(rd_kafka_topic_partition_list_new(static_cast<int>(partitions_.size())));
+    for (size_t idx = 0; idx < partitions_.size(); ++idx) {
+      rd_kafka_topic_partition_list_add(list.get(), partitions_[idx].topic.c_str(),
+                                        partitions_[idx].partition)
+          ->offset = next_offsets[idx];
+      std::lock_guard<std::mutex> lock(mutex_);
+      buffers_[idx].messages.clear();
+      buffers_[idx].next_offset = next_offsets[idx];
+      buffers_[idx].eof_offset = -1;
+    }
+    const rd_kafka_resp_err_t err = rd_kafka_assign(consumer_.get(), list.get());
+    if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      return Status::Internal("source '" + options_.name + "': assign: " + rd_kafka_err2str(err));
+    }
+    assigned_ = true;
+    return Status::OK();
+  }
+
+  Result<std::vector<int64_t>> LatestOffsets() override {
+    std::vector<int64_t> offsets(partitions_.size());
+    for (size_t idx = 0; idx < partitions_.size(); ++idx) {
+      EDDY_ASSIGN_OR_RETURN(auto marks, QueryWatermarks(idx));
+      offsets[idx] = marks.second;
+    }
+    return offsets;
+  }
+
+  Status Read(const PartitionRange& range, const std::atomic<bool>& cancel, Batch* out,
+              DeadLetters* dead_letters) override {
+    if (!assigned_) return Status::Internal("source '" + options_.name + "': Read before StartFrom");
+    if (range.end <= range.start) return Status::OK();
+    EDDY_RETURN_IF_ERROR(SeekIfNeeded(range));
+    std::vector<KafkaMessage> taken;
+    taken.reserve(static_cast<size_t>(range.end - range.start));
+    auto last_progress = std::chrono::steady_clock::now();
+    while (true) {
+      bool complete = false;
+      {
+        std::unique_lock<std::mutex> lock(mutex_);
+        PartitionBuffer& buffer = buffers_[range.partition_index];
+        const size_t before = taken.size();
+        while (!buffer.messages.empty() && buffer.messages.front()->offset < range.end) {
+          if (buffer.messages.front()->offset >= buffer.next_offset) {
+            buffer.next_offset = buffer.messages.front()->offset + 1;
+            taken.push_back(std::move(buffer.messages.front()));
+          }
+          buffer.messages.pop_front();
+        }
+        if (taken.size() != before) last_progress = std::chrono::steady_clock::now();
+        // Complete when the last offset of the range arrived, or when the
+        // partition's end was reached at or past the range's end (the last
+        // offsets may be transaction markers, which carry no message).
+        complete = buffer.next_offset >= range.end ||
+                   (buffer.eof_offset >= range.end && buffer.messages.empty());
+        if (complete) buffer.next_offset = std::max(buffer.next_offset, range.end);
+      }
+      if (complete) break;
+      if (cancel.load()) return Status::Cancelled("source '" + options_.name + "' read cancelled");
+      if (std::chrono::steady_clock::now() - last_progress > options_.read_timeout) {
+        const SourcePartition& part = partitions_[range.partition_index];
+        return Status::Unavailable(
+            "source '" + options_.name + "': no records from " + part.topic + "/" +
+            std::to_string(part.partition) + " for " +
+            std::to_string(options_.read_timeout.count()) + " ms while reading offsets " +
+            std::to_string(range.start) + ".." + std::to_string(range.end) +
+            " (broker unreachable?)");
+      }
+      PullFromConsumerQueue();
+    }
+    return DecodeMessages(range, taken, out, dead_letters);
+  }
+
+  void Acknowledge(const std::vector<int64_t>& next_offsets) override {
+    if (options_.group_id.empty() || !consumer_) return;
+    KafkaPartitionList list(rd_kafka_topic_partition_list_new(static_cast<int>(partitions_.size())));
+    for (size_t idx = 0; idx < partitions_.size() && idx < next_offsets.size(); ++idx) {
+      rd_kafka_topic_partition_list_add(list.get(), partitions_[idx].topic.c_str(),
+                                        partitions_[idx].partition)
+          ->offset = next_offsets[idx];
+    }
+    // Asynchronous: this commit informs lag tools only; Eddy's own progress
+    // lives in its checkpoints.
+    rd_kafka_commit(consumer_.get(), list.get(), 1);
+  }
+
+ private:
+  static Result<int64_t> ParseStartTimestamp(const std::string& start) {
+    if (!start.empty() && std::all_of(start.begin(), start.end(), ::isdigit)) return std::stoll(start);
+    auto micros = ParseTimestamp(start);
+    if (!micros) {
+      return Status::InvalidArgument("start '" + start +
+                                     "': expected earliest, latest, an ISO 8601 timestamp or "
+                                     "epoch milliseconds");
+    }
+    return *micros / 1000;
+  }
+
+  Result<std::pair<int64_t, int64_t>> QueryWatermarks(size_t idx) {
+    int64_t low = 0, high = 0;
+    const rd_kafka_resp_err_t err = rd_kafka_query_watermark_offsets(
+        consumer_.get(), partitions_[idx].topic.c_str(), partitions_[idx].partition, &low, &high,
+        static_cast<int>(kBrokerTimeout.count()));
+    if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      return Status::Unavailable("source '" + options_.name + "': watermarks of " +
+                                 partitions_[idx].topic + "/" +
+                                 std::to_string(partitions_[idx].partition) + ": " +
+                                 rd_kafka_err2str(err));
+    }
+    return std::make_pair(low, high);
+  }
+
+  Status SeekIfNeeded(const PartitionRange& range) {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      PartitionBuffer& buffer = buffers_[range.partition_index];
+      if (buffer.next_offset == range.start) return Status::OK();
+      buffer.messages.clear();
+      buffer.eof_offset = -1;
+      buffer.next_offset = range.start;
+    }
+    const SourcePartition& part = partitions_[range.partition_index];
+    KafkaPartitionList list(rd_kafka_topic_partition_list_new(1));
+    rd_kafka_topic_partition_list_add(list.get(), part.topic.c_str(), part.partition)->offset =
+        range.start;
+    rd_kafka_error_t* error = rd_kafka_seek_partitions(consumer_.get(), list.get(),
+                                                       static_cast<int>(kBrokerTimeout.count()));
+    if (error != nullptr) {
+      const std::string message = rd_kafka_error_string(error);
+      rd_kafka_error_destroy(error);
+      return Status::Unavailable("source '" + options_.name + "': seek " + part.topic + "/" +
+                                 std::to_string(part.partition) + " to " +
+                                 std::to_string(range.start) + ": " + message);
+    }
+    return Status::OK();
+  }
+
+  // Moves messages from librdkafka's consumer queue into the per-partition
+  // buffers. One task pulls at a time; the others wait for its result.
+  void PullFromConsumerQueue() {
+    std::unique_lock<std::mutex> pull_lock(pull_mutex_, std::try_to_lock);
+    if (!pull_lock.owns_lock()) {
+      // Another task is pulling; wait for it rather than spin.
+      std::unique_lock<std::mutex> lock(mutex_);
+      pulled_.wait_for(lock, std::chrono::milliseconds(50));
+      return;
+    }
+    constexpr size_t kPullSize = 8192;
+    rd_kafka_message_t* messages[kPullSize];
+    const ssize_t count = rd_kafka_consume_batch_queue(queue_.get(), 100, messages, kPullSize);
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      for (ssize_t i = 0; i < count; ++i) {
+        KafkaMessage message(messages[i]);
+        if (message->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+          if (auto* buffer = FindBuffer(message.get())) {
+            buffer->eof_offset = std::max(buffer->eof_offset, message->offset);
+          }
+          continue;
+        }
+        if (message->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+          spdlog::warn("source '{}': {}", options_.name, rd_kafka_message_errstr(message.get()));
+          continue;
+        }
+        PartitionBuffer* buffer = FindBuffer(message.get());
+        if (buffer == nullptr || message->offset < buffer->next_offset) continue;
+        buffer->messages.push_back(std::move(message));
+      }
+    }
+    pulled_.notify_all();
+  }
+
+  PartitionBuffer* FindBuffer(const rd_kafka_message_t* message) {
+    if (message->rkt == nullptr) return nullptr;
+    auto it = index_.find({rd_kafka_topic_name(message->rkt), message->partition});
+    return it == index_.end() ? nullptr : &buffers_[it->second];
+  }
+
+  Status DecodeMessages(const PartitionRange& range, const std::vector<KafkaMessage>& messages,
+                        Batch* out, DeadLetters* dead_letters) {
+    const SourcePartition& part = partitions_[range.partition_index];
+    if (!messages.empty() && messages.front()->offset > range.start) {
+      spdlog::warn(
+          "source '{}': {}/{} offsets {}..{} were deleted by retention before they were read",
+          options_.name, part.topic, part.partition, range.start, messages.front()->offset);
+    }
+    std::vector<RawRecord> records;
+    records.reserve(messages.size());
+    for (const KafkaMessage& message : messages) {
+      RawRecord record;
+      record.value = std::string_view(static_cast<const char*>(message->payload), message->len);
+      if (message->key != nullptr) {
+        record.key = std::string_view(static_cast<const char*>(message->key), message->key_len);
+      }
+      record.topic = part.topic;
+      record.partition = part.partition;
+      record.offset = message->offset;
+      rd_kafka_timestamp_type_t ts_type;
+      const int64_t ts = rd_kafka_message_timestamp(message.get(), &ts_type);
+      if (ts_type != RD_KAFKA_TIMESTAMP_NOT_AVAILABLE && ts >= 0) record.timestamp = ts * 1000;
+      records.push_back(record);
+    }
+    return options_.decoder->Decode(records, out, dead_letters);
+  }
+
+  KafkaSourceOptions options_;
+  KafkaHandle consumer_;
+  KafkaQueue queue_;
+  std::vector<SourcePartition> partitions_;
+  std::map<std::pair<std::string, int32_t>, size_t> index_;
+  bool assigned_ = false;
+
+  std::mutex pull_mutex_;  // one puller at a time
+  std::mutex mutex_;       // guards buffers_
+  std::condition_variable pulled_;
+  std::vector<PartitionBuffer> buffers_;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<Source>> MakeKafkaSource(KafkaSourceOptions options) {
+  if (options.topics.empty()) return Status::InvalidArgument("Kafka source needs at least one topic");
+  if (!options.decoder) return Status::InvalidArgument("Kafka source needs a decoder");
+  return std::unique_ptr<Source>(std::make_unique<KafkaSource>(std::move(options)));
+}
+
+}  // namespace eddy

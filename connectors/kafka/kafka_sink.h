@@ -1,0 +1,30 @@
+#pragma once
+// Kafka sink: encodes rows with the sink's format and produces them with an
+// idempotent producer, choosing partitions deterministically: a record with
+// a key goes where Kafka's murmur2 partitioner sends it; a keyless record
+// keeps its source partition (modulo the topic's count), or is spread by its
+// row position when it has none. Flush waits for every acknowledgement.
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "connectors/format/format.h"
+#include "connectors/kafka/kafka_client.h"
+#include "connectors/sink.h"
+#include "runtime/expression.h"
+
+namespace eddy {
+
+struct KafkaSinkOptions {
+  std::string name;
+  std::string topic;
+  KafkaClientConfig client;
+  std::unique_ptr<Encoder> encoder;
+  std::unique_ptr<Expression> key;  // null: keyless records
+  std::vector<NamedExpression> headers;
+};
+
+Result<std::unique_ptr<Sink>> MakeKafkaSink(KafkaSinkOptions options);
+
+}  // namespace eddy

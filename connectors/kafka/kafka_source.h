@@ -1,0 +1,33 @@
+#pragma once
+// Kafka source: reads exact offset ranges of every partition of its topics.
+//
+// The engine assigns partitions itself (no consumer-group rebalancing) and
+// owns the offsets; the group id only receives commits so that lag tools see
+// the job's progress. librdkafka prefetches in its own threads, so fetching
+// the next batch overlaps processing the current one.
+
+#include <chrono>
+#include <memory>
+#include <string>
+
+#include "connectors/format/format.h"
+#include "connectors/kafka/kafka_client.h"
+#include "connectors/source.h"
+#include "runtime/job_spec.pb.h"
+
+namespace eddy {
+
+struct KafkaSourceOptions {
+  std::string name;  // the source's node name
+  std::vector<std::string> topics;
+  std::string start = "earliest";  // earliest | latest | ISO timestamp | epoch millis
+  KafkaClientConfig client;
+  std::string group_id;
+  std::unique_ptr<Decoder> decoder;
+  // A Read that sees no progress for this long fails with Unavailable.
+  std::chrono::milliseconds read_timeout{30000};
+};
+
+Result<std::unique_ptr<Source>> MakeKafkaSource(KafkaSourceOptions options);
+
+}  // namespace eddy

@@ -1,0 +1,42 @@
+#pragma once
+// The `eddy` subcommands, callable from main and from tests.
+
+#include <atomic>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace eddy {
+
+struct RunCommandOptions {
+  std::string job_file;
+  bool once = false;
+  size_t threads = 0;
+  int64_t max_batches = 0;
+  // Print per-batch progress lines and sample rows.
+  bool progress = true;
+};
+
+struct BrokerCommandOptions {
+  int port = 9092;
+  int partitions = 3;
+  // "name" or "name:partitions", created at start.
+  std::vector<std::string> topics;
+  // Write the bootstrap address here once listening (for scripts).
+  std::string bootstrap_file;
+};
+
+struct DemoCommandOptions {
+  std::string jobs_dir;  // holds ad-generator.yaml and ad-pipeline.yaml
+  int64_t events = 300000;
+  double rate = 20000;
+};
+
+// Each returns the process exit code; `stop` ends a long-running command
+// cleanly after the current batch.
+int RunCommand(const RunCommandOptions& options, const std::atomic<bool>& stop);
+int ValidateCommand(const std::string& job_file);
+int BrokerCommand(const BrokerCommandOptions& options, const std::atomic<bool>& stop);
+int DemoCommand(const DemoCommandOptions& options, const std::atomic<bool>& stop);
+
+}  // namespace eddy

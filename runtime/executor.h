@@ -1,0 +1,69 @@
+#pragma once
+// The micro-batch executor: the loop that turns a JobPlan into running work.
+//
+// Each batch: (1) plan — ask every source what is available and fix each
+// partition's offset range, capped per partition; (2) fetch — read every
+// non-empty range in parallel, one task per source partition; (3) process —
+// push each task's rows through the DAG in parallel; (4) sink — write the
+// tasks' outputs in task order from this thread, then flush and wait for
+// acknowledgements; (5) advance the offsets.
+//
+// Determinism: ranges depend only on offsets and what is available, tasks
+// never share mutable state, and outputs are written in a fixed order, so
+// the same input ranges give the same outputs in the same per-partition order
+// however the threads interleave.
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "runtime/job_plan.h"
+
+namespace eddy {
+
+struct BatchReport {
+  int64_t batch_id = 0;
+  int64_t records_in = 0;
+  int64_t records_out = 0;  // rows handed to sinks
+  int64_t dead_letters = 0;
+  int64_t lag = 0;  // records available but not yet processed, after this batch
+  double fetch_seconds = 0;
+  double process_seconds = 0;
+  double sink_seconds = 0;
+  double total_seconds = 0;
+  // A few output rows, "sink: row", for people watching the progress.
+  std::vector<std::string> samples;
+};
+
+struct RunSummary {
+  int64_t batches = 0;
+  int64_t records_in = 0;
+  int64_t records_out = 0;
+  int64_t dead_letters = 0;
+  double seconds = 0;
+};
+
+struct ExecutorOptions {
+  // Process what is available at start, then return (Spark's AvailableNow).
+  bool once = false;
+  // Set to stop after the current batch (SIGTERM, Ctrl-C).
+  const std::atomic<bool>* stop = nullptr;
+  // Once set, behave as in once mode from the next batch on: stop as soon as
+  // everything available has been processed.
+  const std::atomic<bool>* drain = nullptr;
+  // Worker threads for fetch and process tasks; 0 = one per hardware thread.
+  size_t threads = 0;
+  // Stop after this many batches (0: no limit).
+  int64_t max_batches = 0;
+  size_t samples_per_batch = 0;
+  std::function<void(const BatchReport&)> on_batch;
+};
+
+// Opens the plan's connectors and runs batches until the sources are
+// exhausted (once mode or bounded sources), a stop is requested or an error
+// occurs.
+Result<RunSummary> RunJob(JobPlan& plan, const ExecutorOptions& options);
+
+}  // namespace eddy

@@ -1,0 +1,45 @@
+#pragma once
+// A fixed pool of worker threads running the tasks of a micro-batch.
+//
+// Thread-safety: Run may be called from one thread at a time (the engine's
+// driver); tasks run concurrently on the workers.
+
+#include <condition_variable>
+#include <cstdint>
+#include <cstddef>
+#include <functional>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+namespace eddy {
+
+class ThreadPool {
+ public:
+  // `threads` 0 means one per hardware thread.
+  explicit ThreadPool(size_t threads = 0);
+  ~ThreadPool();
+  ThreadPool(const ThreadPool&) = delete;
+  ThreadPool& operator=(const ThreadPool&) = delete;
+
+  size_t size() const { return workers_.size(); }
+  // Runs task(0) .. task(count - 1) on the workers and returns when all have
+  // finished. Tasks must not throw.
+  void Run(size_t count, const std::function<void(size_t)>& task);
+
+ private:
+  void WorkerLoop();
+
+  std::vector<std::thread> workers_;
+  std::mutex mutex_;
+  std::condition_variable work_ready_;
+  std::condition_variable work_done_;
+  const std::function<void(size_t)>* task_ = nullptr;
+  size_t next_ = 0;
+  size_t count_ = 0;
+  size_t finished_ = 0;
+  uint64_t generation_ = 0;
+  bool stop_ = false;
+};
+
+}  // namespace eddy

@@ -1,0 +1,50 @@
+#pragma once
+// Helpers for tests that talk to a broker over TCP: produce with a plain
+// librdkafka producer, read a whole topic back with a plain consumer, run
+// the eddy binary as a separate process.
+
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace eddy::testing {
+
+struct TestRecord {
+  int32_t partition = 0;
+  std::optional<std::string> key;
+  std::string value;
+  std::map<std::string, std::string> headers;
+  int64_t offset = -1;
+
+  bool operator==(const TestRecord& other) const {
+    return partition == other.partition && key == other.key && value == other.value;
+  }
+};
+
+// Produces `records` to their partitions, in order, and waits for delivery.
+void ProduceRecords(const std::string& bootstrap, const std::string& topic,
+                    const std::vector<TestRecord>& records);
+
+// Every record of every partition of `topic`, partition by partition, each
+// in offset order.
+std::vector<TestRecord> ConsumeAll(const std::string& bootstrap, const std::string& topic);
+
+struct ProcessResult {
+  int exit_code = -1;
+  std::string output;  // stdout and stderr together
+};
+
+// Runs `command` through the shell, capturing its output.
+ProcessResult RunShell(const std::string& command);
+
+// Runs build/eddy with `args`.
+ProcessResult RunEddy(const std::string& args);
+
+// A fresh directory under the system temp directory.
+std::string MakeTempDir(const std::string& prefix);
+
+void WriteFile(const std::string& path, const std::string& content);
+std::string ReadFile(const std::string& path);
+
+}  // namespace eddy::testing
