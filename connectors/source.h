@@ -59,9 +59,16 @@ class Source {
   }
   // The end (exclusive) of what can be read now, per partition.
   virtual Result<std::vector<int64_t>> LatestOffsets() = 0;
-  // True when the source will never produce more than LatestOffsets() (a
-  // generator with a count, a file); an unbounded source returns false.
+  // True when the source has an end (a generator with a count, a file); an
+  // unbounded source (Kafka) returns false.
   virtual bool IsBounded() const { return false; }
+  // True when a job positioned at `next_offsets` has read everything the
+  // source will ever produce; `latest` is what LatestOffsets() just returned.
+  // The default suits sources whose LatestOffsets() is their end.
+  virtual bool Exhausted(const std::vector<int64_t>& next_offsets,
+                         const std::vector<int64_t>& latest) const {
+    return IsBounded() && next_offsets == latest;
+  }
   // Reads exactly the records of `range`, appending decoded rows (with
   // source metadata) to `out` and undecodable records to `dead_letters`.
   // Blocks until the range is complete, `cancel` becomes true, or the

@@ -28,6 +28,8 @@ class Column {
   TypeId type() const { return type_; }
   size_t size() const { return size_; }
   void Reserve(size_t rows);
+  // For string columns: room for `bytes` more bytes of values.
+  void ReserveChars(size_t bytes) { chars_.reserve(chars_.size() + bytes); }
   void Clear();
 
   // Appending. The Append for a type must match type() (Int64 also serves

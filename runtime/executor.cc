@@ -120,8 +120,7 @@ class Driver {
 
   bool AllSourcesFinished(const std::vector<std::vector<int64_t>>& latest) const {
     for (size_t idx = 0; idx < plan_.sources.size(); ++idx) {
-      if (!plan_.sources[idx]->IsBounded()) return false;
-      if (latest[idx] != next_offsets_[idx]) return false;
+      if (!plan_.sources[idx]->Exhausted(next_offsets_[idx], latest[idx])) return false;
     }
     return true;
   }

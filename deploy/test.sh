@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# The README's second command: set up a fresh Debian 12 machine, build, and
+# run every unit and integration test (benchmarks are separate: ctest -L bench).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+./deploy/build.sh
+cd build
+ctest -L 'unit|integration' --output-on-failure -j 2 --timeout 600
