@@ -46,13 +46,14 @@ void ProduceRecords(const std::string& bootstrap, const std::string& topic,
     for (const auto& [name, value] : record.headers) {
       rd_kafka_header_add(headers, name.c_str(), -1, value.data(), static_cast<ssize_t>(value.size()));
     }
+    const void* key = record.key ? record.key->data() : nullptr;
+    const size_t key_size = record.key ? record.key->size() : 0;
     rd_kafka_resp_err_t err;
     while ((err = rd_kafka_producev(
                 producer, RD_KAFKA_V_TOPIC(topic.c_str()), RD_KAFKA_V_PARTITION(record.partition),
                 RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
                 RD_KAFKA_V_VALUE(const_cast<char*>(record.value.data()), record.value.size()),
-                RD_KAFKA_V_KEY(record.key ? record.key->data() : nullptr,
-                               record.key ? record.key->size() : 0),
+                RD_KAFKA_V_KEY(key, key_size),
                 RD_KAFKA_V_HEADERS(headers), RD_KAFKA_V_END)) == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
       rd_kafka_poll(producer, 50);
     }
