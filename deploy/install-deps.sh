@@ -6,7 +6,7 @@ set -euo pipefail
 packages=(
   build-essential cmake ninja-build pkg-config ccache
   librdkafka-dev librocksdb-dev
-  libprotobuf-dev protobuf-compiler
+  libprotobuf-dev libprotoc-dev protobuf-compiler
   libeigen3-dev prometheus-cpp-dev
   libgtest-dev libgmock-dev
   libyaml-cpp-dev libsimdjson-dev libcli11-dev libspdlog-dev libfmt-dev libre2-dev

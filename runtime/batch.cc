@@ -1,5 +1,7 @@
 #include "runtime/batch.h"
 
+#include "runtime/value_text.h"
+
 #include <cassert>
 #include <cmath>
 #include <cstdio>
@@ -186,15 +188,8 @@ std::string Column::ValueToString(size_t row) const {
     case TypeId::kBool: return GetBool(row) ? "true" : "false";
     case TypeId::kInt64: return std::to_string(GetInt64(row));
     case TypeId::kDouble: {
-      char buf[32];
-      std::snprintf(buf, sizeof(buf), "%.17g", GetDouble(row));
-      // Shortest form that reads back the same double.
-      for (int precision = 1; precision <= 17; ++precision) {
-        char shorter[32];
-        std::snprintf(shorter, sizeof(shorter), "%.*g", precision, GetDouble(row));
-        if (std::strtod(shorter, nullptr) == GetDouble(row)) return shorter;
-      }
-      return buf;
+      char buf[kValueTextBuffer];
+      return std::string(FormatDoubleTo(GetDouble(row), buf));
     }
     case TypeId::kString: return std::string(GetString(row));
     case TypeId::kTimestamp: return FormatTimestamp(GetInt64(row));
@@ -379,16 +374,6 @@ size_t Batch::ApproximateBytes() const {
 
 namespace {
 
-// Days since 1970-01-01 for a civil date (Howard Hinnant's algorithm).
-int64_t DaysFromCivil(int64_t year, unsigned month, unsigned day) {
-  year -= month <= 2;
-  const int64_t era = (year >= 0 ? year : year - 399) / 400;
-  const unsigned yoe = static_cast<unsigned>(year - era * 400);
-  const unsigned doy = (153 * (month + (month > 2 ? -3 : 9)) + 2) / 5 + day - 1;
-  const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-  return era * 146097 + static_cast<int64_t>(doe) - 719468;
-}
-
 bool ReadDigits(std::string_view text, size_t& pos, size_t count, int64_t* value) {
   if (pos + count > text.size()) return false;
   int64_t result = 0;
@@ -405,20 +390,8 @@ bool ReadDigits(std::string_view text, size_t& pos, size_t count, int64_t* value
 }  // namespace
 
 std::string FormatTimestamp(TimestampMicros micros) {
-  int64_t seconds = micros / 1000000;
-  int64_t fraction = micros % 1000000;
-  if (fraction < 0) {
-    fraction += 1000000;
-    seconds -= 1;
-  }
-  const std::time_t as_time_t = static_cast<std::time_t>(seconds);
-  std::tm parts{};
-  gmtime_r(&as_time_t, &parts);
-  char buf[48];
-  std::snprintf(buf, sizeof(buf), "%04d-%02d-%02dT%02d:%02d:%02d.%06lldZ", parts.tm_year + 1900,
-                parts.tm_mon + 1, parts.tm_mday, parts.tm_hour, parts.tm_min, parts.tm_sec,
-                static_cast<long long>(fraction));
-  return buf;
+  char buf[kValueTextBuffer];
+  return std::string(FormatTimestampTo(micros, buf));
 }
 
 std::optional<TimestampMicros> ParseTimestamp(std::string_view text) {

@@ -67,7 +67,7 @@ std::string Rate(double records, double seconds) {
 
 void LogBatch(const std::string& job, const BatchReport& report) {
   spdlog::info(
-      "job={} batch={} in={} out={} dead={} lag={} rate={} fetch={:.0f}ms process={:.0f}ms "
+      "job={} batch={} in={} out={} dead={} lag={} speed={} fetch={:.0f}ms process={:.0f}ms "
       "sink={:.0f}ms",
       job, report.batch_id, report.records_in, report.records_out, report.dead_letters, report.lag,
       Rate(static_cast<double>(report.records_in), report.total_seconds), report.fetch_seconds * 1e3,

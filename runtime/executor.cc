@@ -28,6 +28,7 @@ struct Task {
   // Per sink (spec index): the rows this task hands to it.
   std::vector<Batch> sink_rows;
   std::vector<bool> has_sink_rows;
+  std::vector<NodeStats> node_stats;  // per plan node
 };
 
 class Driver {
@@ -70,8 +71,12 @@ class Driver {
       report.batch_id = next_batch_id_++;
       EDDY_RETURN_IF_ERROR(RunBatch(tasks, &report));
       for (size_t idx = 0; idx < plan_.sources.size(); ++idx) {
+        const auto& partitions = plan_.sources[idx]->partitions();
         for (size_t part = 0; part < latest[idx].size(); ++part) {
           report.lag += std::max<int64_t>(0, latest[idx][part] - next_offsets_[idx][part]);
+          report.partitions.push_back({plan_.sources[idx]->name(), partitions[part].topic,
+                                       partitions[part].partition, next_offsets_[idx][part],
+                                       latest[idx][part]});
         }
       }
       report.total_seconds = SecondsSince(batch_start);
@@ -148,8 +153,12 @@ class Driver {
     pool_.Run(tasks.size(), [&](size_t idx) {
       Task& task = tasks[idx];
       task.input = Batch(plan_.sources[task.source]->schema());
-      task.status = plan_.sources[task.source]->Read(task.range, kNeverCancel, &task.input,
-                                                     &task.dead_letters);
+      Source& source = *plan_.sources[task.source];
+      task.status = source.Read(task.range, kNeverCancel, &task.input, &task.dead_letters);
+      // Decoders do not know which node they serve.
+      for (DeadLetter& letter : task.dead_letters) {
+        if (letter.node.empty()) letter.node = source.name();
+      }
     });
     report->fetch_seconds = SecondsSince(phase_start);
     for (const Task& task : tasks) EDDY_RETURN_IF_ERROR(task.status);
@@ -159,9 +168,24 @@ class Driver {
     report->process_seconds = SecondsSince(phase_start);
     for (const Task& task : tasks) EDDY_RETURN_IF_ERROR(task.status);
 
+    report->nodes.resize(plan_.nodes.size());
+    for (size_t idx = 0; idx < plan_.nodes.size(); ++idx) {
+      report->nodes[idx].name = plan_.nodes[idx].dag.name;
+      report->nodes[idx].kind = plan_.nodes[idx].dag.kind;
+    }
+    for (const Task& task : tasks) {
+      for (size_t idx = 0; idx < task.node_stats.size(); ++idx) {
+        report->nodes[idx].rows_in += task.node_stats[idx].rows_in;
+        report->nodes[idx].rows_out += task.node_stats[idx].rows_out;
+        report->nodes[idx].bytes_out += task.node_stats[idx].bytes_out;
+        report->nodes[idx].dead_letters += task.node_stats[idx].dead_letters;
+      }
+    }
+
     phase_start = Clock::now();
     const BatchId batch_id{report->batch_id};
     DeadLetters dead_letters;
+    std::vector<int64_t> sampled_timestamps;
     for (Task& task : tasks) {
       report->records_in += static_cast<int64_t>(task.range.end - task.range.start);
       for (size_t sink = 0; sink < plan_.sinks.size(); ++sink) {
@@ -172,6 +196,7 @@ class Driver {
         for (size_t row = 0; row < rows.num_rows() && report->samples.size() < options_.samples_per_batch; ++row) {
           report->samples.push_back(plan_.sinks[sink]->name() + ": " + rows.RowToString(row));
         }
+        SampleTimestamps(rows, &sampled_timestamps);
       }
       std::move(task.dead_letters.begin(), task.dead_letters.end(), std::back_inserter(dead_letters));
     }
@@ -186,6 +211,12 @@ class Driver {
     for (auto& sink : plan_.sinks) EDDY_RETURN_IF_ERROR(sink->Flush());
     EDDY_RETURN_IF_ERROR(plan_.dead_letter->Flush());
     report->sink_seconds = SecondsSince(phase_start);
+    const int64_t now_micros = std::chrono::duration_cast<std::chrono::microseconds>(
+                                   std::chrono::system_clock::now().time_since_epoch())
+                                   .count();
+    for (int64_t timestamp : sampled_timestamps) {
+      report->latency_samples.push_back(static_cast<double>(now_micros - timestamp) / 1e6);
+    }
 
     for (const Task& task : tasks) {
       next_offsets_[task.source][task.range.partition_index] = task.range.end;
@@ -196,9 +227,27 @@ class Driver {
     return Status::OK();
   }
 
+  // Up to ~1000 source timestamps per batch, spread evenly over the rows.
+  static void SampleTimestamps(const Batch& rows, std::vector<int64_t>* out) {
+    const Column& timestamps = rows.meta().timestamp;
+    if (timestamps.size() == 0 || out->size() >= 1000) return;
+    const size_t step = std::max<size_t>(1, timestamps.size() / 100);
+    for (size_t row = 0; row < timestamps.size() && out->size() < 1000; row += step) {
+      if (!timestamps.IsNull(row)) out->push_back(timestamps.GetInt64(row));
+    }
+  }
+
   // Pushes one task's input through every node downstream of its source.
   Status ProcessTask(Task& task) {
     const size_t node_count = plan_.nodes.size();
+    task.node_stats.assign(node_count, NodeStats());
+    {
+      NodeStats& source_stats = task.node_stats[task.source_node];
+      source_stats.rows_in = task.range.end - task.range.start;
+      source_stats.rows_out = static_cast<int64_t>(task.input.num_rows());
+      source_stats.bytes_out = static_cast<int64_t>(task.input.ApproximateBytes());
+      source_stats.dead_letters = static_cast<int64_t>(task.dead_letters.size());
+    }
     std::vector<Batch> outputs(node_count);
     std::vector<bool> has_output(node_count, false);
     outputs[task.source_node] = std::move(task.input);
@@ -213,6 +262,9 @@ class Driver {
       if (!any_input) continue;
       if (node.dag.kind == DagNode::Kind::kSink) {
         const size_t input = node.input_nodes[0];
+        NodeStats& sink_stats = task.node_stats[idx];
+        sink_stats.rows_in = sink_stats.rows_out = static_cast<int64_t>(outputs[input].num_rows());
+        sink_stats.bytes_out = static_cast<int64_t>(outputs[input].ApproximateBytes());
         task.sink_rows[node.dag.index] = plan_.nodes[input].consumers.size() == 1
                                              ? std::move(outputs[input])
                                              : outputs[input];
@@ -220,12 +272,18 @@ class Driver {
         continue;
       }
       Batch out(node.schema);
+      NodeStats& stats = task.node_stats[idx];
+      const size_t dead_before = task.dead_letters.size();
       for (size_t input_idx = 0; input_idx < node.input_nodes.size(); ++input_idx) {
         const size_t input = node.input_nodes[input_idx];
         if (!has_output[input]) continue;
+        stats.rows_in += static_cast<int64_t>(outputs[input].num_rows());
         EDDY_RETURN_IF_ERROR(node.op->Process(input_idx, outputs[input], &out, &task.dead_letters)
                                  .WithContext("operator '" + node.dag.name + "'"));
       }
+      stats.rows_out = static_cast<int64_t>(out.num_rows());
+      stats.bytes_out = static_cast<int64_t>(out.ApproximateBytes());
+      stats.dead_letters = static_cast<int64_t>(task.dead_letters.size() - dead_before);
       outputs[idx] = std::move(out);
       has_output[idx] = true;
     }

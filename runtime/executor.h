@@ -23,6 +23,27 @@
 
 namespace eddy {
 
+// Rows through one DAG node in one batch. Bytes are the in-memory size of
+// the node's columnar output (sources: decoded rows; sinks: rows handed to
+// the sink).
+struct NodeStats {
+  std::string name;
+  DagNode::Kind kind = DagNode::Kind::kSource;
+  int64_t rows_in = 0;
+  int64_t rows_out = 0;
+  int64_t bytes_out = 0;
+  int64_t dead_letters = 0;
+};
+
+// A source partition's position after the batch and what was available.
+struct PartitionProgress {
+  std::string source;
+  std::string topic;
+  int32_t partition = 0;
+  int64_t next_offset = 0;
+  int64_t latest_offset = 0;
+};
+
 struct BatchReport {
   int64_t batch_id = 0;
   int64_t records_in = 0;
@@ -35,6 +56,14 @@ struct BatchReport {
   double total_seconds = 0;
   // A few output rows, "sink: row", for people watching the progress.
   std::vector<std::string> samples;
+  // One entry per DAG node, in plan order.
+  std::vector<NodeStats> nodes;
+  // One entry per source partition.
+  std::vector<PartitionProgress> partitions;
+  // Seconds from each sampled output row's source record timestamp (the
+  // Kafka timestamp, or the generator's event time) to its acknowledgement
+  // by the sink; at most ~1000 samples per batch.
+  std::vector<double> latency_samples;
 };
 
 struct RunSummary {

@@ -140,74 +140,6 @@ std::string_view FormatInt64(int64_t value, char* buf) {
   return std::string_view(buf, end - buf);
 }
 
-std::string_view FormatDouble(double value, char* buf) {
-  // Same text as Column::ValueToString: the shortest "%.<p>g" that reads
-  // back as the same double. to_chars finds the digit count directly
-  // instead of trying every precision.
-  if (!std::isnan(value)) {
-    auto shortest = std::to_chars(buf, buf + 48, value, std::chars_format::scientific);
-    int digits = 0;
-    for (const char* p = buf; p < shortest.ptr && *p != 'e'; ++p)
-      digits += (*p >= '0' && *p <= '9');
-    for (int precision = std::max(digits, 1); precision <= 17; ++precision) {
-      auto general = std::to_chars(buf, buf + 48, value, std::chars_format::general, precision);
-      double back = 0;
-      std::from_chars(buf, general.ptr, back);
-      if (back == value) return std::string_view(buf, general.ptr - buf);
-    }
-  }
-  const int len = std::snprintf(buf, 48, "%.17g", value);
-  return std::string_view(buf, static_cast<size_t>(len));
-}
-
-int64_t FloorDiv(int64_t a, int64_t b) {
-  int64_t quotient = a / b;
-  if ((a % b != 0) && ((a < 0) != (b < 0))) --quotient;
-  return quotient;
-}
-
-namespace {
-
-constexpr int64_t kMicrosPerSecond = 1000000;
-constexpr int64_t kSecondsPerDay = 86400;
-
-// Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
-void CivilFromDays(int64_t days, int64_t* year, int* month, int* day) {
-  days += 719468;
-  const int64_t era = (days >= 0 ? days : days - 146096) / 146097;
-  const int64_t doe = days - era * 146097;
-  const int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-  const int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-  const int64_t mp = (5 * doy + 2) / 153;
-  *day = static_cast<int>(doy - (153 * mp + 2) / 5 + 1);
-  *month = static_cast<int>(mp < 10 ? mp + 3 : mp - 9);
-  *year = yoe + era * 400 + (*month <= 2 ? 1 : 0);
-}
-
-}  // namespace
-
-CivilTime ToCivil(int64_t micros) {
-  const int64_t seconds = FloorDiv(micros, kMicrosPerSecond);
-  const int64_t days = FloorDiv(seconds, kSecondsPerDay);
-  const int64_t second_of_day = seconds - days * kSecondsPerDay;
-  CivilTime civil{};
-  CivilFromDays(days, &civil.year, &civil.month, &civil.day);
-  civil.hour = static_cast<int>(second_of_day / 3600);
-  civil.minute = static_cast<int>(second_of_day / 60 % 60);
-  civil.second = static_cast<int>(second_of_day % 60);
-  return civil;
-}
-
-std::string_view FormatTimestampTo(int64_t micros, char* buf) {
-  const CivilTime civil = ToCivil(micros);
-  const int64_t fraction = micros - FloorDiv(micros, kMicrosPerSecond) * kMicrosPerSecond;
-  const int len =
-      std::snprintf(buf, 48, "%04lld-%02d-%02dT%02d:%02d:%02d.%06lldZ",
-                    static_cast<long long>(civil.year), civil.month, civil.day, civil.hour,
-                    civil.minute, civil.second, static_cast<long long>(fraction));
-  return std::string_view(buf, static_cast<size_t>(std::min(len, 47)));
-}
-
 // ---------------------------------------------------------------------------
 // Casts
 
@@ -298,7 +230,7 @@ Column CastToString(const Datum& input, size_t rows) {
         out.AppendString(FormatInt64(column.GetInt64(idx), buf));
         break;
       case TypeId::kDouble:
-        out.AppendString(FormatDouble(column.GetDouble(idx), buf));
+        out.AppendString(FormatDoubleTo(column.GetDouble(idx), buf));
         break;
       case TypeId::kTimestamp:
         out.AppendString(FormatTimestampTo(column.GetInt64(idx), buf));
@@ -371,7 +303,7 @@ Datum CastDatum(Datum input, TypeId to, bool try_cast, const EvalContext& ctx) {
             [&](size_t row, size_t idx) {
               char buf[48];
               std::string reason = "cannot cast '";
-              reason += FormatDouble(column.GetDouble(idx), buf);
+              reason += FormatDoubleTo(column.GetDouble(idx), buf);
               reason += "' to int64: out of range";
               AddError(ctx, row, std::move(reason));
             });

@@ -23,6 +23,7 @@
 #include "runtime/batch.h"
 #include "runtime/expr/ast.h"
 #include "runtime/expression.h"
+#include "runtime/value_text.h"
 
 namespace eddy::expr {
 
@@ -169,19 +170,9 @@ void AddError(const EvalContext& ctx, size_t row, std::string reason);
 void KeepErrors(std::vector<RowError>* from, const std::vector<uint8_t>& keep,
                 std::vector<RowError>* to);
 
-// Formats a value as Column::ValueToString does, into `buf` (>= 48 bytes),
-// without allocating. Returns the text.
+// Formats an int64 as Column::ValueToString does, into `buf` (>= 48 bytes),
+// without allocating; doubles and timestamps use runtime/value_text.h.
 std::string_view FormatInt64(int64_t value, char* buf);
-std::string_view FormatDouble(double value, char* buf);
-std::string_view FormatTimestampTo(int64_t micros, char* buf);
-
-// Civil-time helpers for timestamp functions.
-int64_t FloorDiv(int64_t a, int64_t b);
-struct CivilTime {
-  int64_t year;
-  int month, day, hour, minute, second;
-};
-CivilTime ToCivil(int64_t micros);
 
 // ---- Typed readers for kernel loops ----
 //

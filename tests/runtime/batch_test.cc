@@ -70,9 +70,13 @@ TEST(Column, DoublesPrintInShortestRoundTripForm) {
   values.AppendDouble(0.1);
   values.AppendDouble(3.0);
   values.AppendDouble(1e21);
+  values.AppendDouble(1000.0);
+  values.AppendDouble(-2.5e-7);
   EXPECT_EQ(values.ValueToString(0), "0.1");
   EXPECT_EQ(values.ValueToString(1), "3");
   EXPECT_EQ(values.ValueToString(2), "1e+21");
+  EXPECT_EQ(values.ValueToString(3), "1000");
+  EXPECT_EQ(values.ValueToString(4), "-2.5e-07");
 }
 
 TEST(Batch, GatherCarriesSourceMetadata) {
