@@ -4,6 +4,8 @@
 
 #include <algorithm>
 #include <chrono>
+#include <condition_variable>
+#include <mutex>
 #include <thread>
 
 #include "runtime/thread_pool.h"
@@ -29,6 +31,8 @@ struct Task {
   std::vector<Batch> sink_rows;
   std::vector<bool> has_sink_rows;
   std::vector<NodeStats> node_stats;  // per plan node
+  double read_seconds = 0;
+  double process_seconds = 0;
 };
 
 class Driver {
@@ -147,51 +151,61 @@ class Driver {
     return tasks;
   }
 
-  Status RunBatch(std::vector<Task>& tasks, BatchReport* report) {
+  // Reads and processes one task; runs on a worker thread.
+  void RunTask(Task& task) {
     static const std::atomic<bool> kNeverCancel{false};
-    auto phase_start = Clock::now();
-    pool_.Run(tasks.size(), [&](size_t idx) {
-      Task& task = tasks[idx];
-      task.input = Batch(plan_.sources[task.source]->schema());
-      Source& source = *plan_.sources[task.source];
-      task.status = source.Read(task.range, kNeverCancel, &task.input, &task.dead_letters);
-      // Decoders do not know which node they serve.
-      for (DeadLetter& letter : task.dead_letters) {
-        if (letter.node.empty()) letter.node = source.name();
-      }
+    const auto read_start = Clock::now();
+    Source& source = *plan_.sources[task.source];
+    task.input = Batch(source.schema());
+    task.status = source.Read(task.range, kNeverCancel, &task.input, &task.dead_letters);
+    // Decoders do not know which node they serve.
+    for (DeadLetter& letter : task.dead_letters) {
+      if (letter.node.empty()) letter.node = source.name();
+    }
+    task.read_seconds = SecondsSince(read_start);
+    if (!task.status.ok()) return;
+    const auto process_start = Clock::now();
+    task.status = ProcessTask(task);
+    task.process_seconds = SecondsSince(process_start);
+  }
+
+  Status RunBatch(std::vector<Task>& tasks, BatchReport* report) {
+    // Workers read and process tasks while this thread hands finished tasks
+    // to the sinks strictly in task order: sinks overlap the rest of the
+    // batch, and the output order stays independent of thread timing.
+    std::mutex mutex;
+    std::condition_variable task_done;
+    std::vector<uint8_t> done(tasks.size(), 0);
+    std::thread workers([&] {
+      pool_.Run(tasks.size(), [&](size_t idx) {
+        RunTask(tasks[idx]);
+        {
+          std::lock_guard<std::mutex> lock(mutex);
+          done[idx] = 1;
+        }
+        task_done.notify_all();
+      });
     });
-    report->fetch_seconds = SecondsSince(phase_start);
-    for (const Task& task : tasks) EDDY_RETURN_IF_ERROR(task.status);
 
-    phase_start = Clock::now();
-    pool_.Run(tasks.size(), [&](size_t idx) { tasks[idx].status = ProcessTask(tasks[idx]); });
-    report->process_seconds = SecondsSince(phase_start);
-    for (const Task& task : tasks) EDDY_RETURN_IF_ERROR(task.status);
-
-    report->nodes.resize(plan_.nodes.size());
-    for (size_t idx = 0; idx < plan_.nodes.size(); ++idx) {
-      report->nodes[idx].name = plan_.nodes[idx].dag.name;
-      report->nodes[idx].kind = plan_.nodes[idx].dag.kind;
-    }
-    for (const Task& task : tasks) {
-      for (size_t idx = 0; idx < task.node_stats.size(); ++idx) {
-        report->nodes[idx].rows_in += task.node_stats[idx].rows_in;
-        report->nodes[idx].rows_out += task.node_stats[idx].rows_out;
-        report->nodes[idx].bytes_out += task.node_stats[idx].bytes_out;
-        report->nodes[idx].dead_letters += task.node_stats[idx].dead_letters;
-      }
-    }
-
-    phase_start = Clock::now();
     const BatchId batch_id{report->batch_id};
     DeadLetters dead_letters;
     std::vector<int64_t> sampled_timestamps;
-    for (Task& task : tasks) {
+    Status status;
+    double sink_seconds = 0;
+    for (size_t idx = 0; idx < tasks.size() && status.ok(); ++idx) {
+      {
+        std::unique_lock<std::mutex> lock(mutex);
+        task_done.wait(lock, [&] { return done[idx] != 0; });
+      }
+      Task& task = tasks[idx];
+      status = task.status;
+      if (!status.ok()) break;
+      const auto write_start = Clock::now();
       report->records_in += static_cast<int64_t>(task.range.end - task.range.start);
-      for (size_t sink = 0; sink < plan_.sinks.size(); ++sink) {
+      for (size_t sink = 0; sink < plan_.sinks.size() && status.ok(); ++sink) {
         if (!task.has_sink_rows[sink]) continue;
         const Batch& rows = task.sink_rows[sink];
-        EDDY_RETURN_IF_ERROR(plan_.sinks[sink]->Write(rows, batch_id, &task.dead_letters));
+        status = plan_.sinks[sink]->Write(rows, batch_id, &task.dead_letters);
         report->records_out += static_cast<int64_t>(rows.num_rows());
         for (size_t row = 0; row < rows.num_rows() && report->samples.size() < options_.samples_per_batch; ++row) {
           report->samples.push_back(plan_.sinks[sink]->name() + ": " + rows.RowToString(row));
@@ -199,7 +213,28 @@ class Driver {
         SampleTimestamps(rows, &sampled_timestamps);
       }
       std::move(task.dead_letters.begin(), task.dead_letters.end(), std::back_inserter(dead_letters));
+      task.sink_rows.clear();
+      sink_seconds += SecondsSince(write_start);
     }
+    workers.join();
+    EDDY_RETURN_IF_ERROR(status);
+
+    report->nodes.resize(plan_.nodes.size());
+    for (size_t idx = 0; idx < plan_.nodes.size(); ++idx) {
+      report->nodes[idx].name = plan_.nodes[idx].dag.name;
+      report->nodes[idx].kind = plan_.nodes[idx].dag.kind;
+    }
+    for (const Task& task : tasks) {
+      report->fetch_seconds += task.read_seconds;
+      report->process_seconds += task.process_seconds;
+      for (size_t idx = 0; idx < task.node_stats.size(); ++idx) {
+        report->nodes[idx].rows_in += task.node_stats[idx].rows_in;
+        report->nodes[idx].rows_out += task.node_stats[idx].rows_out;
+        report->nodes[idx].bytes_out += task.node_stats[idx].bytes_out;
+        report->nodes[idx].dead_letters += task.node_stats[idx].dead_letters;
+      }
+    }
+    const auto flush_start = Clock::now();
     report->dead_letters = static_cast<int64_t>(dead_letters.size());
     if (!dead_letters.empty()) {
       for (const DeadLetter& letter : dead_letters) {
@@ -210,7 +245,7 @@ class Driver {
     }
     for (auto& sink : plan_.sinks) EDDY_RETURN_IF_ERROR(sink->Flush());
     EDDY_RETURN_IF_ERROR(plan_.dead_letter->Flush());
-    report->sink_seconds = SecondsSince(phase_start);
+    report->sink_seconds = sink_seconds + SecondsSince(flush_start);
     const int64_t now_micros = std::chrono::duration_cast<std::chrono::microseconds>(
                                    std::chrono::system_clock::now().time_since_epoch())
                                    .count();

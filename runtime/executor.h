@@ -50,8 +50,13 @@ struct BatchReport {
   int64_t records_out = 0;  // rows handed to sinks
   int64_t dead_letters = 0;
   int64_t lag = 0;  // records available but not yet processed, after this batch
+  // Reading and decoding, then running the DAG, each summed over the
+  // batch's tasks (which run in parallel, so the sum may exceed the wall
+  // time).
   double fetch_seconds = 0;
   double process_seconds = 0;
+  // Wall time this thread spent writing, flushing and waiting for
+  // acknowledgements.
   double sink_seconds = 0;
   double total_seconds = 0;
   // A few output rows, "sink: row", for people watching the progress.

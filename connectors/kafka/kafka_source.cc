@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <cstdint>
 #include <condition_variable>
 #include <deque>
 #include <map>
@@ -44,9 +45,6 @@ class KafkaSource final : public Source {
       }
     }
     buffers_ = std::vector<PartitionBuffer>(partitions_.size());
-    for (size_t idx = 0; idx < partitions_.size(); ++idx) {
-      index_[{partitions_[idx].topic, partitions_[idx].partition}] = idx;
-    }
     queue_.reset(rd_kafka_queue_get_consumer(consumer_.get()));
     if (!queue_) return Status::Internal("Kafka consumer has no consumer queue");
     return Status::OK();
@@ -266,10 +264,25 @@ class KafkaSource final : public Source {
     pulled_.notify_all();
   }
 
+  // REQUIRES: mutex_ held. Called per message: the topic handle pointer is
+  // stable for the consumer's life, so its name is looked up once.
   PartitionBuffer* FindBuffer(const rd_kafka_message_t* message) {
     if (message->rkt == nullptr) return nullptr;
-    auto it = index_.find({rd_kafka_topic_name(message->rkt), message->partition});
-    return it == index_.end() ? nullptr : &buffers_[it->second];
+    auto cached = by_topic_handle_.find(message->rkt);
+    if (cached == by_topic_handle_.end()) {
+      std::vector<size_t> indexes;
+      const std::string topic = rd_kafka_topic_name(message->rkt);
+      for (size_t idx = 0; idx < partitions_.size(); ++idx) {
+        if (partitions_[idx].topic != topic) continue;
+        const auto partition = static_cast<size_t>(partitions_[idx].partition);
+        if (indexes.size() <= partition) indexes.resize(partition + 1, SIZE_MAX);
+        indexes[partition] = idx;
+      }
+      cached = by_topic_handle_.emplace(message->rkt, std::move(indexes)).first;
+    }
+    const auto partition = static_cast<size_t>(message->partition);
+    if (partition >= cached->second.size() || cached->second[partition] == SIZE_MAX) return nullptr;
+    return &buffers_[cached->second[partition]];
   }
 
   Status DecodeMessages(const PartitionRange& range, const std::vector<KafkaMessage>& messages,
@@ -303,7 +316,8 @@ class KafkaSource final : public Source {
   KafkaHandle consumer_;
   KafkaQueue queue_;
   std::vector<SourcePartition> partitions_;
-  std::map<std::pair<std::string, int32_t>, size_t> index_;
+  // Topic handle -> partition number -> index into partitions_.
+  std::map<const rd_kafka_topic_t*, std::vector<size_t>> by_topic_handle_;
   bool assigned_ = false;
 
   std::mutex pull_mutex_;  // one puller at a time

@@ -53,6 +53,14 @@ double RunJobText(const std::string& yaml, const std::string& bootstrap, int64_t
   }
   ExecutorOptions options;
   options.once = true;
+  if (std::getenv("EDDY_BENCH_VERBOSE") != nullptr) {
+    options.on_batch = [](const BatchReport& report) {
+      std::fprintf(stderr, "  batch %lld: in=%lld fetch=%.0fms process=%.0fms sink=%.0fms total=%.0fms\n",
+                   static_cast<long long>(report.batch_id), static_cast<long long>(report.records_in),
+                   report.fetch_seconds * 1e3, report.process_seconds * 1e3,
+                   report.sink_seconds * 1e3, report.total_seconds * 1e3);
+    };
+  }
   const auto start = Clock::now();
   auto summary = RunJob(**plan, options);
   const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
