@@ -430,10 +430,10 @@ TEST(JobSpecLoaderTest, UnknownKeyListsFieldsAndSuggestsTheClosest) {
             "topics, group_id, start, properties, partitions); did you mean 'topics'?");
   EXPECT_EQ(ErrorOf("nmae: j\n"),
             "job.yaml:1:1: unknown key 'nmae' (expected one of: name, description, sources, "
-            "operators, sinks, trigger, state, dead_letter, kafka); did you mean 'name'?");
+            "operators, sinks, trigger, state, dead_letter, kafka, checkpoint); did you mean 'name'?");
   EXPECT_EQ(ErrorOf("name: j\nwatermark: 5s\n"),
             "job.yaml:2:1: unknown key 'watermark' (expected one of: name, description, sources, "
-            "operators, sinks, trigger, state, dead_letter, kafka)");
+            "operators, sinks, trigger, state, dead_letter, kafka, checkpoint)");
   EXPECT_EQ(ErrorOf("name: j\noperators: [{name: u, union: {all: true}}]\n"),
             "job.yaml:2:31: operators[0].union: unknown key 'all' (this section takes no keys)");
 }
@@ -444,7 +444,7 @@ TEST(JobSpecLoaderTest, TwoMembersOfAOneofAreAnError) {
             "kafka, file, generator)");
   EXPECT_EQ(ErrorOf("name: j\noperators:\n  - name: o\n    filter: a\n    select: [a]\n"),
             "job.yaml:5:5: operators[0]: 'filter' and 'select' cannot both be set (choose one "
-            "of: filter, select, union)");
+            "of: filter, select, union, window, aggregate, lookup_join)");
 }
 
 TEST(JobSpecLoaderTest, KeyGivenTwiceIsAnError) {
