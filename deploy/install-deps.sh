@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Installs every Debian 12 package Eddy needs to build, test and run.
 # Idempotent: packages already present are left alone, so re-running is cheap.
+# prometheus (the server and promtool) and libcpp-httplib-dev are for the
+# metrics integration tests (tests/integration/prometheus_test.cc).
 set -euo pipefail
 
 packages=(
@@ -11,6 +13,7 @@ packages=(
   libgtest-dev libgmock-dev
   libyaml-cpp-dev libsimdjson-dev libcli11-dev libspdlog-dev libfmt-dev libre2-dev
   kcat
+  prometheus libcpp-httplib-dev
 )
 
 missing=()

@@ -15,6 +15,13 @@ struct RunCommandOptions {
   int64_t max_batches = 0;
   // Print per-batch progress lines and sample rows.
   bool progress = true;
+  // Start from this checkpoint (a chk-... directory).
+  std::string from_checkpoint;
+  // Prometheus endpoint, HOST:PORT; "off" or "" disables it. When the
+  // address was not given explicitly, a port already in use only logs a
+  // warning (several jobs on one host); an explicit one must bind.
+  std::string metrics_address = "127.0.0.1:9464";
+  bool metrics_address_explicit = false;
 };
 
 struct BrokerCommandOptions {
@@ -30,12 +37,19 @@ struct DemoCommandOptions {
   std::string jobs_dir;  // holds ad-generator.yaml and ad-pipeline.yaml
   int64_t events = 300000;
   double rate = 20000;
+  // Prometheus endpoint, HOST:PORT; "off" or "" disables it. When the
+  // address was not given explicitly, a port already in use only logs a
+  // warning (several jobs on one host); an explicit one must bind.
+  std::string metrics_address = "127.0.0.1:9464";
+  bool metrics_address_explicit = false;
 };
 
 // Each returns the process exit code; `stop` ends a long-running command
 // cleanly after the current batch.
 int RunCommand(const RunCommandOptions& options, const std::atomic<bool>& stop);
 int ValidateCommand(const std::string& job_file);
+// Lists a job's complete checkpoints, newest first.
+int CheckpointsCommand(const std::string& job_file);
 int BrokerCommand(const BrokerCommandOptions& options, const std::atomic<bool>& stop);
 int DemoCommand(const DemoCommandOptions& options, const std::atomic<bool>& stop);
 

@@ -5,10 +5,14 @@
 #include <algorithm>
 #include <chrono>
 #include <condition_variable>
+#include <filesystem>
+#include <map>
 #include <mutex>
 #include <thread>
 
+#include "runtime/progress.h"
 #include "runtime/thread_pool.h"
+#include "state/checkpoint_store.h"
 
 namespace eddy {
 namespace {
@@ -30,9 +34,20 @@ struct Task {
   // Per sink (spec index): the rows this task hands to it.
   std::vector<Batch> sink_rows;
   std::vector<bool> has_sink_rows;
+  // Per plan node: rows of in-task nodes that once-per-batch nodes read.
+  std::vector<Batch> boundary;
+  std::vector<bool> has_boundary;
   std::vector<NodeStats> node_stats;  // per plan node
+  std::optional<TimestampMicros> max_event_time;
   double read_seconds = 0;
   double process_seconds = 0;
+};
+
+// Where one source partition stands.
+struct PartitionState {
+  int64_t next_offset = 0;
+  std::optional<TimestampMicros> max_event_time;
+  Clock::time_point last_active;
 };
 
 class Driver {
@@ -72,16 +87,17 @@ class Driver {
         continue;
       }
       BatchReport report;
-      report.batch_id = next_batch_id_++;
+      report.batch_id = ++last_batch_id_;
       EDDY_RETURN_IF_ERROR(RunBatch(tasks, &report));
       for (size_t idx = 0; idx < plan_.sources.size(); ++idx) {
         const auto& partitions = plan_.sources[idx]->partitions();
         for (size_t part = 0; part < latest[idx].size(); ++part) {
-          report.lag += std::max<int64_t>(0, latest[idx][part] - next_offsets_[idx][part]);
+          const int64_t next = positions_[idx][part].next_offset;
+          report.lag += std::max<int64_t>(0, latest[idx][part] - next);
           report.partitions.push_back({plan_.sources[idx]->name(), partitions[part].topic,
-                                       partitions[part].partition, next_offsets_[idx][part],
-                                       latest[idx][part]});
+                                       partitions[part].partition, next, latest[idx][part]});
         }
+        report.watermarks.emplace_back(plan_.sources[idx]->name(), watermarks_[idx]);
       }
       report.total_seconds = SecondsSince(batch_start);
       ++summary.batches;
@@ -93,6 +109,15 @@ class Driver {
       // this one started, or at once when this one overran.
       next_tick = batch_start + std::chrono::microseconds(plan_.trigger_interval_micros);
       if (report.lag == 0) SleepUntil(next_tick);
+    }
+    // A clean stop leaves a checkpoint of where the job stands.
+    if (batches_since_checkpoint_ > 0) {
+      BatchReport final_checkpoint;
+      WriteCheckpoint(&final_checkpoint);
+      if (!final_checkpoint.checkpoint_error.empty()) {
+        spdlog::warn("job={} final checkpoint failed: {}", plan_.job.spec.name(),
+                     final_checkpoint.checkpoint_error);
+      }
     }
     summary.seconds = SecondsSince(started);
     return summary;
@@ -110,26 +135,105 @@ class Driver {
   }
 
   Status Open() {
-    for (auto& source : plan_.sources) {
-      EDDY_RETURN_IF_ERROR(source->Open());
-      EDDY_ASSIGN_OR_RETURN(auto initial, source->InitialOffsets());
-      EDDY_RETURN_IF_ERROR(source->StartFrom(initial));
-      next_offsets_.push_back(std::move(initial));
+    for (auto& source : plan_.sources) EDDY_RETURN_IF_ERROR(source->Open());
+    EDDY_RETURN_IF_ERROR(OpenState());
+    const auto now = Clock::now();
+    positions_.resize(plan_.sources.size());
+    watermarks_.assign(plan_.sources.size(), std::nullopt);
+    for (size_t idx = 0; idx < plan_.sources.size(); ++idx) {
+      Source& source = *plan_.sources[idx];
+      EDDY_ASSIGN_OR_RETURN(auto initial, source.InitialOffsets());
+      positions_[idx].resize(initial.size());
+      for (size_t part = 0; part < initial.size(); ++part) {
+        positions_[idx][part].next_offset = initial[part];
+        positions_[idx][part].last_active = now;
+      }
+      if (resumed_) RestorePosition(idx, *resumed_);
+      std::vector<int64_t> next;
+      for (const PartitionState& state : positions_[idx]) next.push_back(state.next_offset);
+      EDDY_RETURN_IF_ERROR(source.StartFrom(next));
     }
     for (auto& sink : plan_.sinks) EDDY_RETURN_IF_ERROR(sink->Open());
     EDDY_RETURN_IF_ERROR(plan_.dead_letter->Open());
     source_node_.assign(plan_.sources.size(), 0);
     for (size_t idx = 0; idx < plan_.nodes.size(); ++idx) {
-      if (plan_.nodes[idx].dag.kind == DagNode::Kind::kSource) {
-        source_node_[plan_.nodes[idx].dag.index] = idx;
+      const PlanNode& node = plan_.nodes[idx];
+      if (node.dag.kind == DagNode::Kind::kSource) source_node_[node.dag.index] = idx;
+      if (node.stateful != nullptr) {
+        EDDY_ASSIGN_OR_RETURN(tables_[idx], state_->table(node.dag.name));
       }
+    }
+    last_checkpoint_ = Clock::now();
+    return Status::OK();
+  }
+
+  // Opens the job's RocksDB state: from --from-checkpoint, else the live
+  // database (which holds every committed batch), else the latest
+  // checkpoint; and checks that the stored state fits the job.
+  Status OpenState() {
+    const std::string db_dir = (std::filesystem::path(plan_.state_dir) / "db").string();
+    checkpoints_ = std::make_unique<CheckpointStore>(
+        (std::filesystem::path(plan_.state_dir) / "checkpoints").string(), plan_.checkpoint_keep);
+    std::error_code ec;
+    if (!options_.from_checkpoint.empty()) {
+      EDDY_ASSIGN_OR_RETURN(CheckpointInfo checkpoint, CheckpointStore::Read(options_.from_checkpoint));
+      EDDY_RETURN_IF_ERROR(CheckpointStore::RestoreInto(checkpoint, db_dir));
+      spdlog::info("job={} restored state from checkpoint {} (batch {})", plan_.job.spec.name(),
+                   checkpoint.path, checkpoint.manifest.batch_id());
+    } else if (!std::filesystem::exists(std::filesystem::path(db_dir) / "CURRENT", ec)) {
+      EDDY_ASSIGN_OR_RETURN(auto latest, checkpoints_->Latest());
+      if (latest) {
+        EDDY_RETURN_IF_ERROR(CheckpointStore::RestoreInto(*latest, db_dir));
+        spdlog::info("job={} restored state from checkpoint {} (batch {})", plan_.job.spec.name(),
+                     latest->path, latest->manifest.batch_id());
+      }
+    }
+    StateBackendOptions options;
+    options.dir = db_dir;
+    options.key_groups = plan_.key_groups;
+    options.budget = plan_.state_budget;
+    for (const PlanNode& node : plan_.nodes) {
+      if (node.stateful != nullptr) options.tables.push_back(node.dag.name);
+    }
+    EDDY_ASSIGN_OR_RETURN(state_, StateBackend::Open(options));
+    EDDY_ASSIGN_OR_RETURN(auto stored, state_->GetMeta(kProgressKey));
+    if (stored) {
+      state::CheckpointManifest progress;
+      if (!progress.ParseFromString(*stored)) {
+        return Status::Corruption("job state in " + db_dir + ": unreadable progress record");
+      }
+      EDDY_RETURN_IF_ERROR(CheckCompatible(plan_, progress));
+      last_batch_id_ = progress.batch_id();
+      resumed_ = std::move(progress);
+      spdlog::info("job={} resuming after batch {}", plan_.job.spec.name(), last_batch_id_);
     }
     return Status::OK();
   }
 
+  void RestorePosition(size_t source, const state::CheckpointManifest& progress) {
+    const std::string& name = plan_.sources[source]->name();
+    const auto& partitions = plan_.sources[source]->partitions();
+    for (const state::SourcePosition& position : progress.sources()) {
+      if (position.source() != name) continue;
+      if (position.has_watermark()) watermarks_[source] = position.watermark();
+      for (const state::PartitionPosition& stored : position.partitions()) {
+        for (size_t part = 0; part < partitions.size(); ++part) {
+          if (partitions[part].topic != stored.topic() ||
+              partitions[part].partition != stored.partition()) {
+            continue;
+          }
+          positions_[source][part].next_offset = stored.next_offset();
+          if (stored.has_max_event_time()) positions_[source][part].max_event_time = stored.max_event_time();
+        }
+      }
+    }
+  }
+
   bool AllSourcesFinished(const std::vector<std::vector<int64_t>>& latest) const {
     for (size_t idx = 0; idx < plan_.sources.size(); ++idx) {
-      if (!plan_.sources[idx]->Exhausted(next_offsets_[idx], latest[idx])) return false;
+      std::vector<int64_t> next;
+      for (const PartitionState& state : positions_[idx]) next.push_back(state.next_offset);
+      if (!plan_.sources[idx]->Exhausted(next, latest[idx])) return false;
     }
     return true;
   }
@@ -138,7 +242,7 @@ class Driver {
     std::vector<Task> tasks;
     for (size_t source = 0; source < plan_.sources.size(); ++source) {
       for (size_t part = 0; part < latest[source].size(); ++part) {
-        const int64_t start = next_offsets_[source][part];
+        const int64_t start = positions_[source][part].next_offset;
         const int64_t end = std::min(latest[source][part], start + plan_.max_records_per_partition);
         if (end <= start) continue;
         Task task;
@@ -164,6 +268,15 @@ class Driver {
     }
     task.read_seconds = SecondsSince(read_start);
     if (!task.status.ok()) return;
+    if (const auto& column = plan_.event_time[task.source].column) {
+      const Column& times = task.input.column(*column);
+      for (size_t row = 0; row < times.size(); ++row) {
+        if (times.IsNull(row)) continue;
+        if (!task.max_event_time || times.GetInt64(row) > *task.max_event_time) {
+          task.max_event_time = times.GetInt64(row);
+        }
+      }
+    }
     const auto process_start = Clock::now();
     task.status = ProcessTask(task);
     task.process_seconds = SecondsSince(process_start);
@@ -204,13 +317,8 @@ class Driver {
       report->records_in += static_cast<int64_t>(task.range.end - task.range.start);
       for (size_t sink = 0; sink < plan_.sinks.size() && status.ok(); ++sink) {
         if (!task.has_sink_rows[sink]) continue;
-        const Batch& rows = task.sink_rows[sink];
-        status = plan_.sinks[sink]->Write(rows, batch_id, &task.dead_letters);
-        report->records_out += static_cast<int64_t>(rows.num_rows());
-        for (size_t row = 0; row < rows.num_rows() && report->samples.size() < options_.samples_per_batch; ++row) {
-          report->samples.push_back(plan_.sinks[sink]->name() + ": " + rows.RowToString(row));
-        }
-        SampleTimestamps(rows, &sampled_timestamps);
+        status = WriteSink(sink, task.sink_rows[sink], batch_id, &task.dead_letters, report,
+                           &sampled_timestamps);
       }
       std::move(task.dead_letters.begin(), task.dead_letters.end(), std::back_inserter(dead_letters));
       task.sink_rows.clear();
@@ -218,6 +326,29 @@ class Driver {
     }
     workers.join();
     EDDY_RETURN_IF_ERROR(status);
+
+    // Event time: this batch's watermark was fixed before it; the next one
+    // counts the batch's rows.
+    std::vector<std::optional<TimestampMicros>> watermark_before = watermarks_;
+    const auto now = Clock::now();
+    for (const Task& task : tasks) {
+      PartitionState& partition = positions_[task.source][task.range.partition_index];
+      if (task.range.end > task.range.start) partition.last_active = now;
+      if (task.max_event_time &&
+          (!partition.max_event_time || *task.max_event_time > *partition.max_event_time)) {
+        partition.max_event_time = task.max_event_time;
+      }
+    }
+    for (size_t source = 0; source < plan_.sources.size(); ++source) {
+      const auto next = ComputeWatermark(source, now);
+      if (next && (!watermarks_[source] || *next > *watermarks_[source])) watermarks_[source] = next;
+    }
+
+    StateWriteBatch writes;
+    const auto stage_start = Clock::now();
+    EDDY_RETURN_IF_ERROR(RunStatefulStage(tasks, watermark_before, batch_id, &writes, &dead_letters,
+                                          report, &sampled_timestamps));
+    report->process_seconds += SecondsSince(stage_start);
 
     report->nodes.resize(plan_.nodes.size());
     for (size_t idx = 0; idx < plan_.nodes.size(); ++idx) {
@@ -234,6 +365,13 @@ class Driver {
         report->nodes[idx].dead_letters += task.node_stats[idx].dead_letters;
       }
     }
+    for (size_t idx = 0; idx < plan_.nodes.size(); ++idx) {
+      report->nodes[idx].rows_in += stage_stats_[idx].rows_in;
+      report->nodes[idx].rows_out += stage_stats_[idx].rows_out;
+      report->nodes[idx].bytes_out += stage_stats_[idx].bytes_out;
+      report->nodes[idx].dead_letters += stage_stats_[idx].dead_letters;
+    }
+
     const auto flush_start = Clock::now();
     report->dead_letters = static_cast<int64_t>(dead_letters.size());
     if (!dead_letters.empty()) {
@@ -253,13 +391,200 @@ class Driver {
       report->latency_samples.push_back(static_cast<double>(now_micros - timestamp) / 1e6);
     }
 
+    // The batch's state changes and the positions they correspond to commit
+    // in one RocksDB write, after the outputs were acknowledged.
     for (const Task& task : tasks) {
-      next_offsets_[task.source][task.range.partition_index] = task.range.end;
+      positions_[task.source][task.range.partition_index].next_offset = task.range.end;
     }
+    writes.PutMeta(kProgressKey, Progress().SerializeAsString());
+    EDDY_RETURN_IF_ERROR(state_->Commit(std::move(writes)));
     for (size_t source = 0; source < plan_.sources.size(); ++source) {
-      plan_.sources[source]->Acknowledge(next_offsets_[source]);
+      std::vector<int64_t> next;
+      for (const PartitionState& state : positions_[source]) next.push_back(state.next_offset);
+      plan_.sources[source]->Acknowledge(next);
+    }
+    ++batches_since_checkpoint_;
+    const bool interval_due =
+        plan_.checkpoint_interval_micros > 0 &&
+        Clock::now() - last_checkpoint_ >= std::chrono::microseconds(plan_.checkpoint_interval_micros);
+    if (batches_since_checkpoint_ >= plan_.checkpoint_every_batches || interval_due) {
+      WriteCheckpoint(report);
     }
     return Status::OK();
+  }
+
+  Status WriteSink(size_t sink, const Batch& rows, BatchId batch_id, DeadLetters* dead_letters,
+                   BatchReport* report, std::vector<int64_t>* sampled_timestamps) {
+    EDDY_RETURN_IF_ERROR(plan_.sinks[sink]->Write(rows, batch_id, dead_letters));
+    report->records_out += static_cast<int64_t>(rows.num_rows());
+    for (size_t row = 0; row < rows.num_rows() && report->samples.size() < options_.samples_per_batch;
+         ++row) {
+      report->samples.push_back(plan_.sinks[sink]->name() + ": " + rows.RowToString(row));
+    }
+    SampleTimestamps(rows, sampled_timestamps);
+    return Status::OK();
+  }
+
+  // A source's watermark: the smallest partition watermark (largest event
+  // time seen less the out-of-orderness bound), leaving out partitions idle
+  // for longer than the idle timeout; nullopt while a partition that is not
+  // idle has delivered no event time yet.
+  std::optional<TimestampMicros> ComputeWatermark(size_t source, Clock::time_point now) const {
+    const SourceEventTime& time = plan_.event_time[source];
+    if (!time.column) return std::nullopt;
+    std::optional<TimestampMicros> lowest, highest;
+    bool all_idle = true;
+    for (const PartitionState& partition : positions_[source]) {
+      const bool idle = time.idle_timeout > 0 &&
+                        now - partition.last_active >= std::chrono::microseconds(time.idle_timeout);
+      std::optional<TimestampMicros> mark;
+      if (partition.max_event_time) mark = *partition.max_event_time - time.max_out_of_orderness;
+      if (mark && (!highest || *mark > *highest)) highest = mark;
+      if (idle) continue;
+      all_idle = false;
+      if (!mark) return std::nullopt;
+      if (!lowest || *mark < *lowest) lowest = mark;
+    }
+    return all_idle ? highest : lowest;
+  }
+
+  std::optional<TimestampMicros> NodeWatermark(
+      const PlanNode& node, const std::vector<std::optional<TimestampMicros>>& watermarks) const {
+    std::optional<TimestampMicros> result;
+    for (size_t source : node.upstream_sources) {
+      if (!watermarks[source]) return std::nullopt;
+      if (!result || *watermarks[source] < *result) result = watermarks[source];
+    }
+    return result;
+  }
+
+  // Runs the nodes that see the whole batch: stateful operators and what
+  // depends on them, over the tasks' rows in task order.
+  Status RunStatefulStage(std::vector<Task>& tasks,
+                          const std::vector<std::optional<TimestampMicros>>& watermark_before,
+                          BatchId batch_id, StateWriteBatch* writes, DeadLetters* dead_letters,
+                          BatchReport* report, std::vector<int64_t>* sampled_timestamps) {
+    const size_t node_count = plan_.nodes.size();
+    stage_stats_.assign(node_count, NodeStats());
+    std::vector<Batch> outputs(node_count);
+    auto input_rows = [&](size_t input) -> Result<Batch> {
+      if (!plan_.nodes[input].in_task) return outputs[input];
+      Batch all(plan_.nodes[input].schema);
+      for (Task& task : tasks) {
+        if (task.has_boundary.empty() || !task.has_boundary[input]) continue;
+        EDDY_RETURN_IF_ERROR(all.Append(task.boundary[input]));
+      }
+      return all;
+    };
+    for (size_t idx = 0; idx < node_count; ++idx) {
+      const PlanNode& node = plan_.nodes[idx];
+      if (node.in_task || node.late_of) continue;
+      NodeStats& stats = stage_stats_[idx];
+      if (node.dag.kind == DagNode::Kind::kSink) {
+        EDDY_ASSIGN_OR_RETURN(Batch rows, input_rows(node.input_nodes[0]));
+        stats.rows_in = stats.rows_out = static_cast<int64_t>(rows.num_rows());
+        if (rows.num_rows() > 0) {
+          EDDY_RETURN_IF_ERROR(WriteSink(node.dag.index, rows, batch_id, dead_letters, report,
+                                         sampled_timestamps));
+        }
+        continue;
+      }
+      std::vector<Batch> inputs;
+      for (size_t input : node.input_nodes) {
+        EDDY_ASSIGN_OR_RETURN(Batch rows, input_rows(input));
+        stats.rows_in += static_cast<int64_t>(rows.num_rows());
+        inputs.push_back(std::move(rows));
+      }
+      Batch out(node.schema);
+      const size_t dead_before = dead_letters->size();
+      if (node.stateful != nullptr) {
+        StatefulBatchContext context;
+        context.batch_id = batch_id.value;
+        context.watermark = NodeWatermark(node, watermark_before);
+        context.next_watermark = NodeWatermark(node, watermarks_);
+        context.table = tables_.at(idx);
+        context.writes = writes;
+        context.key_groups = state_->key_groups();
+        Batch late;
+        const PlanNode* late_node = idx + 1 < node_count && plan_.nodes[idx + 1].late_of == idx
+                                        ? &plan_.nodes[idx + 1]
+                                        : nullptr;
+        if (late_node != nullptr) late = Batch(late_node->schema);
+        EDDY_RETURN_IF_ERROR(node.stateful->ProcessBatch(context, inputs, &out, &late, dead_letters)
+                                 .WithContext("operator '" + node.dag.name + "'"));
+        if (late_node != nullptr) {
+          report->late_records += static_cast<int64_t>(late.num_rows());
+          stage_stats_[idx + 1].rows_in = stage_stats_[idx + 1].rows_out =
+              static_cast<int64_t>(late.num_rows());
+          outputs[idx + 1] = std::move(late);
+        }
+      } else {
+        for (size_t input = 0; input < inputs.size(); ++input) {
+          EDDY_RETURN_IF_ERROR(node.op->Process(input, inputs[input], &out, dead_letters)
+                                   .WithContext("operator '" + node.dag.name + "'"));
+        }
+      }
+      stats.rows_out = static_cast<int64_t>(out.num_rows());
+      stats.bytes_out = static_cast<int64_t>(out.ApproximateBytes());
+      stats.dead_letters = static_cast<int64_t>(dead_letters->size() - dead_before);
+      outputs[idx] = std::move(out);
+    }
+    return Status::OK();
+  }
+
+  state::CheckpointManifest Progress() const {
+    state::CheckpointManifest progress;
+    progress.set_format_version(1);
+    progress.set_batch_id(last_batch_id_);
+    progress.set_job_name(plan_.job.spec.name());
+    progress.set_job_hash(JobHash(plan_.job.spec));
+    *progress.mutable_job() = plan_.job.spec;
+    progress.set_key_groups(state_->key_groups());
+    for (size_t source = 0; source < plan_.sources.size(); ++source) {
+      state::SourcePosition* position = progress.add_sources();
+      position->set_source(plan_.sources[source]->name());
+      if (watermarks_[source]) position->set_watermark(*watermarks_[source]);
+      const auto& partitions = plan_.sources[source]->partitions();
+      for (size_t part = 0; part < partitions.size(); ++part) {
+        state::PartitionPosition* stored = position->add_partitions();
+        stored->set_topic(partitions[part].topic);
+        stored->set_partition(partitions[part].partition);
+        stored->set_next_offset(positions_[source][part].next_offset);
+        if (positions_[source][part].max_event_time) {
+          stored->set_max_event_time(*positions_[source][part].max_event_time);
+        }
+      }
+    }
+    for (const PlanNode& node : plan_.nodes) {
+      if (node.stateful == nullptr) continue;
+      state::OperatorSignature* signature = progress.add_operators();
+      signature->set_id(node.dag.name);
+      signature->set_kind(node.stateful->kind());
+      signature->set_signature(node.stateful->Signature());
+    }
+    return progress;
+  }
+
+  void WriteCheckpoint(BatchReport* report) {
+    const auto started = Clock::now();
+    state::CheckpointManifest manifest = Progress();
+    manifest.set_created_unix_ms(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                     std::chrono::system_clock::now().time_since_epoch())
+                                     .count());
+    auto written = checkpoints_->Write(*state_, std::move(manifest));
+    report->checkpoint_seconds = SecondsSince(started);
+    if (!written.ok()) {
+      // The job goes on: its live state is intact and the next checkpoint
+      // may succeed; the failure is reported and counted.
+      report->checkpoint_error = written.status().ToString();
+      spdlog::warn("job={} checkpoint after batch {} failed: {}", plan_.job.spec.name(),
+                   last_batch_id_, report->checkpoint_error);
+      return;
+    }
+    report->checkpointed = true;
+    report->checkpoint_bytes = written->manifest.size_bytes();
+    batches_since_checkpoint_ = 0;
+    last_checkpoint_ = Clock::now();
   }
 
   // Up to ~1000 source timestamps per batch, spread evenly over the rows.
@@ -272,7 +597,8 @@ class Driver {
     }
   }
 
-  // Pushes one task's input through every node downstream of its source.
+  // Pushes one task's input through the in-task nodes downstream of its
+  // source, keeping what once-per-batch nodes will read.
   Status ProcessTask(Task& task) {
     const size_t node_count = plan_.nodes.size();
     task.node_stats.assign(node_count, NodeStats());
@@ -289,9 +615,11 @@ class Driver {
     has_output[task.source_node] = true;
     task.sink_rows.assign(plan_.sinks.size(), Batch());
     task.has_sink_rows.assign(plan_.sinks.size(), false);
+    task.boundary.assign(node_count, Batch());
+    task.has_boundary.assign(node_count, false);
     for (size_t idx = task.source_node + 1; idx < node_count; ++idx) {
       const PlanNode& node = plan_.nodes[idx];
-      if (node.dag.kind == DagNode::Kind::kSource) continue;
+      if (node.dag.kind == DagNode::Kind::kSource || !node.in_task) continue;
       bool any_input = false;
       for (size_t input : node.input_nodes) any_input |= has_output[input];
       if (!any_input) continue;
@@ -300,9 +628,7 @@ class Driver {
         NodeStats& sink_stats = task.node_stats[idx];
         sink_stats.rows_in = sink_stats.rows_out = static_cast<int64_t>(outputs[input].num_rows());
         sink_stats.bytes_out = static_cast<int64_t>(outputs[input].ApproximateBytes());
-        task.sink_rows[node.dag.index] = plan_.nodes[input].consumers.size() == 1
-                                             ? std::move(outputs[input])
-                                             : outputs[input];
+        task.sink_rows[node.dag.index] = outputs[input];
         task.has_sink_rows[node.dag.index] = true;
         continue;
       }
@@ -322,15 +648,33 @@ class Driver {
       outputs[idx] = std::move(out);
       has_output[idx] = true;
     }
+    // Rows that once-per-batch nodes read from this task.
+    for (size_t idx = 0; idx < node_count; ++idx) {
+      if (!has_output[idx] || !plan_.nodes[idx].in_task) continue;
+      for (size_t consumer : plan_.nodes[idx].consumers) {
+        if (plan_.nodes[consumer].in_task) continue;
+        task.boundary[idx] = outputs[idx];
+        task.has_boundary[idx] = true;
+        break;
+      }
+    }
     return Status::OK();
   }
 
   JobPlan& plan_;
   const ExecutorOptions& options_;
   ThreadPool pool_;
-  std::vector<std::vector<int64_t>> next_offsets_;  // per source, per partition
-  std::vector<size_t> source_node_;                 // source spec index -> node index
-  int64_t next_batch_id_ = 0;
+  std::unique_ptr<StateBackend> state_;
+  std::unique_ptr<CheckpointStore> checkpoints_;
+  std::optional<state::CheckpointManifest> resumed_;
+  std::map<size_t, StateTable*> tables_;            // node index -> its table
+  std::vector<std::vector<PartitionState>> positions_;  // per source, per partition
+  std::vector<std::optional<TimestampMicros>> watermarks_;  // per source
+  std::vector<size_t> source_node_;  // source spec index -> node index
+  std::vector<NodeStats> stage_stats_;
+  int64_t last_batch_id_ = 0;
+  int64_t batches_since_checkpoint_ = 0;
+  Clock::time_point last_checkpoint_;
 };
 
 }  // namespace

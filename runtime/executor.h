@@ -16,6 +16,7 @@
 #include <atomic>
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -69,6 +70,15 @@ struct BatchReport {
   // Kafka timestamp, or the generator's event time) to its acknowledgement
   // by the sink; at most ~1000 samples per batch.
   std::vector<double> latency_samples;
+  // Per source (spec order): its watermark after this batch, if it has one.
+  std::vector<std::pair<std::string, std::optional<TimestampMicros>>> watermarks;
+  // Rows stateful operators received too late (sent to their late outputs).
+  int64_t late_records = 0;
+  // A checkpoint was written after this batch.
+  bool checkpointed = false;
+  double checkpoint_seconds = 0;
+  uint64_t checkpoint_bytes = 0;
+  std::string checkpoint_error;  // a failed checkpoint does not fail the job
 };
 
 struct RunSummary {
@@ -92,6 +102,9 @@ struct ExecutorOptions {
   // Stop after this many batches (0: no limit).
   int64_t max_batches = 0;
   size_t samples_per_batch = 0;
+  // Start from this checkpoint directory (a chk-... path) instead of the
+  // job's latest state.
+  std::string from_checkpoint;
   std::function<void(const BatchReport&)> on_batch;
 };
 

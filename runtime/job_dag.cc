@@ -85,8 +85,24 @@ class DagResolver {
     return Status::OK();
   }
 
+  // "W.late", the late output of window operator W, stands for W in the
+  // graph; any other name stands for itself.
+  std::string BaseName(const std::string& name) const {
+    constexpr std::string_view kLate = ".late";
+    if (name.size() > kLate.size() && name.ends_with(kLate)) {
+      const std::string base = name.substr(0, name.size() - kLate.size());
+      auto it = nodes_.find(base);
+      if (it != nodes_.end() && it->second.kind == DagNode::Kind::kOperator &&
+          spec_.operators(it->second.index).has_window()) {
+        return base;
+      }
+    }
+    return name;
+  }
+
   // Checks that `name` (written at `path`) is a source or an operator.
-  Status CheckUpstream(const std::string& name, const std::string& path) const {
+  Status CheckUpstream(const std::string& input, const std::string& path) const {
+    const std::string name = BaseName(input);
     auto it = nodes_.find(name);
     if (it == nodes_.end()) {
       std::string message =
@@ -155,9 +171,25 @@ class DagResolver {
                   " takes exactly one input, got " + got + "; combine streams with a union first");
         }
         break;
+      case spec::OperatorSpec::kWindow:
+      case spec::OperatorSpec::kAggregate:
+        if (inputs.size() != 1) {
+          return job_.ErrorAt(inputs_path, std::string("a ") +
+                                               (op.has_window() ? "window" : "aggregate") +
+                                               " takes exactly one input, got " + got +
+                                               "; combine streams with a union first");
+        }
+        break;
+      case spec::OperatorSpec::kLookupJoin:
+        if (inputs.size() != 2) {
+          return job_.ErrorAt(inputs_path,
+                              "a lookup_join takes two inputs, the stream then the table, got " + got);
+        }
+        break;
       case spec::OperatorSpec::KIND_NOT_SET:
-        return job_.ErrorAt(
-            path, "operator '" + op.name() + "' has no kind: set one of filter, select, union");
+        return job_.ErrorAt(path, "operator '" + op.name() +
+                                      "' has no kind: set one of filter, select, union, window, "
+                                      "aggregate, lookup_join");
     }
     return inputs;
   }
@@ -186,7 +218,7 @@ class DagResolver {
     std::vector<std::vector<int>> consumers(count);
     for (int idx = 0; idx < count; ++idx) {
       for (const std::string& input : operator_inputs[idx]) {
-        const NodeRef& ref = nodes_.at(input);
+        const NodeRef& ref = nodes_.at(BaseName(input));
         if (ref.kind != DagNode::Kind::kOperator) continue;
         ++pending[idx];
         consumers[ref.index].push_back(idx);
@@ -223,7 +255,7 @@ class DagResolver {
       position[current] = walk.size();
       walk.push_back(current);
       for (const std::string& input : operator_inputs[current]) {
-        const NodeRef& ref = nodes_.at(input);
+        const NodeRef& ref = nodes_.at(BaseName(input));
         if (ref.kind == DagNode::Kind::kOperator && pending[ref.index] > 0) {
           current = ref.index;
           break;

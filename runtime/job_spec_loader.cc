@@ -234,10 +234,15 @@ class StructureValidator {
         }
         break;
       case spec::OperatorSpec::kUnion:
+      case spec::OperatorSpec::kWindow:
+      case spec::OperatorSpec::kAggregate:
+      case spec::OperatorSpec::kLookupJoin:
+        // Checked when the operator is compiled, against its input schema.
         break;
       case spec::OperatorSpec::KIND_NOT_SET:
-        return job_.ErrorAt(
-            path, "operator '" + op.name() + "' has no kind: set one of filter, select, union");
+        return job_.ErrorAt(path, "operator '" + op.name() +
+                                      "' has no kind: set one of filter, select, union, window, "
+                                      "aggregate, lookup_join");
     }
     return Status::OK();
   }

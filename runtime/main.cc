@@ -45,12 +45,23 @@ int main(int argc, char** argv) {
                     "Process everything available at start, then exit (backfills, tests)");
   run_cmd->add_option("--threads", run.threads, "Worker threads (default: one per core)");
   run_cmd->add_option("--max-batches", run.max_batches, "Stop after this many batches");
+  run_cmd->add_option("--from-checkpoint", run.from_checkpoint,
+                      "Start from this checkpoint directory (see `eddy checkpoints`)");
   bool quiet = false;
   run_cmd->add_flag("--quiet", quiet, "No per-batch progress lines");
+  constexpr char kMetricsHelp[] =
+      "Prometheus endpoint HOST:PORT serving /metrics (0.0.0.0:9464 for all interfaces); "
+      "off disables it";
+  auto* run_metrics = run_cmd->add_option("--metrics-address", run.metrics_address, kMetricsHelp)
+                          ->capture_default_str();
 
   std::string validate_file;
   auto* validate_cmd = app.add_subcommand("validate", "Check a job file and print its DAG");
   validate_cmd->add_option("job", validate_file, "Job definition (YAML)")->required();
+
+  std::string checkpoints_file;
+  auto* checkpoints_cmd = app.add_subcommand("checkpoints", "List a job's checkpoints, newest first");
+  checkpoints_cmd->add_option("job", checkpoints_file, "Job definition (YAML)")->required();
 
   eddy::BrokerCommandOptions broker;
   auto* broker_cmd = app.add_subcommand("broker", "Run an embedded Kafka broker on localhost");
@@ -70,20 +81,27 @@ int main(int argc, char** argv) {
   demo_cmd->add_option("--rate", demo.rate, "Events per second")->capture_default_str();
   demo_cmd->add_option("--jobs-dir", demo.jobs_dir, "Where the demo's job files are")
       ->capture_default_str();
+  auto* demo_metrics = demo_cmd->add_option("--metrics-address", demo.metrics_address, kMetricsHelp)
+                           ->capture_default_str();
 
   CLI11_PARSE(app, argc, argv);
 
-  spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ %v");
+  // One line per event: UTC ISO 8601 time, level, then key=value fields
+  // (docs/metrics.md, "Logs").
+  spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%eZ %^%l%$ %v", spdlog::pattern_time_type::utc);
   spdlog::set_level(spdlog::level::from_str(log_level));
   std::signal(SIGINT, OnSignal);
   std::signal(SIGTERM, OnSignal);
 
   if (*run_cmd) {
     run.progress = !quiet;
+    run.metrics_address_explicit = run_metrics->count() > 0;
     return eddy::RunCommand(run, g_stop);
   }
   if (*validate_cmd) return eddy::ValidateCommand(validate_file);
+  if (*checkpoints_cmd) return eddy::CheckpointsCommand(checkpoints_file);
   if (*broker_cmd) return eddy::BrokerCommand(broker, g_stop);
+  demo.metrics_address_explicit = demo_metrics->count() > 0;
   if (*demo_cmd) return eddy::DemoCommand(demo, g_stop);
   return 1;
 }

@@ -41,9 +41,11 @@ class CheckpointStore {
   // Reads the checkpoint at `path` (a chk-... directory); Corruption when
   // its manifest is missing or does not parse.
   static Result<CheckpointInfo> Read(const std::string& path);
-  // Replaces `live_db_dir` with the checkpoint's RocksDB files (hard links
-  // where the file system allows, else copies). REQUIRES: no StateBackend
-  // has `live_db_dir` open.
+  // Replaces `live_db_dir` with the checkpoint's RocksDB files: SST files
+  // hard-linked where the file system allows, else copied; the files RocksDB
+  // rewrites (MANIFEST-*, CURRENT, OPTIONS-*, WALs) always copied, so the
+  // restored database never changes the checkpoint. REQUIRES: no
+  // StateBackend has `live_db_dir` open.
   static Status RestoreInto(const CheckpointInfo& checkpoint, const std::string& live_db_dir);
 
  private:

@@ -117,7 +117,10 @@ class StateBackend {
   int key_groups() const;
   // NotFound for a table not listed in the options.
   Result<StateTable*> table(std::string_view name);
-  // Applies `batch` atomically, with the WAL (durable once it returns).
+  // Applies `batch` atomically through the WAL, without fsync: once it
+  // returns the batch survives a process crash; a machine crash may lose the
+  // newest commits, whole (never part of one), which then replay from the
+  // offsets committed with them. CreateCheckpoint syncs the WAL.
   Status Commit(StateWriteBatch batch);
   Result<std::optional<std::string>> GetMeta(std::string_view key) const;
   // A RocksDB checkpoint (hard-linked SST files, so incremental in cost) in

@@ -1,0 +1,218 @@
+// The files in deploy/ are only useful if they agree with the binary:
+// promtool accepts the Prometheus config and rules, every metric the Grafana
+// dashboard and the alert rules query is one a running Eddy exports, and the
+// Compose, Kubernetes and Grafana files point at files that exist.
+
+#include <gtest/gtest.h>
+#include <simdjson.h>
+#include <yaml-cpp/yaml.h>
+
+#include <chrono>
+#include <filesystem>
+#include <regex>
+
+#include "tests/integration/kafka_test_util.h"
+#include "tests/integration/metrics_test_util.h"
+
+namespace eddy {
+namespace {
+
+using namespace std::chrono_literals;
+using testing::MetricNamesIn;
+
+// Series that Prometheus makes itself for every target.
+const std::set<std::string> kPrometheusSeries = {"up"};
+
+// Every PromQL expression of the dashboard: panel targets (rows may nest
+// panels) and the metric of each label_values() variable query.
+void CollectDashboardExprs(simdjson::dom::element panels, std::vector<std::string>* exprs) {
+  simdjson::dom::array array;
+  if (panels.get(array) != simdjson::SUCCESS) return;
+  for (simdjson::dom::element panel : array) {
+    simdjson::dom::array targets;
+    if (panel["targets"].get(targets) == simdjson::SUCCESS) {
+      for (simdjson::dom::element target : targets) {
+        std::string_view expr;
+        if (target["expr"].get(expr) == simdjson::SUCCESS) exprs->emplace_back(expr);
+      }
+    }
+    simdjson::dom::element nested;
+    if (panel["panels"].get(nested) == simdjson::SUCCESS) CollectDashboardExprs(nested, exprs);
+  }
+}
+
+std::vector<std::string> DashboardExprs(const std::string& path) {
+  simdjson::dom::parser parser;
+  simdjson::dom::element root;
+  EXPECT_EQ(parser.load(path).get(root), simdjson::SUCCESS) << path << " is not JSON";
+  std::vector<std::string> exprs;
+  CollectDashboardExprs(root["panels"], &exprs);
+  simdjson::dom::array variables;
+  if (root["templating"]["list"].get(variables) == simdjson::SUCCESS) {
+    const std::regex label_values(R"(label_values\(\s*([^,)]+))");
+    for (simdjson::dom::element variable : variables) {
+      std::string_view query;
+      if (variable["definition"].get(query) != simdjson::SUCCESS) continue;
+      std::smatch match;
+      const std::string text(query);
+      if (std::regex_search(text, match, label_values)) exprs.push_back(match[1]);
+    }
+  }
+  return exprs;
+}
+
+std::vector<std::string> AlertExprs(const std::string& path) {
+  std::vector<std::string> exprs;
+  const YAML::Node rules = YAML::LoadFile(path);
+  for (const auto& group : rules["groups"]) {
+    for (const auto& rule : group["rules"]) exprs.push_back(rule["expr"].as<std::string>());
+  }
+  return exprs;
+}
+
+TEST(DeployFiles, MetricNamesInPromQL) {
+  EXPECT_EQ(MetricNamesIn("sum by (job, le) (rate(eddy_x_bucket{job=~\"$job\"}[$__rate_interval]))"),
+            (std::set<std::string>{"eddy_x_bucket"}));
+  EXPECT_EQ(MetricNamesIn("histogram_quantile(0.99, sum(rate(a_bucket[5m])) by (le)) > 1e3"),
+            (std::set<std::string>{"a_bucket"}));
+  EXPECT_EQ(MetricNamesIn("(time() - a) > clamp_min(10 * b, 60)\nand on (job)\nsum by (job) (c) > 0"),
+            (std::set<std::string>{"a", "b", "c"}));
+  EXPECT_EQ(MetricNamesIn("up{job=\"eddy\", instance!~\"x:9464\"} == 0 unless d offset 5m"),
+            (std::set<std::string>{"up", "d"}));
+}
+
+TEST(DeployFiles, PromtoolAcceptsConfigAndRules) {
+  const auto config = testing::RunShell(std::string(PROMTOOL_BINARY) +
+                                        " check config deploy/prometheus/prometheus.yml");
+  EXPECT_EQ(config.exit_code, 0) << config.output;
+  EXPECT_NE(config.output.find("SUCCESS"), std::string::npos) << config.output;
+  const auto rules = testing::RunShell(std::string(PROMTOOL_BINARY) +
+                                       " check rules deploy/prometheus/alerts.yml");
+  EXPECT_EQ(rules.exit_code, 0) << rules.output;
+  EXPECT_NE(rules.output.find("SUCCESS"), std::string::npos) << rules.output;
+}
+
+TEST(DeployFiles, DashboardAndAlertsQueryOnlyExportedMetrics) {
+  const std::vector<std::string> dashboard = DashboardExprs("deploy/grafana/eddy-dashboard.json");
+  const std::vector<std::string> alerts = AlertExprs("deploy/prometheus/alerts.yml");
+  ASSERT_GE(dashboard.size(), 15u);
+  ASSERT_GE(alerts.size(), 4u);
+  std::map<std::string, std::string> referenced;  // name -> first expression using it
+  for (const auto* exprs : {&dashboard, &alerts}) {
+    for (const std::string& expr : *exprs) {
+      const std::set<std::string> names = MetricNamesIn(expr);
+      EXPECT_FALSE(names.empty()) << "no metric in: " << expr;
+      for (const std::string& name : names) referenced.emplace(name, expr);
+    }
+  }
+
+  // A live job with everything Eddy can export today: a generator with
+  // event time (watermarks) through a filter into a file, checkpointing
+  // every other batch.
+  const std::string dir = testing::MakeTempDir("eddy-deploy");
+  testing::WriteFile(dir + "/job.yaml",
+                     "name: exported\n"
+                     "sources:\n"
+                     "  - name: ads\n"
+                     "    generator: { kind: ysb, rate: 20000, partitions: 2 }\n"
+                     "    event_time: { column: event_time, max_out_of_orderness: 1s }\n"
+                     "operators:\n"
+                     "  - name: views\n"
+                     "    filter: event_type = 'view'\n"
+                     "sinks:\n"
+                     "  - name: out\n"
+                     "    file: { path: " + dir + "/out.jsonl }\n"
+                     "    format: json\n"
+                     "state: { dir: " + dir + "/state }\n"
+                     "checkpoint: { every_batches: 2 }\n"
+                     "trigger:\n"
+                     "  interval: 200ms\n");
+  const int port = testing::FreePort();
+  testing::ChildProcess eddy(EDDY_BINARY,
+                             {"run", dir + "/job.yaml", "--quiet", "--metrics-address",
+                              "127.0.0.1:" + std::to_string(port)},
+                             dir + "/eddy.log");
+  std::string exposition;
+  ASSERT_TRUE(testing::WaitFor(
+      [&] {
+        auto body = testing::HttpGet(port, "/metrics");
+        if (!body) return false;
+        exposition = *body;
+        // Some series appear with the first watermark or checkpoint.
+        return exposition.find("eddy_source_watermark_seconds{job=\"exported\"") != std::string::npos &&
+               exposition.find("eddy_checkpoint_size_bytes{job=\"exported\"}") != std::string::npos;
+      },
+      15s))
+      << testing::ReadFile(dir + "/eddy.log");
+  const std::set<std::string> exported = testing::ExportedNames(exposition);
+  EXPECT_TRUE(exported.count("eddy_batch_duration_seconds_bucket"));
+  for (const auto& [name, expr] : referenced) {
+    EXPECT_TRUE(exported.count(name) || kPrometheusSeries.count(name))
+        << name << " is not exported by a running Eddy; used in:\n" << expr;
+  }
+  EXPECT_EQ(eddy.Stop(), 0) << testing::ReadFile(dir + "/eddy.log");
+  std::filesystem::remove_all(dir);
+}
+
+// Host paths in Compose volumes (relative to deploy/) must exist, Grafana's
+// dashboard provider must read the folder the dashboard is mounted in, the
+// datasource uid must be the dashboard's, and deploy/k8s must hold the
+// StatefulSet, ConfigMap and Service.
+TEST(DeployFiles, ComposeGrafanaAndKubernetesFilesAreConsistent) {
+  const YAML::Node compose = YAML::LoadFile("deploy/docker-compose.yml");
+  ASSERT_TRUE(compose["services"]);
+  for (const char* service : {"kafka", "eddy-pipeline", "eddy-generator", "prometheus", "grafana"}) {
+    EXPECT_TRUE(compose["services"][service]) << "compose has no service " << service;
+  }
+  int mounts = 0;
+  for (const auto& service : compose["services"]) {
+    for (const auto& volume : service.second["volumes"]) {
+      const std::string spec = volume.as<std::string>();
+      if (spec.rfind("./", 0) != 0 && spec.rfind("../", 0) != 0) continue;  // named volumes
+      const std::string host = spec.substr(0, spec.find(':'));
+      EXPECT_TRUE(std::filesystem::exists("deploy/" + host)) << spec;
+      ++mounts;
+    }
+  }
+  EXPECT_GE(mounts, 4);
+  const YAML::Node providers = YAML::LoadFile("deploy/grafana/provisioning/dashboards/eddy.yml");
+  const std::string folder = providers["providers"][0]["options"]["path"].as<std::string>();
+  bool dashboard_mounted = false;
+  for (const auto& volume : compose["services"]["grafana"]["volumes"]) {
+    const std::string spec = volume.as<std::string>();
+    dashboard_mounted |= spec.rfind("./grafana/eddy-dashboard.json:" + folder + "/", 0) == 0;
+  }
+  EXPECT_TRUE(dashboard_mounted) << "grafana does not mount the dashboard into " << folder;
+
+  const YAML::Node datasource = YAML::LoadFile("deploy/grafana/provisioning/datasources/prometheus.yml");
+  const std::string uid = datasource["datasources"][0]["uid"].as<std::string>();
+  const std::string dashboard = testing::ReadFile("deploy/grafana/eddy-dashboard.json");
+  EXPECT_NE(dashboard.find("\"uid\": \"" + uid + "\""), std::string::npos) << uid;
+
+  std::set<std::string> kinds;
+  std::string job_file;
+  for (const auto& entry : std::filesystem::directory_iterator("deploy/k8s")) {
+    if (entry.path().extension() != ".yaml") continue;
+    for (const YAML::Node& document : YAML::LoadAllFromFile(entry.path().string())) {
+      if (!document["kind"]) continue;
+      kinds.insert(document["kind"].as<std::string>());
+      if (document["kind"].as<std::string>() == "ConfigMap" && document["data"]["job.yaml"]) {
+        job_file = document["data"]["job.yaml"].as<std::string>();
+      }
+    }
+  }
+  // The ConfigMap's job must be one Eddy accepts.
+  ASSERT_FALSE(job_file.empty()) << "no ConfigMap with job.yaml in deploy/k8s";
+  const std::string dir = testing::MakeTempDir("eddy-k8s");
+  testing::WriteFile(dir + "/job.yaml", job_file);
+  const auto validated =
+      testing::RunShell("KAFKA_BROKERS=kafka:9092 " + std::string(EDDY_BINARY) + " validate " + dir + "/job.yaml");
+  EXPECT_EQ(validated.exit_code, 0) << validated.output;
+  std::filesystem::remove_all(dir);
+  for (const char* kind : {"StatefulSet", "ConfigMap", "Service"}) {
+    EXPECT_TRUE(kinds.count(kind)) << "deploy/k8s has no " << kind;
+  }
+}
+
+}  // namespace
+}  // namespace eddy

@@ -1,0 +1,291 @@
+// Windows, keyed aggregations and lookup joins end to end: events produced
+// to a 3-partition topic on a broker over TCP (partition 2 stays idle), a
+// job run in --once mode with at most two records per partition per batch
+// (so the watermark advances batch by batch), and its file outputs compared
+// exactly with results worked out by hand in the comments.
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+#include "connectors/kafka/embedded_broker.h"
+#include "runtime/executor.h"
+#include "runtime/job_plan.h"
+#include "tests/integration/kafka_test_util.h"
+
+namespace eddy {
+namespace {
+
+using testing::TestRecord;
+
+struct Event {
+  int32_t partition;
+  std::string key;
+  int seconds;  // event time
+};
+
+std::string EventJson(const Event& event) {
+  return R"({"key":")" + event.key + R"(","t":)" + std::to_string(event.seconds * 1000) +
+         R"(,"v":)" + std::to_string(event.seconds) + "}";
+}
+
+std::string Time(int seconds) {
+  return FormatTimestamp(static_cast<int64_t>(seconds) * 1000000);
+}
+
+// One window result as the JSON file sink writes it.
+std::string Window(const std::string& key, int start, int end, int count, int total) {
+  return R"({"key":")" + key + R"(","window_start":")" + Time(start) + R"(","window_end":")" +
+         Time(end) + R"(","n":)" + std::to_string(count) + R"(,"total":)" + std::to_string(total) +
+         "}\n";
+}
+
+// A late row as it arrived.
+std::string Row(const std::string& key, int seconds) {
+  return R"({"key":")" + key + R"(","t":")" + Time(seconds) + R"(","v":)" + std::to_string(seconds) +
+         "}\n";
+}
+
+class WindowJobTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto broker = EmbeddedBroker::Start({});
+    ASSERT_TRUE(broker.ok()) << broker.status().ToString();
+    broker_ = std::move(broker).value();
+    ASSERT_TRUE(broker_->CreateTopic("events", 3).ok());
+    ASSERT_TRUE(broker_->CreateTopic("table", 1).ok());
+    dir_ = testing::MakeTempDir("eddy-window");
+  }
+
+  void Produce(const std::vector<Event>& events, const std::string& topic = "events") {
+    std::vector<TestRecord> records;
+    for (const Event& event : events) records.push_back({event.partition, std::nullopt, EventJson(event)});
+    testing::ProduceRecords(broker_->bootstrap(), topic, records);
+  }
+
+  // The job: events -> OPERATORS -> out.jsonl (and late.jsonl when the
+  // operator has a late output).
+  std::string Job(const std::string& operators, bool late_sink) {
+    std::string yaml = "name: windows\n"
+                       "kafka: { brokers: \"" + broker_->bootstrap() + "\" }\n"
+                       "sources:\n"
+                       "  - name: events\n"
+                       "    kafka: { topics: [events] }\n"
+                       "    format: json\n"
+                       "    schema:\n"
+                       "      - { name: key, type: string }\n"
+                       "      - { name: t, type: timestamp }\n"
+                       "      - { name: v, type: int64 }\n"
+                       "    event_time: { column: t, idle_timeout: 1ms }\n"
+                       "operators:\n" + operators +
+                       "sinks:\n"
+                       "  - name: out\n"
+                       "    input: counts\n"
+                       "    file: { path: out.jsonl }\n"
+                       "    format: json\n";
+    if (late_sink) {
+      yaml += "  - name: late\n"
+              "    input: counts.late\n"
+              "    file: { path: late.jsonl }\n"
+              "    format: json\n";
+    }
+    yaml += "trigger: { interval: 1ms, max_records_per_partition: 2 }\n"
+            "state: { dir: state }\n";
+    return yaml;
+  }
+
+  Result<RunSummary> Run(const std::string& yaml, int64_t max_batches = 0) {
+    testing::WriteFile(dir_ + "/job.yaml", yaml);
+    auto job = LoadJobFile(dir_ + "/job.yaml");
+    if (!job.ok()) return job.status();
+    ConnectorContext context;
+    context.resolve_brokers = [](const std::string& brokers, const std::string&, int) {
+      return Result<std::string>(brokers);
+    };
+    auto plan = PlanJob(std::move(job).value(), context);
+    if (!plan.ok()) return plan.status();
+    ExecutorOptions options;
+    options.once = true;
+    options.max_batches = max_batches;
+    options.threads = 3;
+    return RunJob(**plan, options);
+  }
+
+  std::string Output(const std::string& name) { return testing::ReadFile(dir_ + "/" + name); }
+
+  std::unique_ptr<EmbeddedBroker> broker_;
+  std::string dir_;
+};
+
+// Partition 0 and 1 carry data, partition 2 is idle (left out of the
+// watermark after 1 ms). Batches of at most 2 records per partition:
+//   batch 1: p0 a@1 a@5   p1 b@2 b@11   -> watermark min(5, 11) = 5
+//   batch 2: p0 a@21 a@22 p1 a@3 b@14   -> watermark 14 (a@3 is out of order, not late)
+//   batch 3: p0 a@40 a@42 p1 b@12 b@41  -> b@12 is behind the watermark 14 but within
+//                                          the 5 s lateness of [10,20); watermark 41
+//   batch 4: p0 a@8                     -> [0,10) closed at 10 + 5 <= 41: late
+const std::vector<Event> kTumblingEvents = {
+    {0, "a", 1}, {0, "a", 5}, {0, "a", 21}, {0, "a", 22}, {0, "a", 40}, {0, "a", 42}, {0, "a", 8},
+    {1, "b", 2}, {1, "b", 11}, {1, "a", 3}, {1, "b", 14}, {1, "b", 12}, {1, "b", 41}};
+
+const char* kTumbling =
+    "  - name: counts\n"
+    "    window:\n"
+    "      key: [key]\n"
+    "      type: tumbling\n"
+    "      size: 10s\n"
+    "      allowed_lateness: 5s\n"
+    "      output_mode: MODE\n"
+    "      aggregates: [\"count(*) AS n\", \"sum(v) AS total\"]\n";
+
+std::string WithMode(std::string text, const std::string& mode) {
+  text.replace(text.find("MODE"), 4, mode);
+  return text;
+}
+
+TEST_F(WindowJobTest, TumblingAppendEmitsEachWindowOnceWhenTheWatermarkPassesItsEndPlusLateness) {
+  Produce(kTumblingEvents);
+  auto summary = Run(Job(WithMode(kTumbling, "append"), true));
+  ASSERT_TRUE(summary.ok()) << summary.status().ToString();
+  EXPECT_EQ(summary->batches, 4);
+  // After batch 3 (watermark 41) every window ending at or before 36 fires,
+  // ordered by end, start, key; [40,50) windows stay open.
+  EXPECT_EQ(Output("out.jsonl"), Window("a", 0, 10, 3, 9) + Window("b", 0, 10, 1, 2) +
+                                     Window("b", 10, 20, 3, 37) + Window("a", 20, 30, 2, 43));
+  EXPECT_EQ(Output("late.jsonl"), Row("a", 8));
+}
+
+TEST_F(WindowJobTest, TumblingUpdateEmitsChangedWindowsEveryBatch) {
+  Produce(kTumblingEvents);
+  auto summary = Run(Job(WithMode(kTumbling, "update"), true));
+  ASSERT_TRUE(summary.ok()) << summary.status().ToString();
+  EXPECT_EQ(Output("out.jsonl"),
+            // batch 1
+            Window("a", 0, 10, 2, 6) + Window("b", 0, 10, 1, 2) + Window("b", 10, 20, 1, 11) +
+            // batch 2
+            Window("a", 20, 30, 2, 43) + Window("a", 0, 10, 3, 9) + Window("b", 10, 20, 2, 25) +
+            // batch 3
+            Window("a", 40, 50, 2, 82) + Window("b", 10, 20, 3, 37) + Window("b", 40, 50, 1, 41));
+  EXPECT_EQ(Output("late.jsonl"), Row("a", 8));
+}
+
+// One key on partition 0; partitions 1 and 2 idle.
+//   batch 1: a@1 a@7   -> windows [-5,5) [0,10) / [0,10) [5,15); watermark 7: [-5,5) fires
+//   batch 2: a@12 a@30 -> [5,15) [10,20) / [25,35) [30,40); watermark 30: [0,10) [5,15) [10,20) fire
+TEST_F(WindowJobTest, SlidingWindowsCountEveryWindowARowFallsIn) {
+  Produce({{0, "a", 1}, {0, "a", 7}, {0, "a", 12}, {0, "a", 30}});
+  auto summary = Run(Job("  - name: counts\n"
+                         "    window:\n"
+                         "      key: [key]\n"
+                         "      type: sliding\n"
+                         "      size: 10s\n"
+                         "      slide: 5s\n"
+                         "      aggregates: [\"count(*) AS n\", \"sum(v) AS total\"]\n",
+                         false));
+  ASSERT_TRUE(summary.ok()) << summary.status().ToString();
+  EXPECT_EQ(Output("out.jsonl"), Window("a", -5, 5, 1, 1) + Window("a", 0, 10, 2, 8) +
+                                     Window("a", 5, 15, 2, 19) + Window("a", 10, 20, 1, 12));
+}
+
+// Gap 5 s on partition 0:
+//   batch 1: a@1 a@4   -> a[1,9)                      watermark 4
+//   batch 2: b@2 a@20  -> b[2,7), a[20,25)            watermark 20: b[2,7) and a[1,9) fire
+//   batch 3: a@7 a@22  -> a@7 late (7 + 5 <= 20); a@22 merges into a[20,27)   watermark 22
+//   batch 4: a@40      -> watermark 40: a[20,27) fires
+TEST_F(WindowJobTest, SessionWindowsMergeAcrossBatchesAndCloseAfterTheGap) {
+  Produce({{0, "a", 1}, {0, "a", 4}, {0, "b", 2}, {0, "a", 20}, {0, "a", 7}, {0, "a", 22}, {0, "a", 40}});
+  auto summary = Run(Job("  - name: counts\n"
+                         "    window:\n"
+                         "      key: [key]\n"
+                         "      type: session\n"
+                         "      gap: 5s\n"
+                         "      aggregates: [\"count(*) AS n\", \"sum(v) AS total\"]\n",
+                         true));
+  ASSERT_TRUE(summary.ok()) << summary.status().ToString();
+  EXPECT_EQ(Output("out.jsonl"),
+            Window("b", 2, 7, 1, 2) + Window("a", 1, 9, 2, 5) + Window("a", 20, 27, 2, 42));
+  EXPECT_EQ(Output("late.jsonl"), Row("a", 7));
+}
+
+TEST_F(WindowJobTest, KeyedAggregateEmitsRunningTotalsOfTheKeysEachBatchChanged) {
+  Produce({{0, "a", 1}, {0, "a", 2}, {1, "b", 5}, {0, "a", 3}, {1, "b", 6}, {1, "c", 7}});
+  auto summary = Run(Job("  - name: counts\n"
+                         "    aggregate:\n"
+                         "      key: [key]\n"
+                         "      aggregates: [\"count(*) AS n\", \"sum(v) AS total\"]\n",
+                         false));
+  ASSERT_TRUE(summary.ok()) << summary.status().ToString();
+  // batch 1: p0 a@1 a@2, p1 b@5 b@6; batch 2: p0 a@3, p1 c@7.
+  EXPECT_EQ(Output("out.jsonl"),
+            "{\"key\":\"a\",\"n\":2,\"total\":3}\n{\"key\":\"b\",\"n\":2,\"total\":11}\n"
+            "{\"key\":\"a\",\"n\":3,\"total\":6}\n{\"key\":\"c\",\"n\":1,\"total\":7}\n");
+}
+
+TEST_F(WindowJobTest, StateAndOffsetsSurviveARestart) {
+  Produce(kTumblingEvents);
+  const std::string job = Job(WithMode(kTumbling, "append"), true);
+  // Two batches, stop, then the rest: the same output as one run.
+  auto first = Run(job, 2);
+  ASSERT_TRUE(first.ok()) << first.status().ToString();
+  EXPECT_EQ(first->batches, 2);
+  EXPECT_EQ(Output("out.jsonl"), "");
+  auto second = Run(job);
+  ASSERT_TRUE(second.ok()) << second.status().ToString();
+  EXPECT_EQ(second->batches, 2);
+  EXPECT_EQ(Output("out.jsonl"), Window("a", 0, 10, 3, 9) + Window("b", 0, 10, 1, 2) +
+                                     Window("b", 10, 20, 3, 37) + Window("a", 20, 30, 2, 43));
+  EXPECT_EQ(Output("late.jsonl"), Row("a", 8));
+  // A clean stop leaves a checkpoint of the last batch.
+  std::vector<std::string> checkpoints;
+  for (const auto& entry : std::filesystem::directory_iterator(dir_ + "/state/checkpoints")) {
+    checkpoints.push_back(entry.path().filename().string());
+  }
+  std::sort(checkpoints.begin(), checkpoints.end());
+  EXPECT_EQ(checkpoints, (std::vector<std::string>{"chk-000000000002", "chk-000000000004"}));
+}
+
+TEST_F(WindowJobTest, AChangedWindowDefinitionIsRefusedNamingTheOperator) {
+  Produce(kTumblingEvents);
+  ASSERT_TRUE(Run(Job(WithMode(kTumbling, "append"), true), 1).ok());
+  std::string changed = WithMode(kTumbling, "append");
+  changed.replace(changed.find("size: 10s"), 9, "size: 20s");
+  auto refused = Run(Job(changed, true));
+  ASSERT_FALSE(refused.ok());
+  EXPECT_NE(refused.status().message().find("operator 'counts' changed"), std::string::npos)
+      << refused.status().message();
+  EXPECT_NE(refused.status().message().find("size=20s"), std::string::npos) << refused.status().message();
+}
+
+TEST_F(WindowJobTest, LookupJoinEnrichesFromATableTopicKeptCurrent) {
+  // The table arrives on its own topic; a later row for a key replaces the
+  // first, and a row with only NULLs deletes the key.
+  testing::ProduceRecords(broker_->bootstrap(), "table",
+                          {{0, std::nullopt, R"({"id":"a","label":"alpha"})"},
+                           {0, std::nullopt, R"({"id":"b","label":"beta"})"},
+                           {0, std::nullopt, R"({"id":"a","label":"ALPHA"})"},
+                           {0, std::nullopt, R"({"id":"b","label":null})"}});
+  Produce({{0, "a", 1}, {1, "b", 2}, {0, "c", 3}});
+  std::string yaml = Job("  - name: counts\n"
+                         "    inputs: [events, labels]\n"
+                         "    lookup_join: { key: key, table_key: id, join_type: left }\n",
+                         false);
+  yaml.replace(yaml.find("operators:\n"), 11,
+               "  - name: labels\n"
+               "    kafka: { topics: [table] }\n"
+               "    format: json\n"
+               "    schema:\n"
+               "      - { name: id, type: string }\n"
+               "      - { name: label, type: string, nullable: true }\n"
+               "operators:\n");
+  yaml.replace(yaml.find("max_records_per_partition: 2"), 28, "max_records_per_partition: 100");
+  auto summary = Run(yaml);
+  ASSERT_TRUE(summary.ok()) << summary.status().ToString();
+  // One batch: the table's four rows apply first (a -> ALPHA, b deleted).
+  EXPECT_EQ(Output("out.jsonl"),
+            "{\"key\":\"a\",\"t\":\"" + Time(1) + "\",\"v\":1,\"label\":\"ALPHA\"}\n"
+            "{\"key\":\"c\",\"t\":\"" + Time(3) + "\",\"v\":3,\"label\":null}\n"
+            "{\"key\":\"b\",\"t\":\"" + Time(2) + "\",\"v\":2,\"label\":null}\n");
+}
+
+}  // namespace
+}  // namespace eddy
