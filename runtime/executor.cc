@@ -403,6 +403,10 @@ class Driver {
       for (const PartitionState& state : positions_[source]) next.push_back(state.next_offset);
       plan_.sources[source]->Acknowledge(next);
     }
+    for (const auto& [node, table] : tables_) {
+      report->state_sizes.push_back(
+          {plan_.nodes[node].dag.name, table->EstimatedBytes(), table->EstimatedKeys()});
+    }
     ++batches_since_checkpoint_;
     const bool interval_due =
         plan_.checkpoint_interval_micros > 0 &&

@@ -79,6 +79,13 @@ struct BatchReport {
   double checkpoint_seconds = 0;
   uint64_t checkpoint_bytes = 0;
   std::string checkpoint_error;  // a failed checkpoint does not fail the job
+  // Per stateful operator: RocksDB's estimates of its state after the batch.
+  struct StateSize {
+    std::string op;
+    uint64_t bytes = 0;
+    uint64_t estimated_keys = 0;
+  };
+  std::vector<StateSize> state_sizes;
 };
 
 struct RunSummary {

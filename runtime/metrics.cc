@@ -388,6 +388,10 @@ class JobMetricsImpl : public JobMetrics {
       if (late_records_ == nullptr) late_records_ = &families_.late_records.Add({{"job", job_}});
       late_records_->Increment(static_cast<double>(report.late_records));
     }
+    for (const BatchReport::StateSize& state : report.state_sizes) {
+      SetStateSizeLocked(state.op, static_cast<int64_t>(state.bytes),
+                         static_cast<int64_t>(state.estimated_keys));
+    }
     if (!report.checkpoint_error.empty()) {
       RecordCheckpointLocked(false, report.checkpoint_seconds, 0);
     } else if (report.checkpointed) {
@@ -419,6 +423,11 @@ class JobMetricsImpl : public JobMetrics {
 
   void SetStateSize(const std::string& op, int64_t bytes, int64_t estimated_keys) override {
     std::lock_guard<std::mutex> lock(mutex_);
+    SetStateSizeLocked(op, bytes, estimated_keys);
+  }
+
+  // REQUIRES: mutex_ held.
+  void SetStateSizeLocked(const std::string& op, int64_t bytes, int64_t estimated_keys) {
     const Labels labels = {{"job", job_}, {"operator", op}};
     families_.state_size.Add(labels).Set(static_cast<double>(bytes));
     families_.state_keys.Add(labels).Set(static_cast<double>(estimated_keys));

@@ -94,7 +94,8 @@ class WindowJobTest : public ::testing::Test {
     return yaml;
   }
 
-  Result<RunSummary> Run(const std::string& yaml, int64_t max_batches = 0) {
+  Result<RunSummary> Run(const std::string& yaml, int64_t max_batches = 0,
+                         const std::string& from_checkpoint = "") {
     testing::WriteFile(dir_ + "/job.yaml", yaml);
     auto job = LoadJobFile(dir_ + "/job.yaml");
     if (!job.ok()) return job.status();
@@ -108,6 +109,7 @@ class WindowJobTest : public ::testing::Test {
     options.once = true;
     options.max_batches = max_batches;
     options.threads = 3;
+    options.from_checkpoint = from_checkpoint;
     return RunJob(**plan, options);
   }
 
@@ -207,6 +209,48 @@ TEST_F(WindowJobTest, SessionWindowsMergeAcrossBatchesAndCloseAfterTheGap) {
   EXPECT_EQ(Output("late.jsonl"), Row("a", 7));
 }
 
+// The sliding stream above in update mode: every batch writes the windows it
+// changed, in the order the batch first touched them.
+TEST_F(WindowJobTest, SlidingUpdateEmitsEveryWindowABatchChanged) {
+  Produce({{0, "a", 1}, {0, "a", 7}, {0, "a", 12}, {0, "a", 30}});
+  auto summary = Run(Job("  - name: counts\n"
+                         "    window:\n"
+                         "      key: [key]\n"
+                         "      type: sliding\n"
+                         "      size: 10s\n"
+                         "      slide: 5s\n"
+                         "      output_mode: update\n"
+                         "      aggregates: [\"count(*) AS n\", \"sum(v) AS total\"]\n",
+                         false));
+  ASSERT_TRUE(summary.ok()) << summary.status().ToString();
+  EXPECT_EQ(Output("out.jsonl"),
+            // batch 1: a@1 -> [0,10) [-5,5); a@7 -> [5,15) [0,10)
+            Window("a", 0, 10, 2, 8) + Window("a", -5, 5, 1, 1) + Window("a", 5, 15, 1, 7) +
+            // batch 2: a@12 -> [10,20) [5,15); a@30 -> [30,40) [25,35)
+            Window("a", 10, 20, 1, 12) + Window("a", 5, 15, 2, 19) + Window("a", 30, 40, 1, 30) +
+            Window("a", 25, 35, 1, 30));
+}
+
+// The session stream above in update mode.
+TEST_F(WindowJobTest, SessionUpdateEmitsSessionsAsTheyGrowAndMerge) {
+  Produce({{0, "a", 1}, {0, "a", 4}, {0, "b", 2}, {0, "a", 20}, {0, "a", 7}, {0, "a", 22}, {0, "a", 40}});
+  auto summary = Run(Job("  - name: counts\n"
+                         "    window:\n"
+                         "      key: [key]\n"
+                         "      type: session\n"
+                         "      gap: 5s\n"
+                         "      output_mode: update\n"
+                         "      aggregates: [\"count(*) AS n\", \"sum(v) AS total\"]\n",
+                         true));
+  ASSERT_TRUE(summary.ok()) << summary.status().ToString();
+  EXPECT_EQ(Output("out.jsonl"),
+            Window("a", 1, 9, 2, 5) +                                // batch 1
+                Window("b", 2, 7, 1, 2) + Window("a", 20, 25, 1, 20) +  // batch 2
+                Window("a", 20, 27, 2, 42) +                          // batch 3: a@22 merges
+                Window("a", 40, 45, 1, 40));                          // batch 4
+  EXPECT_EQ(Output("late.jsonl"), Row("a", 7));
+}
+
 TEST_F(WindowJobTest, KeyedAggregateEmitsRunningTotalsOfTheKeysEachBatchChanged) {
   Produce({{0, "a", 1}, {0, "a", 2}, {1, "b", 5}, {0, "a", 3}, {1, "b", 6}, {1, "c", 7}});
   auto summary = Run(Job("  - name: counts\n"
@@ -242,6 +286,30 @@ TEST_F(WindowJobTest, StateAndOffsetsSurviveARestart) {
   }
   std::sort(checkpoints.begin(), checkpoints.end());
   EXPECT_EQ(checkpoints, (std::vector<std::string>{"chk-000000000002", "chk-000000000004"}));
+}
+
+TEST_F(WindowJobTest, RunningFromAnEarlierCheckpointReplaysTheBatchesAfterIt) {
+  Produce(kTumblingEvents);
+  const std::string job =
+      Job(WithMode(kTumbling, "append"), true) + "checkpoint: { every_batches: 1, keep: 3 }\n";
+  ASSERT_TRUE(Run(job).ok());
+  std::vector<std::string> checkpoints;
+  for (const auto& entry : std::filesystem::directory_iterator(dir_ + "/state/checkpoints")) {
+    checkpoints.push_back(entry.path().filename().string());
+  }
+  std::sort(checkpoints.begin(), checkpoints.end());
+  ASSERT_EQ(checkpoints,
+            (std::vector<std::string>{"chk-000000000002", "chk-000000000003", "chk-000000000004"}));
+  // From the state after batch 2, batches 3 and 4 run again over the same
+  // offsets and give the same results.
+  std::filesystem::remove(dir_ + "/out.jsonl");
+  std::filesystem::remove(dir_ + "/late.jsonl");
+  auto replay = Run(job, 0, dir_ + "/state/checkpoints/chk-000000000002");
+  ASSERT_TRUE(replay.ok()) << replay.status().ToString();
+  EXPECT_EQ(replay->batches, 2);
+  EXPECT_EQ(Output("out.jsonl"), Window("a", 0, 10, 3, 9) + Window("b", 0, 10, 1, 2) +
+                                     Window("b", 10, 20, 3, 37) + Window("a", 20, 30, 2, 43));
+  EXPECT_EQ(Output("late.jsonl"), Row("a", 8));
 }
 
 TEST_F(WindowJobTest, AChangedWindowDefinitionIsRefusedNamingTheOperator) {
