@@ -54,3 +54,12 @@ int BrokerCommand(const BrokerCommandOptions& options, const std::atomic<bool>& 
 int DemoCommand(const DemoCommandOptions& options, const std::atomic<bool>& stop);
 
 }  // namespace eddy
+
+namespace eddy {
+
+// `eddy model export`: prints learning operator `op`'s model as JSON, from
+// the job's state (the live database, or its newest checkpoint while the job
+// runs). `key` selects a per-key model (values comma-separated).
+int ModelExportCommand(const std::string& job_file, const std::string& op, const std::string& key);
+
+}  // namespace eddy

@@ -168,7 +168,7 @@ class Driver {
   }
 
   // Opens the job's RocksDB state: from --from-checkpoint, else the live
-  // database (which holds every committed batch), else the latest
+  // database (which holds every committed batch), else the newest usable
   // checkpoint; and checks that the stored state fits the job.
   Status OpenState() {
     const std::string db_dir = (std::filesystem::path(plan_.state_dir) / "db").string();
@@ -177,17 +177,32 @@ class Driver {
     std::error_code ec;
     if (!options_.from_checkpoint.empty()) {
       EDDY_ASSIGN_OR_RETURN(CheckpointInfo checkpoint, CheckpointStore::Read(options_.from_checkpoint));
-      EDDY_RETURN_IF_ERROR(CheckpointStore::RestoreInto(checkpoint, db_dir));
-      spdlog::info("job={} restored state from checkpoint {} (batch {})", plan_.job.spec.name(),
-                   checkpoint.path, checkpoint.manifest.batch_id());
-    } else if (!std::filesystem::exists(std::filesystem::path(db_dir) / "CURRENT", ec)) {
-      EDDY_ASSIGN_OR_RETURN(auto latest, checkpoints_->Latest());
-      if (latest) {
-        EDDY_RETURN_IF_ERROR(CheckpointStore::RestoreInto(*latest, db_dir));
-        spdlog::info("job={} restored state from checkpoint {} (batch {})", plan_.job.spec.name(),
-                     latest->path, latest->manifest.batch_id());
+      EDDY_RETURN_IF_ERROR(OpenFromCheckpoint(checkpoint, db_dir));
+    } else if (std::filesystem::exists(std::filesystem::path(db_dir) / "CURRENT", ec)) {
+      Status opened = OpenBackend(db_dir);
+      if (!opened.ok() && opened.code() == StatusCode::kCorruption) {
+        spdlog::warn("job={} live state in {} is unusable ({}); restoring the newest checkpoint",
+                     plan_.job.spec.name(), db_dir, opened.ToString());
+        state_.reset();
+        EDDY_RETURN_IF_ERROR(OpenNewestCheckpoint(db_dir));
+      } else {
+        EDDY_RETURN_IF_ERROR(opened);
       }
+    } else {
+      EDDY_RETURN_IF_ERROR(OpenNewestCheckpoint(db_dir));
     }
+    if (!state_) EDDY_RETURN_IF_ERROR(OpenBackend(db_dir));
+    EDDY_ASSIGN_OR_RETURN(auto progress, ReadProgress());
+    if (progress) {
+      EDDY_RETURN_IF_ERROR(CheckCompatible(plan_, *progress));
+      last_batch_id_ = progress->batch_id();
+      resumed_ = std::move(progress);
+      spdlog::info("job={} resuming after batch {}", plan_.job.spec.name(), last_batch_id_);
+    }
+    return Status::OK();
+  }
+
+  Status OpenBackend(const std::string& db_dir) {
     StateBackendOptions options;
     options.dir = db_dir;
     options.key_groups = plan_.key_groups;
@@ -196,16 +211,64 @@ class Driver {
       if (node.stateful != nullptr) options.tables.push_back(node.dag.name);
     }
     EDDY_ASSIGN_OR_RETURN(state_, StateBackend::Open(options));
+    return Status::OK();
+  }
+
+  Result<std::optional<state::CheckpointManifest>> ReadProgress() const {
     EDDY_ASSIGN_OR_RETURN(auto stored, state_->GetMeta(kProgressKey));
-    if (stored) {
-      state::CheckpointManifest progress;
-      if (!progress.ParseFromString(*stored)) {
-        return Status::Corruption("job state in " + db_dir + ": unreadable progress record");
+    if (!stored) return std::optional<state::CheckpointManifest>();
+    state::CheckpointManifest progress;
+    if (!progress.ParseFromString(*stored)) {
+      return Status::Corruption("job state in " + state_->dir() + ": unreadable progress record");
+    }
+    return std::optional<state::CheckpointManifest>(std::move(progress));
+  }
+
+  // Restores `checkpoint` as the live state and checks that it holds the
+  // batch its manifest names.
+  Status OpenFromCheckpoint(const CheckpointInfo& checkpoint, const std::string& db_dir) {
+    state_.reset();
+    EDDY_RETURN_IF_ERROR(CheckpointStore::RestoreInto(checkpoint, db_dir));
+    EDDY_RETURN_IF_ERROR(OpenBackend(db_dir));
+    auto progress = ReadProgress();
+    Status status = progress.status();
+    if (status.ok() && (!*progress || (*progress)->batch_id() != checkpoint.manifest.batch_id())) {
+      status = Status::Corruption("its state does not hold batch " +
+                                  std::to_string(checkpoint.manifest.batch_id()));
+    }
+    if (!status.ok()) {
+      state_.reset();
+      return status;
+    }
+    spdlog::info("job={} restored state from checkpoint {} (batch {})", plan_.job.spec.name(),
+                 checkpoint.path, checkpoint.manifest.batch_id());
+    return Status::OK();
+  }
+
+  // Tries the complete checkpoints newest first; a damaged one is logged and
+  // skipped, and so are half-written ones.
+  Status OpenNewestCheckpoint(const std::string& db_dir) {
+    EDDY_ASSIGN_OR_RETURN(auto checkpoints, checkpoints_->List());
+    std::error_code ec;
+    for (const auto& entry : std::filesystem::directory_iterator(
+             std::filesystem::path(plan_.state_dir) / "checkpoints", ec)) {
+      const std::string name = entry.path().filename().string();
+      if (name.rfind("chk-", 0) != 0 && name.rfind(".tmp-chk-", 0) != 0) continue;
+      const bool complete = std::any_of(checkpoints.begin(), checkpoints.end(), [&](const auto& c) {
+        return std::filesystem::path(c.path).filename() == entry.path().filename();
+      });
+      if (!complete) {
+        spdlog::warn("job={} ignoring incomplete checkpoint {} (no readable manifest)",
+                     plan_.job.spec.name(), entry.path().string());
       }
-      EDDY_RETURN_IF_ERROR(CheckCompatible(plan_, progress));
-      last_batch_id_ = progress.batch_id();
-      resumed_ = std::move(progress);
-      spdlog::info("job={} resuming after batch {}", plan_.job.spec.name(), last_batch_id_);
+    }
+    for (size_t idx = 0; idx < checkpoints.size(); ++idx) {
+      Status opened = OpenFromCheckpoint(checkpoints[idx], db_dir);
+      if (opened.ok()) return Status::OK();
+      spdlog::warn("job={} checkpoint {} is unusable ({}); falling back to {}", plan_.job.spec.name(),
+                   checkpoints[idx].path, opened.ToString(),
+                   idx + 1 < checkpoints.size() ? checkpoints[idx + 1].path : "an empty state");
+      std::filesystem::remove_all(db_dir, ec);
     }
     return Status::OK();
   }

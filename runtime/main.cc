@@ -84,6 +84,15 @@ int main(int argc, char** argv) {
   auto* demo_metrics = demo_cmd->add_option("--metrics-address", demo.metrics_address, kMetricsHelp)
                            ->capture_default_str();
 
+  std::string model_job, model_operator, model_key;
+  auto* model_cmd = app.add_subcommand("model", "Inspect the models of learning operators");
+  model_cmd->require_subcommand(1);
+  auto* model_export_cmd =
+      model_cmd->add_subcommand("export", "Print a learning operator's model as JSON, from the job's state");
+  model_export_cmd->add_option("job", model_job, "Job definition (YAML)")->required()->check(CLI::ExistingFile);
+  model_export_cmd->add_option("operator", model_operator, "The learn or prequential operator")->required();
+  model_export_cmd->add_option("--key", model_key, "Per-key models: the key (values comma-separated)");
+
   CLI11_PARSE(app, argc, argv);
 
   // One line per event: UTC ISO 8601 time, level, then key=value fields
@@ -100,6 +109,7 @@ int main(int argc, char** argv) {
   }
   if (*validate_cmd) return eddy::ValidateCommand(validate_file);
   if (*checkpoints_cmd) return eddy::CheckpointsCommand(checkpoints_file);
+  if (*model_export_cmd) return eddy::ModelExportCommand(model_job, model_operator, model_key);
   if (*broker_cmd) return eddy::BrokerCommand(broker, g_stop);
   demo.metrics_address_explicit = demo_metrics->count() > 0;
   if (*demo_cmd) return eddy::DemoCommand(demo, g_stop);

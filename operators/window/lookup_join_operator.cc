@@ -10,6 +10,7 @@
 
 #include <unordered_map>
 
+#include "operators/learn/learn_operator.h"
 #include "operators/operator.h"
 #include "operators/stateful_operator.h"
 #include "operators/window/key_codec.h"
@@ -223,7 +224,8 @@ Result<std::unique_ptr<StatefulOperator>> MakeKeyedAggregateOperator(const spec:
                                                                      const SpecErrorReporter& error_at);
 
 bool IsStateful(const spec::OperatorSpec& spec) {
-  return spec.has_window() || spec.has_aggregate() || spec.has_lookup_join();
+  return spec.has_window() || spec.has_aggregate() || spec.has_lookup_join() ||
+         IsLearningOperator(spec);
 }
 
 Result<std::unique_ptr<StatefulOperator>> MakeStatefulOperator(const spec::OperatorSpec& spec,
@@ -236,6 +238,7 @@ Result<std::unique_ptr<StatefulOperator>> MakeStatefulOperator(const spec::Opera
   }
   if (spec.has_window()) return MakeWindowOperator(spec, inputs[0], error_at);
   if (spec.has_aggregate()) return MakeKeyedAggregateOperator(spec, inputs[0], error_at);
+  if (IsLearningOperator(spec)) return MakeLearningOperator(spec, inputs, error_at);
   return error_at("", "not a stateful operator");
 }
 

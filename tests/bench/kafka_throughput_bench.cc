@@ -138,7 +138,8 @@ std::string SinkYaml(const std::string& topic, const std::string& format) {
          "    kafka: { topic: " + topic + " }\n"
          "    format: " + format + "\n"
          "trigger: { interval: 1ms, max_records_per_partition: 100000 }\n"
-         "state: { dir: /tmp/eddy-bench-state }\n";
+         // Each job its own state, so none resumes another's progress.
+         "state: { dir: /tmp/eddy-bench-state/" + topic + " }\n";
 }
 
 struct Variant {
@@ -180,7 +181,7 @@ int main(int argc, char** argv) {
       "      properties: { linger.ms: \"500\", batch.size: \"4000000\", batch.num.messages: \"100000\" }\n"
       "    format: json\n"
       "trigger: { interval: 1ms, max_records_per_partition: 100000 }\n"
-      "state: { dir: /tmp/eddy-bench-state }\n";
+      "state: { dir: /tmp/eddy-bench-state/fill }\n";
   const double fill_seconds = RunJobText(generator, bootstrap, &generated);
   std::printf("filled bench-in with %lld YSB events in %.2fs\n", static_cast<long long>(generated),
               fill_seconds);

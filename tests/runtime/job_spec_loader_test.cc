@@ -444,7 +444,7 @@ TEST(JobSpecLoaderTest, TwoMembersOfAOneofAreAnError) {
             "kafka, file, generator)");
   EXPECT_EQ(ErrorOf("name: j\noperators:\n  - name: o\n    filter: a\n    select: [a]\n"),
             "job.yaml:5:5: operators[0]: 'filter' and 'select' cannot both be set (choose one "
-            "of: filter, select, union, window, aggregate, lookup_join)");
+            "of: filter, select, union, window, aggregate, lookup_join, learn, predict, prequential)");
 }
 
 TEST(JobSpecLoaderTest, KeyGivenTwiceIsAnError) {
