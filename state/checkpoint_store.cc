@@ -205,9 +205,12 @@ Result<CheckpointInfo> CheckpointStore::Write(StateBackend& backend,
 
   const std::string name = CheckpointName(manifest.batch_id());
   const fs::path final_dir = dir / name;
-  if (fs::exists(final_dir, ec)) {
-    return Status::AlreadyExists("checkpoint " + final_dir.string() + " already exists");
-  }
+  // A checkpoint of the same batch comes from an earlier run: the job was
+  // restored from an older checkpoint (or fell back past a damaged one) and
+  // is replaying. It is replaced once the new one is staged; until then it
+  // stays published, so a crash leaves one of the two.
+  const fs::path replaced = dir / (std::string(kTempPrefix) + "replaced-" + name);
+  const bool replacing = fs::exists(final_dir, ec);
 
   const fs::path temp_dir = dir / (std::string(kTempPrefix) + name);
   fs::create_directory(temp_dir, ec);
@@ -230,6 +233,10 @@ Result<CheckpointInfo> CheckpointStore::Write(StateBackend& backend,
     }
     EDDY_RETURN_IF_ERROR(WriteFileAtomically(temp_dir, bytes));
     EDDY_RETURN_IF_ERROR(FsyncPath(temp_dir, /*directory=*/true));
+    if (replacing && ::rename(final_dir.c_str(), replaced.c_str()) != 0) {
+      return ErrnoStatus("cannot rename to " + replaced.string() + " from", final_dir.string(),
+                         errno);
+    }
     if (::rename(temp_dir.c_str(), final_dir.c_str()) != 0) {
       return ErrnoStatus("cannot rename to " + final_dir.string() + " from", temp_dir.string(),
                          errno);
@@ -242,6 +249,7 @@ Result<CheckpointInfo> CheckpointStore::Write(StateBackend& backend,
   }
   // The checkpoint exists once its name is durable in the parent directory.
   EDDY_RETURN_IF_ERROR(FsyncPath(dir, /*directory=*/true));
+  if (replacing) EDDY_RETURN_IF_ERROR(RemoveAll(replaced));
 
   // Retention. Never removes the checkpoint just written, even when older
   // batch ids are retained (e.g. after restoring an earlier checkpoint).

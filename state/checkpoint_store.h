@@ -33,7 +33,8 @@ class CheckpointStore {
 
   // Writes a checkpoint of `backend` described by `manifest` (whose batch_id
   // names it; rocksdb_dir and size_bytes are filled in), then removes the
-  // oldest beyond `keep`.
+  // oldest beyond `keep`. An existing checkpoint of the same batch id (left
+  // by a run the job was rewound from) is replaced.
   Result<CheckpointInfo> Write(StateBackend& backend, state::CheckpointManifest manifest);
   // Complete checkpoints, newest first.
   Result<std::vector<CheckpointInfo>> List() const;

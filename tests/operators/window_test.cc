@@ -6,6 +6,9 @@
 
 #include <gtest/gtest.h>
 
+#include <spdlog/sinks/ringbuffer_sink.h>
+#include <spdlog/spdlog.h>
+
 #include <filesystem>
 
 #include "connectors/kafka/embedded_broker.h"
@@ -307,6 +310,49 @@ TEST_F(WindowJobTest, RunningFromAnEarlierCheckpointReplaysTheBatchesAfterIt) {
   auto replay = Run(job, 0, dir_ + "/state/checkpoints/chk-000000000002");
   ASSERT_TRUE(replay.ok()) << replay.status().ToString();
   EXPECT_EQ(replay->batches, 2);
+  EXPECT_EQ(Output("out.jsonl"), Window("a", 0, 10, 3, 9) + Window("b", 0, 10, 1, 2) +
+                                     Window("b", 10, 20, 3, 37) + Window("a", 20, 30, 2, 43));
+  EXPECT_EQ(Output("late.jsonl"), Row("a", 8));
+}
+
+// The live database is lost and the newest checkpoints are damaged: chk-4's
+// manifest is half-written (cut short), chk-3's RocksDB names a manifest
+// that is not there, and a staging directory was left by a crash. The job
+// skips all three, says so, and resumes from chk-2: batches 3 and 4 run
+// again and give the results of the uninterrupted run.
+TEST_F(WindowJobTest, DamagedNewestCheckpointsFallBackToTheLastCompleteOne) {
+  Produce(kTumblingEvents);
+  const std::string job =
+      Job(WithMode(kTumbling, "append"), true) + "checkpoint: { every_batches: 1, keep: 3 }\n";
+  ASSERT_TRUE(Run(job).ok());
+  const std::string checkpoints = dir_ + "/state/checkpoints";
+  ASSERT_TRUE(std::filesystem::exists(checkpoints + "/chk-000000000004/MANIFEST"));
+  std::filesystem::remove_all(dir_ + "/state/db");
+  const std::string manifest = testing::ReadFile(checkpoints + "/chk-000000000004/MANIFEST");
+  testing::WriteFile(checkpoints + "/chk-000000000004/MANIFEST", manifest.substr(0, manifest.size() / 2));
+  testing::WriteFile(checkpoints + "/chk-000000000003/rocksdb/CURRENT", "MANIFEST-999999\n");
+  std::filesystem::create_directories(checkpoints + "/.tmp-chk-000000000005/rocksdb");
+  std::filesystem::remove(dir_ + "/out.jsonl");
+  std::filesystem::remove(dir_ + "/late.jsonl");
+
+  auto log = std::make_shared<spdlog::sinks::ringbuffer_sink_mt>(64);
+  spdlog::default_logger()->sinks().push_back(log);
+  auto resumed = Run(job);
+  spdlog::default_logger()->sinks().pop_back();
+  ASSERT_TRUE(resumed.ok()) << resumed.status().ToString();
+
+  std::string lines;
+  for (const std::string& line : log->last_formatted()) lines += line;
+  EXPECT_NE(lines.find("ignoring incomplete checkpoint " + checkpoints + "/chk-000000000004"),
+            std::string::npos) << lines;
+  EXPECT_NE(lines.find("ignoring incomplete checkpoint " + checkpoints + "/.tmp-chk-000000000005"),
+            std::string::npos) << lines;
+  EXPECT_NE(lines.find("checkpoint " + checkpoints + "/chk-000000000003 is unusable"), std::string::npos)
+      << lines;
+  EXPECT_NE(lines.find("falling back to " + checkpoints + "/chk-000000000002"), std::string::npos)
+      << lines;
+  EXPECT_NE(lines.find("resuming after batch 2"), std::string::npos) << lines;
+  EXPECT_EQ(resumed->batches, 2);
   EXPECT_EQ(Output("out.jsonl"), Window("a", 0, 10, 3, 9) + Window("b", 0, 10, 1, 2) +
                                      Window("b", 10, 20, 3, 37) + Window("a", 20, 30, 2, 43));
   EXPECT_EQ(Output("late.jsonl"), Row("a", 8));
