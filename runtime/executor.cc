@@ -69,6 +69,11 @@ class Driver {
     auto next_tick = Clock::now();
     while (!StopRequested()) {
       if (options_.max_batches > 0 && summary.batches >= options_.max_batches) break;
+      if (options_.checkpoint_requested != nullptr && options_.checkpoint_requested->exchange(false) &&
+          last_batch_id_ > 0) {
+        BatchReport savepoint;
+        WriteCheckpoint(&savepoint);
+      }
       const auto batch_start = Clock::now();
       std::vector<std::vector<int64_t>> latest;
       for (size_t idx = 0; idx < plan_.sources.size(); ++idx) {
@@ -125,10 +130,13 @@ class Driver {
 
  private:
   bool StopRequested() const { return options_.stop != nullptr && options_.stop->load(); }
+  bool CheckpointRequested() const {
+    return options_.checkpoint_requested != nullptr && options_.checkpoint_requested->load();
+  }
   bool DrainRequested() const { return options_.drain != nullptr && options_.drain->load(); }
 
   void SleepUntil(Clock::time_point when) {
-    while (!StopRequested() && Clock::now() < when) {
+    while (!StopRequested() && !CheckpointRequested() && Clock::now() < when) {
       std::this_thread::sleep_for(std::min<Clock::duration>(when - Clock::now(),
                                                             std::chrono::milliseconds(50)));
     }
@@ -652,6 +660,7 @@ class Driver {
     report->checkpoint_bytes = written->manifest.size_bytes();
     batches_since_checkpoint_ = 0;
     last_checkpoint_ = Clock::now();
+    if (options_.on_checkpoint) options_.on_checkpoint(written->path, written->manifest.batch_id());
   }
 
   // Up to ~1000 source timestamps per batch, spread evenly over the rows.

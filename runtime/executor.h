@@ -113,6 +113,13 @@ struct ExecutorOptions {
   // job's latest state.
   std::string from_checkpoint;
   std::function<void(const BatchReport&)> on_batch;
+  // Set to ask for a checkpoint (a savepoint) at the next batch boundary,
+  // even when the job is idle; the executor clears it once written (or
+  // failed). Nothing is written before the job's first batch.
+  std::atomic<bool>* checkpoint_requested = nullptr;
+  // Called after every checkpoint written, including the final one of a
+  // clean stop: its chk-... directory and batch id.
+  std::function<void(const std::string& path, int64_t batch_id)> on_checkpoint;
 };
 
 // Opens the plan's connectors and runs batches until the sources are
