@@ -478,6 +478,10 @@ class Driver {
       report->state_sizes.push_back(
           {plan_.nodes[node].dag.name, table->EstimatedBytes(), table->EstimatedKeys()});
     }
+    for (const PlanNode& node : plan_.nodes) {
+      if (node.stateful == nullptr) continue;
+      if (auto status = LearningStatus(*node.stateful)) report->learners.emplace_back(node.dag.name, *status);
+    }
     ++batches_since_checkpoint_;
     const bool interval_due =
         plan_.checkpoint_interval_micros > 0 &&

@@ -20,6 +20,7 @@
 #include <string>
 #include <vector>
 
+#include "operators/learn/learn_operator.h"
 #include "runtime/job_plan.h"
 
 namespace eddy {
@@ -86,6 +87,9 @@ struct BatchReport {
     uint64_t estimated_keys = 0;
   };
   std::vector<StateSize> state_sizes;
+  // Per learn and prequential operator (plan order): what it learned in
+  // this batch, its model version and shape, and its prequential quality.
+  std::vector<std::pair<std::string, LearnerStatus>> learners;
 };
 
 struct RunSummary {

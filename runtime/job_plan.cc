@@ -5,6 +5,8 @@
 #include <map>
 #include <tuple>
 
+#include "operators/learn/learn_operator.h"
+
 namespace eddy {
 namespace {
 
@@ -218,8 +220,9 @@ Result<std::unique_ptr<JobPlan>> PlanJob(LoadedJob job, ConnectorContext context
             }
           }
           // The lookup join keeps the stream's event time, and the table
-          // does not hold its watermark back.
-          if (op_spec.has_lookup_join()) {
+          // does not hold its watermark back. Learning operators pass their
+          // input's rows through with predictions added.
+          if (op_spec.has_lookup_join() || IsLearningOperator(op_spec)) {
             planned.time_column = stateful_inputs[0].time_column;
             planned.upstream_sources = plan->nodes[planned.input_nodes[0]].upstream_sources;
           }

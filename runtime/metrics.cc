@@ -49,6 +49,33 @@ const std::vector<double>& CheckpointBuckets() {
   return kBuckets;
 }
 
+// A learning operator's status as the metric families take it: quality
+// figures by name ("accuracy", "window_rmse", ...), the tree's shape, the
+// clusters' weights.
+LearnerMetrics ToLearnerMetrics(const LearnerStatus& status) {
+  LearnerMetrics metrics;
+  metrics.rows_learned = status.rows_learned;
+  metrics.model_version = status.model_version;
+  // Quality over no rows yet is not a figure: leave the series alone.
+  double rows = 0, window_rows = 0;
+  for (const auto& [name, value] : status.quality) {
+    if (name == "rows") rows = value;
+    if (name == "window_rows") window_rows = value;
+  }
+  for (const auto& [name, value] : status.quality) {
+    if (name == "accuracy" && rows > 0) metrics.accuracy = value;
+    if (name == "window_accuracy" && window_rows > 0) metrics.accuracy_window = value;
+    if (name == "rmse" && rows > 0) metrics.rmse = value;
+    if (name == "window_rmse" && window_rows > 0) metrics.rmse_window = value;
+  }
+  if (status.shape.tree_nodes > 0) {
+    metrics.tree_nodes = status.shape.tree_nodes;
+    metrics.tree_depth = status.shape.tree_depth;
+  }
+  metrics.cluster_sizes = status.shape.cluster_weights;
+  return metrics;
+}
+
 double NowEpochSeconds() {
   return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
@@ -392,6 +419,7 @@ class JobMetricsImpl : public JobMetrics {
       SetStateSizeLocked(state.op, static_cast<int64_t>(state.bytes),
                          static_cast<int64_t>(state.estimated_keys));
     }
+    for (const auto& [op, status] : report.learners) RecordLearnerLocked(op, ToLearnerMetrics(status));
     if (!report.checkpoint_error.empty()) {
       RecordCheckpointLocked(false, report.checkpoint_seconds, 0);
     } else if (report.checkpointed) {
@@ -435,6 +463,11 @@ class JobMetricsImpl : public JobMetrics {
 
   void RecordLearner(const std::string& op, const LearnerMetrics& metrics) override {
     std::lock_guard<std::mutex> lock(mutex_);
+    RecordLearnerLocked(op, metrics);
+  }
+
+  // REQUIRES: mutex_ held.
+  void RecordLearnerLocked(const std::string& op, const LearnerMetrics& metrics) {
     const Labels labels = {{"job", job_}, {"operator", op}};
     families_.rows_learned.Add(labels).Increment(static_cast<double>(metrics.rows_learned));
     if (metrics.model_version) {
@@ -456,7 +489,7 @@ class JobMetricsImpl : public JobMetrics {
     for (size_t cluster = 0; cluster < metrics.cluster_sizes.size(); ++cluster) {
       Labels clustered = labels;
       clustered["cluster"] = std::to_string(cluster);
-      families_.cluster_size.Add(clustered).Set(static_cast<double>(metrics.cluster_sizes[cluster]));
+      families_.cluster_size.Add(clustered).Set(metrics.cluster_sizes[cluster]);
     }
   }
 

@@ -45,9 +45,9 @@ struct LearnerMetrics {
   std::optional<double> rmse_window;
   std::optional<int64_t> tree_nodes;
   std::optional<int64_t> tree_depth;
-  // Points per cluster, indexed by cluster id (k is fixed by the job file,
+  // Weight (decayed point count) per cluster, indexed by cluster id (k is fixed by the job file,
   // so the `cluster` label stays bounded).
-  std::vector<int64_t> cluster_sizes;
+  std::vector<double> cluster_sizes;
 };
 
 class JobMetrics {

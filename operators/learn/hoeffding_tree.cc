@@ -234,6 +234,7 @@ class HoeffdingTreeClassifier final : public Model {
 
   Status Snapshot(pb::ModelSnapshot* out) const override;
   std::string ExportJson() const override;
+  ModelShape Shape() const override { return TreeShape(root_.get()); }
   Status Load(const pb::TreeState& state, int64_t version);
 
  private:

@@ -177,6 +177,7 @@ class HoeffdingTreeRegressor final : public Model {
 
   Status Snapshot(pb::ModelSnapshot* out) const override;
   std::string ExportJson() const override;
+  ModelShape Shape() const override { return TreeShape(root_.get()); }
   Status Load(const pb::TreeState& state, int64_t version);
 
  private:

@@ -133,6 +133,12 @@ class StreamingKMeans final : public Model {
     return Status::OK();
   }
 
+  ModelShape Shape() const override {
+    ModelShape shape;
+    shape.cluster_weights.assign(weights_.data(), weights_.data() + weights_.size());
+    return shape;
+  }
+
   std::string ExportJson() const override {
     JsonWriter json;
     json.BeginObject();

@@ -452,7 +452,12 @@ class LearningOperator final : public StatefulOperator {
 
   std::vector<std::pair<std::string, double>> Metrics() const {
     std::lock_guard<std::mutex> lock(metrics_mutex_);
-    return metrics_;
+    return status_.quality;
+  }
+  std::optional<LearnerStatus> CurrentStatus() const {
+    if (kind_ == OpKind::kPredict) return std::nullopt;
+    std::lock_guard<std::mutex> lock(metrics_mutex_);
+    return status_;
   }
 
   Result<std::string> Export(const StateTable& table, int key_groups, const std::string& key_text) const;
@@ -469,7 +474,7 @@ class LearningOperator final : public StatefulOperator {
                   std::vector<uint8_t>* rejected, DeadLetters* dead_letters) const;
   Status LoadState(const StatefulBatchContext& context, std::vector<Group>* groups);
   Status NewLearner(std::unique_ptr<Learner>* out) const;
-  void PublishMetrics();
+  void PublishMetrics(int64_t rows_learned, int64_t model_version, learn::ModelShape shape);
 
   std::string name_;
   OpKind kind_;
@@ -486,7 +491,7 @@ class LearningOperator final : public StatefulOperator {
   Schema label_schema_;
 
   mutable std::mutex metrics_mutex_;
-  std::vector<std::pair<std::string, double>> metrics_;
+  LearnerStatus status_;
 };
 
 Status LearningOperator::Validate(const Batch& input, const std::vector<Column>& features, const Column* label,
@@ -659,6 +664,7 @@ Status LearningOperator::ProcessBatch(const StatefulBatchContext& context, const
   const size_t n = accepted.size();
   if (kind_ != OpKind::kPredict && n == 0) {
     // Nothing changes; the cache stays valid for the next batch.
+    PublishMetrics(0, status_.model_version, status_.shape);
     if (core.batch_id == context.batch_id - 1) core.batch_id = context.batch_id;
     core.keyed.clear();
     return Status::OK();
@@ -736,6 +742,8 @@ Status LearningOperator::ProcessBatch(const StatefulBatchContext& context, const
   std::vector<double> group_y;
   std::vector<uint8_t> group_mask;
   PredictionColumns group_out;
+  int64_t rows_learned = 0;
+  int64_t latest_version = 0;
   for (Group& group : groups) {
     if (group.learner == nullptr) continue;  // predict: the learner has no model for this key
     Learner& learner = *group.learner;
@@ -765,6 +773,8 @@ Status LearningOperator::ProcessBatch(const StatefulBatchContext& context, const
         break;
     }
     const int64_t version = kind_ == OpKind::kLearn ? learner.model->version() : version_before;
+    latest_version = std::max(latest_version, learner.model->version());
+    for (const uint8_t learned : group_mask) rows_learned += learned;
     for (size_t idx = 0; idx < group.rows.size(); ++idx) {
       const uint32_t row = group.rows[idx];
       versions[row] = version;
@@ -802,7 +812,8 @@ Status LearningOperator::ProcessBatch(const StatefulBatchContext& context, const
     if (core.evaluator) core.evaluator->Snapshot(state.mutable_evaluator());
     context.writes->Put(*context.table, kGlobalGroup, kOperatorStateKey, state.SerializeAsString());
     core.batch_id = context.batch_id;
-    if (kind_ == OpKind::kPrequential) PublishMetrics();
+    PublishMetrics(rows_learned, latest_version,
+                   keys_.empty() && core.global ? core.global->model->Shape() : learn::ModelShape());
   }
 
   // 7. Output: the accepted rows, the predictions, the model version.
@@ -876,10 +887,11 @@ Status LearningOperator::ProcessBatch(const StatefulBatchContext& context, const
   return out->Append(result);
 }
 
-void LearningOperator::PublishMetrics() {
+void LearningOperator::PublishMetrics(int64_t rows_learned, int64_t model_version, learn::ModelShape shape) {
   std::vector<std::pair<std::string, double>> metrics;
-  const PrequentialEvaluator& evaluator = *core_->evaluator;
   for (const bool window : {false, true}) {
+    if (core_->evaluator == nullptr) break;  // learn: no prequential evaluation
+    const PrequentialEvaluator& evaluator = *core_->evaluator;
     const std::string prefix = window ? "window_" : "";
     switch (evaluator.task()) {
       case Task::kClassification: {
@@ -910,7 +922,10 @@ void LearningOperator::PublishMetrics() {
     }
   }
   std::lock_guard<std::mutex> lock(metrics_mutex_);
-  metrics_ = std::move(metrics);
+  status_.rows_learned = rows_learned;
+  status_.model_version = model_version;
+  status_.shape = std::move(shape);
+  status_.quality = std::move(metrics);
 }
 
 Result<std::string> LearningOperator::Export(const StateTable& table, int key_groups,
@@ -1253,6 +1268,11 @@ Result<std::unique_ptr<StatefulOperator>> MakeLearningOperator(const spec::Opera
 std::vector<std::pair<std::string, double>> LearningMetrics(const StatefulOperator& op) {
   const auto* learning = dynamic_cast<const LearningOperator*>(&op);
   return learning == nullptr ? std::vector<std::pair<std::string, double>>() : learning->Metrics();
+}
+
+std::optional<LearnerStatus> LearningStatus(const StatefulOperator& op) {
+  const auto* learning = dynamic_cast<const LearningOperator*>(&op);
+  return learning == nullptr ? std::nullopt : learning->CurrentStatus();
 }
 
 Result<std::string> ExportLearningModel(const StatefulOperator& op, const StateTable& table, int key_groups,

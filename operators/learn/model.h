@@ -64,6 +64,15 @@ struct PredictionColumns {
   RowMatrix probabilities;
 };
 
+// What the metrics endpoint shows of a model's shape (bounded: one value
+// per model, or per cluster of a fixed k).
+struct ModelShape {
+  int64_t tree_nodes = 0;  // 0: not a tree
+  int64_t tree_depth = 0;  // the deepest leaf; the root alone is depth 0
+  // k-means: each centre's weight (decayed point count), by cluster id.
+  std::vector<double> cluster_weights;
+};
+
 class Model {
  public:
   virtual ~Model() = default;
@@ -94,6 +103,7 @@ class Model {
   // Human-readable state: weights, centroids, or the tree with its split
   // tests and leaf statistics. Valid JSON.
   virtual std::string ExportJson() const = 0;
+  virtual ModelShape Shape() const { return {}; }
 
  protected:
   Model() = default;

@@ -22,6 +22,26 @@ class TreeState;
 class Rng;
 }  // namespace pb
 
+// Node count and depth of a Hoeffding tree (classifier or regressor: any
+// Node with depth, left, right and is_leaf()); alternate subtrees of the
+// adaptive tree are not counted until they replace a branch.
+template <typename Node>
+ModelShape TreeShape(const Node* root) {
+  ModelShape shape;
+  std::vector<const Node*> pending = {root};
+  while (!pending.empty()) {
+    const Node* node = pending.back();
+    pending.pop_back();
+    ++shape.tree_nodes;
+    if (node->depth > shape.tree_depth) shape.tree_depth = node->depth;
+    if (!node->is_leaf()) {
+      pending.push_back(node->left.get());
+      pending.push_back(node->right.get());
+    }
+  }
+  return shape;
+}
+
 // SplitMix64 over (seed, counter): the n-th draw depends only on the seed and
 // n, so the RNG state is two integers and snapshots restore it exactly.
 class CounterRng {

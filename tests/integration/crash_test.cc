@@ -21,27 +21,9 @@
 namespace eddy {
 namespace {
 
-pid_t Spawn(const std::string& job, const std::string& log) {
-  const pid_t pid = ::fork();
-  if (pid == 0) {
-    std::FILE* out = std::fopen(log.c_str(), "a");
-    ::dup2(::fileno(out), STDOUT_FILENO);
-    ::dup2(::fileno(out), STDERR_FILENO);
-    std::string binary = EDDY_BINARY;
-    std::string run = "run";
-    std::string path = job;
-    char* argv[] = {binary.data(), run.data(), path.data(), nullptr};
-    ::execv(binary.c_str(), argv);
-    std::_Exit(127);
-  }
-  return pid;
-}
+pid_t Spawn(const std::string& job, const std::string& log) { return testing::SpawnEddy({"run", job}, log); }
 
-int Wait(pid_t pid) {
-  int status = 0;
-  ::waitpid(pid, &status, 0);
-  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-}
+int Wait(pid_t pid) { return testing::WaitForExit(pid); }
 
 std::string Job(const std::string& bootstrap, const std::string& topic, const std::string& state) {
   return "name: crash\n"

@@ -11,7 +11,9 @@
 #include <random>
 #include <sstream>
 #include <stdexcept>
+#include <thread>
 
+#include <fcntl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -150,6 +152,45 @@ ProcessResult RunShell(const std::string& command) {
 
 ProcessResult RunEddy(const std::string& args) {
   return RunShell(std::string(EDDY_BINARY) + " " + args);
+}
+
+int SpawnEddy(const std::vector<std::string>& args, const std::string& log) {
+  std::vector<std::string> argv_storage = {EDDY_BINARY};
+  argv_storage.insert(argv_storage.end(), args.begin(), args.end());
+  std::vector<char*> argv;
+  for (std::string& arg : argv_storage) argv.push_back(arg.data());
+  argv.push_back(nullptr);
+  const pid_t pid = ::fork();
+  if (pid == 0) {
+    const int out = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+    ::dup2(out, STDOUT_FILENO);
+    ::dup2(out, STDERR_FILENO);
+    ::execv(argv[0], argv.data());
+    std::_Exit(127);
+  }
+  return pid;
+}
+
+int WaitForExit(int pid) {
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+int CountInFile(const std::string& path, const std::string& text) {
+  const std::string content = ReadFile(path);
+  int count = 0;
+  for (size_t at = content.find(text); at != std::string::npos; at = content.find(text, at + text.size())) ++count;
+  return count;
+}
+
+bool WaitForLogCount(const std::string& path, const std::string& text, int count, int timeout_ms) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  while (CountInFile(path, text) < count) {
+    if (std::chrono::steady_clock::now() > deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+  return true;
 }
 
 std::string MakeTempDir(const std::string& prefix) {

@@ -41,6 +41,20 @@ ProcessResult RunShell(const std::string& command);
 // Runs build/eddy with `args`.
 ProcessResult RunEddy(const std::string& args);
 
+// Starts build/eddy with `args` in the background, its stdout and stderr
+// appended to `log`; returns its pid (for kill and WaitForExit).
+int SpawnEddy(const std::vector<std::string>& args, const std::string& log);
+
+// Waits for `pid`; its exit code, or 128 + the signal that ended it.
+int WaitForExit(int pid);
+
+// How often `text` occurs in the file at `path` (0 if it does not exist).
+int CountInFile(const std::string& path, const std::string& text);
+
+// Polls the file at `path` until `text` occurs `count` times in it; false
+// after `timeout_ms` without.
+bool WaitForLogCount(const std::string& path, const std::string& text, int count, int timeout_ms = 30000);
+
 // A fresh directory under the system temp directory.
 std::string MakeTempDir(const std::string& prefix);
 

@@ -82,7 +82,11 @@ TEST(HoeffdingTreeTest, FirstSplitOnlyAfterTheGracePeriod) {
   auto model = MakeTree(2, HoeffdingTreeOptions{});
   ASSERT_TRUE(model->Learn(x.topRows(199), std::span<const double>(y.data(), 199)).ok());
   EXPECT_NE(model->ExportJson().find("\"num_splits\":0"), std::string::npos);
+  EXPECT_EQ(model->Shape().tree_nodes, 1);
+  EXPECT_EQ(model->Shape().tree_depth, 0);
   ASSERT_TRUE(model->Learn(x.bottomRows(1), std::span<const double>(y.data() + 199, 1)).ok());
+  EXPECT_EQ(model->Shape().tree_nodes, 3);
+  EXPECT_EQ(model->Shape().tree_depth, 1);
   const std::string json = model->ExportJson();
   EXPECT_NE(json.find("\"num_splits\":1"), std::string::npos) << json;
   EXPECT_NE(json.find("\"feature\":0,\"op\":\"<=\""), std::string::npos) << json;

@@ -69,6 +69,9 @@ TEST(KMeansTest, DecayPerBatchMatchesHandComputation) {
   options.decay_factor = 0.5;
   auto model = Make(1, options);
   ExpectHandComputedUpdates(model.get());
+  // Weights after batch 3: near (0.5 + 2) * 0.5, far (0.5 * 0.5 + 1).
+  EXPECT_EQ(model->Shape().cluster_weights, (std::vector<double>{1.25, 1.25}));
+  EXPECT_EQ(model->Shape().tree_nodes, 0);
 }
 
 TEST(KMeansTest, HalfLifeInPointsDiscountsPerPoint) {

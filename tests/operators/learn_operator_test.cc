@@ -18,6 +18,7 @@
 #include "operators/learn/model.h"
 #include "runtime/executor.h"
 #include "runtime/job_plan.h"
+#include "runtime/metrics.h"
 #include "tests/integration/kafka_test_util.h"
 
 namespace eddy {
@@ -48,6 +49,7 @@ class LearnJobTest : public ::testing::Test {
     options.once = true;
     options.max_batches = max_batches;
     options.threads = 2;
+    options.on_batch = [this](const BatchReport& report) { reports_.push_back(report); };
     return RunJob(plan, options);
   }
 
@@ -58,6 +60,7 @@ class LearnJobTest : public ::testing::Test {
   }
 
   std::string dir_;
+  std::vector<BatchReport> reports_;
 };
 
 // ---------------------------------------------------------------------------
@@ -263,6 +266,32 @@ TEST_F(LearnJobTest, LogisticRegressionOnBreastCancerIsAccuratePrequentially) {
   EXPECT_GT(by_name.at("window_accuracy"), 0.95) << by_name.at("window_accuracy");
   EXPECT_LT(by_name.at("log_loss"), 0.3);
   EXPECT_GT(by_name.at("f1"), 0.9);
+
+  // Each batch reports the rows it learned (100 a batch, 69 in the last)
+  // and the model version after it (one step per batch); the metrics
+  // endpoint shows the same figures.
+  ASSERT_EQ(reports_.size(), 6u);
+  auto registry = NewMetricsRegistry();
+  JobMetrics& job_metrics = registry->ForJob("cancer");
+  for (size_t batch = 0; batch < reports_.size(); ++batch) {
+    ASSERT_EQ(reports_[batch].learners.size(), 1u);
+    const auto& [op, status] = reports_[batch].learners[0];
+    EXPECT_EQ(op, "logistic");
+    EXPECT_EQ(status.rows_learned, batch < 5 ? 100 : 69);
+    EXPECT_EQ(status.model_version, static_cast<int64_t>(batch) + 1);
+    job_metrics.RecordBatch(reports_[batch]);
+  }
+  const std::string scraped = registry->Scrape();
+  auto sample = [&](const std::string& series) {
+    const size_t at = scraped.find("\n" + series + " ");
+    return at == std::string::npos ? -1.0 : std::strtod(scraped.c_str() + at + series.size() + 2, nullptr);
+  };
+  EXPECT_EQ(sample("eddy_model_rows_learned_total{job=\"cancer\",operator=\"logistic\"}"), 569) << scraped;
+  EXPECT_EQ(sample("eddy_model_version{job=\"cancer\",operator=\"logistic\"}"), 6);
+  EXPECT_DOUBLE_EQ(sample("eddy_model_accuracy{job=\"cancer\",operator=\"logistic\",window=\"all\"}"),
+                   by_name.at("accuracy"));
+  EXPECT_DOUBLE_EQ(sample("eddy_model_accuracy{job=\"cancer\",operator=\"logistic\",window=\"recent\"}"),
+                   by_name.at("window_accuracy"));
 
   // Every row carries a class of the label's type and its probability.
   const std::vector<std::string> lines = Lines(testing::ReadFile(dir_ + "/out.jsonl"));
