@@ -2,7 +2,9 @@
 # Installs every Debian 12 package Eddy needs to build, test and run.
 # Idempotent: packages already present are left alone, so re-running is cheap.
 # prometheus (the server and promtool) and libcpp-httplib-dev are for the
-# metrics integration tests (tests/integration/prometheus_test.cc).
+# metrics integration tests (tests/integration/prometheus_test.cc);
+# libcpp-httplib-dev and libssl-dev also build `eddy serve` (HTTPS), and the
+# openssl CLI makes the server tests' throwaway certificates.
 set -euo pipefail
 
 packages=(
@@ -14,6 +16,7 @@ packages=(
   libyaml-cpp-dev libsimdjson-dev libcli11-dev libspdlog-dev libfmt-dev libre2-dev
   kcat
   prometheus libcpp-httplib-dev
+  libssl-dev openssl
 )
 
 missing=()

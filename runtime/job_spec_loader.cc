@@ -134,9 +134,13 @@ class StructureValidator {
   }
 
   Status CheckGenerator(const spec::GeneratorSpec& generator, const std::string& path) {
-    static const std::vector<std::string> kKinds = {"ysb", "ysb_campaigns", "regression",
-                                                    "classification", "clusters"};
-    const std::string kinds = "ysb, ysb_campaigns, regression, classification, clusters";
+    // As connectors/generator/generator_source.cc registers them.
+    static const std::vector<std::string> kKinds = {
+        "ysb",      "ysb_campaigns", "regression", "classification", "clusters",
+        "sea",      "agrawal",       "random_rbf", "hyperplane"};
+    const std::string kinds =
+        "ysb, ysb_campaigns, regression, classification, clusters, sea, agrawal, random_rbf, "
+        "hyperplane";
     if (generator.kind().empty()) {
       return job_.ErrorAt(path, "a generator needs a kind (one of: " + kinds + ")");
     }
@@ -330,8 +334,19 @@ EnvLookup ProcessEnvironment() {
   return [](std::string_view name) -> std::optional<std::string> {
     const std::string key(name);
     const char* value = std::getenv(key.c_str());
-    if (value == nullptr) return std::nullopt;
-    return std::string(value);
+    if (value != nullptr) return std::string(value);
+    // Secrets from files (Docker's and Kubernetes' convention): when NAME is
+    // unset and NAME_FILE names a readable file, NAME is the file's content
+    // without its final line break. The value never has to be in the
+    // environment of the process or in the job file.
+    const char* path = std::getenv((key + "_FILE").c_str());
+    if (path == nullptr) return std::nullopt;
+    std::ifstream in(path, std::ios::binary);
+    if (!in) return std::nullopt;
+    std::string content((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    if (!content.empty() && content.back() == '\n') content.pop_back();
+    if (!content.empty() && content.back() == '\r') content.pop_back();
+    return content;
   };
 }
 

@@ -10,6 +10,9 @@
 #include <unistd.h>
 
 #include "runtime/commands.h"
+#include "runtime/job_spec_loader.h"
+#include "runtime/server/client.h"
+#include "runtime/server/server.h"
 
 #ifndef EDDY_JOBS_DIR
 #define EDDY_JOBS_DIR "jobs"
@@ -93,6 +96,73 @@ int main(int argc, char** argv) {
   model_export_cmd->add_option("operator", model_operator, "The learn or prequential operator")->required();
   model_export_cmd->add_option("--key", model_key, "Per-key models: the key (values comma-separated)");
 
+  // The job server (docs/server.md) and the commands that talk to it.
+  eddy::server::ServeOptions serve;
+  std::string restart_delay = "1s", restart_max_delay = "60s";
+  auto* serve_cmd = app.add_subcommand("serve", "Run the job server: a REST API that runs many jobs");
+  serve_cmd->add_option("--data-dir", serve.data_dir, "Job registry and every job's state")
+      ->capture_default_str();
+  serve_cmd->add_option("--address", serve.address, "HOST:PORT of the API (port 0: any free port)")
+      ->capture_default_str();
+  serve_cmd->add_option("--token-file", serve.token_file,
+                        "Lines of 'TOKEN ROLE' (role: read or admin); mode 600")
+      ->required();
+  serve_cmd->add_option("--tls-cert", serve.tls_cert, "PEM certificate: serve HTTPS (with --tls-key)");
+  serve_cmd->add_option("--tls-key", serve.tls_key, "PEM private key of --tls-cert");
+  auto* serve_metrics = serve_cmd->add_option("--metrics-address", serve.metrics_address, kMetricsHelp)
+                            ->capture_default_str();
+  serve_cmd->add_option("--restart-delay", restart_delay, "First back-off after a job fails")
+      ->capture_default_str();
+  serve_cmd->add_option("--restart-max-delay", restart_max_delay, "Longest back-off (it doubles per failure)")
+      ->capture_default_str();
+  serve_cmd->add_option("--restart-attempts", serve.restart.max_attempts,
+                        "Failures in a row before a job stays FAILED (0: never give up)")
+      ->capture_default_str();
+  serve_cmd->add_option("--job-threads", serve.job_threads, "Worker threads per job (0: one per core)")
+      ->capture_default_str();
+  serve_cmd->add_option("--max-body-bytes", serve.max_body_bytes, "Larger requests are refused (413)")
+      ->capture_default_str();
+  serve_cmd->add_option("--request-timeout", serve.request_timeout_seconds,
+                        "Seconds to read or write a request before giving up")
+      ->capture_default_str();
+  serve_cmd->add_option("--address-file", serve.address_file,
+                        "Write the bound HOST:PORT here once listening (scripts, tests)");
+
+  eddy::server::ClientOptions client;
+  auto add_client_flags = [&client](CLI::App* cmd) {
+    cmd->add_option("--server", client.server, "Server URL, http(s)://HOST:PORT")
+        ->envname("EDDY_SERVER")
+        ->capture_default_str();
+    cmd->add_option("--token-file", client.token_file,
+                    "File holding the bearer token (or set EDDY_TOKEN)")
+        ->envname("EDDY_TOKEN_FILE");
+    cmd->add_option("--ca-cert", client.ca_cert, "CA certificate to verify an https server")
+        ->envname("EDDY_CA_CERT");
+    cmd->add_flag("--json", client.json, "Print the API's JSON instead of a table");
+  };
+  std::string submit_file, job_id, resume_checkpoint;
+  int wait_seconds = 0;
+  auto* submit_cmd = app.add_subcommand("submit", "Submit a job file to the server (validated first)");
+  submit_cmd->add_option("job", submit_file, "Job definition (YAML)")->required()->check(CLI::ExistingFile);
+  auto* jobs_cmd = app.add_subcommand("jobs", "List the server's jobs");
+  auto* status_cmd = app.add_subcommand("status", "Show one job on the server");
+  auto* stop_cmd = app.add_subcommand("stop", "Stop a job after its batch, with a final checkpoint");
+  auto* cancel_cmd = app.add_subcommand("cancel", "Cancel a job after its batch; not resumed on restart");
+  auto* resume_cmd = app.add_subcommand("resume", "Run a stopped, cancelled or failed job again");
+  auto* savepoint_cmd = app.add_subcommand("savepoint", "Checkpoint a running job at its next batch");
+  auto* delete_cmd = app.add_subcommand("delete", "Delete an ended job and its state");
+  for (CLI::App* cmd : {submit_cmd, jobs_cmd, status_cmd, stop_cmd, cancel_cmd, resume_cmd, savepoint_cmd,
+                        delete_cmd}) {
+    add_client_flags(cmd);
+  }
+  for (CLI::App* cmd : {status_cmd, stop_cmd, cancel_cmd, resume_cmd, savepoint_cmd, delete_cmd}) {
+    cmd->add_option("id", job_id, "Job id (its name)")->required();
+  }
+  for (CLI::App* cmd : {stop_cmd, cancel_cmd}) {
+    cmd->add_option("--wait", wait_seconds, "Wait up to this many seconds (max 60) for the job to end");
+  }
+  resume_cmd->add_option("--checkpoint", resume_checkpoint, "Resume from this checkpoint (chk-... name)");
+
   CLI11_PARSE(app, argc, argv);
 
   // One line per event: UTC ISO 8601 time, level, then key=value fields
@@ -108,6 +178,27 @@ int main(int argc, char** argv) {
     return eddy::RunCommand(run, g_stop);
   }
   if (*validate_cmd) return eddy::ValidateCommand(validate_file);
+  if (*serve_cmd) {
+    for (auto [text, target] : {std::pair{&restart_delay, &serve.restart.initial_delay},
+                                std::pair{&restart_max_delay, &serve.restart.max_delay}}) {
+      auto micros = eddy::ParseDurationMicros(*text);
+      if (!micros.ok()) {
+        spdlog::error("{}", micros.status().message());
+        return 1;
+      }
+      *target = std::chrono::milliseconds(*micros / 1000);
+    }
+    serve.metrics_address_explicit = serve_metrics->count() > 0;
+    return eddy::server::ServeCommand(serve, g_stop);
+  }
+  if (*submit_cmd) return eddy::server::SubmitCommand(client, submit_file);
+  if (*jobs_cmd) return eddy::server::JobsCommand(client);
+  if (*status_cmd) return eddy::server::StatusCommand(client, job_id);
+  if (*stop_cmd) return eddy::server::StopCommand(client, job_id, wait_seconds);
+  if (*cancel_cmd) return eddy::server::CancelCommand(client, job_id, wait_seconds);
+  if (*resume_cmd) return eddy::server::ResumeCommand(client, job_id, resume_checkpoint);
+  if (*savepoint_cmd) return eddy::server::SavepointCommand(client, job_id);
+  if (*delete_cmd) return eddy::server::DeleteCommand(client, job_id);
   if (*checkpoints_cmd) return eddy::CheckpointsCommand(checkpoints_file);
   if (*model_export_cmd) return eddy::ModelExportCommand(model_job, model_operator, model_key);
   if (*broker_cmd) return eddy::BrokerCommand(broker, g_stop);

@@ -92,7 +92,9 @@ namespace {
 using generator::RecordGenerator;
 using generator::RecordSpan;
 
-constexpr std::string_view kKinds = "ysb, ysb_campaigns, regression, classification, clusters";
+constexpr std::string_view kKinds =
+    "ysb, ysb_campaigns, regression, classification, clusters, sea, agrawal, random_rbf, "
+    "hyperplane";
 // What an unbounded, unthrottled generator offers beyond the furthest offset
 // read so far, per partition: enough that the trigger's per-partition cap,
 // not the source, sizes every batch.
@@ -152,6 +154,8 @@ Result<GeneratorConfig> BuildConfig(const spec::GeneratorSpec& spec) {
   } else if (config.kind == "regression" || config.kind == "classification" ||
              config.kind == "clusters") {
     records = generator::MakeLabelledGenerator(config.kind, config.seed, &options);
+  } else if (generator::IsLabelledStreamKind(config.kind)) {
+    records = generator::MakeLabelledStreamGenerator(config.kind, config.seed, &options);
   } else if (config.kind.empty()) {
     return Status::InvalidArgument("generator 'kind' is missing (one of " + std::string(kKinds) +
                                    ")");

@@ -78,7 +78,20 @@ enum Stream : uint64_t {
   kWeights = 30,         // regression w_j at index j, b at index d
   kPrototypes = 40,      // classification concept n uses stream 40 + n
   kCenters = 50,         // cluster centers
-  kFeatures = 1000,      // feature j of record i uses stream 1000 + j
+  // Labelled stream kinds (labelled_streams.cc).
+  kDriftChoice = 24,        // gradual drift: old or new concept for record i
+  kAgrawalSalary = 60,      // Agrawal attributes 60..68, in column order
+  kAgrawalPerturb = 70,     // Agrawal perturbation of attribute k: 70 + k
+  kRbfCentre = 80,          // random RBF centroid c, feature j at c*d + j
+  kRbfClass = 81,           // class of centroid c
+  kRbfStdDev = 82,          // standard deviation of centroid c
+  kRbfWeight = 83,          // choice weight of centroid c
+  kRbfDirection = 84,       // drift direction of centroid c, feature j at c*d + j
+  kRbfChoice = 85,          // which centroid record i comes from
+  kRbfMagnitude = 86,       // distance of record i from its centroid
+  kHyperplaneWeights = 90,  // initial weight w_j at index j
+  kFeatures = 1000,         // feature j of record i uses stream 1000 + j
+  kHyperplaneWalk = 2000,   // random walk of drifting weight k uses stream 2000 + k
 };
 
 // ---------------------------------------------------------------------------
@@ -137,6 +150,14 @@ Result<std::unique_ptr<RecordGenerator>> MakeYsbGenerator(uint64_t seed, bool ca
 // REQUIRES: kind is regression, classification or clusters.
 Result<std::unique_ptr<RecordGenerator>> MakeLabelledGenerator(std::string_view kind, uint64_t seed,
                                                                GeneratorOptions* options);
+
+// The published benchmark streams of labelled_streams.cc: sea, agrawal,
+// random_rbf and hyperplane.
+bool IsLabelledStreamKind(std::string_view kind);
+// REQUIRES: IsLabelledStreamKind(kind).
+Result<std::unique_ptr<RecordGenerator>> MakeLabelledStreamGenerator(std::string_view kind,
+                                                                     uint64_t seed,
+                                                                     GeneratorOptions* options);
 
 // Grows a fixed-width column by `rows` and returns the new tail to write.
 std::span<int64_t> ExtendInt64(Column* column, size_t rows);

@@ -553,7 +553,7 @@ TEST(GeneratorTest, BadOptionsAreInvalidArgumentNamingTheOption) {
             std::string::npos);
   EXPECT_EQ(StatusMessage(GeneratorSpecFor("sine", 0)),
             "source 'gen': generator 'kind': unknown kind 'sine' (one of ysb, ysb_campaigns, "
-            "regression, classification, clusters)");
+            "regression, classification, clusters, sea, agrawal, random_rbf, hyperplane)");
   EXPECT_NE(StatusMessage(GeneratorSpecFor("", 0)).find("'kind' is missing"), std::string::npos);
   EXPECT_NE(StatusMessage(GeneratorSpecFor("ysb", -1)).find("'count'"), std::string::npos);
   EXPECT_NE(StatusMessage(GeneratorSpecFor("ysb", 0, 1, {}, -2)).find("'partitions'"),

@@ -424,6 +424,30 @@ TEST(JobSpecLoaderTest, UnsetVariableIsAnErrorAtTheScalar) {
             "job.yaml:2:51: sources[0].generator.count: expected an integer, got 'ten'");
 }
 
+TEST(JobSpecLoaderTest, ProcessEnvironmentReadsNameFileWhenNameIsUnset) {
+  const std::string path = ::testing::TempDir() + "/eddy-secret-" + std::to_string(::getpid());
+  std::ofstream(path) << "s3cret value\n";
+  ::unsetenv("EDDY_TEST_SECRET");
+  ::setenv("EDDY_TEST_SECRET_FILE", path.c_str(), 1);
+  const EnvLookup env = ProcessEnvironment();
+  // The file's content without its final line break.
+  EXPECT_EQ(env("EDDY_TEST_SECRET"), std::optional<std::string>("s3cret value"));
+  auto job = LoadJobText("name: j\nkafka: {properties: {sasl.password: \"${EDDY_TEST_SECRET}\"}}\n"
+                         "sources: [{name: g, generator: {kind: ysb}}]\nsinks: [{name: o, stdout: {}}]\n",
+                         "job.yaml", env);
+  ASSERT_TRUE(job.ok()) << job.status().ToString();
+  EXPECT_EQ(job->spec.kafka().properties().at("sasl.password"), "s3cret value");
+  // The variable itself wins over its _FILE.
+  ::setenv("EDDY_TEST_SECRET", "from env", 1);
+  EXPECT_EQ(env("EDDY_TEST_SECRET"), std::optional<std::string>("from env"));
+  // An unreadable file leaves the variable unset.
+  ::unsetenv("EDDY_TEST_SECRET");
+  ::setenv("EDDY_TEST_SECRET_FILE", (path + ".missing").c_str(), 1);
+  EXPECT_EQ(env("EDDY_TEST_SECRET"), std::nullopt);
+  ::unsetenv("EDDY_TEST_SECRET_FILE");
+  std::filesystem::remove(path);
+}
+
 TEST(JobSpecLoaderTest, UnknownKeyListsFieldsAndSuggestsTheClosest) {
   EXPECT_EQ(ErrorOf("name: j\nsources:\n  - name: s\n    kafka:\n      topic: orders\n"),
             "job.yaml:5:7: sources[0].kafka: unknown key 'topic' (expected one of: brokers, "
@@ -631,11 +655,12 @@ TEST(JobSpecLoaderTest, ValidatesConnectorSettings) {
             "job.yaml:4:5: sources[0].file: a file source needs a path");
   EXPECT_EQ(ErrorOf(with_source("    generator: {count: 5}\n")),
             "job.yaml:4:5: sources[0].generator: a generator needs a kind (one of: ysb, "
-            "ysb_campaigns, regression, classification, clusters)");
+            "ysb_campaigns, regression, classification, clusters, sea, agrawal, random_rbf, "
+            "hyperplane)");
   EXPECT_EQ(ErrorOf(with_source("    generator: regresion\n")),
             "job.yaml:4:16: sources[0].generator.kind: unknown generator kind 'regresion' "
-            "(expected one of: ysb, ysb_campaigns, regression, classification, clusters); did "
-            "you mean 'regression'?");
+            "(expected one of: ysb, ysb_campaigns, regression, classification, clusters, sea, "
+            "agrawal, random_rbf, hyperplane); did you mean 'regression'?");
   EXPECT_EQ(ErrorOf(with_source("    generator: {kind: ysb, count: -1}\n")),
             "job.yaml:4:35: sources[0].generator.count: must be 0 or more, got -1");
   EXPECT_EQ(ErrorOf(with_source("    file: in.jsonl\n")),
