@@ -173,10 +173,16 @@ class DagResolver {
         break;
       case spec::OperatorSpec::kWindow:
       case spec::OperatorSpec::kAggregate:
+      case spec::OperatorSpec::kLearn:
+      case spec::OperatorSpec::kPredict:
+      case spec::OperatorSpec::kPrequential:
         if (inputs.size() != 1) {
-          return job_.ErrorAt(inputs_path, std::string("a ") +
-                                               (op.has_window() ? "window" : "aggregate") +
-                                               " takes exactly one input, got " + got +
+          const char* kind = op.has_window()      ? "window"
+                             : op.has_aggregate() ? "aggregate"
+                             : op.has_learn()     ? "learn"
+                             : op.has_predict()   ? "predict"
+                                                  : "prequential";
+          return job_.ErrorAt(inputs_path, std::string("a ") + kind + " takes exactly one input, got " + got +
                                                "; combine streams with a union first");
         }
         break;
@@ -189,7 +195,7 @@ class DagResolver {
       case spec::OperatorSpec::KIND_NOT_SET:
         return job_.ErrorAt(path, "operator '" + op.name() +
                                       "' has no kind: set one of filter, select, union, window, "
-                                      "aggregate, lookup_join");
+                                      "aggregate, lookup_join, learn, predict, prequential");
     }
     return inputs;
   }
