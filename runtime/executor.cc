@@ -6,6 +6,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <filesystem>
+#include <limits>
 #include <map>
 #include <mutex>
 #include <random>
@@ -15,6 +16,7 @@
 #include "runtime/progress.h"
 #include "runtime/thread_pool.h"
 #include "state/checkpoint_store.h"
+#include "state/offsets_log.h"
 
 namespace eddy {
 namespace {
@@ -89,9 +91,11 @@ class Driver {
           latest.push_back(std::move(available));
         }
       }
-      // A batch that a crash interrupted runs again first, as it was
+      // Batches already in the offsets log (one a crash interrupted, or
+      // those after a restored checkpoint) run again first, as they were
       // planned; otherwise the next batch is planned and logged before it
       // runs (docs/exactly-once.md).
+      EDDY_RETURN_IF_ERROR(LoadLoggedBatch());
       const bool replaying = planned_.has_value();
       std::vector<Task> tasks;
       if (replaying) {
@@ -233,28 +237,35 @@ class Driver {
   }
 
   // The run id identifies this job's output; it is created with the state
-  // and restored with it. A planned batch right after the last committed
-  // one was interrupted: it runs again first.
+  // and restored with it. Logged batches after the last committed one run
+  // again first.
   Status OpenRunAndPlannedBatch() {
+    offsets_log_ = std::make_unique<OffsetsLog>((std::filesystem::path(plan_.state_dir) / "offsets").string());
     EDDY_ASSIGN_OR_RETURN(auto run, state_->GetMeta(kRunIdKey));
     if (run) {
       run_id_ = *run;
     } else {
+      // New state is a new run: a log left by another run does not apply.
+      EDDY_RETURN_IF_ERROR(offsets_log_->TruncateBefore(std::numeric_limits<int64_t>::max()));
       run_id_ = NewRunId();
       StateWriteBatch writes;
       writes.PutMeta(kRunIdKey, run_id_);
       EDDY_RETURN_IF_ERROR(state_->Commit(std::move(writes), /*sync=*/true));
     }
-    EDDY_ASSIGN_OR_RETURN(auto stored, state_->GetMeta(kPlannedBatchKey));
-    if (!stored) return Status::OK();
-    state::PlannedBatch planned;
-    if (!planned.ParseFromString(*stored)) {
-      return Status::Corruption("job state in " + state_->dir() + ": unreadable planned batch");
+    replay_logged_ = true;
+    return LoadLoggedBatch();
+  }
+
+  // The logged plan of the next batch, while the log has one.
+  Status LoadLoggedBatch() {
+    if (!replay_logged_ || planned_) return Status::OK();
+    EDDY_ASSIGN_OR_RETURN(planned_, offsets_log_->Read(last_batch_id_ + 1));
+    if (!planned_) {
+      replay_logged_ = false;  // the log ends here; later batches are new
+      return Status::OK();
     }
-    if (planned.batch_id() != last_batch_id_ + 1) return Status::OK();  // committed, or from before a restore
-    spdlog::info("job={} batch {} was interrupted: running it again over the same offsets",
-                 plan_.job.spec.name(), planned.batch_id());
-    planned_ = std::move(planned);
+    spdlog::info("job={} batch {} is in the offsets log: running it again over the same offsets",
+                 plan_.job.spec.name(), planned_->batch_id());
     return Status::OK();
   }
 
@@ -343,9 +354,7 @@ class Driver {
           ->set_end(task.range.end);
     }
     AddSinkPositions(planned.mutable_sinks());
-    StateWriteBatch writes;
-    writes.PutMeta(kPlannedBatchKey, planned.SerializeAsString());
-    return state_->Commit(std::move(writes), /*sync=*/true);
+    return offsets_log_->Append(planned);
   }
 
   // The tasks and idle decisions of a logged batch.
@@ -842,6 +851,13 @@ class Driver {
     batches_since_checkpoint_ = 0;
     last_checkpoint_ = Clock::now();
     if (options_.on_checkpoint) options_.on_checkpoint(written->path, written->manifest.batch_id());
+    // The log keeps the batches after the oldest checkpoint kept: those a
+    // restore may run again.
+    auto kept = checkpoints_->List();
+    if (kept.ok() && !kept->empty()) {
+      Status truncated = offsets_log_->TruncateBefore(kept->back().manifest.batch_id() + 1);
+      if (!truncated.ok()) spdlog::warn("job={} {}", plan_.job.spec.name(), truncated.ToString());
+    }
   }
 
   // Up to ~1000 source timestamps per batch, spread evenly over the rows.
@@ -931,8 +947,11 @@ class Driver {
   std::vector<NodeStats> stage_stats_;
   int64_t last_batch_id_ = 0;
   std::string run_id_;
-  // The interrupted batch to run again first, if any.
+  std::unique_ptr<OffsetsLog> offsets_log_;
+  // The logged batch to run next, if any; replay_logged_ while the log may
+  // hold more after it.
   std::optional<state::PlannedBatch> planned_;
+  bool replay_logged_ = false;
   // Per source, per partition: left out of the watermark in this batch.
   std::vector<std::vector<bool>> idle_;
   int64_t batches_since_checkpoint_ = 0;

@@ -13,9 +13,6 @@
 namespace eddy {
 
 inline constexpr std::string_view kProgressKey = "progress";
-// The offsets log: the next batch as planned (a state::PlannedBatch),
-// written before it runs (docs/exactly-once.md).
-inline constexpr std::string_view kPlannedBatchKey = "planned";
 // The job's run id (state::CheckpointManifest.run_id), created with its state.
 inline constexpr std::string_view kRunIdKey = "run_id";
 

@@ -9,7 +9,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
+#include <filesystem>
 #include <random>
 #include <set>
 #include <thread>
@@ -87,6 +89,23 @@ TEST(Crash, KilledAtRandomMomentsAndRestartedGivesTheUninterruptedResults) {
   EXPECT_EQ(reference.size(), reference_distinct.size());
   // ... and the crashed run the same records in the same partitions and order.
   EXPECT_EQ(crashed, reference);
+
+  // Rewound to its oldest checkpoint, the job runs the batches after it
+  // again, as the offsets log has them, and writes nothing twice.
+  std::vector<std::string> checkpoints;
+  for (const auto& entry : std::filesystem::directory_iterator(dir + "/crashed-state/checkpoints")) {
+    if (entry.path().filename().string().rfind("chk-", 0) == 0) checkpoints.push_back(entry.path().string());
+  }
+  std::sort(checkpoints.begin(), checkpoints.end());
+  ASSERT_GE(checkpoints.size(), 2u);
+  const std::string rewind_log = dir + "/rewind.log";
+  ASSERT_EQ(Wait(testing::SpawnEddy({"run", dir + "/crashed.yaml", "--from-checkpoint", checkpoints.front()},
+                                    rewind_log)),
+            0)
+      << testing::ReadFile(rewind_log);
+  EXPECT_NE(testing::ReadFile(rewind_log).find("is in the offsets log: running it again"), std::string::npos)
+      << testing::ReadFile(rewind_log);
+  EXPECT_EQ(testing::ConsumeAll(bootstrap, "crashed"), reference);
 }
 
 }  // namespace
