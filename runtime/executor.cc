@@ -776,7 +776,9 @@ class Driver {
         EDDY_RETURN_IF_ERROR(node.stateful->ProcessBatch(context, inputs, &out, &late, dead_letters)
                                  .WithContext("operator '" + node.dag.name + "'"));
         if (late_node != nullptr) {
-          report->late_records += static_cast<int64_t>(late.num_rows());
+          if (node.stateful->side_output_name() == "late") {
+            report->late_records += static_cast<int64_t>(late.num_rows());
+          }
           stage_stats_[idx + 1].rows_in = stage_stats_[idx + 1].rows_out =
               static_cast<int64_t>(late.num_rows());
           outputs[idx + 1] = std::move(late);

@@ -85,17 +85,17 @@ class DagResolver {
     return Status::OK();
   }
 
-  // "W.late", the late output of window operator W, stands for W in the
+  // "W.late", the late output of window operator W, and "P.metrics", the
+  // metrics output of prequential operator P, stand for W and P in the
   // graph; any other name stands for itself.
   std::string BaseName(const std::string& name) const {
-    constexpr std::string_view kLate = ".late";
-    if (name.size() > kLate.size() && name.ends_with(kLate)) {
-      const std::string base = name.substr(0, name.size() - kLate.size());
+    for (const std::string_view suffix : {std::string_view(".late"), std::string_view(".metrics")}) {
+      if (name.size() <= suffix.size() || !name.ends_with(suffix)) continue;
+      const std::string base = name.substr(0, name.size() - suffix.size());
       auto it = nodes_.find(base);
-      if (it != nodes_.end() && it->second.kind == DagNode::Kind::kOperator &&
-          spec_.operators(it->second.index).has_window()) {
-        return base;
-      }
+      if (it == nodes_.end() || it->second.kind != DagNode::Kind::kOperator) continue;
+      const spec::OperatorSpec& op = spec_.operators(it->second.index);
+      if (suffix == ".late" ? op.has_window() : op.has_prequential()) return base;
     }
     return name;
   }
