@@ -116,6 +116,9 @@ Result<std::unique_ptr<Sink>> MakeSink(const spec::SinkSpec& spec, const Schema&
                                                kafka.topic(), kafka.partitions());
       if (!bootstrap.ok()) return error_at("kafka.brokers", bootstrap.status().message());
       options.client = ClientConfig(*bootstrap, context.kafka, kafka.properties());
+      auto delivery = ParseDelivery(kafka.delivery());
+      if (!delivery.ok()) return error_at("kafka.delivery", delivery.status().message());
+      options.delivery = *delivery;
       return MakeKafkaSink(std::move(options));
     }
     case spec::SinkSpec::kFile: {
@@ -144,8 +147,10 @@ Result<std::unique_ptr<DeadLetterSink>> MakeDeadLetterSink(const spec::DeadLette
       auto bootstrap = context.resolve_brokers(EffectiveBrokers(kafka.brokers(), context.kafka),
                                                kafka.topic(), kafka.partitions());
       if (!bootstrap.ok()) return error_at("kafka.brokers", bootstrap.status().message());
+      auto delivery = ParseDelivery(kafka.delivery());
+      if (!delivery.ok()) return error_at("kafka.delivery", delivery.status().message());
       return MakeKafkaDeadLetterSink(ClientConfig(*bootstrap, context.kafka, kafka.properties()),
-                                     kafka.topic());
+                                     kafka.topic(), *delivery);
     }
     case spec::DeadLetterSpec::kFile:
       if (spec.file().path().empty()) return error_at("file.path", "a path is required");

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <charconv>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -44,6 +45,7 @@ class FileSink final : public Sink {
     if (::fstat(::fileno(file), &info) != 0) {
       return Status::IOError(Context() + ": cannot stat '" + path_ + "': " + std::strerror(errno));
     }
+    length_ = static_cast<int64_t>(info.st_size);
     const std::string header = encoder_->Header();
     if (info.st_size == 0 && !header.empty()) {
       buffer_.assign(header);
@@ -53,7 +55,34 @@ class FileSink final : public Sink {
     return Status::OK();
   }
 
-  Status Write(const Batch& batch, BatchId batch_id, DeadLetters* dead_letters) override {
+  bool exactly_once() const override { return true; }
+
+  // The file is cut back to its length before the first batch that runs:
+  // whatever an interrupted run appended after it is written again.
+  Status Recover(const SinkRecovery& recovery) override {
+    if (recovery.position.empty()) return Status::OK();
+    int64_t length = 0;
+    const auto [end, ec] = std::from_chars(recovery.position.data(),
+                                           recovery.position.data() + recovery.position.size(), length);
+    if (ec != std::errc() || end != recovery.position.data() + recovery.position.size() || length < 0) {
+      return Status::Corruption(Context() + ": unreadable recorded length '" + recovery.position + "'");
+    }
+    if (length > length_) {
+      return Status::Corruption(Context() + ": '" + path_ + "' is shorter (" + std::to_string(length_) +
+                                        " bytes) than the job's state says it wrote (" + std::to_string(length) +
+                                        "): it was changed outside the job");
+    }
+    if (length == length_) return Status::OK();
+    if (std::fflush(file_.get()) != 0 || ::ftruncate(::fileno(file_.get()), length) != 0) {
+      return Status::IOError(Context() + ": cannot truncate '" + path_ + "': " + std::strerror(errno));
+    }
+    length_ = length;
+    return Status::OK();
+  }
+
+  std::string Position() const override { return std::to_string(length_); }
+
+  Status Write(const Batch& batch, const WriteContext&, DeadLetters* dead_letters) override {
     if (file_ == nullptr) return Status::Internal(Context() + ": Write before Open");
     if (batch.num_rows() == 0) return Status::OK();
     encoded_.Clear();
@@ -89,6 +118,7 @@ class FileSink final : public Sink {
     if (std::fwrite(buffer_.data(), 1, buffer_.size(), file_.get()) != buffer_.size()) {
       return Status::IOError(Context() + ": cannot write '" + path_ + "': " + std::strerror(errno));
     }
+    length_ += static_cast<int64_t>(buffer_.size());
     return Status::OK();
   }
 
@@ -99,6 +129,7 @@ class FileSink final : public Sink {
   EncodedRows encoded_;  // reused across batches
   std::string buffer_;   // lines of one batch, written with one fwrite
   int64_t records_written_ = 0;
+  int64_t length_ = 0;  // bytes in the file, once what was written is flushed
 };
 
 bool IsLineFormat(const std::string& type) {

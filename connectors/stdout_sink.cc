@@ -18,7 +18,7 @@ class StdoutSink final : public Sink {
 
   Status Open() override { return Status::OK(); }
 
-  Status Write(const Batch& batch, BatchId batch_id, DeadLetters* dead_letters) override {
+  Status Write(const Batch& batch, const WriteContext&, DeadLetters* dead_letters) override {
     if (batch.num_rows() == 0) return Status::OK();
     const size_t shown = max_rows_ > 0 ? std::min(batch.num_rows(), static_cast<size_t>(max_rows_))
                                        : batch.num_rows();

@@ -20,6 +20,13 @@ Result<std::unique_ptr<Operator>> MakeOperator(const spec::OperatorSpec& spec,
                  : MakeSelectOperator(spec, input_schemas[0], error_at);
     case spec::OperatorSpec::kUnion:
       return MakeUnionOperator(spec, input_schemas, error_at);
+    case spec::OperatorSpec::kWindow:
+    case spec::OperatorSpec::kAggregate:
+    case spec::OperatorSpec::kLookupJoin:
+    case spec::OperatorSpec::kLearn:
+    case spec::OperatorSpec::kPredict:
+    case spec::OperatorSpec::kPrequential:
+      return error_at("", "is a stateful operator (built by MakeStatefulOperator)");
     case spec::OperatorSpec::KIND_NOT_SET:
       break;
   }

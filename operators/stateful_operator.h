@@ -45,8 +45,11 @@ class StatefulOperator {
   // window, aggregate, lookup_join, ...
   virtual std::string kind() const = 0;
   virtual const Schema& output_schema() const = 0;
-  // The schema of the late output `<name>.late`, when the operator has one.
+  // The schema of the operator's side output `<name>.<side_output_name()>`,
+  // when it has one: a window's late rows (`.late`), a prequential
+  // learner's metrics (`.metrics`).
   virtual const Schema* late_schema() const { return nullptr; }
+  virtual std::string side_output_name() const { return "late"; }
   // Canonical text of everything that decides how the state is read; two
   // jobs whose operators have equal signatures can share state.
   virtual std::string Signature() const = 0;
@@ -55,8 +58,8 @@ class StatefulOperator {
   virtual bool needs_event_time() const { return false; }
 
   // Processes all of this batch's rows: `inputs[i]` holds input i's rows.
-  // Appends results to `out`, late rows to `late` (if any), and rows that
-  // cannot be processed to `dead_letters`.
+  // Appends results to `out`, side-output rows (late rows, metrics) to
+  // `late` (if any), and rows that cannot be processed to `dead_letters`.
   virtual Status ProcessBatch(const StatefulBatchContext& context, const std::vector<Batch>& inputs,
                               Batch* out, Batch* late, DeadLetters* dead_letters) = 0;
 };

@@ -6,18 +6,25 @@
 #include <chrono>
 #include <condition_variable>
 #include <filesystem>
+#include <limits>
 #include <map>
 #include <mutex>
+#include <random>
 #include <thread>
+#include <tuple>
 
 #include "runtime/progress.h"
 #include "runtime/thread_pool.h"
 #include "state/checkpoint_store.h"
+#include "state/offsets_log.h"
 
 namespace eddy {
 namespace {
 
 using Clock = std::chrono::steady_clock;
+
+// The dead-letter sink's name in sink positions and eddy.sink headers.
+constexpr char kDeadLetterSinkName[] = "dead_letter";
 
 double SecondsSince(Clock::time_point start) {
   return std::chrono::duration<double>(Clock::now() - start).count();
@@ -84,7 +91,19 @@ class Driver {
           latest.push_back(std::move(available));
         }
       }
-      std::vector<Task> tasks = PlanTasks(latest);
+      // Batches already in the offsets log (one a crash interrupted, or
+      // those after a restored checkpoint) run again first, as they were
+      // planned; otherwise the next batch is planned and logged before it
+      // runs (docs/exactly-once.md).
+      EDDY_RETURN_IF_ERROR(LoadLoggedBatch());
+      const bool replaying = planned_.has_value();
+      std::vector<Task> tasks;
+      if (replaying) {
+        EDDY_ASSIGN_OR_RETURN(tasks, TasksFromPlan(*planned_));
+        planned_.reset();
+      } else {
+        tasks = PlanTasks(latest);
+      }
       if (tasks.empty()) {
         if (options_.once || AllSourcesFinished(latest) || DrainRequested()) break;
         next_tick = batch_start + std::chrono::microseconds(plan_.trigger_interval_micros);
@@ -93,6 +112,10 @@ class Driver {
       }
       BatchReport report;
       report.batch_id = ++last_batch_id_;
+      if (!replaying) {
+        DecideIdlePartitions(tasks);
+        EDDY_RETURN_IF_ERROR(LogPlannedBatch(tasks, report.batch_id));
+      }
       EDDY_RETURN_IF_ERROR(RunBatch(tasks, &report));
       for (size_t idx = 0; idx < plan_.sources.size(); ++idx) {
         const auto& partitions = plan_.sources[idx]->partitions();
@@ -163,6 +186,9 @@ class Driver {
     }
     for (auto& sink : plan_.sinks) EDDY_RETURN_IF_ERROR(sink->Open());
     EDDY_RETURN_IF_ERROR(plan_.dead_letter->Open());
+    idle_.resize(plan_.sources.size());
+    for (size_t idx = 0; idx < plan_.sources.size(); ++idx) idle_[idx].assign(positions_[idx].size(), false);
+    EDDY_RETURN_IF_ERROR(RecoverSinks());
     source_node_.assign(plan_.sources.size(), 0);
     for (size_t idx = 0; idx < plan_.nodes.size(); ++idx) {
       const PlanNode& node = plan_.nodes[idx];
@@ -207,7 +233,164 @@ class Driver {
       resumed_ = std::move(progress);
       spdlog::info("job={} resuming after batch {}", plan_.job.spec.name(), last_batch_id_);
     }
+    return OpenRunAndPlannedBatch();
+  }
+
+  // The run id identifies this job's output; it is created with the state
+  // and restored with it. Logged batches after the last committed one run
+  // again first.
+  Status OpenRunAndPlannedBatch() {
+    offsets_log_ = std::make_unique<OffsetsLog>((std::filesystem::path(plan_.state_dir) / "offsets").string());
+    EDDY_ASSIGN_OR_RETURN(auto run, state_->GetMeta(kRunIdKey));
+    if (run) {
+      run_id_ = *run;
+    } else {
+      // New state is a new run: a log left by another run does not apply.
+      EDDY_RETURN_IF_ERROR(offsets_log_->TruncateBefore(std::numeric_limits<int64_t>::max()));
+      run_id_ = NewRunId();
+      StateWriteBatch writes;
+      writes.PutMeta(kRunIdKey, run_id_);
+      EDDY_RETURN_IF_ERROR(state_->Commit(std::move(writes), /*sync=*/true));
+    }
+    replay_logged_ = true;
+    return LoadLoggedBatch();
+  }
+
+  // The logged plan of the next batch, while the log has one.
+  Status LoadLoggedBatch() {
+    if (!replay_logged_ || planned_) return Status::OK();
+    EDDY_ASSIGN_OR_RETURN(planned_, offsets_log_->Read(last_batch_id_ + 1));
+    if (!planned_) {
+      replay_logged_ = false;  // the log ends here; later batches are new
+      return Status::OK();
+    }
+    spdlog::info("job={} batch {} is in the offsets log: running it again over the same offsets",
+                 plan_.job.spec.name(), planned_->batch_id());
     return Status::OK();
+  }
+
+  static std::string NewRunId() {
+    std::random_device random;
+    const uint64_t id = (static_cast<uint64_t>(random()) << 32) ^ random();
+    char text[17];
+    std::snprintf(text, sizeof(text), "%016llx", static_cast<unsigned long long>(id));
+    return text;
+  }
+
+  // Where each sink stood at the start of the first batch to run: before
+  // the interrupted batch, else after the last committed one.
+  std::string SinkPositionAtStart(const std::string& sink) const {
+    const auto* positions = planned_ ? &planned_->sinks() : resumed_ ? &resumed_->sinks() : nullptr;
+    if (positions == nullptr) return {};
+    for (const state::SinkPosition& position : *positions) {
+      if (position.sink() == sink) return position.position();
+    }
+    return {};
+  }
+
+  Status RecoverSinks() {
+    SinkRecovery recovery;
+    recovery.job = plan_.job.spec.name();
+    recovery.run = run_id_;
+    for (auto& sink : plan_.sinks) {
+      recovery.position = SinkPositionAtStart(sink->name());
+      EDDY_RETURN_IF_ERROR(sink->Recover(recovery).WithContext("sink '" + sink->name() + "'"));
+    }
+    recovery.position = SinkPositionAtStart(kDeadLetterSinkName);
+    return plan_.dead_letter->Recover(recovery).WithContext("dead-letter sink");
+  }
+
+  template <typename Positions>
+  void AddSinkPositions(Positions* out) const {
+    for (const auto& sink : plan_.sinks) {
+      std::string position = sink->Position();
+      if (position.empty()) continue;
+      state::SinkPosition* added = out->Add();
+      added->set_sink(sink->name());
+      added->set_position(std::move(position));
+    }
+    std::string position = plan_.dead_letter->Position();
+    if (position.empty()) return;
+    state::SinkPosition* added = out->Add();
+    added->set_sink(kDeadLetterSinkName);
+    added->set_position(std::move(position));
+  }
+
+  // Marks the partitions that sit out of their source's watermark in the
+  // next batch: no records in it, and none for the idle timeout.
+  void DecideIdlePartitions(const std::vector<Task>& tasks) {
+    const auto now = Clock::now();
+    for (size_t source = 0; source < plan_.sources.size(); ++source) {
+      const int64_t timeout = plan_.event_time[source].idle_timeout;
+      for (size_t part = 0; part < positions_[source].size(); ++part) {
+        idle_[source][part] = timeout > 0 &&
+                              now - positions_[source][part].last_active >= std::chrono::microseconds(timeout);
+      }
+    }
+    for (const Task& task : tasks) idle_[task.source][task.range.partition_index] = false;
+  }
+
+  // The offsets log: batch `batch_id`'s ranges and idle decisions, durable
+  // before it runs.
+  Status LogPlannedBatch(const std::vector<Task>& tasks, int64_t batch_id) {
+    state::PlannedBatch planned;
+    planned.set_batch_id(batch_id);
+    for (size_t source = 0; source < plan_.sources.size(); ++source) {
+      state::PlannedSource* planned_source = planned.add_sources();
+      planned_source->set_source(plan_.sources[source]->name());
+      const auto& partitions = plan_.sources[source]->partitions();
+      for (size_t part = 0; part < partitions.size(); ++part) {
+        state::PlannedRange* range = planned_source->add_partitions();
+        range->set_topic(partitions[part].topic);
+        range->set_partition(partitions[part].partition);
+        range->set_start(positions_[source][part].next_offset);
+        range->set_end(positions_[source][part].next_offset);
+        range->set_idle(idle_[source][part]);
+      }
+    }
+    for (const Task& task : tasks) {
+      planned.mutable_sources(static_cast<int>(task.source))
+          ->mutable_partitions(static_cast<int>(task.range.partition_index))
+          ->set_end(task.range.end);
+    }
+    AddSinkPositions(planned.mutable_sinks());
+    return offsets_log_->Append(planned);
+  }
+
+  // The tasks and idle decisions of a logged batch.
+  Result<std::vector<Task>> TasksFromPlan(const state::PlannedBatch& planned) {
+    std::vector<Task> tasks;
+    for (size_t source = 0; source < plan_.sources.size(); ++source) {
+      const auto& partitions = plan_.sources[source]->partitions();
+      for (const state::PlannedSource& planned_source : planned.sources()) {
+        if (planned_source.source() != plan_.sources[source]->name()) continue;
+        for (const state::PlannedRange& range : planned_source.partitions()) {
+          for (size_t part = 0; part < partitions.size(); ++part) {
+            if (partitions[part].topic != range.topic() || partitions[part].partition != range.partition()) {
+              continue;
+            }
+            if (range.start() != positions_[source][part].next_offset) {
+              return Status::Corruption("planned batch " + std::to_string(planned.batch_id()) + " reads " +
+                                        range.topic() + "/" + std::to_string(range.partition()) + " from offset " +
+                                        std::to_string(range.start()) + ", but the job's state is at " +
+                                        std::to_string(positions_[source][part].next_offset));
+            }
+            idle_[source][part] = range.idle();
+            if (range.end() <= range.start()) continue;
+            Task task;
+            task.source = source;
+            task.source_node = source_node_[source];
+            task.range = {part, range.start(), range.end()};
+            tasks.push_back(std::move(task));
+          }
+        }
+      }
+    }
+    // Task order is plan order: by source, then partition.
+    std::sort(tasks.begin(), tasks.end(), [](const Task& a, const Task& b) {
+      return std::tie(a.source, a.range.partition_index) < std::tie(b.source, b.range.partition_index);
+    });
+    return tasks;
   }
 
   Status OpenBackend(const std::string& db_dir) {
@@ -388,7 +571,8 @@ class Driver {
       report->records_in += static_cast<int64_t>(task.range.end - task.range.start);
       for (size_t sink = 0; sink < plan_.sinks.size() && status.ok(); ++sink) {
         if (!task.has_sink_rows[sink]) continue;
-        status = WriteSink(sink, task.sink_rows[sink], batch_id, &task.dead_letters, report,
+        status = WriteSink(sink, task.sink_rows[sink], WriteContext(batch_id, static_cast<int32_t>(idx)),
+                           &task.dead_letters, report,
                            &sampled_timestamps);
       }
       std::move(task.dead_letters.begin(), task.dead_letters.end(), std::back_inserter(dead_letters));
@@ -411,7 +595,7 @@ class Driver {
       }
     }
     for (size_t source = 0; source < plan_.sources.size(); ++source) {
-      const auto next = ComputeWatermark(source, now);
+      const auto next = ComputeWatermark(source);
       if (next && (!watermarks_[source] || *next > *watermarks_[source])) watermarks_[source] = next;
     }
 
@@ -450,7 +634,7 @@ class Driver {
         spdlog::debug("dead letter from {} ({}/{}@{}): {}", letter.node, letter.topic,
                       letter.partition, letter.offset, letter.reason);
       }
-      EDDY_RETURN_IF_ERROR(plan_.dead_letter->Write(dead_letters));
+      EDDY_RETURN_IF_ERROR(plan_.dead_letter->Write(dead_letters, batch_id));
     }
     for (auto& sink : plan_.sinks) EDDY_RETURN_IF_ERROR(sink->Flush());
     EDDY_RETURN_IF_ERROR(plan_.dead_letter->Flush());
@@ -492,9 +676,9 @@ class Driver {
     return Status::OK();
   }
 
-  Status WriteSink(size_t sink, const Batch& rows, BatchId batch_id, DeadLetters* dead_letters,
+  Status WriteSink(size_t sink, const Batch& rows, const WriteContext& context, DeadLetters* dead_letters,
                    BatchReport* report, std::vector<int64_t>* sampled_timestamps) {
-    EDDY_RETURN_IF_ERROR(plan_.sinks[sink]->Write(rows, batch_id, dead_letters));
+    EDDY_RETURN_IF_ERROR(plan_.sinks[sink]->Write(rows, context, dead_letters));
     report->records_out += static_cast<int64_t>(rows.num_rows());
     for (size_t row = 0; row < rows.num_rows() && report->samples.size() < options_.samples_per_batch;
          ++row) {
@@ -505,17 +689,17 @@ class Driver {
   }
 
   // A source's watermark: the smallest partition watermark (largest event
-  // time seen less the out-of-orderness bound), leaving out partitions idle
-  // for longer than the idle timeout; nullopt while a partition that is not
+  // time seen less the out-of-orderness bound), leaving out the partitions
+  // the batch's plan marked idle; nullopt while a partition that is not
   // idle has delivered no event time yet.
-  std::optional<TimestampMicros> ComputeWatermark(size_t source, Clock::time_point now) const {
+  std::optional<TimestampMicros> ComputeWatermark(size_t source) const {
     const SourceEventTime& time = plan_.event_time[source];
     if (!time.column) return std::nullopt;
     std::optional<TimestampMicros> lowest, highest;
     bool all_idle = true;
-    for (const PartitionState& partition : positions_[source]) {
-      const bool idle = time.idle_timeout > 0 &&
-                        now - partition.last_active >= std::chrono::microseconds(time.idle_timeout);
+    for (size_t part = 0; part < positions_[source].size(); ++part) {
+      const PartitionState& partition = positions_[source][part];
+      const bool idle = idle_[source][part];
       std::optional<TimestampMicros> mark;
       if (partition.max_event_time) mark = *partition.max_event_time - time.max_out_of_orderness;
       if (mark && (!highest || *mark > *highest)) highest = mark;
@@ -592,7 +776,9 @@ class Driver {
         EDDY_RETURN_IF_ERROR(node.stateful->ProcessBatch(context, inputs, &out, &late, dead_letters)
                                  .WithContext("operator '" + node.dag.name + "'"));
         if (late_node != nullptr) {
-          report->late_records += static_cast<int64_t>(late.num_rows());
+          if (node.stateful->side_output_name() == "late") {
+            report->late_records += static_cast<int64_t>(late.num_rows());
+          }
           stage_stats_[idx + 1].rows_in = stage_stats_[idx + 1].rows_out =
               static_cast<int64_t>(late.num_rows());
           outputs[idx + 1] = std::move(late);
@@ -619,6 +805,8 @@ class Driver {
     progress.set_job_hash(JobHash(plan_.job.spec));
     *progress.mutable_job() = plan_.job.spec;
     progress.set_key_groups(state_->key_groups());
+    progress.set_run_id(run_id_);
+    AddSinkPositions(progress.mutable_sinks());
     for (size_t source = 0; source < plan_.sources.size(); ++source) {
       state::SourcePosition* position = progress.add_sources();
       position->set_source(plan_.sources[source]->name());
@@ -665,6 +853,13 @@ class Driver {
     batches_since_checkpoint_ = 0;
     last_checkpoint_ = Clock::now();
     if (options_.on_checkpoint) options_.on_checkpoint(written->path, written->manifest.batch_id());
+    // The log keeps the batches after the oldest checkpoint kept: those a
+    // restore may run again.
+    auto kept = checkpoints_->List();
+    if (kept.ok() && !kept->empty()) {
+      Status truncated = offsets_log_->TruncateBefore(kept->back().manifest.batch_id() + 1);
+      if (!truncated.ok()) spdlog::warn("job={} {}", plan_.job.spec.name(), truncated.ToString());
+    }
   }
 
   // Up to ~1000 source timestamps per batch, spread evenly over the rows.
@@ -753,6 +948,14 @@ class Driver {
   std::vector<size_t> source_node_;  // source spec index -> node index
   std::vector<NodeStats> stage_stats_;
   int64_t last_batch_id_ = 0;
+  std::string run_id_;
+  std::unique_ptr<OffsetsLog> offsets_log_;
+  // The logged batch to run next, if any; replay_logged_ while the log may
+  // hold more after it.
+  std::optional<state::PlannedBatch> planned_;
+  bool replay_logged_ = false;
+  // Per source, per partition: left out of the watermark in this batch.
+  std::vector<std::vector<bool>> idle_;
   int64_t batches_since_checkpoint_ = 0;
   Clock::time_point last_checkpoint_;
 };

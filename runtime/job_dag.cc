@@ -85,17 +85,17 @@ class DagResolver {
     return Status::OK();
   }
 
-  // "W.late", the late output of window operator W, stands for W in the
+  // "W.late", the late output of window operator W, and "P.metrics", the
+  // metrics output of prequential operator P, stand for W and P in the
   // graph; any other name stands for itself.
   std::string BaseName(const std::string& name) const {
-    constexpr std::string_view kLate = ".late";
-    if (name.size() > kLate.size() && name.ends_with(kLate)) {
-      const std::string base = name.substr(0, name.size() - kLate.size());
+    for (const std::string_view suffix : {std::string_view(".late"), std::string_view(".metrics")}) {
+      if (name.size() <= suffix.size() || !name.ends_with(suffix)) continue;
+      const std::string base = name.substr(0, name.size() - suffix.size());
       auto it = nodes_.find(base);
-      if (it != nodes_.end() && it->second.kind == DagNode::Kind::kOperator &&
-          spec_.operators(it->second.index).has_window()) {
-        return base;
-      }
+      if (it == nodes_.end() || it->second.kind != DagNode::Kind::kOperator) continue;
+      const spec::OperatorSpec& op = spec_.operators(it->second.index);
+      if (suffix == ".late" ? op.has_window() : op.has_prequential()) return base;
     }
     return name;
   }
@@ -173,10 +173,16 @@ class DagResolver {
         break;
       case spec::OperatorSpec::kWindow:
       case spec::OperatorSpec::kAggregate:
+      case spec::OperatorSpec::kLearn:
+      case spec::OperatorSpec::kPredict:
+      case spec::OperatorSpec::kPrequential:
         if (inputs.size() != 1) {
-          return job_.ErrorAt(inputs_path, std::string("a ") +
-                                               (op.has_window() ? "window" : "aggregate") +
-                                               " takes exactly one input, got " + got +
+          const char* kind = op.has_window()      ? "window"
+                             : op.has_aggregate() ? "aggregate"
+                             : op.has_learn()     ? "learn"
+                             : op.has_predict()   ? "predict"
+                                                  : "prequential";
+          return job_.ErrorAt(inputs_path, std::string("a ") + kind + " takes exactly one input, got " + got +
                                                "; combine streams with a union first");
         }
         break;
@@ -189,7 +195,7 @@ class DagResolver {
       case spec::OperatorSpec::KIND_NOT_SET:
         return job_.ErrorAt(path, "operator '" + op.name() +
                                       "' has no kind: set one of filter, select, union, window, "
-                                      "aggregate, lookup_join");
+                                      "aggregate, lookup_join, learn, predict, prequential");
     }
     return inputs;
   }

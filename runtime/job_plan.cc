@@ -261,15 +261,17 @@ Result<std::unique_ptr<JobPlan>> PlanJob(LoadedJob job, ConnectorContext context
     plan->nodes.push_back(std::move(planned));
     const PlanNode& added = plan->nodes.back();
     if (added.stateful != nullptr && added.stateful->late_schema() != nullptr) {
-      // "W.late": the rows window W received too late.
+      // "W.late": the rows window W received too late; "P.metrics": the
+      // prequential metrics of learner P after each batch.
+      const bool late_rows = added.stateful->side_output_name() == "late";
       PlanNode late;
       late.dag = added.dag;
-      late.dag.name = added.dag.name + ".late";
+      late.dag.name = added.dag.name + "." + added.stateful->side_output_name();
       late.input_nodes = {plan->nodes.size() - 1};
       late.schema = *added.stateful->late_schema();
       late.late_of = plan->nodes.size() - 1;
       late.in_task = false;
-      late.time_column = stateful_inputs[0].time_column;
+      if (late_rows) late.time_column = stateful_inputs[0].time_column;
       late.upstream_sources = added.upstream_sources;
       index_of[late.dag.name] = plan->nodes.size();
       plan->nodes.push_back(std::move(late));

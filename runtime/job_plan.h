@@ -25,7 +25,8 @@ struct PlanNode {
   Schema schema;
   const Operator* op = nullptr;  // stateless operators; owned by JobPlan
   StatefulOperator* stateful = nullptr;  // stateful operators; owned by JobPlan
-  // For "W.late": the node index of window W, whose late rows this node carries.
+  // For a side output ("W.late", "P.metrics"): the node index of the
+  // operator whose side output this node carries.
   std::optional<size_t> late_of;
   // Runs inside each partition's task (sources, stateless operators on
   // in-task inputs, and sinks of those); otherwise once per batch after all

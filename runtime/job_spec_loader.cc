@@ -241,12 +241,15 @@ class StructureValidator {
       case spec::OperatorSpec::kWindow:
       case spec::OperatorSpec::kAggregate:
       case spec::OperatorSpec::kLookupJoin:
+      case spec::OperatorSpec::kLearn:
+      case spec::OperatorSpec::kPredict:
+      case spec::OperatorSpec::kPrequential:
         // Checked when the operator is compiled, against its input schema.
         break;
       case spec::OperatorSpec::KIND_NOT_SET:
         return job_.ErrorAt(path, "operator '" + op.name() +
                                       "' has no kind: set one of filter, select, union, window, "
-                                      "aggregate, lookup_join");
+                                      "aggregate, lookup_join, learn, predict, prequential");
     }
     return Status::OK();
   }

@@ -13,6 +13,8 @@
 namespace eddy {
 
 inline constexpr std::string_view kProgressKey = "progress";
+// The job's run id (state::CheckpointManifest.run_id), created with its state.
+inline constexpr std::string_view kRunIdKey = "run_id";
 
 // A 64-bit FNV-1a hash (hex) of the job spec's deterministic serialization.
 std::string JobHash(const spec::JobSpec& job);

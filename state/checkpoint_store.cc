@@ -14,6 +14,8 @@
 #include <system_error>
 #include <utility>
 
+#include "state/file_util.h"
+
 namespace eddy {
 namespace {
 
@@ -27,64 +29,14 @@ constexpr char kManifestTempName[] = "MANIFEST.tmp";
 constexpr char kRocksDbDirName[] = "rocksdb";
 constexpr int kBatchIdDigits = 12;
 
-Status ErrnoStatus(std::string_view what, const std::string& path, int err) {
-  return Status::IOError(std::string(what) + " " + path + ": " + std::strerror(err));
-}
+using state_internal::EcStatus;
+using state_internal::Fd;
+using state_internal::ErrnoStatus;
+using state_internal::FsyncPath;
 
-Status EcStatus(std::string_view what, const fs::path& path, const std::error_code& ec) {
-  return Status::IOError(std::string(what) + " " + path.string() + ": " + ec.message());
-}
-
-// Closes a file descriptor on scope exit.
-class Fd {
- public:
-  explicit Fd(int fd) : fd_(fd) {}
-  ~Fd() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  int get() const { return fd_; }
-  // Closes now, reporting the error close() may carry for buffered writes.
-  int Close() {
-    const int rc = ::close(fd_);
-    fd_ = -1;
-    return rc;
-  }
-
- private:
-  int fd_;
-};
-
-Status FsyncPath(const fs::path& path, bool directory) {
-  Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | (directory ? O_DIRECTORY : 0)));
-  if (fd.get() < 0) return ErrnoStatus("cannot open for fsync", path.string(), errno);
-  if (::fsync(fd.get()) != 0) return ErrnoStatus("fsync", path.string(), errno);
-  return Status::OK();
-}
-
-// Writes `data` to `path` through `path.tmp`: write, fsync, rename. The
-// caller fsyncs the directory.
-Status WriteFileAtomically(const fs::path& dir, const std::string& data) {
-  const fs::path temp = dir / kManifestTempName;
-  const fs::path final_path = dir / kManifestName;
-  Fd fd(::open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
-  if (fd.get() < 0) return ErrnoStatus("cannot create", temp.string(), errno);
-  size_t written = 0;
-  while (written < data.size()) {
-    const ssize_t n = ::write(fd.get(), data.data() + written, data.size() - written);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return ErrnoStatus("write", temp.string(), errno);
-    }
-    written += static_cast<size_t>(n);
-  }
-  if (::fsync(fd.get()) != 0) return ErrnoStatus("fsync", temp.string(), errno);
-  if (fd.Close() != 0) return ErrnoStatus("close", temp.string(), errno);
-  if (::rename(temp.c_str(), final_path.c_str()) != 0) {
-    return ErrnoStatus("cannot rename to " + final_path.string() + " from", temp.string(), errno);
-  }
-  return Status::OK();
+// Writes the manifest through MANIFEST.tmp; the caller fsyncs `dir`.
+Status WriteManifest(const fs::path& dir, const std::string& data) {
+  return state_internal::WriteFileAtomically(dir / kManifestTempName, dir / kManifestName, data);
 }
 
 std::string CheckpointName(int64_t batch_id) {
@@ -231,7 +183,7 @@ Result<CheckpointInfo> CheckpointStore::Write(StateBackend& backend,
     if (!manifest.SerializeToString(&bytes)) {
       return Status::Internal("cannot serialize the manifest of " + final_dir.string());
     }
-    EDDY_RETURN_IF_ERROR(WriteFileAtomically(temp_dir, bytes));
+    EDDY_RETURN_IF_ERROR(WriteManifest(temp_dir, bytes));
     EDDY_RETURN_IF_ERROR(FsyncPath(temp_dir, /*directory=*/true));
     if (replacing && ::rename(final_dir.c_str(), replaced.c_str()) != 0) {
       return ErrnoStatus("cannot rename to " + replaced.string() + " from", final_dir.string(),

@@ -553,7 +553,7 @@ Result<StateTable*> StateBackend::table(std::string_view name) {
   return static_cast<StateTable*>(it->second.get());
 }
 
-Status StateBackend::Commit(StateWriteBatch batch) {
+Status StateBackend::Commit(StateWriteBatch batch, bool sync) {
   if (!batch.rep_) return Status::InvalidArgument("commit of a moved-from state write batch");
   if (!batch.rep_->error.ok()) return batch.rep_->error;
   if (batch.rep_->owner != nullptr && batch.rep_->owner != rep_.get()) {
@@ -565,7 +565,7 @@ Status StateBackend::Commit(StateWriteBatch batch) {
   // crash may lose the newest commits, which replay from the source offsets
   // stored with them (docs/checkpoints.md, "Durability").
   rocksdb::WriteOptions write_options;
-  write_options.sync = false;
+  write_options.sync = sync;
   rocksdb::Status s = rep_->db->Write(write_options, &batch.rep_->batch);
   if (!s.ok()) return FromRocks(s, "committing state in " + rep_->dir);
   return Status::OK();

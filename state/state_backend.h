@@ -120,8 +120,9 @@ class StateBackend {
   // Applies `batch` atomically through the WAL, without fsync: once it
   // returns the batch survives a process crash; a machine crash may lose the
   // newest commits, whole (never part of one), which then replay from the
-  // offsets committed with them. CreateCheckpoint syncs the WAL.
-  Status Commit(StateWriteBatch batch);
+  // offsets committed with them. CreateCheckpoint syncs the WAL. `sync`
+  // fsyncs the WAL before returning, so the batch survives a machine crash.
+  Status Commit(StateWriteBatch batch, bool sync = false);
   Result<std::optional<std::string>> GetMeta(std::string_view key) const;
   // A RocksDB checkpoint (hard-linked SST files, so incremental in cost) in
   // `dir`, which must not exist yet.

@@ -2,9 +2,10 @@
 
 #include <cstdio>
 #include <filesystem>
-#include <mutex>
 
+#include "connectors/file_sink.h"
 #include "connectors/format/format.h"
+#include "connectors/kafka/kafka_writer.h"
 
 namespace eddy {
 namespace {
@@ -21,23 +22,23 @@ Schema DeadLetterSchema() {
 
 class KafkaDeadLetterSink final : public DeadLetterSink {
  public:
-  KafkaDeadLetterSink(KafkaClientConfig client, std::string topic)
-      : client_(std::move(client)), topic_(std::move(topic)) {}
-
-  ~KafkaDeadLetterSink() override {
-    if (producer_) rd_kafka_flush(producer_.get(), 5000);
-  }
+  KafkaDeadLetterSink(KafkaClientConfig client, std::string topic, Delivery delivery)
+      : client_(std::move(client)), topic_(std::move(topic)), delivery_(delivery) {}
 
   Status Open() override {
-    EDDY_ASSIGN_OR_RETURN(producer_, CreateProducer(client_, &OnDelivery, this));
-    auto count = FetchPartitionCount(producer_.get(), topic_);
-    if (!count.ok()) return count.status().WithContext("dead-letter topic");
+    auto writer = KafkaWriter::Open(client_, topic_, "dead_letter", delivery_);
+    if (!writer.ok()) return writer.status().WithContext("dead-letter topic");
+    writer_ = std::move(writer).value();
     return Status::OK();
   }
 
-  Status Write(const DeadLetters& dead_letters) override {
+  bool exactly_once() const override { return delivery_ == Delivery::kExactlyOnce; }
+
+  Status Recover(const SinkRecovery& recovery) override { return writer_->Recover({recovery.job, recovery.run}); }
+
+  Status Write(const DeadLetters& dead_letters, BatchId batch_id) override {
     for (const DeadLetter& letter : dead_letters) {
-      rd_kafka_headers_t* headers = rd_kafka_headers_new(5);
+      rd_kafka_headers_t* headers = rd_kafka_headers_new(11);
       AddHeader(headers, "eddy.error.reason", letter.reason);
       AddHeader(headers, "eddy.error.node", letter.node);
       if (!letter.topic.empty()) AddHeader(headers, "eddy.error.topic", letter.topic);
@@ -45,38 +46,18 @@ class KafkaDeadLetterSink final : public DeadLetterSink {
         AddHeader(headers, "eddy.error.partition", std::to_string(letter.partition));
       }
       if (letter.offset >= 0) AddHeader(headers, "eddy.error.offset", std::to_string(letter.offset));
-      // Records of one source partition stay together and in order.
-      const int32_t partition = RD_KAFKA_PARTITION_UA;
+      // Keyed by the record's key or else its source topic, so the letters of
+      // one source stay together and in order; the partition is murmur2's,
+      // never a random one, so a batch that runs again writes the same way.
       const std::string_view key =
           letter.key ? std::string_view(*letter.key) : std::string_view(letter.topic);
-      while (true) {
-        const rd_kafka_resp_err_t err = rd_kafka_producev(
-            producer_.get(), RD_KAFKA_V_TOPIC(topic_.c_str()), RD_KAFKA_V_PARTITION(partition),
-            RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-            RD_KAFKA_V_VALUE(const_cast<char*>(letter.value.data()), letter.value.size()),
-            RD_KAFKA_V_KEY(key.data(), key.size()), RD_KAFKA_V_HEADERS(headers), RD_KAFKA_V_END);
-        if (err == RD_KAFKA_RESP_ERR_NO_ERROR) break;
-        if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
-          rd_kafka_poll(producer_.get(), 50);
-          continue;
-        }
-        rd_kafka_headers_destroy(headers);
-        return Status::Internal("dead-letter topic '" + topic_ + "': " + rd_kafka_err2str(err));
-      }
+      const int32_t partition = key.empty() ? 0 : Murmur2Partition(key, writer_->partition_count());
+      EDDY_RETURN_IF_ERROR(writer_->Produce(partition, letter.value, key, headers, batch_id.value, -1));
     }
     return Status::OK();
   }
 
-  Status Flush() override {
-    while (rd_kafka_outq_len(producer_.get()) > 0) {
-      if (rd_kafka_flush(producer_.get(), 1000) != RD_KAFKA_RESP_ERR__TIMED_OUT) break;
-    }
-    std::lock_guard<std::mutex> lock(mutex_);
-    if (!first_error_.empty()) {
-      return Status::Unavailable("dead-letter topic '" + topic_ + "': " + first_error_);
-    }
-    return Status::OK();
-  }
+  Status Flush() override { return writer_->Flush(); }
 
   std::string Describe() const override { return "Kafka topic " + topic_; }
 
@@ -85,65 +66,41 @@ class KafkaDeadLetterSink final : public DeadLetterSink {
     rd_kafka_header_add(headers, name, -1, value.data(), static_cast<ssize_t>(value.size()));
   }
 
-  static void OnDelivery(rd_kafka_t*, const rd_kafka_message_t* message, void* opaque) {
-    if (message->err == RD_KAFKA_RESP_ERR_NO_ERROR) return;
-    auto* sink = static_cast<KafkaDeadLetterSink*>(opaque);
-    std::lock_guard<std::mutex> lock(sink->mutex_);
-    if (sink->first_error_.empty()) sink->first_error_ = rd_kafka_err2str(message->err);
-  }
-
   KafkaClientConfig client_;
   std::string topic_;
-  KafkaHandle producer_;
-  std::mutex mutex_;
-  std::string first_error_;
+  Delivery delivery_;
+  std::unique_ptr<KafkaWriter> writer_;
 };
 
-struct FileCloser {
-  void operator()(std::FILE* file) const { std::fclose(file); }
-};
-
+// A file sink of the dead letters as JSON rows.
 class FileDeadLetterSink final : public DeadLetterSink {
  public:
   explicit FileDeadLetterSink(std::string path) : path_(std::move(path)) {}
 
   Status Open() override {
-    std::error_code ec;
-    const auto parent = std::filesystem::path(path_).parent_path();
-    if (!parent.empty()) std::filesystem::create_directories(parent, ec);
-    file_.reset(std::fopen(path_.c_str(), "ab"));
-    if (!file_) return Status::IOError("dead-letter file '" + path_ + "': cannot open for append");
-    spec::FormatSpec json;
-    json.set_type("json");
-    EDDY_ASSIGN_OR_RETURN(encoder_, MakeEncoder(json, DeadLetterSchema(), ""));
-    return Status::OK();
+    spec::SinkSpec spec;
+    spec.set_name("dead_letter");
+    spec.mutable_file()->set_path(path_);
+    spec.mutable_format()->set_type("json");
+    EDDY_ASSIGN_OR_RETURN(file_, MakeFileSink(spec, DeadLetterSchema(), ""));
+    return file_->Open();
   }
 
-  Status Write(const DeadLetters& dead_letters) override {
+  Status Write(const DeadLetters& dead_letters, BatchId batch_id) override {
     if (dead_letters.empty()) return Status::OK();
-    EncodedRows rows;
-    EDDY_RETURN_IF_ERROR(encoder_->Encode(DeadLettersToBatch(dead_letters), &rows));
-    for (size_t row = 0; row < rows.size(); ++row) {
-      const std::string_view line = rows.row(row);
-      if (std::fwrite(line.data(), 1, line.size(), file_.get()) != line.size() ||
-          std::fputc('\n', file_.get()) == EOF) {
-        return Status::IOError("dead-letter file '" + path_ + "': write failed");
-      }
-    }
-    return Status::OK();
+    DeadLetters unwritable;  // a dead-letter row always encodes as JSON
+    return file_->Write(DeadLettersToBatch(dead_letters), batch_id, &unwritable);
   }
 
-  Status Flush() override {
-    if (std::fflush(file_.get()) != 0) return Status::IOError("dead-letter file '" + path_ + "': flush failed");
-    return Status::OK();
-  }
-
+  Status Flush() override { return file_->Flush(); }
   std::string Describe() const override { return "file " + path_; }
+  bool exactly_once() const override { return file_->exactly_once(); }
+  Status Recover(const SinkRecovery& recovery) override { return file_->Recover(recovery); }
+  std::string Position() const override { return file_->Position(); }
 
  private:
   std::string path_;
-  std::unique_ptr<std::FILE, FileCloser> file_;
-  std::unique_ptr<Encoder> encoder_;
+  std::unique_ptr<Sink> file_;
 };
 
 }  // namespace
@@ -180,8 +137,8 @@ Batch DeadLettersToBatch(const DeadLetters& dead_letters) {
 }
 
 Result<std::unique_ptr<DeadLetterSink>> MakeKafkaDeadLetterSink(const KafkaClientConfig& client,
-                                                                const std::string& topic) {
-  return std::unique_ptr<DeadLetterSink>(std::make_unique<KafkaDeadLetterSink>(client, topic));
+                                                                const std::string& topic, Delivery delivery) {
+  return std::unique_ptr<DeadLetterSink>(std::make_unique<KafkaDeadLetterSink>(client, topic, delivery));
 }
 
 Result<std::unique_ptr<DeadLetterSink>> MakeFileDeadLetterSink(const std::string& path) {

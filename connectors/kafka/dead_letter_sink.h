@@ -8,18 +8,21 @@
 // Kafka Connect users know from its errors.deadletterqueue.* headers.
 //
 // File: one JSON object per line with the fields reason, node, topic,
-// partition, offset, key and value.
+// partition, offset, key and value (a file sink, exactly-once like it).
+//
+// Both deliver exactly once by default (connectors/sink.h).
 
 #include <memory>
 #include <string>
 
 #include "connectors/kafka/kafka_client.h"
+#include "connectors/kafka/kafka_writer.h"
 #include "connectors/sink.h"
 
 namespace eddy {
 
 Result<std::unique_ptr<DeadLetterSink>> MakeKafkaDeadLetterSink(const KafkaClientConfig& client,
-                                                                const std::string& topic);
+                                                                const std::string& topic, Delivery delivery);
 Result<std::unique_ptr<DeadLetterSink>> MakeFileDeadLetterSink(const std::string& path);
 
 // The dead letters as rows (reason, node, topic, partition, offset, key,

@@ -4,6 +4,7 @@
 // a key goes where Kafka's murmur2 partitioner sends it; a keyless record
 // keeps its source partition (modulo the topic's count), or is spread by its
 // row position when it has none. Flush waits for every acknowledgement.
+// Exactly-once delivery is KafkaWriter's (kafka_writer.h).
 
 #include <memory>
 #include <string>
@@ -11,6 +12,7 @@
 
 #include "connectors/format/format.h"
 #include "connectors/kafka/kafka_client.h"
+#include "connectors/kafka/kafka_writer.h"
 #include "connectors/sink.h"
 #include "runtime/expression.h"
 
@@ -23,7 +25,11 @@ struct KafkaSinkOptions {
   std::unique_ptr<Encoder> encoder;
   std::unique_ptr<Expression> key;  // null: keyless records
   std::vector<NamedExpression> headers;
+  Delivery delivery = Delivery::kExactlyOnce;
 };
+
+// "exactly_once" (also the default, "") or "at_least_once".
+Result<Delivery> ParseDelivery(const std::string& text);
 
 Result<std::unique_ptr<Sink>> MakeKafkaSink(KafkaSinkOptions options);
 

@@ -437,6 +437,33 @@ class LearningOperator final : public StatefulOperator {
       feature_schema_.AddField({feature.name, feature.expression->type(), true});
     }
     if (label_) label_schema_.AddField({"label", label_->type(), true});
+    if (kind_ == OpKind::kPrequential) {
+      metrics_schema_.AddField({"batch_id", TypeId::kInt64, false});
+      for (const std::string& name : QualityNames(core_->config.task)) {
+        metrics_schema_.AddField({name, TypeId::kDouble, true});
+      }
+    }
+  }
+
+  // The prequential figures PublishMetrics computes, in its order: the
+  // whole stream's, then the window's ("window_" prefix).
+  static std::vector<std::string> QualityNames(Task task) {
+    std::vector<std::string> names;
+    for (const std::string prefix : {"", "window_"}) {
+      names.push_back(prefix + "rows");
+      switch (task) {
+        case Task::kClassification:
+          for (const char* name : {"accuracy", "log_loss", "precision", "recall", "f1"}) names.push_back(prefix + name);
+          break;
+        case Task::kRegression:
+          for (const char* name : {"rmse", "mae", "r2"}) names.push_back(prefix + name);
+          break;
+        case Task::kClustering:
+          for (const char* name : {"sse", "mean_squared_distance"}) names.push_back(prefix + name);
+          break;
+      }
+    }
+    return names;
   }
 
   const std::string& name() const override { return name_; }
@@ -444,11 +471,16 @@ class LearningOperator final : public StatefulOperator {
     return kind_ == OpKind::kLearn ? "learn" : kind_ == OpKind::kPredict ? "predict" : "prequential";
   }
   const Schema& output_schema() const override { return output_schema_; }
+  // prequential: "<name>.metrics", one row of quality figures per batch.
+  const Schema* late_schema() const override {
+    return kind_ == OpKind::kPrequential ? &metrics_schema_ : nullptr;
+  }
+  std::string side_output_name() const override { return "metrics"; }
   std::string Signature() const override { return signature_; }
   std::string Describe() const override { return kind() + " " + signature_; }
 
   Status ProcessBatch(const StatefulBatchContext& context, const std::vector<Batch>& inputs, Batch* out,
-                      Batch*, DeadLetters* dead_letters) override;
+                      Batch* metrics_out, DeadLetters* dead_letters) override;
 
   std::vector<std::pair<std::string, double>> Metrics() const {
     std::lock_guard<std::mutex> lock(metrics_mutex_);
@@ -472,6 +504,8 @@ class LearningOperator final : public StatefulOperator {
 
   Status Validate(const Batch& input, const std::vector<Column>& features, const Column* label,
                   std::vector<uint8_t>* rejected, DeadLetters* dead_letters) const;
+  Status ProcessRows(const StatefulBatchContext& context, const std::vector<Batch>& inputs, Batch* out,
+                     DeadLetters* dead_letters);
   Status LoadState(const StatefulBatchContext& context, std::vector<Group>* groups);
   Status NewLearner(std::unique_ptr<Learner>* out) const;
   void PublishMetrics(int64_t rows_learned, int64_t model_version, learn::ModelShape shape);
@@ -489,6 +523,7 @@ class LearningOperator final : public StatefulOperator {
   std::string signature_;
   Schema feature_schema_;
   Schema label_schema_;
+  Schema metrics_schema_;  // prequential only
 
   mutable std::mutex metrics_mutex_;
   LearnerStatus status_;
@@ -629,7 +664,26 @@ Status LearningOperator::LoadState(const StatefulBatchContext& context, std::vec
 }
 
 Status LearningOperator::ProcessBatch(const StatefulBatchContext& context, const std::vector<Batch>& inputs,
-                                      Batch* out, Batch*, DeadLetters* dead_letters) {
+                                      Batch* out, Batch* metrics_out, DeadLetters* dead_letters) {
+  EDDY_RETURN_IF_ERROR(ProcessRows(context, inputs, out, dead_letters));
+  if (kind_ != OpKind::kPrequential || metrics_out == nullptr) return Status::OK();
+  // The metrics output: this batch's id and the figures after it.
+  const std::vector<std::pair<std::string, double>> figures = Metrics();
+  Batch row(metrics_schema_);
+  row.column(0).AppendInt64(context.batch_id);
+  for (size_t idx = 1; idx < metrics_schema_.size(); ++idx) {
+    if (idx - 1 < figures.size() && std::isfinite(figures[idx - 1].second)) {
+      row.column(idx).AppendDouble(figures[idx - 1].second);
+    } else {
+      row.column(idx).AppendNull();  // nothing evaluated yet
+    }
+  }
+  EDDY_RETURN_IF_ERROR(row.SetNumRows(1));
+  return metrics_out->Append(row);
+}
+
+Status LearningOperator::ProcessRows(const StatefulBatchContext& context, const std::vector<Batch>& inputs,
+                                     Batch* out, DeadLetters* dead_letters) {
   const Batch& input = inputs.at(0);
   LearnerCore& core = *core_;
   const Task task = core.config.task;

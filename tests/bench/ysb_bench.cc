@@ -45,45 +45,19 @@
 #include "connectors/kafka/embedded_broker.h"
 #include "connectors/kafka/kafka_client.h"
 #include "runtime/batch.h"
-#include "runtime/executor.h"
-#include "runtime/job_plan.h"
+#include "tests/bench/bench_util.h"
 
 namespace eddy {
 namespace {
 
-using Clock = std::chrono::steady_clock;
+using bench::Clock;
+using bench::Die;
+using bench::Percentile;
+using bench::WallMicros;
 
 constexpr int kInputPartitions = 64;
 constexpr int kOutputPartitions = 8;
-constexpr uint64_t kSeed = 7;
 const char* kStateRoot = "/tmp/eddy-ysb-bench";
-
-int64_t WallMicros() {
-  return std::chrono::duration_cast<std::chrono::microseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
-ConnectorContext Context(const std::string& bootstrap) {
-  ConnectorContext context;
-  context.resolve_brokers = [bootstrap](const std::string&, const std::string&, int) {
-    return Result<std::string>(bootstrap);
-  };
-  return context;
-}
-
-[[noreturn]] void Die(const std::string& what) {
-  std::fprintf(stderr, "ysb_bench: %s\n", what.c_str());
-  std::exit(1);
-}
-
-std::unique_ptr<JobPlan> Plan(const std::string& yaml, const std::string& bootstrap) {
-  auto job = LoadJobText(yaml, "ysb-bench.yaml");
-  if (!job.ok()) Die(job.status().ToString() + "\n" + yaml);
-  auto plan = PlanJob(std::move(job).value(), Context(bootstrap));
-  if (!plan.ok()) Die(plan.status().ToString() + "\n" + yaml);
-  return std::move(plan).value();
-}
 
 // Per-batch figures collected through ExecutorOptions::on_batch.
 struct BatchStats {
@@ -143,145 +117,41 @@ struct BatchStats {
 
 RunSummary Run(JobPlan& plan, ExecutorOptions options, BatchStats* stats) {
   options.on_batch = [stats](const BatchReport& report) { stats->Add(report); };
-  auto summary = RunJob(plan, options);
-  if (!summary.ok()) Die(plan.job.spec.name() + ": " + summary.status().ToString());
-  return *summary;
+  return bench::RunOrDie(plan, options);
 }
 
-std::string Fresh(const std::string& name) {
-  const std::string dir = std::string(kStateRoot) + "/" + name;
-  std::filesystem::remove_all(dir);
-  return dir;
-}
+std::string StateDir(const std::string& name) { return std::string(kStateRoot) + "/" + name; }
 
-// A generator -> Kafka job. rate 0: everything at once (pre-filling);
-// otherwise R events/s with event time = wall time from start_time on.
+// A generator -> Kafka job (bench::GeneratorJobYaml). rate 0: everything at
+// once (pre-filling); otherwise R events/s with event time = wall time from
+// start_time on.
 std::string GeneratorJob(const std::string& name, const std::string& kind, int64_t count,
                          double rate, const std::string& start_time, int partitions,
-                         const std::string& topic, bool large_batches) {
-  std::string yaml = "name: " + name +
-                     "\n"
-                     "sources:\n"
-                     "  - name: gen\n"
-                     "    generator:\n"
-                     "      kind: " + kind + "\n" +
-                     (count > 0 ? "      count: " + std::to_string(count) + "\n" : "") +
-                     "      rate: " + std::to_string(rate) + "\n" +
-                     "      seed: " + std::to_string(kSeed) + "\n" +
-                     "      partitions: " + std::to_string(partitions) + "\n" +
-                     (start_time.empty() ? "" : "      start_time: " + start_time + "\n") +
-                     "sinks:\n"
-                     "  - name: out\n"
-                     "    kafka:\n"
-                     "      topic: " + topic + "\n";
-  // The mock broker returns one producer batch per partition per fetch
-  // (shared/KAFKA-NOTES.md): pre-fill in large batches so the measured loops
-  // are not bound by tiny fetches. The live generator sends at once instead.
-  yaml += large_batches
-              ? "      properties: { linger.ms: \"500\", batch.size: \"4000000\", "
-                "batch.num.messages: \"100000\" }\n"
-              : "      properties: { linger.ms: \"5\" }\n";
-  yaml += "    format: json\n";
-  yaml += large_batches ? "trigger: { interval: 1ms, max_records_per_partition: 100000 }\n"
-                        : "trigger: { interval: 50ms, max_records_per_partition: 100000 }\n";
-  yaml += "state: { dir: " + Fresh(name) + " }\n";
-  return yaml;
+                         const std::string& topic) {
+  bench::GeneratorJobOptions options;
+  options.name = name;
+  options.kind = kind;
+  options.count = count;
+  options.rate = rate;
+  options.start_time = start_time;
+  options.partitions = partitions;
+  options.topic = topic;
+  options.state_dir = StateDir(name);
+  return bench::GeneratorJobYaml(options);
 }
 
-// The YSB query over `input`, results to `output`.
+// The YSB query over `input`, results to `output` (bench::YsbJobYaml).
 std::string PipelineJob(const std::string& name, const std::string& input,
                         const std::string& output, const std::string& trigger,
                         int checkpoint_every) {
-  return "name: " + name +
-         "\n"
-         "sources:\n"
-         "  - name: events\n"
-         "    kafka: { topics: [" + input + "], properties: { fetch.wait.max.ms: \"10\" } }\n"
-         "    format: json\n"
-         "    schema:\n"
-         "      - { name: user_id, type: string }\n"
-         "      - { name: page_id, type: string }\n"
-         "      - { name: ad_id, type: string }\n"
-         "      - { name: ad_type, type: string }\n"
-         "      - { name: event_type, type: string }\n"
-         "      - { name: event_time, type: timestamp }\n"
-         "      - { name: ip_address, type: string }\n"
-         "    event_time: { column: event_time, max_out_of_orderness: 1s }\n"
-         "  - name: campaigns\n"
-         "    kafka: { topics: [ysb-campaigns], properties: { fetch.wait.max.ms: \"10\" } }\n"
-         "    format: json\n"
-         "    schema:\n"
-         "      - { name: ad_id, type: string }\n"
-         "      - { name: campaign_id, type: string }\n"
-         "operators:\n"
-         "  - name: views\n"
-         "    inputs: [events]\n"
-         "    filter: event_type = 'view'\n"
-         "  - name: projected\n"
-         "    select: [ad_id, event_time]\n"
-         "  - name: with_campaign\n"
-         "    inputs: [projected, campaigns]\n"
-         "    lookup_join: { key: ad_id, table_key: ad_id, columns: [campaign_id] }\n"
-         "  - name: per_campaign\n"
-         "    window:\n"
-         "      key: [campaign_id]\n"
-         "      type: tumbling\n"
-         "      size: 10s\n"
-         "      aggregates: [\"count(*) AS views\"]\n"
-         "sinks:\n"
-         "  - name: counts\n"
-         "    input: per_campaign\n"
-         "    kafka: { topic: " + output + " }\n"
-         "    format: json\n"
-         "trigger: " + trigger +
-         "\n"
-         "state: { dir: " + Fresh(name) + " }\n" +
-         "checkpoint: { every_batches: " + std::to_string(checkpoint_every) + ", keep: 3 }\n";
-}
-
-// The baseline: consume every input record and produce its bytes unchanged
-// to the output topic, with the same client settings the engine uses (the
-// shape of kafka_throughput_bench's RawLoop).
-double RawLoop(const std::string& bootstrap, const std::string& input, const std::string& output,
-               int64_t expected) {
-  KafkaClientConfig config{bootstrap, {}};
-  auto consumer = CreateConsumer(config, "bench-raw");
-  auto producer = CreateProducer(config, nullptr, nullptr);
-  if (!consumer.ok() || !producer.ok()) Die("raw loop: no client");
-  const auto start = Clock::now();
-  rd_kafka_topic_partition_list_t* list = rd_kafka_topic_partition_list_new(kInputPartitions);
-  for (int p = 0; p < kInputPartitions; ++p) {
-    rd_kafka_topic_partition_list_add(list, input.c_str(), p)->offset = RD_KAFKA_OFFSET_BEGINNING;
-  }
-  rd_kafka_assign(consumer->get(), list);
-  rd_kafka_topic_partition_list_destroy(list);
-  rd_kafka_queue_t* queue = rd_kafka_queue_get_consumer(consumer->get());
-  rd_kafka_topic_t* topic = rd_kafka_topic_new(producer->get(), output.c_str(), nullptr);
-  std::vector<rd_kafka_message_t*> messages(8192);
-  int64_t consumed = 0;
-  while (consumed < expected) {
-    const ssize_t count =
-        rd_kafka_consume_batch_queue(queue, 100, messages.data(), messages.size());
-    for (ssize_t i = 0; i < count; ++i) {
-      rd_kafka_message_t* message = messages[i];
-      if (message->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
-        while (rd_kafka_produce(topic, message->partition % kOutputPartitions, RD_KAFKA_MSG_F_COPY,
-                                message->payload, message->len, message->key, message->key_len,
-                                nullptr) != 0) {
-          rd_kafka_poll(producer->get(), 10);
-        }
-        ++consumed;
-      }
-      rd_kafka_message_destroy(message);
-    }
-    rd_kafka_poll(producer->get(), 0);
-  }
-  rd_kafka_flush(producer->get(), 60000);
-  const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
-  rd_kafka_topic_destroy(topic);
-  rd_kafka_queue_destroy(queue);
-  rd_kafka_consumer_close(consumer->get());
-  return seconds;
+  bench::YsbJobOptions options;
+  options.name = name;
+  options.input = input;
+  options.output = output;
+  options.trigger = trigger;
+  options.checkpoint_every = checkpoint_every;
+  options.state_dir = StateDir(name);
+  return bench::YsbJobYaml(options);
 }
 
 // Reads the window results as they are written and records, per row,
@@ -351,13 +221,6 @@ class OutputWatcher {
   int64_t unparsed_ = 0;
 };
 
-double Percentile(std::vector<double> values, double q) {
-  if (values.empty()) return 0;
-  std::sort(values.begin(), values.end());
-  const size_t index = std::min(values.size() - 1, static_cast<size_t>(q * values.size()));
-  return values[index];
-}
-
 void PrintCheckpoints(const char* label, const BatchStats& stats) {
   if (stats.checkpoint_seconds.empty()) {
     std::printf("%-44s none\n", label);
@@ -404,9 +267,9 @@ int main(int argc, char** argv) {
 
   // The ad -> campaign table (100 campaigns x 10 ads, same seed as the events).
   {
-    auto plan = Plan(GeneratorJob("ysb-fill-campaigns", "ysb_campaigns", 0, 0, "", 1,
-                                  "ysb-campaigns", true),
-                     bootstrap);
+    auto plan = bench::PlanOrDie(GeneratorJob("ysb-fill-campaigns", "ysb_campaigns", 0, 0, "", 1,
+                                              "ysb-campaigns"),
+                                 bootstrap);
     ExecutorOptions options;
     options.once = true;
     BatchStats stats;
@@ -416,8 +279,8 @@ int main(int argc, char** argv) {
 
   // 1. Max throughput over a pre-filled topic, against the raw loop.
   {
-    auto plan = Plan(GeneratorJob("ysb-fill", "ysb", events, 0, "", kInputPartitions, "ysb-in", true),
-                     bootstrap);
+    auto plan = bench::PlanOrDie(
+        GeneratorJob("ysb-fill", "ysb", events, 0, "", kInputPartitions, "ysb-in"), bootstrap);
     ExecutorOptions options;
     options.once = true;
     BatchStats stats;
@@ -435,11 +298,13 @@ int main(int argc, char** argv) {
     const std::string out_topic = "ysb-out-" + std::to_string(round);
     (*broker)->CreateTopic(raw_topic, kOutputPartitions).IgnoreError();
     (*broker)->CreateTopic(out_topic, kOutputPartitions).IgnoreError();
-    raw_rates.push_back(static_cast<double>(events) / RawLoop(bootstrap, "ysb-in", raw_topic, events));
+    const double raw_seconds =
+        bench::RawLoop(bootstrap, "ysb-in", kInputPartitions, raw_topic, kOutputPartitions, events);
+    raw_rates.push_back(static_cast<double>(events) / raw_seconds);
 
-    auto plan = Plan(PipelineJob("ysb-max-" + std::to_string(round), "ysb-in", out_topic,
-                                 "{ interval: 1ms, max_records_per_partition: 4000 }",
-                                 /*checkpoint_every=*/1),
+    auto plan = bench::PlanOrDie(PipelineJob("ysb-max-" + std::to_string(round), "ysb-in", out_topic,
+                                             "{ interval: 1ms, max_records_per_partition: 4000 }",
+                                             /*checkpoint_every=*/1),
                      bootstrap);
     ExecutorOptions options;
     options.once = true;
@@ -469,10 +334,10 @@ int main(int argc, char** argv) {
   double live_seconds = 0;
   {
     (*broker)->CreateTopic("ysb-live-out", kOutputPartitions).IgnoreError();
-    auto pipeline = Plan(PipelineJob("ysb-live", "ysb-live", "ysb-live-out",
-                                     "{ interval: 100ms, max_records_per_partition: 5000 }",
-                                     /*checkpoint_every=*/5),
-                         bootstrap);
+    auto pipeline = bench::PlanOrDie(PipelineJob("ysb-live", "ysb-live", "ysb-live-out",
+                                                 "{ interval: 100ms, max_records_per_partition: 5000 }",
+                                                 /*checkpoint_every=*/5),
+                                     bootstrap);
     const int64_t count = static_cast<int64_t>(rate * seconds);
     // The generator's event time of record i is start_time + i / rate and it
     // releases record i at (source open) + i / rate: start_time is taken just
@@ -480,10 +345,10 @@ int main(int argc, char** argv) {
     // the Kafka sink) is measured and taken off the latencies.
     OutputWatcher watcher(bootstrap, "ysb-live-out");
     const int64_t start_micros = WallMicros();
-    auto generator = Plan(GeneratorJob("ysb-live-gen", "ysb", count, rate,
-                                       FormatTimestamp(start_micros), live_partitions, "ysb-live",
-                                       false),
-                          bootstrap);
+    auto generator = bench::PlanOrDie(GeneratorJob("ysb-live-gen", "ysb", count, rate,
+                                                   FormatTimestamp(start_micros), live_partitions,
+                                                   "ysb-live"),
+                                      bootstrap);
     std::atomic<bool> generator_done{false};
     std::thread generator_thread([&] {
       skew_ms = static_cast<double>(WallMicros() - start_micros) / 1e3;
@@ -511,7 +376,7 @@ int main(int argc, char** argv) {
     for (double& latency : live_stats.batch_latencies) latency -= skew_ms / 1e3;
   }
 
-  auto best = [](const std::vector<double>& v) { return *std::max_element(v.begin(), v.end()); };
+  const auto best = bench::Best;
   const double raw = best(raw_rates);
   const double engine = best(engine_rates);
   std::printf("\n== YSB, 1 embedded broker, %lld events, best of %d ==\n",

@@ -108,7 +108,8 @@ TEST(DeployFiles, DashboardAndAlertsQueryOnlyExportedMetrics) {
 
   // A live job with everything Eddy can export today: a generator with
   // event time (watermarks) through a filter into a file, checkpointing
-  // every other batch.
+  // every other batch, and the three kinds of learner (a classifier tree, a
+  // regressor, k-means) for the model series.
   const std::string dir = testing::MakeTempDir("eddy-deploy");
   testing::WriteFile(dir + "/job.yaml",
                      "name: exported\n"
@@ -116,12 +117,41 @@ TEST(DeployFiles, DashboardAndAlertsQueryOnlyExportedMetrics) {
                      "  - name: ads\n"
                      "    generator: { kind: ysb, rate: 20000, partitions: 2 }\n"
                      "    event_time: { column: event_time, max_out_of_orderness: 1s }\n"
+                     "  - name: labelled\n"
+                     "    generator: { kind: classification, rate: 2000, options: { features: \"2\" } }\n"
+                     "  - name: numbers\n"
+                     "    generator: { kind: regression, rate: 2000, options: { features: \"2\" } }\n"
+                     "  - name: points\n"
+                     "    generator: { kind: clusters, rate: 2000, options: { k: \"2\" } }\n"
                      "operators:\n"
                      "  - name: views\n"
+                     "    inputs: [ads]\n"
                      "    filter: event_type = 'view'\n"
+                     "  - name: tree\n"
+                     "    inputs: [labelled]\n"
+                     "    prequential: { model: hoeffding_tree, features: [x0, x1], label: label }\n"
+                     "  - name: sgd\n"
+                     "    inputs: [numbers]\n"
+                     "    prequential: { model: sgd_regressor, features: [x0, x1], label: label }\n"
+                     "  - name: kmeans\n"
+                     "    inputs: [points]\n"
+                     "    learn: { model: kmeans, features: [x0, x1], options: { k: \"2\" } }\n"
                      "sinks:\n"
                      "  - name: out\n"
+                     "    input: views\n"
                      "    file: { path: " + dir + "/out.jsonl }\n"
+                     "    format: json\n"
+                     "  - name: predictions\n"
+                     "    input: tree\n"
+                     "    file: { path: " + dir + "/tree.jsonl }\n"
+                     "    format: json\n"
+                     "  - name: regression\n"
+                     "    input: sgd\n"
+                     "    file: { path: " + dir + "/sgd.jsonl }\n"
+                     "    format: json\n"
+                     "  - name: clusters\n"
+                     "    input: kmeans\n"
+                     "    file: { path: " + dir + "/kmeans.jsonl }\n"
                      "    format: json\n"
                      "state: { dir: " + dir + "/state }\n"
                      "checkpoint: { every_batches: 2 }\n"
@@ -140,7 +170,10 @@ TEST(DeployFiles, DashboardAndAlertsQueryOnlyExportedMetrics) {
         exposition = *body;
         // Some series appear with the first watermark or checkpoint.
         return exposition.find("eddy_source_watermark_seconds{job=\"exported\"") != std::string::npos &&
-               exposition.find("eddy_checkpoint_size_bytes{job=\"exported\"}") != std::string::npos;
+               exposition.find("eddy_checkpoint_size_bytes{job=\"exported\"}") != std::string::npos &&
+               exposition.find("eddy_model_rmse{") != std::string::npos &&
+               exposition.find("eddy_model_accuracy{") != std::string::npos &&
+               exposition.find("eddy_model_cluster_size{") != std::string::npos;
       },
       15s))
       << testing::ReadFile(dir + "/eddy.log");

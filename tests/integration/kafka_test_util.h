@@ -3,6 +3,7 @@
 // librdkafka producer, read a whole topic back with a plain consumer, run
 // the eddy binary as a separate process.
 
+#include <cstdint>
 #include <map>
 #include <optional>
 #include <string>
@@ -47,6 +48,19 @@ int SpawnEddy(const std::vector<std::string>& args, const std::string& log);
 
 // Waits for `pid`; its exit code, or 128 + the signal that ended it.
 int WaitForExit(int pid);
+
+// As SpawnEddy, but the job runs with RLIMIT_FSIZE = `max_file_bytes` and
+// SIGXFSZ ignored, so a write that would grow any file past the limit fails
+// with EFBIG: a disk that fills up, for a process running as root. Its
+// output reaches `log` through a pipe (the log itself is not limited). The
+// pid returned is a relay that copies the output and exits with the job's
+// exit code (WaitForExit works on it; signals sent to it do not reach the job).
+int SpawnEddyWithFileSizeLimit(const std::vector<std::string>& args, const std::string& log,
+                               int64_t max_file_bytes);
+
+// The exit code as WaitForExit gives it if `pid` has exited, else nullopt
+// (and `pid` keeps running).
+std::optional<int> ExitedWithin(int pid, int timeout_ms);
 
 // How often `text` occurs in the file at `path` (0 if it does not exist).
 int CountInFile(const std::string& path, const std::string& text);

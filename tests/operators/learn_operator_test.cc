@@ -244,7 +244,12 @@ TEST_F(LearnJobTest, LogisticRegressionOnBreastCancerIsAccuratePrequentially) {
       "      options: { learning_rate: constant, eta0: 0.1 }\n"
       "      metrics_window: 200\n",
       "  - name: out\n"
+      "    input: logistic\n"
       "    file: { path: out.jsonl }\n"
+      "    format: json\n"
+      "  - name: quality\n"
+      "    input: logistic.metrics\n"
+      "    file: { path: quality.jsonl }\n"
       "    format: json\n",
       100);
   auto plan = Plan(yaml);
@@ -266,6 +271,22 @@ TEST_F(LearnJobTest, LogisticRegressionOnBreastCancerIsAccuratePrequentially) {
   EXPECT_GT(by_name.at("window_accuracy"), 0.95) << by_name.at("window_accuracy");
   EXPECT_LT(by_name.at("log_loss"), 0.3);
   EXPECT_GT(by_name.at("f1"), 0.9);
+
+  // The metrics output: one row per batch, the last with the final figures.
+  const std::vector<std::string> quality = Lines(testing::ReadFile(dir_ + "/quality.jsonl"));
+  ASSERT_EQ(quality.size(), 6u);
+  {
+    simdjson::dom::parser quality_parser;
+    simdjson::dom::element first = quality_parser.parse(quality.front());
+    EXPECT_EQ(int64_t(first["batch_id"]), 1);
+    EXPECT_EQ(double(first["rows"]), 100);
+    simdjson::dom::element last = quality_parser.parse(quality.back());
+    EXPECT_EQ(int64_t(last["batch_id"]), 6);
+    EXPECT_EQ(double(last["rows"]), 569);
+    EXPECT_EQ(double(last["window_rows"]), 200);
+    EXPECT_EQ(double(last["accuracy"]), by_name.at("accuracy"));
+    EXPECT_EQ(double(last["window_f1"]), by_name.at("window_f1"));
+  }
 
   // Each batch reports the rows it learned (100 a batch, 69 in the last)
   // and the model version after it (one step per batch); the metrics

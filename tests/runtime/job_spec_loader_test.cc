@@ -580,7 +580,7 @@ TEST(JobSpecLoaderTest, EveryNodeNeedsExactlyOneKind) {
   EXPECT_EQ(ErrorOf("name: j\nsources: [{name: s, generator: ysb}]\noperators: [{name: x}]\n"
                     "sinks: [{name: o, stdout: }]\n"),
             "job.yaml:3:13: operators[0]: operator 'x' has no kind: set one of filter, select, "
-            "union, window, aggregate, lookup_join");
+            "union, window, aggregate, lookup_join, learn, predict, prequential");
   EXPECT_EQ(ErrorOf("name: j\nsources: [{name: s, generator: ysb}]\nsinks: [{name: o}]\n"),
             "job.yaml:3:9: sinks[0]: sink 'o' has no kind: set one of kafka, file, stdout");
 }
