@@ -14,6 +14,7 @@
 #include <tuple>
 
 #include "runtime/progress.h"
+#include "runtime/secrets.h"
 #include "runtime/thread_pool.h"
 #include "state/checkpoint_store.h"
 #include "state/offsets_log.h"
@@ -60,7 +61,11 @@ struct PartitionState {
 class Driver {
  public:
   Driver(JobPlan& plan, const ExecutorOptions& options)
-      : plan_(plan), options_(options), pool_(options.threads) {}
+      : plan_(plan), options_(options), pool_(options.threads), stored_spec_(plan.job.spec) {
+    // Checkpoints and the progress record keep the job spec; never its
+    // passwords (the connectors already hold what they need).
+    RedactSpec(&stored_spec_);
+  }
 
   Result<RunSummary> Run() {
     EDDY_RETURN_IF_ERROR(Open());
@@ -138,8 +143,10 @@ class Driver {
       next_tick = batch_start + std::chrono::microseconds(plan_.trigger_interval_micros);
       if (report.lag == 0) SleepUntil(next_tick);
     }
-    // A clean stop leaves a checkpoint of where the job stands.
-    if (batches_since_checkpoint_ > 0) {
+    // A clean stop leaves a checkpoint of where the job stands (not a
+    // cancel: the live state still holds every committed batch).
+    const bool cancelled = options_.cancel != nullptr && options_.cancel->load();
+    if (batches_since_checkpoint_ > 0 && !cancelled) {
       BatchReport final_checkpoint;
       WriteCheckpoint(&final_checkpoint);
       if (!final_checkpoint.checkpoint_error.empty()) {
@@ -802,8 +809,8 @@ class Driver {
     progress.set_format_version(1);
     progress.set_batch_id(last_batch_id_);
     progress.set_job_name(plan_.job.spec.name());
-    progress.set_job_hash(JobHash(plan_.job.spec));
-    *progress.mutable_job() = plan_.job.spec;
+    progress.set_job_hash(JobHash(stored_spec_));
+    *progress.mutable_job() = stored_spec_;
     progress.set_key_groups(state_->key_groups());
     progress.set_run_id(run_id_);
     AddSinkPositions(progress.mutable_sinks());
@@ -939,6 +946,7 @@ class Driver {
   JobPlan& plan_;
   const ExecutorOptions& options_;
   ThreadPool pool_;
+  spec::JobSpec stored_spec_;  // the spec with secrets redacted
   std::unique_ptr<StateBackend> state_;
   std::unique_ptr<CheckpointStore> checkpoints_;
   std::optional<state::CheckpointManifest> resumed_;

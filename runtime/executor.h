@@ -105,6 +105,9 @@ struct ExecutorOptions {
   bool once = false;
   // Set to stop after the current batch (SIGTERM, Ctrl-C).
   const std::atomic<bool>* stop = nullptr;
+  // Set (with `stop`) to end without the final checkpoint a clean stop
+  // writes: Flink's cancel. Committed batches stay in the live state.
+  const std::atomic<bool>* cancel = nullptr;
   // Once set, behave as in once mode from the next batch on: stop as soon as
   // everything available has been processed.
   const std::atomic<bool>* drain = nullptr;

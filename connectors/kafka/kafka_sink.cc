@@ -12,8 +12,9 @@ class KafkaSink final : public Sink {
   const std::string& name() const override { return options_.name; }
 
   Status Open() override {
-    EDDY_ASSIGN_OR_RETURN(writer_, KafkaWriter::Open(options_.client, options_.topic, options_.name,
-                                                     options_.delivery));
+    auto writer = KafkaWriter::Open(options_.client, options_.topic, options_.name, options_.delivery);
+    if (!writer.ok()) return writer.status().WithContext("sink '" + options_.name + "' at " + options_.client.brokers);
+    writer_ = std::move(writer).value();
     return Status::OK();
   }
 

@@ -120,9 +120,7 @@ Result<std::unique_ptr<KafkaWriter>> KafkaWriter::Open(const KafkaClientConfig& 
   producer_config.properties.insert(producer_config.properties.end(), client.properties.begin(),
                                     client.properties.end());
   EDDY_ASSIGN_OR_RETURN(result->producer_, CreateProducer(producer_config, &KafkaWriter::OnDelivery, result.get()));
-  auto count = FetchPartitionCount(result->producer_.get(), result->topic_name_);
-  if (!count.ok()) return count.status().WithContext("sink '" + result->writer_ + "' at " + client.brokers);
-  result->partition_count_ = *count;
+  EDDY_ASSIGN_OR_RETURN(result->partition_count_, FetchPartitionCount(result->producer_.get(), result->topic_name_));
   result->topic_.reset(rd_kafka_topic_new(result->producer_.get(), result->topic_name_.c_str(), nullptr));
   result->landed_.assign(static_cast<size_t>(result->partition_count_), LandedPosition());
   result->next_seq_.assign(static_cast<size_t>(result->partition_count_), 0);

@@ -59,7 +59,8 @@ struct LandedPosition {
 class KafkaWriter {
  public:
   // `writer` names the sink in headers and errors. Connects and reads the
-  // topic's partition count (bounded wait).
+  // topic's partition count (bounded wait); the caller adds its context to
+  // an error.
   static Result<std::unique_ptr<KafkaWriter>> Open(const KafkaClientConfig& client, std::string topic,
                                                    std::string writer, Delivery delivery);
   // Use Open.

@@ -7,7 +7,7 @@
 #include <filesystem>
 
 #include "runtime/job_plan.h"
-#include "runtime/server/secrets.h"
+#include "runtime/secrets.h"
 #include "state/checkpoint_store.h"
 
 namespace eddy::server {
@@ -87,6 +87,7 @@ void JobSupervisor::Start(const std::string& from_checkpoint) {
     snapshot_.consecutive_failures = 0;
   }
   stop_ = false;
+  cancel_ = false;
   shutdown_ = false;
   savepoint_ = false;
   active_ = true;
@@ -124,6 +125,7 @@ void JobSupervisor::Cancel() {
   } else {
     SetState(EndedState(kCancelled));
   }
+  cancel_ = true;
   stop_ = true;
   wake_.notify_all();
 }
@@ -286,6 +288,7 @@ Status JobSupervisor::RunOnce(const std::string& from_checkpoint, int64_t* batch
   }
   ExecutorOptions executor;
   executor.stop = &stop_;
+  executor.cancel = &cancel_;
   executor.threads = options_.threads;
   executor.from_checkpoint = from_checkpoint;
   executor.checkpoint_requested = &savepoint_;

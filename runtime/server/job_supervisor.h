@@ -120,6 +120,7 @@ class JobSupervisor {
   JobRecord record_;
   JobSnapshot snapshot_;
   std::atomic<bool> stop_{false};
+  std::atomic<bool> cancel_{false};  // with stop_: no final checkpoint
   std::atomic<bool> shutdown_{false};
   std::atomic<bool> savepoint_{false};
   std::atomic<bool> active_{false};

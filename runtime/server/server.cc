@@ -21,7 +21,7 @@
 #include "runtime/server/auth.h"
 #include "runtime/server/job_registry.h"
 #include "runtime/server/json_writer.h"
-#include "runtime/server/secrets.h"
+#include "runtime/secrets.h"
 #include "state/checkpoint_store.h"
 
 namespace eddy::server {

@@ -25,7 +25,7 @@
 #include "runtime/job_spec_loader.h"
 #include "runtime/server/auth.h"
 #include "runtime/server/json_writer.h"
-#include "runtime/server/secrets.h"
+#include "runtime/secrets.h"
 #include "tests/integration/kafka_test_util.h"
 
 namespace eddy {
@@ -67,19 +67,19 @@ TEST(ServerSecurity, TokenFileRolesAndChecks) {
 }
 
 TEST(ServerSecurity, SecretKeysAreRedactedAndInlineSecretsRefused) {
-  EXPECT_TRUE(server::IsSecretKey("sasl.password"));
-  EXPECT_TRUE(server::IsSecretKey("sasl.username"));
-  EXPECT_TRUE(server::IsSecretKey("ssl.key.password"));
-  EXPECT_TRUE(server::IsSecretKey("sasl.oauthbearer.client.secret"));
-  EXPECT_TRUE(server::IsSecretKey("API_TOKEN"));
-  EXPECT_FALSE(server::IsSecretKey("bootstrap.servers"));
-  EXPECT_FALSE(server::IsSecretKey("key"));
+  EXPECT_TRUE(IsSecretKey("sasl.password"));
+  EXPECT_TRUE(IsSecretKey("sasl.username"));
+  EXPECT_TRUE(IsSecretKey("ssl.key.password"));
+  EXPECT_TRUE(IsSecretKey("sasl.oauthbearer.client.secret"));
+  EXPECT_TRUE(IsSecretKey("API_TOKEN"));
+  EXPECT_FALSE(IsSecretKey("bootstrap.servers"));
+  EXPECT_FALSE(IsSecretKey("key"));
 
   const std::string inline_secret =
       "name: j\nkafka:\n  properties:\n    sasl.password: hunter2\n"
       "sources: [{name: g, generator: {kind: ysb}}]\nsinks: [{name: o, stdout: {}}]\n";
   EXPECT_EQ(
-      server::CheckNoInlineSecrets(inline_secret, "job.yaml").message(),
+      CheckNoInlineSecrets(inline_secret, "job.yaml").message(),
       "job.yaml:4:20: kafka.properties.sasl.password: secret values must not be written in "
       "the job file; take them from the server's environment: ${VAR}, or VAR_FILE=/path/to/file "
       "with ${VAR} (docs/server.md, Secrets)");
@@ -87,23 +87,23 @@ TEST(ServerSecurity, SecretKeysAreRedactedAndInlineSecretsRefused) {
       "name: j\nkafka:\n  properties:\n    sasl.password: ${PW}\n"
       "sources:\n  - name: g\n    generator: {kind: ysb}\n"
       "sinks:\n  - name: o\n    kafka: {topic: t, properties: {sasl.username: \"${USER_NAME}\"}}\n";
-  EXPECT_TRUE(server::CheckNoInlineSecrets(referenced, "job.yaml").ok());
+  EXPECT_TRUE(CheckNoInlineSecrets(referenced, "job.yaml").ok());
 
   auto job =
       LoadJobText(referenced, "job.yaml", [](std::string_view name) -> std::optional<std::string> {
         return name == "PW" ? "hunter2" : "alice";
       });
   ASSERT_TRUE(job.ok()) << job.status().ToString();
-  auto values = server::SecretValues(job->spec);
+  auto values = SecretValues(job->spec);
   std::sort(values.begin(), values.end());
   EXPECT_EQ(values, (std::vector<std::string>{"alice", "hunter2"}));
-  server::RedactSpec(&job->spec);
-  EXPECT_EQ(job->spec.kafka().properties().at("sasl.password"), server::kRedacted);
-  EXPECT_EQ(job->spec.sinks(0).kafka().properties().at("sasl.username"), server::kRedacted);
+  RedactSpec(&job->spec);
+  EXPECT_EQ(job->spec.kafka().properties().at("sasl.password"), kRedacted);
+  EXPECT_EQ(job->spec.sinks(0).kafka().properties().at("sasl.username"), kRedacted);
   EXPECT_EQ(job->spec.sinks(0).kafka().topic(), "t");
-  EXPECT_TRUE(server::SecretValues(job->spec).empty());
-  EXPECT_EQ(server::Scrub("auth failed for hunter2 (hunter2)", {"hunter2"}),
-            std::string("auth failed for ") + server::kRedacted + " (" + server::kRedacted + ")");
+  EXPECT_TRUE(SecretValues(job->spec).empty());
+  EXPECT_EQ(Scrub("auth failed for hunter2 (hunter2)", {"hunter2"}),
+            std::string("auth failed for ") + kRedacted + " (" + kRedacted + ")");
 }
 
 TEST(ServerSecurity, JsonOutputEscapesEverythingItQuotes) {
@@ -544,7 +544,7 @@ TEST(ServerSecurity, ASaslPasswordNeverAppearsInLogsResponsesMetricsOrFiles) {
   }
   responses.push_back(admin.Get("/api/v1/jobs")->body);
   const std::string spec = admin.Get("/api/v1/jobs/sasl-ok/spec")->body;
-  EXPECT_NE(spec.find(std::string("\"sasl.password\":\"") + server::kRedacted + "\""),
+  EXPECT_NE(spec.find(std::string("\"sasl.password\":\"") + kRedacted + "\""),
             std::string::npos)
       << spec;
   EXPECT_NE(Field(admin.Get("/api/v1/jobs/sasl-fail")->body, "last_error"), "");
@@ -575,7 +575,7 @@ TEST(ServerSecurity, ASaslPasswordNeverAppearsInLogsResponsesMetricsOrFiles) {
     if (path.find("/checkpoints/chk-") != std::string::npos && path.size() > 9 &&
         path.substr(path.size() - 9) == "/MANIFEST") {
       ++manifests;
-      EXPECT_NE(bytes.find(server::kRedacted), std::string::npos) << path;
+      EXPECT_NE(bytes.find(kRedacted), std::string::npos) << path;
     }
   }
   EXPECT_GE(manifests, 1u);

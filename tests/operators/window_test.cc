@@ -358,6 +358,27 @@ TEST_F(WindowJobTest, DamagedNewestCheckpointsFallBackToTheLastCompleteOne) {
   EXPECT_EQ(Output("late.jsonl"), Row("a", 8));
 }
 
+// The job spec goes into every progress record and checkpoint manifest,
+// with its secrets redacted: a password set for the Kafka clients is in no
+// file the job writes.
+TEST_F(WindowJobTest, StateAndCheckpointsNeverHoldASecret) {
+  Produce(kTumblingEvents);
+  std::string job = Job(WithMode(kTumbling, "append"), true) + "checkpoint: { every_batches: 1 }\n";
+  const std::string brokers = "kafka: { brokers: \"" + broker_->bootstrap() + "\" }";
+  job.replace(job.find(brokers), brokers.size(),
+              "kafka: { brokers: \"" + broker_->bootstrap() +
+                  "\", properties: { ssl.key.password: hunter2-not-in-files } }");
+  ASSERT_TRUE(Run(job).ok());
+  size_t files = 0;
+  for (const auto& entry : std::filesystem::recursive_directory_iterator(dir_ + "/state")) {
+    if (!entry.is_regular_file()) continue;
+    ++files;
+    EXPECT_EQ(testing::ReadFile(entry.path().string()).find("hunter2-not-in-files"), std::string::npos)
+        << entry.path();
+  }
+  EXPECT_GT(files, 10u);
+}
+
 TEST_F(WindowJobTest, AChangedWindowDefinitionIsRefusedNamingTheOperator) {
   Produce(kTumblingEvents);
   ASSERT_TRUE(Run(Job(WithMode(kTumbling, "append"), true), 1).ok());

@@ -1,9 +1,10 @@
 #pragma once
-// Keeping secrets out of everything the server shows or stores.
+// Keeping secrets out of everything Eddy shows or stores: API responses,
+// logs, checkpoints (the job spec in every manifest) and metrics.
 //
 // A secret is the value of a key that looks like one (IsSecretKey). Job
 // files must take credentials (IsCredentialKey) from the environment (`${VAR}`, or `VAR_FILE`
-// pointing at a file, docs/job-file.md); the server refuses inline ones. Once loaded, the spec
+// pointing at a file, docs/job-file.md); `eddy serve` refuses inline ones. Once loaded, the spec
 // holds the real values (the connectors need them): RedactSpec blanks them before the spec is
 // shown, hashed or written into a checkpoint, and SecretScrubber removes them from any text (error
 // messages) that might quote them.
@@ -15,7 +16,7 @@
 #include "runtime/job_spec.pb.h"
 #include "runtime/status.h"
 
-namespace eddy::server {
+namespace eddy {
 
 // What a redacted value reads as.
 inline constexpr char kRedacted[] = "[redacted]";
@@ -45,4 +46,4 @@ Status CheckNoInlineSecrets(std::string_view yaml, const std::string& file_name)
 // Replaces each of `secrets` found in `text` with kRedacted.
 std::string Scrub(std::string text, const std::vector<std::string>& secrets);
 
-}  // namespace eddy::server
+}  // namespace eddy

@@ -1,4 +1,4 @@
-#include "runtime/server/secrets.h"
+#include "runtime/secrets.h"
 
 #include <google/protobuf/descriptor.h>
 #include <google/protobuf/reflection.h>
@@ -8,7 +8,7 @@
 #include <cctype>
 #include <functional>
 
-namespace eddy::server {
+namespace eddy {
 namespace {
 
 using google::protobuf::FieldDescriptor;
@@ -168,4 +168,4 @@ std::string Scrub(std::string text, const std::vector<std::string>& secrets) {
   return text;
 }
 
-}  // namespace eddy::server
+}  // namespace eddy
