@@ -26,6 +26,8 @@ struct Slot {
   int64_t int_value = 0;
   double double_value = 0;
   std::string_view string_value;
+
+  bool has_value() const { return valid; }
 };
 
 // Splits `record` (one line; a trailing \n or \r\n is ignored) into fields.
@@ -143,21 +145,7 @@ class CsvDecoder final : public Decoder {
         dead_letters->push_back(MakeDecodeDeadLetter(record, std::move(reason)));
         continue;
       }
-      for (size_t column_idx = 0; column_idx < slots.size(); ++column_idx) {
-        const Slot& slot = slots[column_idx];
-        Column& column = out->column(column_idx);
-        if (!slot.valid) {
-          column.AppendNull();
-          continue;
-        }
-        switch (column.type()) {
-          case TypeId::kBool: column.AppendBool(slot.bool_value); break;
-          case TypeId::kInt64:
-          case TypeId::kTimestamp: column.AppendInt64(slot.int_value); break;
-          case TypeId::kDouble: column.AppendDouble(slot.double_value); break;
-          case TypeId::kString: column.AppendString(slot.string_value); break;
-        }
-      }
+      AppendSlots(slots, out);
       AppendMeta(record, out);
       ++appended;
     }

@@ -8,6 +8,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "connectors/format/format.h"
 
@@ -65,6 +66,29 @@ inline void AppendMeta(const RawRecord& record, Batch* batch) {
 // `text` cut to at most `max_bytes` bytes with "..." appended when cut, for
 // quoting offending values in dead-letter reasons.
 std::string Abbreviate(std::string_view text, size_t max_bytes = 40);
+
+// Appends one decoded row: slot i to column i, by the column's type; a slot
+// whose has_value() is false appends NULL. Each decoder has its own Slot
+// (how it holds strings, whether "missing" differs from null) with fields
+// bool_value, int_value (int64 and timestamp), double_value, string_value.
+template <typename Slot>
+void AppendSlots(const std::vector<Slot>& slots, Batch* out) {
+  for (size_t column_idx = 0; column_idx < slots.size(); ++column_idx) {
+    const Slot& slot = slots[column_idx];
+    Column& column = out->column(column_idx);
+    if (!slot.has_value()) {
+      column.AppendNull();
+      continue;
+    }
+    switch (column.type()) {
+      case TypeId::kBool: column.AppendBool(slot.bool_value); break;
+      case TypeId::kInt64:
+      case TypeId::kTimestamp: column.AppendInt64(slot.int_value); break;
+      case TypeId::kDouble: column.AppendDouble(slot.double_value); break;
+      case TypeId::kString: column.AppendString(slot.string_value); break;
+    }
+  }
+}
 
 // Checks that `out` has the decoder's schema before rows are appended.
 Status CheckOutputBatch(const Schema& schema, const Batch& out);

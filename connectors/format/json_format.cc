@@ -38,6 +38,8 @@ struct Slot {
   int64_t int_value = 0;  // int64 and timestamp
   double double_value = 0;
   std::string_view string_value;
+
+  bool has_value() const { return state == State::kValue; }
 };
 
 const char* JsonTypeName(od::json_type type) {
@@ -320,24 +322,6 @@ class JsonDecoder final : public Decoder {
       token.remove_suffix(1);
     }
     return token;
-  }
-
-  void AppendSlots(const std::vector<Slot>& slots, Batch* out) const {
-    for (size_t column_idx = 0; column_idx < slots.size(); ++column_idx) {
-      const Slot& slot = slots[column_idx];
-      Column& column = out->column(column_idx);
-      if (slot.state != Slot::State::kValue) {
-        column.AppendNull();
-        continue;
-      }
-      switch (column.type()) {
-        case TypeId::kBool: column.AppendBool(slot.bool_value); break;
-        case TypeId::kInt64:
-        case TypeId::kTimestamp: column.AppendInt64(slot.int_value); break;
-        case TypeId::kDouble: column.AppendDouble(slot.double_value); break;
-        case TypeId::kString: column.AppendString(slot.string_value); break;
-      }
-    }
   }
 
   Schema schema_;

@@ -291,6 +291,8 @@ struct Slot {
   int64_t int_value = 0;
   double double_value = 0;
   std::string string_value;  // reused across records: assign() keeps capacity
+
+  bool has_value() const { return valid; }
 };
 
 constexpr int64_t kMaxMillis = std::numeric_limits<int64_t>::max() / 1000;
@@ -329,21 +331,7 @@ class ProtobufDecoder final : public Decoder {
         dead_letters->push_back(MakeDecodeDeadLetter(record, std::move(reason)));
         continue;
       }
-      for (size_t column_idx = 0; column_idx < slots.size(); ++column_idx) {
-        const Slot& slot = slots[column_idx];
-        Column& column = out->column(column_idx);
-        if (!slot.valid) {
-          column.AppendNull();
-          continue;
-        }
-        switch (column.type()) {
-          case TypeId::kBool: column.AppendBool(slot.bool_value); break;
-          case TypeId::kInt64:
-          case TypeId::kTimestamp: column.AppendInt64(slot.int_value); break;
-          case TypeId::kDouble: column.AppendDouble(slot.double_value); break;
-          case TypeId::kString: column.AppendString(slot.string_value); break;
-        }
-      }
+      AppendSlots(slots, out);
       AppendMeta(record, out);
       ++appended;
     }

@@ -2,22 +2,28 @@
 //
 //   build/tests/bench/exactly_once_bench [--events N] [--rounds R]
 //       [--keys 10000,100000,1000000] [--repeats K] [--batch ROWS]
-//       [--skip-throughput] [--skip-recovery]
+//       [--skip-throughput] [--skip-recovery] [--variants 0,1,2,3]
+//
+// --variants runs only those throughput variants (0/1: window counts,
+// exactly_once / at_least_once; 2/3: the same plus every view row) and
+// not the raw loop, e.g. to profile one under perf.
 //
 // 1. Throughput. The YSB job (bench::YsbJobYaml, as ysb_bench runs it: Kafka
 //    JSON events -> filter views -> select -> lookup_join ad -> campaign ->
 //    10 s tumbling count per campaign -> Kafka) over N pre-filled events in
 //    once mode, with its Kafka sink in `delivery: exactly_once` (idempotent
-//    producer, gapless, six eddy.* headers per record, tail scan at open)
-//    and in `delivery: at_least_once` (plain producer, no headers). The
+//    producer with the gapless guarantee, six eddy.* headers per record,
+//    tail scan at open) and in `delivery: at_least_once` (the engine's
+//    default producer, idempotent too, no headers, no tail scan). The
 //    window output is ~100 rows per 10 s of event time, too few to show a
 //    per-record cost, so a second pair of variants also writes every
 //    projected view (about a third of the events) to a second Kafka sink.
 //    The four variants and the raw librdkafka loop run in interleaved
 //    rounds (the order of the two modes alternates), each on a fresh output
-//    topic and fresh state; reported: median and best events/s, and the
-//    ratio exactly_once / at_least_once of the medians and of each round's
-//    pair. Also the cost of the offsets-log write the executor makes
+//    topic and fresh state; reported: median and best events/s, the
+//    process's CPU time per event (broker included; steadier than wall time
+//    on a shared machine), and the ratio exactly_once / at_least_once of
+//    the medians and of each round's pair. Also the cost of the offsets-log write the executor makes
 //    before every batch, in both modes (state/offsets_log.h).
 // 2. Recovery. build/eddy runs a keyed job as a subprocess (generator,
 //    `regression` kind, 2 partitions -> aggregate keyed by id % K with
@@ -30,6 +36,7 @@
 //    and the state's size on disk at the kill. --repeats kills per K.
 
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -48,6 +55,7 @@
 #include <vector>
 
 #include "connectors/kafka/embedded_broker.h"
+#include "connectors/kafka/kafka_writer.h"
 #include "state/checkpoint.pb.h"
 #include "state/offsets_log.h"
 #include "state/state_backend.h"
@@ -76,6 +84,9 @@ struct Variant {
 // One run of one variant.
 struct VariantRun {
   double events_per_second = 0;
+  // CPU time of this whole process (engine and in-process broker) per
+  // event: less disturbed than wall time by other work on the machine.
+  double cpu_micros_per_event = 0;
   int64_t batches = 0;
   int64_t records_out = 0;
   // Summed over the run's batches.
@@ -83,6 +94,13 @@ struct VariantRun {
   double process_seconds = 0;
   double checkpoint_seconds = 0;
 };
+
+double ProcessCpuSeconds() {
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  auto seconds = [](const timeval& t) { return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_usec) / 1e6; };
+  return seconds(usage.ru_utime) + seconds(usage.ru_stime);
+}
 
 VariantRun RunVariant(const Variant& variant, EmbeddedBroker& broker, int64_t events, int run) {
   const std::string tag = std::to_string(run);
@@ -116,15 +134,85 @@ VariantRun RunVariant(const Variant& variant, EmbeddedBroker& broker, int64_t ev
                    report.total_seconds * 1e3);
     }
   };
+  const double cpu_start = ProcessCpuSeconds();
   const auto start = Clock::now();
   const RunSummary summary = bench::RunOrDie(*plan, options);
   const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
+  result.cpu_micros_per_event = (ProcessCpuSeconds() - cpu_start) * 1e6 / static_cast<double>(events);
   // records_in counts both sources: the events and the 1000 table rows.
   if (summary.records_in < events) {
     Die(job.name + " read " + std::to_string(summary.records_in) + " of " + std::to_string(events));
   }
   result.events_per_second = static_cast<double>(events) / seconds;
   return result;
+}
+
+// The sink alone: KafkaWriter (the Kafka sink's producing half) writing
+// `records` JSON rows the size of a projected view in `mode`, in batches of
+// `batch_rows`, each flushed (acknowledged) before the next. Returns {wall
+// seconds, process CPU seconds}.
+std::pair<double, double> WriterOnly(EmbeddedBroker& broker, Delivery mode, int64_t records, int64_t batch_rows,
+                                     int run) {
+  const std::string topic = "writer-only-" + std::to_string(run);
+  broker.CreateTopic(topic, kOutputPartitions).IgnoreError();
+  auto writer = KafkaWriter::Open(KafkaClientConfig{broker.bootstrap(), {}}, topic, "rows", mode);
+  if (!writer.ok()) Die(writer.status().ToString());
+  if (Status status = (*writer)->Recover({"eo-writer-bench", "0123456789abcdef"}); !status.ok()) {
+    Die(status.ToString());
+  }
+  const std::string value =
+      "{\"ad_id\":\"8d3debb0-e672-4841-9aa2-933e1c7a01c3\",\"event_time\":\"2026-01-01T00:00:00.004000Z\"}";
+  const double cpu_start = ProcessCpuSeconds();
+  const auto start = Clock::now();
+  for (int64_t i = 0; i < records; ++i) {
+    const int64_t batch = 1 + i / batch_rows;
+    Status status = (*writer)->Produce(static_cast<int32_t>(i % kOutputPartitions), value, std::nullopt, nullptr,
+                                       batch, static_cast<int32_t>(i % 4));
+    if (!status.ok()) Die(status.ToString());
+    if (i % batch_rows == batch_rows - 1 || i + 1 == records) {
+      if (Status flushed = (*writer)->Flush(); !flushed.ok()) Die(flushed.ToString());
+    }
+  }
+  const auto end = Clock::now();
+  if (std::getenv("EDDY_BENCH_VERBOSE") != nullptr) {
+    // CLOCK_MONOTONIC seconds, for `perf report --time START,END` of a
+    // recording made with `perf record -k CLOCK_MONOTONIC`.
+    auto monotonic = [](Clock::time_point t) {
+      return std::chrono::duration<double>(t.time_since_epoch()).count();
+    };
+    std::fprintf(stderr, "  writer %s, %lld per batch: --time %.6f,%.6f\n",
+                 mode == Delivery::kExactlyOnce ? "exactly_once" : "at_least_once",
+                 static_cast<long long>(batch_rows), monotonic(start), monotonic(end));
+  }
+  return {std::chrono::duration<double>(end - start).count(), ProcessCpuSeconds() - cpu_start};
+}
+
+void WriterOnlyRounds(EmbeddedBroker& broker, int64_t records, int rounds) {
+  int run = 0;
+  for (int64_t batch_rows : {int64_t{10000}, int64_t{100000}}) {
+    std::vector<double> seconds[2], cpu[2];
+    for (int round = 0; round < rounds; ++round) {
+      for (int k = 0; k < 2; ++k) {
+        const int m = (k + round) % 2;  // 0: exactly_once, 1: at_least_once
+        const auto [wall, used] = WriterOnly(broker, m == 0 ? Delivery::kExactlyOnce : Delivery::kAtLeastOnce,
+                                             records, batch_rows, run++);
+        seconds[m].push_back(wall);
+        cpu[m].push_back(used);
+      }
+    }
+    const double n = static_cast<double>(records);
+    std::printf("\n== the Kafka sink alone: KafkaWriter, %lld rows of 87 B, %lld per batch (flushed), "
+                "%d rounds ==\n",
+                static_cast<long long>(records), static_cast<long long>(batch_rows), rounds);
+    for (int m = 0; m < 2; ++m) {
+      std::printf("%-14s %10.0f rows/s (median), %6.2f us CPU/row (median, broker included)\n",
+                  m == 0 ? "exactly_once" : "at_least_once", n / bench::Median(seconds[m]),
+                  1e6 * bench::Median(cpu[m]) / n);
+    }
+    std::printf("exactly_once costs %+.2f us wall and %+.2f us CPU more per row (medians)\n",
+                1e6 * (bench::Median(seconds[0]) - bench::Median(seconds[1])) / n,
+                1e6 * (bench::Median(cpu[0]) - bench::Median(cpu[1])) / n);
+  }
 }
 
 // The executor's per-batch offsets-log write (state/offsets_log.h: a file
@@ -177,7 +265,8 @@ OffsetsLogCost MeasureOffsetsLog(int writes) {
   return cost;
 }
 
-void Throughput(int64_t events, int rounds) {
+// `only`: indices of the variants to run (empty: all), e.g. to profile one.
+void Throughput(int64_t events, int rounds, const std::vector<int64_t>& only) {
   auto broker = EmbeddedBroker::Start({});
   if (!broker.ok()) Die(broker.status().ToString());
   const std::string bootstrap = (*broker)->bootstrap();
@@ -212,19 +301,24 @@ void Throughput(int64_t events, int rounds) {
   std::vector<double> raw_rates;
   int run = 0;
   for (int round = 0; round < rounds; ++round) {
-    const std::string raw_topic = "raw-out-" + std::to_string(round);
-    (*broker)->CreateTopic(raw_topic, kOutputPartitions).IgnoreError();
-    raw_rates.push_back(static_cast<double>(events) /
-                        bench::RawLoop(bootstrap, "ysb-in", kInputPartitions, raw_topic, kOutputPartitions, events));
+    if (only.empty()) {
+      const std::string raw_topic = "raw-out-" + std::to_string(round);
+      (*broker)->CreateTopic(raw_topic, kOutputPartitions).IgnoreError();
+      raw_rates.push_back(static_cast<double>(events) / bench::RawLoop(bootstrap, "ysb-in", kInputPartitions,
+                                                                       raw_topic, kOutputPartitions, events));
+    }
     // Within each pair, the mode that runs first alternates by round.
     for (size_t pair = 0; pair < variants.size(); pair += 2) {
       for (size_t k = 0; k < 2; ++k) {
         const size_t v = pair + ((k + static_cast<size_t>(round)) % 2);
+        if (!only.empty() && std::find(only.begin(), only.end(), static_cast<int64_t>(v)) == only.end()) continue;
         runs[v].push_back(RunVariant(variants[v], **broker, events, run++));
       }
     }
-    std::printf("round %d: raw %.0f", round, raw_rates.back());
-    for (size_t v = 0; v < variants.size(); ++v) std::printf(" | %.0f", runs[v].back().events_per_second);
+    std::printf("round %d: raw %.0f", round, raw_rates.empty() ? 0.0 : raw_rates.back());
+    for (size_t v = 0; v < variants.size(); ++v) {
+      if (!runs[v].empty()) std::printf(" | %.0f", runs[v].back().events_per_second);
+    }
     std::printf(" events/s\n");
     std::fflush(stdout);
   }
@@ -241,18 +335,24 @@ void Throughput(int64_t events, int rounds) {
   };
   std::printf("\n== YSB job, %lld events, %d interleaved rounds, 1 embedded broker ==\n",
               static_cast<long long>(events), rounds);
-  std::printf("%-34s %12s %12s %9s %8s %9s %9s %9s\n", "variant", "median ev/s", "best ev/s", "batches",
-              "rows out", "sink s", "process s", "chkpt s");
+  std::printf("%-34s %12s %12s %11s %8s %8s %9s %9s %9s\n", "variant", "median ev/s", "best ev/s",
+              "CPU us/ev", "batches", "rows out", "sink s", "process s", "chkpt s");
   std::printf("%-34s %12.0f %12.0f\n", "raw librdkafka consume->produce", bench::Median(raw_rates),
               bench::Best(raw_rates));
   for (size_t v = 0; v < variants.size(); ++v) {
-    std::printf("%-34s %12.0f %12.0f %9lld %8lld %9.2f %9.2f %9.2f\n", variants[v].name.c_str(),
-                bench::Median(rates(v)), bench::Best(rates(v)), static_cast<long long>(runs[v][0].batches),
+    if (runs[v].empty()) continue;
+    std::vector<double> cpu;
+    for (const VariantRun& r : runs[v]) cpu.push_back(r.cpu_micros_per_event);
+    std::printf("%-34s %12.0f %12.0f %11.2f %8lld %8lld %9.2f %9.2f %9.2f\n", variants[v].name.c_str(),
+                bench::Median(rates(v)), bench::Best(rates(v)), bench::Median(cpu),
+                static_cast<long long>(runs[v][0].batches),
                 static_cast<long long>(runs[v][0].records_out), mean(v, &VariantRun::sink_seconds),
                 mean(v, &VariantRun::process_seconds), mean(v, &VariantRun::checkpoint_seconds));
   }
-  std::printf("(sink / process / checkpoint: seconds summed over a run's batches, mean over rounds)\n");
+  std::printf("(CPU us/ev: median over rounds of the process's CPU time per input event, broker included; "
+              "sink / process / checkpoint: seconds summed over a run's batches, mean over rounds)\n");
   for (size_t pair = 0; pair < variants.size(); pair += 2) {
+    if (runs[pair].empty() || runs[pair + 1].empty()) continue;
     std::vector<double> paired;
     for (size_t r = 0; r < runs[pair].size(); ++r) {
       paired.push_back(runs[pair][r].events_per_second / runs[pair + 1][r].events_per_second);
@@ -261,8 +361,13 @@ void Throughput(int64_t events, int rounds) {
                 pair == 0 ? "window counts:" : "every view row:",
                 bench::Median(rates(pair)) / bench::Median(rates(pair + 1)));
     for (double ratio : paired) std::printf(" %.3f", ratio);
-    std::printf("\n");
+    std::vector<double> cpu_paired;
+    for (size_t r = 0; r < runs[pair].size(); ++r) {
+      cpu_paired.push_back(runs[pair][r].cpu_micros_per_event - runs[pair + 1][r].cpu_micros_per_event);
+    }
+    std::printf("; CPU per event, exactly_once - at_least_once: median %.3f us\n", bench::Median(cpu_paired));
   }
+  WriterOnlyRounds(**broker, 1000000, rounds);
   const OffsetsLogCost log_cost = MeasureOffsetsLog(200);
   std::printf("offsets log, once per batch in both modes: OffsetsLog::Append of this job's plan (%zu B) "
               "%.3f ms; a synced RocksDB write of it %.3f ms\n",
@@ -357,6 +462,7 @@ struct Restart {
   double first_batch_took = 0;     // that batch's own time (took=)
   bool replayed = false;           // the killed batch ran again
   uint64_t db_bytes = 0;           // at the kill
+  uint64_t wal_bytes = 0;          // of which RocksDB's WAL (*.log), replayed at open
   uint64_t checkpoint_bytes = 0;
   double steady_batch_seconds = 0;  // median took= before the kill
 };
@@ -419,6 +525,10 @@ std::vector<Restart> Recovery(EmbeddedBroker& broker, int64_t keys, int repeats,
     Restart restart;
     restart.steady_batch_seconds = bench::Median(took);
     restart.db_bytes = bench::DirBytes(dir + "/state/db");
+    std::error_code error;
+    for (const auto& entry : std::filesystem::directory_iterator(dir + "/state/db", error)) {
+      if (entry.path().extension() == ".log") restart.wal_bytes += entry.file_size(error);
+    }
     restart.checkpoint_bytes = bench::DirBytes(dir + "/state/checkpoints");
 
     log = dir + "/run-" + std::to_string(attempt + 1) + ".log";
@@ -457,13 +567,14 @@ void Recoveries(const std::vector<int64_t>& key_counts, int repeats, int64_t bat
   if (!broker.ok()) Die(broker.status().ToString());
   std::printf("\n== recovery after kill -9: build/eddy, keyed aggregate, %lld rows per batch ==\n",
               static_cast<long long>(batch_rows));
-  std::printf("%-9s %9s %10s %10s %11s %11s %11s %11s %9s\n", "keys", "db MB", "chkpts MB", "open s",
-              "1st batch s", "its took s", "recovery s", "steady b. s", "replayed");
+  std::printf("%-9s %7s %7s %10s %8s %11s %11s %11s %11s %9s\n", "keys", "db MB", "WAL MB", "chkpts MB",
+              "open s", "1st batch s", "its took s", "recovery s", "steady b. s", "replayed");
   for (int64_t keys : key_counts) {
     const std::vector<Restart> restarts = Recovery(**broker, keys, repeats, batch_rows);
     for (const Restart& r : restarts) {
-      std::printf("%-9lld %9.1f %10.1f %10.3f %11.3f %11.3f %11.3f %11.3f %9s\n", static_cast<long long>(keys),
-                  static_cast<double>(r.db_bytes) / 1e6, static_cast<double>(r.checkpoint_bytes) / 1e6,
+      std::printf("%-9lld %7.1f %7.1f %10.1f %8.3f %11.3f %11.3f %11.3f %11.3f %9s\n", static_cast<long long>(keys),
+                  static_cast<double>(r.db_bytes) / 1e6, static_cast<double>(r.wal_bytes) / 1e6,
+                  static_cast<double>(r.checkpoint_bytes) / 1e6,
                   r.open_seconds, r.first_batch_seconds, r.first_batch_took,
                   r.first_batch_seconds - r.first_batch_took, r.steady_batch_seconds, r.replayed ? "yes" : "no");
     }
@@ -493,6 +604,7 @@ int main(int argc, char** argv) {
   int64_t batch_rows = 100000;
   bool throughput = true;
   bool recovery = true;
+  std::vector<int64_t> only;
   for (int i = 1; i < argc; ++i) {
     const std::string flag = argv[i];
     if (flag == "--skip-throughput") {
@@ -510,10 +622,11 @@ int main(int argc, char** argv) {
     else if (flag == "--keys") key_counts = ParseList(value);
     else if (flag == "--repeats") repeats = std::atoi(value);
     else if (flag == "--batch") batch_rows = std::atoll(value);
+    else if (flag == "--variants") only = ParseList(value);
     else bench::Die("unknown flag " + flag);
   }
   if (rounds < 1 || repeats < 1 || batch_rows < 2) bench::Die("--rounds, --repeats >= 1, --batch >= 2");
-  if (throughput) Throughput(events, rounds);
+  if (throughput) Throughput(events, rounds, only);
   if (recovery) Recoveries(key_counts, repeats, batch_rows);
   return 0;
 }
