@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <functional>
 #include <memory>
@@ -207,7 +208,12 @@ int RunCommand(const RunCommandOptions& options, const std::atomic<bool>& stop) 
   auto summary = RunJob(**plan, executor);
   if (!summary.ok()) {
     spdlog::error("job={} failed error=\"{}\"", job, summary.status().ToString());
-    return 2;
+    // The job's state is closed; its Kafka clients are not, and closing them
+    // may wait for ever when the brokers are gone (a consumer with an
+    // offset commit in flight waits for a coordinator). Nothing they hold
+    // matters any more: the failed batch is replayed on restart.
+    spdlog::shutdown();
+    std::_Exit(2);
   }
   LogSummary(job, *summary);
   return 0;

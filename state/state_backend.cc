@@ -3,6 +3,7 @@
 #include <rocksdb/cache.h>
 #include <rocksdb/convenience.h>
 #include <rocksdb/db.h>
+#include <rocksdb/env.h>
 #include <rocksdb/filter_policy.h>
 #include <rocksdb/options.h>
 #include <rocksdb/slice.h>
@@ -13,11 +14,15 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cstdarg>
+#include <cstdio>
 #include <filesystem>
 #include <map>
 #include <mutex>
 #include <system_error>
 #include <utility>
+
+#include <spdlog/spdlog.h>
 
 namespace eddy {
 namespace {
@@ -188,6 +193,26 @@ rocksdb::CompressionType PickCompression() {
   return rocksdb::kNoCompression;
 }
 
+// RocksDB's informational log, sent to Eddy's log instead of a LOG file in
+// the state directory: once a LOG write fails (a full disk), the next one
+// trips an assertion in RocksDB 7.8's WritableFileWriter and the process
+// aborts instead of reporting the error.
+class RocksDbLogger : public rocksdb::Logger {
+ public:
+  RocksDbLogger() : rocksdb::Logger(rocksdb::InfoLogLevel::WARN_LEVEL) {}
+  using rocksdb::Logger::Logv;
+  void Logv(const rocksdb::InfoLogLevel level, const char* format, va_list ap) override {
+    if (level < GetInfoLogLevel() || level == rocksdb::InfoLogLevel::HEADER_LEVEL) return;
+    char text[1024];
+    std::vsnprintf(text, sizeof(text), format, ap);
+    if (level >= rocksdb::InfoLogLevel::ERROR_LEVEL) {
+      spdlog::error("rocksdb: {}", text);
+    } else {
+      spdlog::warn("rocksdb: {}", text);
+    }
+  }
+};
+
 rocksdb::DBOptions MakeDbOptions(std::shared_ptr<rocksdb::WriteBufferManager> write_buffers) {
   rocksdb::DBOptions options;
   options.create_if_missing = true;
@@ -198,6 +223,7 @@ rocksdb::DBOptions MakeDbOptions(std::shared_ptr<rocksdb::WriteBufferManager> wr
   // Flush on close so a reopen does not replay a long WAL.
   options.avoid_flush_during_shutdown = false;
   options.max_background_jobs = 2;
+  options.info_log = std::make_shared<RocksDbLogger>();
   options.keep_log_file_num = 4;
   options.max_log_file_size = size_t{8} << 20;
   return options;

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <exception>
 #include <filesystem>
+#include <thread>
 
 #include "runtime/job_plan.h"
 #include "runtime/secrets.h"
@@ -336,6 +337,11 @@ Status JobSupervisor::RunOnce(const std::string& from_checkpoint, int64_t* batch
   if (!status.ok()) {
     status = SameCode(status, Scrub(status.message(), secrets));
     spdlog::error("job={} failed error=\"{}\"", id, status.ToString());
+    // The failed run's Kafka clients may take for ever to close when the
+    // brokers are gone (a consumer waits for its group coordinator); the
+    // job's state is already closed and its failed batch will be replayed,
+    // so they are closed off this thread and the restart does not wait.
+    std::thread([doomed = std::move(plan).value()]() mutable { doomed.reset(); }).detach();
   }
   return status;
 }
