@@ -67,8 +67,10 @@ Status OffsetsLog::TruncateBefore(int64_t batch_id) {
   std::error_code ec;
   std::vector<fs::path> doomed;
   for (fs::directory_iterator it(dir_, ec), end; !ec && it != end; it.increment(ec)) {
-    const auto id = ParseEntryName(it->path().filename().string());
-    if (id && *id < batch_id) doomed.push_back(it->path());
+    const std::string name = it->path().filename().string();
+    const auto id = ParseEntryName(name);
+    // Entries before `batch_id`, and temporaries a crash left behind.
+    if ((id && *id < batch_id) || name.starts_with(".tmp-")) doomed.push_back(it->path());
   }
   if (ec && ec != std::errc::no_such_file_or_directory) return EcStatus("cannot list", dir_, ec);
   for (const fs::path& path : doomed) {

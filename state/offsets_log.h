@@ -32,7 +32,8 @@ class OffsetsLog {
   // The entry for `batch_id`; nullopt when there is none.
   Result<std::optional<state::PlannedBatch>> Read(int64_t batch_id) const;
   // Removes the entries of batches before `batch_id` (those no checkpoint
-  // kept can replay).
+  // kept can replay) and temporaries left by a crash. REQUIRES: no Append
+  // in progress (one writer).
   Status TruncateBefore(int64_t batch_id);
 
  private:

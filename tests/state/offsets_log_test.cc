@@ -65,6 +65,7 @@ TEST_F(OffsetsLogTest, EntriesRoundTripAndReplace) {
 TEST_F(OffsetsLogTest, TruncateBeforeRemovesOlderEntriesOnly) {
   OffsetsLog log(dir_.string());
   for (int64_t id = 1; id <= 5; ++id) ASSERT_TRUE(log.Append(Planned(id, id * 10)).ok());
+  std::ofstream(dir_ / ".tmp-000000000006") << "a crash's leftover";
   ASSERT_TRUE(log.TruncateBefore(4).ok());
   EXPECT_EQ(Entries(), (std::vector<std::string>{"000000000004", "000000000005"}));
   // A log that was never written truncates without error.
