@@ -68,6 +68,9 @@ struct StatefulInput {
   Schema schema;
   // The input's event-time column, if it has one.
   std::optional<std::string> time_column;
+  // The stateful operator that produces the input, if it is one (a predict
+  // operator takes its model from the learn operator feeding it).
+  const StatefulOperator* producer = nullptr;
 };
 
 // Builds the stateful operator `spec` (window, aggregate or lookup_join);

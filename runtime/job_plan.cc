@@ -166,7 +166,7 @@ Result<std::unique_ptr<JobPlan>> PlanJob(LoadedJob job, ConnectorContext context
     for (size_t input : planned.input_nodes) {
       const PlanNode& upstream = plan->nodes[input];
       input_schemas.push_back(upstream.schema);
-      stateful_inputs.push_back({upstream.schema, upstream.time_column});
+      stateful_inputs.push_back({upstream.schema, upstream.time_column, upstream.stateful});
       planned.in_task = planned.in_task && upstream.in_task;
       for (size_t source : upstream.upstream_sources) {
         if (std::find(planned.upstream_sources.begin(), planned.upstream_sources.end(), source) ==

@@ -387,10 +387,6 @@ struct LearnerCore {
   std::unique_ptr<PrequentialEvaluator> evaluator;
 };
 
-// predict operators find their learner here while the job is planned: the
-// planner builds operators in DAG order on one thread, and a predict must
-// take its learner as its input, so the learner was registered just before.
-thread_local std::map<std::string, std::weak_ptr<LearnerCore>> g_planned_learners;
 
 std::string JsonString(std::string_view text) {
   std::string out = "\"";
@@ -486,6 +482,10 @@ class LearningOperator final : public StatefulOperator {
     std::lock_guard<std::mutex> lock(metrics_mutex_);
     return status_.quality;
   }
+  // True for learn (the operators a predict may take its model from).
+  bool learns() const { return kind_ == OpKind::kLearn; }
+  const std::shared_ptr<LearnerCore>& core() const { return core_; }
+
   std::optional<LearnerStatus> CurrentStatus() const {
     if (kind_ == OpKind::kPredict) return std::nullopt;
     std::lock_guard<std::mutex> lock(metrics_mutex_);
@@ -1151,8 +1151,8 @@ Result<std::unique_ptr<StatefulOperator>> MakePredictOperator(const spec::Operat
     return error_at("inputs", "predict must take its learner '" + from + "' as its only input (inputs: [" + from +
                                   "]), so the learner has taken in each batch first");
   }
-  auto it = g_planned_learners.find(from);
-  std::shared_ptr<LearnerCore> core = it == g_planned_learners.end() ? nullptr : it->second.lock();
+  const auto* learner = dynamic_cast<const LearningOperator*>(input.producer);
+  std::shared_ptr<LearnerCore> core = learner != nullptr && learner->learns() ? learner->core() : nullptr;
   if (core == nullptr || core->output_schema != input.schema) {
     return error_at("predict.from", "'" + from + "' is not a learn operator");
   }
@@ -1313,7 +1313,6 @@ Result<std::unique_ptr<StatefulOperator>> MakeLearningOperator(const spec::Opera
   }
   if (kind == OpKind::kPrequential) signature += " metrics_window=" + std::to_string(window);
 
-  g_planned_learners[spec.name()] = core;
   return std::unique_ptr<StatefulOperator>(std::make_unique<LearningOperator>(
       spec.name(), kind, std::move(core), std::move(features), std::move(label), std::move(keys), schema,
       std::move(output), dropped, window, std::move(signature)));
