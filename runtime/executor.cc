@@ -304,7 +304,17 @@ class Driver {
       EDDY_RETURN_IF_ERROR(sink->Recover(recovery).WithContext("sink '" + sink->name() + "'"));
     }
     recovery.position = SinkPositionAtStart(kDeadLetterSinkName);
-    return plan_.dead_letter->Recover(recovery).WithContext("dead-letter sink");
+    EDDY_RETURN_IF_ERROR(plan_.dead_letter->Recover(recovery).WithContext("dead-letter sink"));
+    std::string at_least_once;
+    for (const auto& sink : plan_.sinks) {
+      if (!sink->exactly_once()) at_least_once += (at_least_once.empty() ? "" : ", ") + sink->name();
+    }
+    if (!plan_.dead_letter->exactly_once()) at_least_once += (at_least_once.empty() ? "" : ", ") + std::string(kDeadLetterSinkName);
+    if (!at_least_once.empty()) {
+      spdlog::info("job={} at-least-once sinks (a batch that runs again writes to them again): {}",
+                   plan_.job.spec.name(), at_least_once);
+    }
+    return Status::OK();
   }
 
   template <typename Positions>
