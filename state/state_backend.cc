@@ -199,17 +199,15 @@ rocksdb::CompressionType PickCompression() {
 // aborts instead of reporting the error.
 class RocksDbLogger : public rocksdb::Logger {
  public:
-  RocksDbLogger() : rocksdb::Logger(rocksdb::InfoLogLevel::WARN_LEVEL) {}
+  // Errors only: RocksDB's warnings include routine notes (e.g. "File
+  // Deletions Disabled, but already disabled" at every checkpoint).
+  RocksDbLogger() : rocksdb::Logger(rocksdb::InfoLogLevel::ERROR_LEVEL) {}
   using rocksdb::Logger::Logv;
   void Logv(const rocksdb::InfoLogLevel level, const char* format, va_list ap) override {
     if (level < GetInfoLogLevel() || level == rocksdb::InfoLogLevel::HEADER_LEVEL) return;
     char text[1024];
     std::vsnprintf(text, sizeof(text), format, ap);
-    if (level >= rocksdb::InfoLogLevel::ERROR_LEVEL) {
-      spdlog::error("rocksdb: {}", text);
-    } else {
-      spdlog::warn("rocksdb: {}", text);
-    }
+    spdlog::error("rocksdb: {}", text);
   }
 };
 
