@@ -1,5 +1,6 @@
 #include "runtime/executor.h"
 
+#include <fmt/ranges.h>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -305,14 +306,14 @@ class Driver {
     }
     recovery.position = SinkPositionAtStart(kDeadLetterSinkName);
     EDDY_RETURN_IF_ERROR(plan_.dead_letter->Recover(recovery).WithContext("dead-letter sink"));
-    std::string at_least_once;
+    std::vector<std::string> at_least_once;
     for (const auto& sink : plan_.sinks) {
-      if (!sink->exactly_once()) at_least_once += (at_least_once.empty() ? "" : ", ") + sink->name();
+      if (!sink->exactly_once()) at_least_once.push_back(sink->name());
     }
-    if (!plan_.dead_letter->exactly_once()) at_least_once += (at_least_once.empty() ? "" : ", ") + std::string(kDeadLetterSinkName);
+    if (!plan_.dead_letter->exactly_once()) at_least_once.push_back(kDeadLetterSinkName);
     if (!at_least_once.empty()) {
       spdlog::info("job={} at-least-once sinks (a batch that runs again writes to them again): {}",
-                   plan_.job.spec.name(), at_least_once);
+                   plan_.job.spec.name(), fmt::join(at_least_once, ", "));
     }
     return Status::OK();
   }
