@@ -26,103 +26,29 @@
 #include "connectors/kafka/embedded_broker.h"
 #include "runtime/server/job_registry.h"
 #include "tests/integration/kafka_test_util.h"
+#include "tests/integration/server_test_util.h"
 
 namespace eddy {
 namespace {
 
-using Clock = std::chrono::steady_clock;
 constexpr char kAdminToken[] = "admin-token-4f1c2a9e7b3d5061";
 
-// A running `eddy serve` on a free port, with its data under `dir`.
-class ServerProcess {
- public:
-  explicit ServerProcess(std::string dir) : dir_(std::move(dir)) {}
-  ~ServerProcess() { Kill(SIGKILL); }
+using testing::ServerProcess;
+using testing::WaitFor;
 
-  void Start() {
-    const std::string address_file = dir_ + "/address";
-    ::unlink(address_file.c_str());
-    pid_ = ::fork();
-    if (pid_ == 0) {
-      std::FILE* out = std::fopen((dir_ + "/serve.log").c_str(), "a");
-      ::dup2(::fileno(out), STDOUT_FILENO);
-      ::dup2(::fileno(out), STDERR_FILENO);
-      std::vector<std::string> args = {EDDY_BINARY,           "serve",
-                                       "--data-dir",          dir_ + "/data",
-                                       "--address",           "127.0.0.1:0",
-                                       "--address-file",      address_file,
-                                       "--token-file",        dir_ + "/tokens",
-                                       "--metrics-address",   "off",
-                                       "--restart-delay",     "200ms",
-                                       "--restart-max-delay", "1s",
-                                       "--job-threads",       "2"};
-      std::vector<char*> argv;
-      for (std::string& arg : args) argv.push_back(arg.data());
-      argv.push_back(nullptr);
-      ::execv(argv[0], argv.data());
-      std::_Exit(127);
-    }
-    const auto deadline = Clock::now() + std::chrono::seconds(20);
-    while (Clock::now() < deadline) {
-      if (::access(address_file.c_str(), R_OK) == 0) {
-        address_ = testing::ReadFile(address_file);
-        while (!address_.empty() && address_.back() == '\n') address_.pop_back();
-        if (!address_.empty()) return;
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    }
-    FAIL() << "server did not start: " << Log();
-  }
-
-  int Kill(int signal) {
-    if (pid_ <= 0) return -1;
-    ::kill(pid_, signal);
-    int status = 0;
-    ::waitpid(pid_, &status, 0);
-    pid_ = -1;
-    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  }
-
-  std::string Url() const { return "http://" + address_; }
-  std::string Log() const { return testing::ReadFile(dir_ + "/serve.log"); }
-
-  httplib::Client Client(const std::string& token = kAdminToken) const {
-    httplib::Client client(Url());
-    client.set_bearer_token_auth(token.c_str());
-    client.set_read_timeout(70, 0);
-    return client;
-  }
-
- private:
-  std::string dir_;
-  std::string address_;
-  pid_t pid_ = -1;
-};
-
-// Field `key` of the JSON object `body` as text ("" when absent, "null" for
-// null).
-std::string Field(const std::string& body, const std::string& key) {
-  simdjson::dom::parser parser;
-  simdjson::dom::element doc;
-  if (parser.parse(body).get(doc) != simdjson::SUCCESS) return "<not json: " + body + ">";
-  simdjson::dom::element value;
-  if (doc[key].get(value) != simdjson::SUCCESS) return "";
-  if (value.is_string()) return std::string(value.get_string().value());
-  return simdjson::minify(value);
+// The server as these tests run it: no metrics endpoint, quick restarts.
+bool StartServer(ServerProcess& server) {
+  return server.Start({"--metrics-address", "off", "--restart-max-delay", "1s"});
 }
+
+// An admin client; stop?wait= requests may take a while.
+httplib::Client AdminClient(const ServerProcess& server) { return server.Client(kAdminToken, 70); }
+
+std::string Field(const std::string& body, const std::string& key) { return testing::JsonField(body, key); }
 
 std::string GetJob(httplib::Client& client, const std::string& id) {
   auto res = client.Get(("/api/v1/jobs/" + id).c_str());
   return res ? res->body : "";
-}
-
-bool WaitFor(const std::function<bool()>& done, int seconds) {
-  const auto deadline = Clock::now() + std::chrono::seconds(seconds);
-  while (Clock::now() < deadline) {
-    if (done()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  }
-  return done();
 }
 
 std::vector<testing::TestRecord> Records(int from, int to, int partitions) {
@@ -196,10 +122,7 @@ std::string CopyJob(const std::string& name, const std::string& brokers, const s
 }
 
 std::string SetUpDir(const std::string& prefix) {
-  const std::string dir = testing::MakeTempDir(prefix);
-  testing::WriteFile(dir + "/tokens", std::string(kAdminToken) + " admin\n");
-  ::chmod((dir + "/tokens").c_str(), 0600);
-  return dir;
+  return testing::MakeServerDir(prefix, std::string(kAdminToken) + " admin\n");
 }
 
 TEST(Server, RegistryRecordsSurviveReopeningAndIgnoreHalfWrittenOnes) {
@@ -250,8 +173,8 @@ TEST(Server, TwoJobsOneFailingAndRestartedTheOtherExactThroughItsLifecycle) {
 
   const std::string dir = SetUpDir("eddy-server");
   ServerProcess server(dir);
-  server.Start();
-  auto client = server.Client();
+  ASSERT_TRUE(StartServer(server)) << server.Log();
+  auto client = AdminClient(server);
 
   const std::string good = CopyJob("good", bootstrap, "good-in", "good-out", "good-dlq");
   // The bad job reads malformed records too, but its dead-letter topic is on
@@ -410,9 +333,9 @@ TEST(Server, KilledWithSigkillAndRestartedResumesItsJobFromItsCheckpoint) {
 
   const std::string dir = SetUpDir("eddy-server-kill");
   ServerProcess server(dir);
-  server.Start();
+  ASSERT_TRUE(StartServer(server)) << server.Log();
   {
-    auto client = server.Client();
+    auto client = AdminClient(server);
     auto submitted =
         client.Post("/api/v1/jobs?file=k.yaml",
                     CopyJob("k", bootstrap, "k-in", "k-out", "k-dlq", 10), "application/yaml");
@@ -428,8 +351,8 @@ TEST(Server, KilledWithSigkillAndRestartedResumesItsJobFromItsCheckpoint) {
   // ... more input arrives while the server is down ...
   testing::ProduceRecords(bootstrap, "k-in", Records(800, 900, 2));
 
-  server.Start();
-  auto client = server.Client();
+  ASSERT_TRUE(StartServer(server)) << server.Log();
+  auto client = AdminClient(server);
   EXPECT_TRUE(WaitFor(
       [&] {
         const auto ids = OutputIds(bootstrap, "k-out");
