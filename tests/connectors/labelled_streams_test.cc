@@ -17,24 +17,16 @@
 #include <vector>
 
 #include "connectors/generator/generator_source.h"
+#include "tests/connectors/generator_test_util.h"
 
 namespace eddy {
 namespace {
 
 // --- The documented value functions ----------------------------------------
 
-uint64_t DocMix64(uint64_t z) {
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-  return z ^ (z >> 31);
-}
-uint64_t DocHash(uint64_t seed, uint64_t stream, uint64_t index) {
-  const uint64_t key = DocMix64(DocMix64(seed) + stream * 0xd1b54a32d192ed03ULL);
-  return DocMix64(key + index * 0x9e3779b97f4a7c15ULL);
-}
-double DocUnit(uint64_t seed, uint64_t stream, uint64_t index) {
-  return static_cast<double>(DocHash(seed, stream, index) >> 11) / 9007199254740992.0;  // 2^53
-}
+using testing::DocHash;
+using testing::DocUnit;
+
 uint64_t DocBelow(uint64_t hash, uint64_t n) {
   return static_cast<uint64_t>((static_cast<unsigned __int128>(hash) * n) >> 64);
 }
@@ -44,33 +36,16 @@ double DocNormal(uint64_t seed, uint64_t stream, uint64_t index) {
   return std::sqrt(-2.0 * std::log1p(-u1)) * std::cos(2.0 * std::numbers::pi * u2);
 }
 
-spec::SourceSpec Spec(const std::string& kind, uint64_t seed,
-                      std::map<std::string, std::string> options = {}, int32_t partitions = 1) {
-  spec::SourceSpec source;
-  source.set_name("gen");
-  spec::GeneratorSpec* gen = source.mutable_generator();
-  gen->set_kind(kind);
-  gen->set_seed(seed);
-  gen->set_partitions(partitions);
-  for (const auto& [name, value] : options) (*gen->mutable_options())[name] = value;
-  return source;
+// An unbounded generator of `kind`.
+spec::SourceSpec Spec(const std::string& kind, uint64_t seed, std::map<std::string, std::string> options = {},
+                      int32_t partitions = 1) {
+  return testing::GeneratorSpecFor(kind, 0, seed, std::move(options), partitions);
 }
 
-std::unique_ptr<Source> Open(const spec::SourceSpec& spec) {
-  Result<std::unique_ptr<Source>> source = MakeGeneratorSource(spec);
-  EXPECT_TRUE(source.ok()) << source.status().ToString();
-  if (!source.ok()) return nullptr;
-  EXPECT_TRUE((*source)->Open().ok());
-  return std::move(source).value();
-}
+std::unique_ptr<Source> Open(const spec::SourceSpec& spec) { return testing::OpenSource(spec); }
 
 Batch Read(Source* source, size_t partition, int64_t start, int64_t end) {
-  std::atomic<bool> cancel{false};
-  Batch batch;
-  DeadLetters dead;
-  Status status = source->Read({partition, start, end}, cancel, &batch, &dead);
-  EXPECT_TRUE(status.ok()) << status.ToString();
-  return batch;
+  return testing::ReadRange(source, partition, start, end);
 }
 
 Batch ReadFirst(const spec::SourceSpec& spec, int64_t rows) {
