@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <sstream>
 
 #include "connectors/kafka/kafka_client.h"
 
@@ -132,6 +133,14 @@ uint64_t DirBytes(const std::filesystem::path& dir) {
     if (it->is_regular_file(error)) total += it->file_size(error);
   }
   return total;
+}
+
+std::vector<int64_t> ParseList(const char* text) {
+  std::vector<int64_t> values;
+  std::stringstream stream(text);
+  std::string item;
+  while (std::getline(stream, item, ',')) values.push_back(std::atoll(item.c_str()));
+  return values;
 }
 
 std::string FreshDir(const std::string& dir) {

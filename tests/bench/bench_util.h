@@ -54,6 +54,8 @@ double Percentile(std::vector<double> values, double q);
 
 // Bytes of the regular files under `dir` (what `du --apparent-size` says).
 uint64_t DirBytes(const std::filesystem::path& dir);
+// "1,20,300" -> {1, 20, 300} (command-line lists).
+std::vector<int64_t> ParseList(const char* text);
 
 // Removes `dir` and returns it: each job gets fresh state.
 std::string FreshDir(const std::string& dir);

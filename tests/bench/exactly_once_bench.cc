@@ -67,6 +67,7 @@ namespace {
 
 using bench::Clock;
 using bench::Die;
+using bench::ParseList;
 
 constexpr int kInputPartitions = 64;
 constexpr int kOutputPartitions = 8;
@@ -582,14 +583,6 @@ void Recoveries(const std::vector<int64_t>& key_counts, int repeats, int64_t bat
   }
   std::printf("(open s: fork -> \"resuming after batch\"; 1st batch s: fork -> its progress line; "
               "recovery s = 1st batch s - its took; chkpts: hard links to db files, partly the same bytes)\n");
-}
-
-std::vector<int64_t> ParseList(const char* text) {
-  std::vector<int64_t> values;
-  std::stringstream stream(text);
-  std::string item;
-  while (std::getline(stream, item, ',')) values.push_back(std::atoll(item.c_str()));
-  return values;
 }
 
 }  // namespace

@@ -27,6 +27,7 @@
 
 #include "runtime/executor.h"
 #include "runtime/job_plan.h"
+#include "tests/bench/bench_util.h"
 
 namespace eddy {
 namespace {
@@ -39,17 +40,8 @@ const char* kStateRoot = "/tmp/eddy-state-scaling-bench";
   std::exit(1);
 }
 
-// Bytes of the regular files under `dir` (hard links counted once per name,
-// as `du --apparent-size` would for a single tree).
-uint64_t DirBytes(const std::filesystem::path& dir) {
-  uint64_t total = 0;
-  std::error_code error;
-  for (auto it = std::filesystem::recursive_directory_iterator(dir, error);
-       !error && it != std::filesystem::recursive_directory_iterator(); it.increment(error)) {
-    if (it->is_regular_file(error)) total += it->file_size(error);
-  }
-  return total;
-}
+using bench::DirBytes;
+using bench::ParseList;
 
 std::string JobYaml(const std::string& name, const std::string& dir, int64_t keys, int64_t events,
                     int64_t batch_rows, int64_t checkpoint_every) {
@@ -153,14 +145,6 @@ Result_ RunOnce(int64_t keys, int64_t events_per_key, int64_t batch_rows, int64_
   if (summary->records_out != 0) Die("the filter should drop every aggregate row");
   result.db_bytes = DirBytes(std::filesystem::path(dir) / "db");
   return result;
-}
-
-std::vector<int64_t> ParseList(const char* text) {
-  std::vector<int64_t> values;
-  std::stringstream stream(text);
-  std::string item;
-  while (std::getline(stream, item, ',')) values.push_back(std::atoll(item.c_str()));
-  return values;
 }
 
 }  // namespace
