@@ -176,7 +176,6 @@ Status KafkaWriter::Produce(int32_t partition, std::string_view value, std::opti
     const int64_t seq = next_seq_[static_cast<size_t>(partition)]++;
     const LandedPosition& landed = landed_[static_cast<size_t>(partition)];
     if (batch < landed.batch || (batch == landed.batch && seq <= landed.seq)) {
-      ++skipped_;
       if (headers != nullptr) rd_kafka_headers_destroy(headers);
       return Status::OK();
     }

@@ -87,10 +87,6 @@ class KafkaWriter {
   Status Flush();
 
   int64_t delivered() const { return delivered_.load(std::memory_order_relaxed); }
-  // Records Produce dropped because they were already in the topic.
-  int64_t skipped() const { return skipped_; }
-  // What Recover found, by partition (for logs and tests).
-  const std::vector<LandedPosition>& landed() const { return landed_; }
 
  private:
   struct TopicDeleter {
@@ -114,7 +110,6 @@ class KafkaWriter {
   // This batch's next sequence number per partition.
   int64_t batch_ = -1;
   std::vector<int64_t> next_seq_;
-  int64_t skipped_ = 0;
 
   uint64_t produced_ = 0;
   std::atomic<int64_t> delivered_{0};
