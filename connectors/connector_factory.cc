@@ -4,15 +4,15 @@
 #include <filesystem>
 #include <map>
 
-#include "connectors/file_sink.h"
-#include "connectors/file_source.h"
+#include "connectors/file/file_sink.h"
+#include "connectors/file/file_source.h"
 #include "connectors/format/format.h"
 #include "connectors/generator/generator_source.h"
-#include "connectors/kafka/dead_letter_sink.h"
+#include "connectors/dead_letter_sink.h"
 #include "connectors/kafka/kafka_sink.h"
 #include "connectors/kafka/kafka_source.h"
-#include "connectors/stdout_sink.h"
-#include "runtime/expression.h"
+#include "connectors/file/stdout_sink.h"
+#include "runtime/expr/expression.h"
 
 namespace eddy {
 namespace {

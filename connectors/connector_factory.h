@@ -7,10 +7,10 @@
 #include <memory>
 #include <string>
 
-#include "connectors/sink.h"
-#include "connectors/source.h"
-#include "runtime/job_spec.pb.h"
-#include "runtime/spec_error.h"
+#include "connectors/core/sink.h"
+#include "connectors/core/source.h"
+#include "runtime/spec/job_spec.pb.h"
+#include "runtime/spec/spec_error.h"
 
 namespace eddy {
 

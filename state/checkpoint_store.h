@@ -15,7 +15,7 @@
 #include <string>
 #include <vector>
 
-#include "runtime/status.h"
+#include "runtime/core/status.h"
 #include "state/checkpoint.pb.h"
 #include "state/state_backend.h"
 

@@ -8,7 +8,7 @@
 #include <string_view>
 #include <system_error>
 
-#include "runtime/status.h"
+#include "runtime/core/status.h"
 
 #include <unistd.h>
 

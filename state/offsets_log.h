@@ -18,7 +18,7 @@
 #include <optional>
 #include <string>
 
-#include "runtime/status.h"
+#include "runtime/core/status.h"
 #include "state/checkpoint.pb.h"
 
 namespace eddy {

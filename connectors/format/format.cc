@@ -7,7 +7,7 @@
 #include <unordered_set>
 
 #include "connectors/format/format_internal.h"
-#include "runtime/value_text.h"
+#include "runtime/core/value_text.h"
 
 namespace eddy {
 

@@ -15,10 +15,10 @@
 #include <string_view>
 #include <vector>
 
-#include "runtime/batch.h"
-#include "runtime/dead_letter.h"
-#include "runtime/job_spec.pb.h"
-#include "runtime/status.h"
+#include "runtime/core/batch.h"
+#include "runtime/core/dead_letter.h"
+#include "runtime/spec/job_spec.pb.h"
+#include "runtime/core/status.h"
 
 namespace eddy {
 

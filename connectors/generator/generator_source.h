@@ -12,10 +12,10 @@
 
 #include <memory>
 
-#include "connectors/source.h"
-#include "runtime/job_spec.pb.h"
-#include "runtime/status.h"
-#include "runtime/types.h"
+#include "connectors/core/source.h"
+#include "runtime/spec/job_spec.pb.h"
+#include "runtime/core/status.h"
+#include "runtime/core/types.h"
 
 namespace eddy {
 

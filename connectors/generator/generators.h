@@ -18,10 +18,10 @@
 #include <string>
 #include <string_view>
 
-#include "runtime/batch.h"
-#include "runtime/job_spec.pb.h"
-#include "runtime/status.h"
-#include "runtime/types.h"
+#include "runtime/core/batch.h"
+#include "runtime/spec/job_spec.pb.h"
+#include "runtime/core/status.h"
+#include "runtime/core/types.h"
 
 namespace eddy::generator {
 

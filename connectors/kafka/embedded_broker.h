@@ -13,7 +13,7 @@
 #include <memory>
 #include <string>
 
-#include "runtime/status.h"
+#include "runtime/core/status.h"
 
 struct rd_kafka_mock_cluster_s;
 

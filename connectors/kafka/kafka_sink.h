@@ -13,8 +13,8 @@
 #include "connectors/format/format.h"
 #include "connectors/kafka/kafka_client.h"
 #include "connectors/kafka/kafka_writer.h"
-#include "connectors/sink.h"
-#include "runtime/expression.h"
+#include "connectors/core/sink.h"
+#include "runtime/expr/expression.h"
 
 namespace eddy {
 

@@ -12,8 +12,8 @@
 
 #include "connectors/format/format.h"
 #include "connectors/kafka/kafka_client.h"
-#include "connectors/source.h"
-#include "runtime/job_spec.pb.h"
+#include "connectors/core/source.h"
+#include "runtime/spec/job_spec.pb.h"
 
 namespace eddy {
 

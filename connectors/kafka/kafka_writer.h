@@ -31,8 +31,8 @@
 #include <vector>
 
 #include "connectors/kafka/kafka_client.h"
-#include "runtime/status.h"
-#include "runtime/types.h"
+#include "runtime/core/status.h"
+#include "runtime/core/types.h"
 
 namespace eddy {
 

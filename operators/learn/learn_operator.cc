@@ -34,14 +34,14 @@
 #include <set>
 #include <unordered_map>
 
-#include "operators/learn/evaluation.h"
-#include "operators/learn/features.h"
+#include "operators/models/evaluation.h"
+#include "operators/models/features.h"
 #include "operators/learn/learn_state.pb.h"
-#include "operators/learn/model.h"
-#include "operators/learn/model.pb.h"
-#include "operators/operator.h"
-#include "operators/window/key_codec.h"
-#include "runtime/expression.h"
+#include "operators/models/model.h"
+#include "operators/models/model.pb.h"
+#include "operators/core/operator.h"
+#include "operators/core/key_codec.h"
+#include "runtime/expr/expression.h"
 
 namespace eddy {
 namespace {
@@ -412,6 +412,14 @@ std::string JsonString(std::string_view text) {
 
 // ---------------------------------------------------------------------------
 
+// What a learn or prequential operator did in its last batch.
+struct LearnerStatus {
+  int64_t rows_learned = 0;   // labelled rows learned in the last batch
+  int64_t model_version = 0;  // the model's (per-key models: the highest of the batch's)
+  learn::ModelShape shape;    // the global model's; empty for per-key models
+  std::vector<std::pair<std::string, double>> quality;  // LearningMetrics()
+};
+
 class LearningOperator final : public StatefulOperator {
  public:
   LearningOperator(std::string name, OpKind kind, std::shared_ptr<LearnerCore> core,
@@ -472,6 +480,7 @@ class LearningOperator final : public StatefulOperator {
     return kind_ == OpKind::kPrequential ? &metrics_schema_ : nullptr;
   }
   std::string side_output_name() const override { return "metrics"; }
+  bool keeps_input_time() const override { return true; }
   std::string Signature() const override { return signature_; }
   std::string Describe() const override { return kind() + " " + signature_; }
 
@@ -486,10 +495,24 @@ class LearningOperator final : public StatefulOperator {
   bool learns() const { return kind_ == OpKind::kLearn; }
   const std::shared_ptr<LearnerCore>& core() const { return core_; }
 
-  std::optional<LearnerStatus> CurrentStatus() const {
+  // learn and prequential: rows learned in the last batch, the model's
+  // version (per-key models: the highest of the batch's), the global model's
+  // shape and the prequential quality.
+  std::optional<OperatorStatus> LastBatchStatus() const override {
     if (kind_ == OpKind::kPredict) return std::nullopt;
     std::lock_guard<std::mutex> lock(metrics_mutex_);
-    return status_;
+    OperatorStatus status;
+    status.figures.emplace_back("rows_learned", static_cast<double>(status_.rows_learned));
+    status.figures.emplace_back("model_version", static_cast<double>(status_.model_version));
+    if (status_.shape.tree_nodes > 0) {
+      status.figures.emplace_back("tree_nodes", static_cast<double>(status_.shape.tree_nodes));
+      status.figures.emplace_back("tree_depth", static_cast<double>(status_.shape.tree_depth));
+    }
+    if (!status_.shape.cluster_weights.empty()) {
+      status.series.emplace_back("cluster_weight", status_.shape.cluster_weights);
+    }
+    status.figures.insert(status.figures.end(), status_.quality.begin(), status_.quality.end());
+    return status;
   }
 
   Result<std::string> Export(const StateTable& table, int key_groups, const std::string& key_text) const;
@@ -1321,11 +1344,6 @@ Result<std::unique_ptr<StatefulOperator>> MakeLearningOperator(const spec::Opera
 std::vector<std::pair<std::string, double>> LearningMetrics(const StatefulOperator& op) {
   const auto* learning = dynamic_cast<const LearningOperator*>(&op);
   return learning == nullptr ? std::vector<std::pair<std::string, double>>() : learning->Metrics();
-}
-
-std::optional<LearnerStatus> LearningStatus(const StatefulOperator& op) {
-  const auto* learning = dynamic_cast<const LearningOperator*>(&op);
-  return learning == nullptr ? std::nullopt : learning->CurrentStatus();
 }
 
 Result<std::string> ExportLearningModel(const StatefulOperator& op, const StateTable& table, int key_groups,

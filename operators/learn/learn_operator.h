@@ -10,11 +10,11 @@
 #include <utility>
 #include <vector>
 
-#include "operators/learn/model.h"
-#include "operators/stateful_operator.h"
-#include "runtime/job_spec.pb.h"
-#include "runtime/spec_error.h"
-#include "runtime/status.h"
+#include "operators/models/model.h"
+#include "operators/core/stateful_operator.h"
+#include "runtime/spec/job_spec.pb.h"
+#include "runtime/spec/spec_error.h"
+#include "runtime/core/status.h"
 
 namespace eddy {
 
@@ -34,18 +34,6 @@ Result<std::unique_ptr<StatefulOperator>> MakeLearningOperator(const spec::Opera
 // stream and, prefixed "window_", the sliding window). Empty for other
 // operators and for learn/predict. Safe to call while the job runs.
 std::vector<std::pair<std::string, double>> LearningMetrics(const StatefulOperator& op);
-
-// What a learn or prequential operator did in its last batch, for the
-// metrics endpoint and the job API.
-struct LearnerStatus {
-  int64_t rows_learned = 0;   // labelled rows learned in the last batch
-  int64_t model_version = 0;  // the model's (per-key models: the highest of the batch's)
-  learn::ModelShape shape;    // the global model's; empty for per-key models
-  std::vector<std::pair<std::string, double>> quality;  // LearningMetrics()
-};
-// The status of `op` after its last batch; nullopt for operators that do
-// not learn (predict included). Safe to call while the job runs.
-std::optional<LearnerStatus> LearningStatus(const StatefulOperator& op);
 
 // `eddy model export`: the model of learning operator `op` as JSON (the
 // model's ExportJson with the feature names), read from `table`. `key` is the

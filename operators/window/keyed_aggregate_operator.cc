@@ -6,12 +6,12 @@
 
 #include <unordered_map>
 
-#include "operators/operator.h"
-#include "operators/stateful_operator.h"
-#include "operators/window/aggregate_set.h"
-#include "operators/window/key_codec.h"
-#include "runtime/expression.h"
-#include "runtime/job_spec_loader.h"
+#include "operators/core/operator.h"
+#include "operators/core/stateful_operator.h"
+#include "operators/aggregate/aggregate_set.h"
+#include "operators/core/key_codec.h"
+#include "runtime/expr/expression.h"
+#include "runtime/spec/job_spec_loader.h"
 
 namespace eddy {
 

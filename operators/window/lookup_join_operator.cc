@@ -10,11 +10,11 @@
 
 #include <unordered_map>
 
-#include "operators/learn/learn_operator.h"
-#include "operators/operator.h"
-#include "operators/stateful_operator.h"
-#include "operators/window/key_codec.h"
-#include "runtime/expression.h"
+#include "operators/window/window_operators.h"
+#include "operators/core/operator.h"
+#include "operators/core/stateful_operator.h"
+#include "operators/core/key_codec.h"
+#include "runtime/expr/expression.h"
 
 namespace eddy {
 namespace {
@@ -48,6 +48,7 @@ class LookupJoinOperator final : public StatefulOperator {
 
   const std::string& name() const override { return name_; }
   std::string kind() const override { return "lookup_join"; }
+  bool keeps_input_time() const override { return true; }
   const Schema& output_schema() const override { return output_schema_; }
   std::string Signature() const override { return signature_; }
   std::string Describe() const override { return "lookup_join " + signature_; }
@@ -214,32 +215,6 @@ Result<std::unique_ptr<StatefulOperator>> MakeLookupJoinOperator(const spec::Ope
   return std::unique_ptr<StatefulOperator>(std::make_unique<LookupJoinOperator>(
       spec.name(), stream, std::move(key).value(), *table_key, std::move(columns), table, type == "left",
       std::move(signature)));
-}
-
-Result<std::unique_ptr<StatefulOperator>> MakeWindowOperator(const spec::OperatorSpec& spec,
-                                                             const StatefulInput& input,
-                                                             const SpecErrorReporter& error_at);
-Result<std::unique_ptr<StatefulOperator>> MakeKeyedAggregateOperator(const spec::OperatorSpec& spec,
-                                                                     const StatefulInput& input,
-                                                                     const SpecErrorReporter& error_at);
-
-bool IsStateful(const spec::OperatorSpec& spec) {
-  return spec.has_window() || spec.has_aggregate() || spec.has_lookup_join() ||
-         IsLearningOperator(spec);
-}
-
-Result<std::unique_ptr<StatefulOperator>> MakeStatefulOperator(const spec::OperatorSpec& spec,
-                                                               const std::vector<StatefulInput>& inputs,
-                                                               const SpecErrorReporter& error_at) {
-  if (spec.has_lookup_join()) return MakeLookupJoinOperator(spec, inputs, error_at);
-  if (inputs.size() != 1) {
-    return error_at("inputs", "takes exactly one input, got " + std::to_string(inputs.size()) +
-                                  " (put a union before it)");
-  }
-  if (spec.has_window()) return MakeWindowOperator(spec, inputs[0], error_at);
-  if (spec.has_aggregate()) return MakeKeyedAggregateOperator(spec, inputs[0], error_at);
-  if (IsLearningOperator(spec)) return MakeLearningOperator(spec, inputs, error_at);
-  return error_at("", "not a stateful operator");
 }
 
 }  // namespace eddy

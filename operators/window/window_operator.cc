@@ -6,20 +6,20 @@
 //   'W' key start          -> end (8 bytes, ordered) + the aggregate states
 //   'T' end start key      -> ""   (a timer: windows by end time)
 // Keys and times are encoded so that bytes sort like values
-// (operators/window/key_codec.h); timers of a key group therefore scan in
+// (operators/core/key_codec.h); timers of a key group therefore scan in
 // end-time order and firing stops at the first that is not due.
 
 #include <algorithm>
 #include <map>
 #include <unordered_map>
 
-#include "operators/operator.h"
-#include "operators/stateful_operator.h"
-#include "operators/window/aggregate_set.h"
-#include "operators/window/key_codec.h"
-#include "runtime/expression.h"
-#include "runtime/job_spec_loader.h"
-#include "runtime/value_text.h"
+#include "operators/core/operator.h"
+#include "operators/core/stateful_operator.h"
+#include "operators/aggregate/aggregate_set.h"
+#include "operators/core/key_codec.h"
+#include "runtime/expr/expression.h"
+#include "runtime/spec/job_spec_loader.h"
+#include "runtime/core/value_text.h"
 
 namespace eddy {
 namespace {

@@ -14,8 +14,8 @@
 #include <string_view>
 #include <vector>
 
-#include "runtime/status.h"
-#include "runtime/types.h"
+#include "runtime/core/status.h"
+#include "runtime/core/types.h"
 
 namespace eddy::expr {
 

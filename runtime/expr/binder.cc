@@ -8,7 +8,7 @@
 
 #include "runtime/expr/ast.h"
 #include "runtime/expr/node.h"
-#include "runtime/expression.h"
+#include "runtime/expr/expression.h"
 
 namespace eddy::expr {
 

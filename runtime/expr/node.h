@@ -20,10 +20,10 @@
 #include <type_traits>
 #include <vector>
 
-#include "runtime/batch.h"
+#include "runtime/core/batch.h"
 #include "runtime/expr/ast.h"
-#include "runtime/expression.h"
-#include "runtime/value_text.h"
+#include "runtime/expr/expression.h"
+#include "runtime/core/value_text.h"
 
 namespace eddy::expr {
 
@@ -171,7 +171,7 @@ void KeepErrors(std::vector<RowError>* from, const std::vector<uint8_t>& keep,
                 std::vector<RowError>* to);
 
 // Formats an int64 as Column::ValueToString does, into `buf` (>= 48 bytes),
-// without allocating; doubles and timestamps use runtime/value_text.h.
+// without allocating; doubles and timestamps use runtime/core/value_text.h.
 std::string_view FormatInt64(int64_t value, char* buf);
 
 // ---- Typed readers for kernel loops ----

@@ -10,7 +10,7 @@
 #include <cstdlib>
 #include <cstring>
 
-#include "runtime/batch.h"
+#include "runtime/core/batch.h"
 #include "runtime/expr/ast.h"
 
 namespace eddy::expr {

@@ -12,7 +12,7 @@
 #include <string_view>
 #include <vector>
 
-#include "runtime/status.h"
+#include "runtime/core/status.h"
 
 namespace eddy::server {
 

@@ -14,7 +14,7 @@
 #include <vector>
 
 #include "runtime/server/job_record.pb.h"
-#include "runtime/status.h"
+#include "runtime/core/status.h"
 
 namespace eddy::server {
 

@@ -7,8 +7,8 @@
 #include <filesystem>
 #include <thread>
 
-#include "runtime/job_plan.h"
-#include "runtime/secrets.h"
+#include "runtime/engine/job_plan.h"
+#include "runtime/spec/secrets.h"
 #include "state/checkpoint_store.h"
 
 namespace eddy::server {

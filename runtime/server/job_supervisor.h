@@ -28,8 +28,8 @@
 #include <vector>
 
 #include "connectors/connector_factory.h"
-#include "runtime/executor.h"
-#include "runtime/metrics.h"
+#include "runtime/engine/executor.h"
+#include "runtime/metrics/metrics.h"
 #include "runtime/server/job_record.pb.h"
 
 namespace eddy::server {

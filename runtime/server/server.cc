@@ -17,11 +17,11 @@
 #include <thread>
 
 #include "connectors/kafka/embedded_broker.h"
-#include "runtime/job_plan.h"
+#include "runtime/engine/job_plan.h"
 #include "runtime/server/auth.h"
 #include "runtime/server/job_registry.h"
 #include "runtime/server/json_writer.h"
-#include "runtime/secrets.h"
+#include "runtime/spec/secrets.h"
 #include "state/checkpoint_store.h"
 
 namespace eddy::server {

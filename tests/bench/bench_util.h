@@ -13,8 +13,8 @@
 #include <string>
 #include <vector>
 
-#include "runtime/executor.h"
-#include "runtime/job_plan.h"
+#include "runtime/engine/executor.h"
+#include "runtime/engine/job_plan.h"
 
 namespace eddy::bench {
 

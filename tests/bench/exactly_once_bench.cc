@@ -379,7 +379,7 @@ void Throughput(int64_t events, int rounds, const std::vector<int64_t>& only) {
 // Part 2: recovery after kill -9.
 
 // Microseconds since the epoch of a log line's leading
-// "2026-11-26T01:55:20.123Z" (spdlog pattern of runtime/main.cc).
+// "2026-11-26T01:55:20.123Z" (spdlog pattern of runtime/cli/main.cc).
 std::optional<int64_t> LineMicros(const std::string& line) {
   std::tm tm{};
   int millis = 0;
@@ -421,7 +421,7 @@ std::optional<ProgressLine> ParseProgress(const std::string& line) {
   progress.micros = *micros;
   progress.batch = std::atoll(line.c_str() + batch_at + 7);
   progress.in = std::atoll(line.c_str() + in_at + 4);
-  // took= is "123ms" below 10 s, else "12s" (runtime/commands.cc Duration).
+  // took= is "123ms" below 10 s, else "12s" (runtime/cli/commands.cc Duration).
   char* end = nullptr;
   const double took = std::strtod(line.c_str() + took_at + 6, &end);
   progress.took_seconds = end != nullptr && std::strncmp(end, "ms", 2) == 0 ? took / 1e3 : took;

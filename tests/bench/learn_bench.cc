@@ -33,9 +33,9 @@
 
 #include "connectors/generator/generator_source.h"
 #include "connectors/kafka/embedded_broker.h"
-#include "operators/learn/model.h"
-#include "runtime/executor.h"
-#include "runtime/job_plan.h"
+#include "operators/models/model.h"
+#include "runtime/engine/executor.h"
+#include "runtime/engine/job_plan.h"
 
 namespace eddy {
 namespace {

@@ -23,9 +23,9 @@
 
 #include <unistd.h>
 
-#include "runtime/executor.h"
-#include "runtime/job_plan.h"
-#include "runtime/metrics.h"
+#include "runtime/engine/executor.h"
+#include "runtime/engine/job_plan.h"
+#include "runtime/metrics/metrics.h"
 
 namespace eddy {
 namespace {

@@ -25,8 +25,8 @@
 #include <string>
 #include <vector>
 
-#include "runtime/executor.h"
-#include "runtime/job_plan.h"
+#include "runtime/engine/executor.h"
+#include "runtime/engine/job_plan.h"
 #include "tests/bench/bench_util.h"
 
 namespace eddy {

@@ -44,7 +44,7 @@
 
 #include "connectors/kafka/embedded_broker.h"
 #include "connectors/kafka/kafka_client.h"
-#include "runtime/batch.h"
+#include "runtime/core/batch.h"
 #include "tests/bench/bench_util.h"
 
 namespace eddy {

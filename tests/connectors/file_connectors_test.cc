@@ -6,9 +6,9 @@
 #include <fstream>
 #include <sstream>
 
-#include "connectors/file_sink.h"
-#include "connectors/file_source.h"
-#include "connectors/stdout_sink.h"
+#include "connectors/file/file_sink.h"
+#include "connectors/file/file_source.h"
+#include "connectors/file/stdout_sink.h"
 
 namespace eddy {
 namespace {

@@ -22,10 +22,10 @@
 #include <thread>
 
 #include "connectors/kafka/embedded_broker.h"
-#include "runtime/job_spec_loader.h"
+#include "runtime/spec/job_spec_loader.h"
 #include "runtime/server/auth.h"
 #include "runtime/server/json_writer.h"
-#include "runtime/secrets.h"
+#include "runtime/spec/secrets.h"
 #include "tests/integration/kafka_test_util.h"
 #include "tests/integration/server_test_util.h"
 

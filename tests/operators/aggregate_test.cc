@@ -1,8 +1,8 @@
-// Aggregate functions (operators/window/aggregate.h): compilation, every
+// Aggregate functions (operators/aggregate/aggregate.h): compilation, every
 // function's results over hand-made batches with NULLs and several groups,
 // Serialize/Load and Merge equivalence, sketch accuracy, and corrupt state.
 
-#include "operators/window/aggregate.h"
+#include "operators/aggregate/aggregate.h"
 
 #include <gtest/gtest.h>
 
@@ -13,7 +13,7 @@
 #include <string>
 #include <vector>
 
-#include "operators/window/accumulators_internal.h"
+#include "operators/aggregate/accumulators_internal.h"
 
 namespace eddy {
 namespace {

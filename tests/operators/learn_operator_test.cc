@@ -12,13 +12,13 @@
 #include <map>
 #include <sstream>
 
-#include "operators/learn/evaluation.h"
-#include "operators/learn/features.h"
+#include "operators/models/evaluation.h"
+#include "operators/models/features.h"
 #include "operators/learn/learn_operator.h"
-#include "operators/learn/model.h"
-#include "runtime/executor.h"
-#include "runtime/job_plan.h"
-#include "runtime/metrics.h"
+#include "operators/models/model.h"
+#include "runtime/engine/executor.h"
+#include "runtime/engine/job_plan.h"
+#include "runtime/metrics/metrics.h"
 #include "tests/integration/kafka_test_util.h"
 
 namespace eddy {
@@ -295,11 +295,11 @@ TEST_F(LearnJobTest, LogisticRegressionOnBreastCancerIsAccuratePrequentially) {
   auto registry = NewMetricsRegistry();
   JobMetrics& job_metrics = registry->ForJob("cancer");
   for (size_t batch = 0; batch < reports_.size(); ++batch) {
-    ASSERT_EQ(reports_[batch].learners.size(), 1u);
-    const auto& [op, status] = reports_[batch].learners[0];
+    ASSERT_EQ(reports_[batch].operator_status.size(), 1u);
+    const auto& [op, status] = reports_[batch].operator_status[0];
     EXPECT_EQ(op, "logistic");
-    EXPECT_EQ(status.rows_learned, batch < 5 ? 100 : 69);
-    EXPECT_EQ(status.model_version, static_cast<int64_t>(batch) + 1);
+    EXPECT_EQ(status.Figure("rows_learned"), batch < 5 ? 100 : 69);
+    EXPECT_EQ(status.Figure("model_version"), static_cast<double>(batch) + 1);
     job_metrics.RecordBatch(reports_[batch]);
   }
   const std::string scraped = registry->Scrape();

@@ -1,6 +1,6 @@
 #include <gtest/gtest.h>
 
-#include "operators/operator.h"
+#include "operators/operator_factory.h"
 
 namespace eddy {
 namespace {

@@ -12,8 +12,8 @@
 #include <filesystem>
 
 #include "connectors/kafka/embedded_broker.h"
-#include "runtime/executor.h"
-#include "runtime/job_plan.h"
+#include "runtime/engine/executor.h"
+#include "runtime/engine/job_plan.h"
 #include "tests/integration/kafka_test_util.h"
 
 namespace eddy {

@@ -1,0 +1,83 @@
+#pragma once
+// Source: a partitioned, replayable input read in offset ranges.
+//
+// The engine owns positions: it asks a source what is available
+// (LatestOffsets), decides each batch's range per partition, and reads
+// exactly that range (Read). Replaying the same range yields the same rows
+// in the same order, which is what makes batches deterministic.
+//
+// Offsets are per partition, the Kafka offset for Kafka, the line number for
+// files and the record index for generators. A range is [start, end).
+//
+// Thread-safety: Read may be called concurrently for different partitions;
+// every other method is called from the engine's driver thread only.
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "runtime/core/batch.h"
+#include "runtime/core/dead_letter.h"
+#include "runtime/spec/job_spec.pb.h"
+#include "runtime/core/status.h"
+
+namespace eddy {
+
+struct SourcePartition {
+  std::string topic;  // Kafka topic; the source's name for file and generator sources
+  int32_t partition = 0;
+};
+
+struct PartitionRange {
+  size_t partition_index = 0;  // into Source::partitions()
+  int64_t start = 0;
+  int64_t end = 0;  // exclusive
+};
+
+class Source {
+ public:
+  virtual ~Source() = default;
+
+  virtual const std::string& name() const = 0;
+  virtual const Schema& schema() const = 0;
+  // Connects and discovers partitions. A source that cannot reach its
+  // backend fails here after a bounded wait, with a clear Status.
+  virtual Status Open() = 0;
+  // REQUIRES: Open() succeeded. Fixed for the life of the source.
+  virtual const std::vector<SourcePartition>& partitions() const = 0;
+  // Where each partition starts when the job has no saved position
+  // (earliest, latest or a timestamp for Kafka).
+  virtual Result<std::vector<int64_t>> InitialOffsets() = 0;
+  // Positions the source so that the next Read of each partition starts at
+  // `next_offsets` (from InitialOffsets or a checkpoint). Called once before
+  // the first batch; a Read whose range starts elsewhere seeks by itself.
+  virtual Status StartFrom(const std::vector<int64_t>& next_offsets) {
+    (void)next_offsets;
+    return Status::OK();
+  }
+  // The end (exclusive) of what can be read now, per partition.
+  virtual Result<std::vector<int64_t>> LatestOffsets() = 0;
+  // True when the source has an end (a generator with a count, a file); an
+  // unbounded source (Kafka) returns false.
+  virtual bool IsBounded() const { return false; }
+  // True when a job positioned at `next_offsets` has read everything the
+  // source will ever produce; `latest` is what LatestOffsets() just returned.
+  // The default suits sources whose LatestOffsets() is their end.
+  virtual bool Exhausted(const std::vector<int64_t>& next_offsets,
+                         const std::vector<int64_t>& latest) const {
+    return IsBounded() && next_offsets == latest;
+  }
+  // Reads exactly the records of `range`, appending decoded rows (with
+  // source metadata) to `out` and undecodable records to `dead_letters`.
+  // Blocks until the range is complete, `cancel` becomes true, or the
+  // source's timeout passes (Unavailable).
+  virtual Status Read(const PartitionRange& range, const std::atomic<bool>& cancel, Batch* out,
+                      DeadLetters* dead_letters) = 0;
+  // Tells the source that every partition has been processed up to
+  // `next_offsets` (for Kafka: committed to the group for lag tools).
+  virtual void Acknowledge(const std::vector<int64_t>& next_offsets) { (void)next_offsets; }
+};
+
+}  // namespace eddy

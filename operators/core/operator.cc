@@ -1,0 +1,33 @@
+#include "operators/core/operator.h"
+
+#include "connectors/format/format.h"
+
+namespace eddy {
+
+DeadLetter RowDeadLetter(const Batch& batch, size_t row, const std::string& node,
+                         std::string reason) {
+  DeadLetter letter;
+  letter.reason = std::move(reason);
+  letter.node = node;
+  const SourceMeta& meta = batch.meta();
+  if (!meta.empty()) {
+    letter.topic = std::string(meta.topic.GetString(row));
+    letter.partition = static_cast<int32_t>(meta.partition.GetInt64(row));
+    letter.offset = meta.offset.GetInt64(row);
+    if (!meta.key.IsNull(row)) letter.key = std::string(meta.key.GetString(row));
+  }
+  // The original bytes are gone after decoding; the row as JSON stands in.
+  spec::FormatSpec json;
+  json.set_type("json");
+  auto encoder = MakeEncoder(json, batch.schema(), "");
+  const uint32_t index = static_cast<uint32_t>(row);
+  EncodedRows rows;
+  if (encoder.ok() && (*encoder)->Encode(batch.Gather({&index, 1}), &rows).ok() && rows.size() == 1) {
+    letter.value = std::string(rows.row(0));
+  } else {
+    letter.value = batch.RowToString(row);
+  }
+  return letter;
+}
+
+}  // namespace eddy

@@ -1,0 +1,347 @@
+#include "operators/models/features.h"
+
+#include <cmath>
+
+#include "operators/models/model.pb.h"
+
+namespace eddy::learn {
+
+uint64_t Fnv1a64(std::string_view bytes) {
+  uint64_t hash = 14695981039346656037ULL;
+  for (unsigned char byte : bytes) {
+    hash ^= byte;
+    hash *= 1099511628211ULL;
+  }
+  return hash;
+}
+
+Result<std::unique_ptr<FeatureEncoder>> FeatureEncoder::Make(const Schema& schema,
+                                                            const FeatureOptions& options) {
+  if (options.columns.empty()) return Status::InvalidArgument("no feature columns");
+  if (options.max_categories < 1) return Status::InvalidArgument("max_categories must be >= 1");
+  if (options.hash_dimension < 1) return Status::InvalidArgument("hash_dimension must be >= 1");
+  std::unique_ptr<FeatureEncoder> encoder(new FeatureEncoder());
+  encoder->options_ = options;
+  int offset = 0;
+  for (const std::string& name : options.columns) {
+    auto index = schema.IndexOf(name);
+    if (!index) return Status::InvalidArgument("feature column '" + name + "' is not in the input");
+    ColumnPlan plan;
+    plan.name = name;
+    plan.offset = offset;
+    if (schema.field(*index).type == TypeId::kString) {
+      switch (options.categorical) {
+        case CategoricalEncoding::kOneHot:
+          plan.kind = ColumnKind::kOneHot;
+          plan.width = options.max_categories;
+          break;
+        case CategoricalEncoding::kHashing:
+          plan.kind = ColumnKind::kHashing;
+          plan.width = options.hash_dimension;
+          break;
+        case CategoricalEncoding::kOrdinal:
+          plan.kind = ColumnKind::kOrdinal;
+          plan.width = 1;
+          break;
+      }
+    } else {
+      encoder->numeric_features_.push_back(offset);
+    }
+    offset += plan.width;
+    encoder->columns_.push_back(std::move(plan));
+  }
+  encoder->num_features_ = offset;
+  const auto numeric = static_cast<Eigen::Index>(encoder->numeric_features_.size());
+  encoder->mean_ = Eigen::RowVectorXd::Zero(numeric);
+  encoder->m2_ = Eigen::RowVectorXd::Zero(numeric);
+  encoder->scratch_.resize(numeric);
+  return encoder;
+}
+
+std::vector<std::string> FeatureEncoder::feature_names() const {
+  std::vector<std::string> names(num_features_);
+  for (const ColumnPlan& plan : columns_) {
+    for (int slot = 0; slot < plan.width; ++slot) {
+      std::string& name = names[plan.offset + slot];
+      switch (plan.kind) {
+        case ColumnKind::kNumeric:
+        case ColumnKind::kOrdinal: name = plan.name; break;
+        case ColumnKind::kOneHot:
+          name = plan.name + "=" +
+                 (slot < static_cast<int>(plan.slots.size()) ? plan.slots[slot] : "?" + std::to_string(slot));
+          break;
+        case ColumnKind::kHashing: name = plan.name + "#" + std::to_string(slot); break;
+      }
+    }
+  }
+  return names;
+}
+
+std::vector<int> FeatureEncoder::nominal_features() const {
+  std::vector<int> out;
+  for (const ColumnPlan& plan : columns_) {
+    if (plan.kind == ColumnKind::kOrdinal) out.push_back(plan.offset);
+  }
+  return out;
+}
+
+int FeatureEncoder::Slot(ColumnPlan& plan, std::string_view value, bool update) const {
+  auto it = plan.vocabulary.find(value);
+  if (it != plan.vocabulary.end()) return it->second;
+  if (!update || static_cast<int>(plan.slots.size()) >= options_.max_categories) return -1;
+  const int slot = static_cast<int>(plan.slots.size());
+  plan.slots.emplace_back(value);
+  plan.vocabulary.emplace(std::string(value), slot);
+  return slot;
+}
+
+Status FeatureEncoder::Encode(const Batch& batch, bool update, RowMatrix* out,
+                              std::vector<uint8_t>* valid) {
+  const auto rows = static_cast<Eigen::Index>(batch.num_rows());
+  // Check every column first so a failure changes no vocabulary.
+  for (const ColumnPlan& plan : columns_) {
+    const Column* column = batch.FindColumn(plan.name);
+    if (column == nullptr) {
+      return Status::InvalidArgument("feature column '" + plan.name + "' is missing");
+    }
+    const bool is_string = column->type() == TypeId::kString;
+    if (is_string != (plan.kind != ColumnKind::kNumeric)) {
+      return Status::InvalidArgument("feature column '" + plan.name + "' changed type to " +
+                                     std::string(TypeName(column->type())));
+    }
+  }
+  out->setZero(rows, num_features_);
+  valid->assign(rows, 1);
+  for (ColumnPlan& plan : columns_) {
+    const Column& column = *batch.FindColumn(plan.name);
+    auto target = out->col(plan.offset);
+    switch (plan.kind) {
+      case ColumnKind::kNumeric: {
+        switch (column.type()) {
+          case TypeId::kDouble:
+            target = Eigen::Map<const Eigen::VectorXd>(column.doubles().data(), rows);
+            break;
+          case TypeId::kInt64:
+          case TypeId::kTimestamp:
+            target = Eigen::Map<const Eigen::Matrix<int64_t, Eigen::Dynamic, 1>>(
+                         column.int64s().data(), rows)
+                         .cast<double>();
+            break;
+          case TypeId::kBool:
+            target = Eigen::Map<const Eigen::Matrix<uint8_t, Eigen::Dynamic, 1>>(
+                         column.bools().data(), rows)
+                         .cast<double>();
+            break;
+          case TypeId::kString: break;
+        }
+        for (Eigen::Index row = 0; row < rows; ++row) {
+          if (column.IsNull(row) || !std::isfinite(target[row])) {
+            target[row] = 0.0;
+            (*valid)[row] = 0;
+          }
+        }
+        break;
+      }
+      case ColumnKind::kOneHot:
+      case ColumnKind::kOrdinal:
+        for (Eigen::Index row = 0; row < rows; ++row) {
+          const int slot = column.IsNull(row) ? -1 : Slot(plan, column.GetString(row), update);
+          if (plan.kind == ColumnKind::kOrdinal) {
+            (*out)(row, plan.offset) = slot;
+          } else if (slot >= 0) {
+            (*out)(row, plan.offset + slot) = 1.0;
+          }
+        }
+        break;
+      case ColumnKind::kHashing:
+        for (Eigen::Index row = 0; row < rows; ++row) {
+          if (column.IsNull(row)) continue;
+          const uint64_t slot = Fnv1a64(column.GetString(row)) % static_cast<uint64_t>(plan.width);
+          (*out)(row, plan.offset + static_cast<Eigen::Index>(slot)) += 1.0;
+        }
+        break;
+    }
+  }
+  if (options_.standardize && !numeric_features_.empty()) Standardize(update, out, *valid);
+  return Status::OK();
+}
+
+void FeatureEncoder::Standardize(bool update, RowMatrix* out, const std::vector<uint8_t>& valid) {
+  for (Eigen::Index row = 0; row < out->rows(); ++row) {
+    auto values = out->row(row)(numeric_features_);
+    scratch_ = values;  // raw values, for the statistics update
+    if (count_ >= 2) {
+      const double n = static_cast<double>(count_);
+      for (Eigen::Index f = 0; f < scratch_.size(); ++f) {
+        const double sd = std::sqrt(m2_[f] / n);
+        values[f] = sd > 0 ? (scratch_[f] - mean_[f]) / sd : 0.0;
+      }
+    } else {
+      values.setZero();
+    }
+    if (!update || !valid[row]) continue;
+    ++count_;
+    const double n = static_cast<double>(count_);
+    for (Eigen::Index f = 0; f < scratch_.size(); ++f) {
+      const double delta = scratch_[f] - mean_[f];
+      mean_[f] += delta / n;
+      m2_[f] += delta * (scratch_[f] - mean_[f]);
+    }
+  }
+}
+
+void FeatureEncoder::Snapshot(pb::FeatureSnapshot* out) const {
+  out->Clear();
+  for (const ColumnPlan& plan : columns_) {
+    pb::FeatureColumn* column = out->add_columns();
+    column->set_name(plan.name);
+    column->set_kind(static_cast<int>(plan.kind));
+    column->set_offset(plan.offset);
+    column->set_width(plan.width);
+    for (const std::string& value : plan.slots) column->add_vocabulary(value);
+  }
+  out->set_categorical(static_cast<int>(options_.categorical));
+  out->set_max_categories(options_.max_categories);
+  out->set_hash_dimension(options_.hash_dimension);
+  out->set_standardize(options_.standardize);
+  out->set_num_features(num_features_);
+  out->set_count(count_);
+  out->mutable_mean()->Assign(mean_.data(), mean_.data() + mean_.size());
+  out->mutable_m2()->Assign(m2_.data(), m2_.data() + m2_.size());
+}
+
+Result<std::unique_ptr<FeatureEncoder>> FeatureEncoder::Restore(
+    const pb::FeatureSnapshot& snapshot) {
+  std::unique_ptr<FeatureEncoder> encoder(new FeatureEncoder());
+  FeatureOptions& options = encoder->options_;
+  options.categorical = static_cast<CategoricalEncoding>(snapshot.categorical());
+  options.max_categories = snapshot.max_categories();
+  options.hash_dimension = snapshot.hash_dimension();
+  options.standardize = snapshot.standardize();
+  int offset = 0;
+  for (const pb::FeatureColumn& column : snapshot.columns()) {
+    ColumnPlan plan;
+    plan.name = column.name();
+    if (column.kind() < 0 || column.kind() > static_cast<int>(ColumnKind::kOrdinal) ||
+        column.offset() != offset || column.width() < 1 ||
+        column.vocabulary_size() > options.max_categories) {
+      return Status::Corruption("feature snapshot: bad column '" + column.name() + "'");
+    }
+    plan.kind = static_cast<ColumnKind>(column.kind());
+    plan.offset = column.offset();
+    plan.width = column.width();
+    for (const std::string& value : column.vocabulary()) {
+      plan.vocabulary.emplace(value, static_cast<int>(plan.slots.size()));
+      plan.slots.push_back(value);
+    }
+    if (plan.kind == ColumnKind::kNumeric) encoder->numeric_features_.push_back(offset);
+    options.columns.push_back(plan.name);
+    offset += plan.width;
+    encoder->columns_.push_back(std::move(plan));
+  }
+  const auto numeric = static_cast<int>(encoder->numeric_features_.size());
+  if (offset != snapshot.num_features() || snapshot.mean_size() != numeric ||
+      snapshot.m2_size() != numeric || snapshot.count() < 0) {
+    return Status::Corruption("feature snapshot has inconsistent sizes");
+  }
+  encoder->num_features_ = offset;
+  encoder->count_ = snapshot.count();
+  encoder->mean_ = Eigen::Map<const Eigen::RowVectorXd>(snapshot.mean().data(), numeric);
+  encoder->m2_ = Eigen::Map<const Eigen::RowVectorXd>(snapshot.m2().data(), numeric);
+  encoder->scratch_.resize(numeric);
+  return encoder;
+}
+
+// ---------------------------------------------------------------------------
+
+Result<std::unique_ptr<LabelEncoder>> LabelEncoder::Make(const Schema& schema, std::string column,
+                                                        bool classification, int num_classes) {
+  auto index = schema.IndexOf(column);
+  if (!index) return Status::InvalidArgument("label column '" + column + "' is not in the input");
+  const TypeId type = schema.field(*index).type;
+  if (classification && num_classes < 2) {
+    return Status::InvalidArgument("classification needs num_classes >= 2");
+  }
+  if (!classification && type == TypeId::kString) {
+    return Status::InvalidArgument("regression label '" + column + "' must be numeric");
+  }
+  std::unique_ptr<LabelEncoder> encoder(new LabelEncoder());
+  encoder->column_ = std::move(column);
+  encoder->classification_ = classification;
+  encoder->categorical_ = type == TypeId::kString;
+  encoder->num_classes_ = classification ? num_classes : 0;
+  return encoder;
+}
+
+Result<std::unique_ptr<LabelEncoder>> LabelEncoder::Restore(std::string column, int num_classes,
+                                                           const pb::LabelSnapshot& snapshot) {
+  std::unique_ptr<LabelEncoder> encoder(new LabelEncoder());
+  encoder->column_ = std::move(column);
+  encoder->classification_ = num_classes > 0;
+  encoder->categorical_ = snapshot.categorical();
+  encoder->num_classes_ = num_classes;
+  if (snapshot.vocabulary_size() > num_classes) {
+    return Status::Corruption("label snapshot has more classes than configured");
+  }
+  for (const std::string& name : snapshot.vocabulary()) {
+    encoder->vocabulary_.emplace(name, static_cast<int>(encoder->names_.size()));
+    encoder->names_.push_back(name);
+  }
+  return encoder;
+}
+
+Status LabelEncoder::Encode(const Batch& batch, bool update, std::vector<double>* labels,
+                            std::vector<uint8_t>* labelled) {
+  const Column* column = batch.FindColumn(column_);
+  if (column == nullptr) return Status::InvalidArgument("label column '" + column_ + "' is missing");
+  if ((column->type() == TypeId::kString) != categorical_) {
+    return Status::InvalidArgument("label column '" + column_ + "' changed type");
+  }
+  const size_t rows = batch.num_rows();
+  labels->assign(rows, 0.0);
+  labelled->assign(rows, 1);
+  for (size_t row = 0; row < rows; ++row) {
+    if (column->IsNull(row)) {
+      (*labelled)[row] = 0;
+      continue;
+    }
+    double label = 0;
+    switch (column->type()) {
+      case TypeId::kDouble: label = column->GetDouble(row); break;
+      case TypeId::kInt64:
+      case TypeId::kTimestamp: label = static_cast<double>(column->GetInt64(row)); break;
+      case TypeId::kBool: label = column->GetBool(row) ? 1.0 : 0.0; break;
+      case TypeId::kString: {
+        const std::string_view name = column->GetString(row);
+        auto it = vocabulary_.find(name);
+        if (it != vocabulary_.end()) {
+          label = it->second;
+        } else if (update && static_cast<int>(names_.size()) < num_classes_) {
+          label = static_cast<double>(names_.size());
+          vocabulary_.emplace(std::string(name), static_cast<int>(names_.size()));
+          names_.emplace_back(name);
+        } else {
+          (*labelled)[row] = 0;
+        }
+        break;
+      }
+    }
+    if (!std::isfinite(label)) (*labelled)[row] = 0;
+    (*labels)[row] = label;
+  }
+  return Status::OK();
+}
+
+std::string LabelEncoder::ClassName(int id) const {
+  if (!categorical_) return std::to_string(id);
+  return id >= 0 && id < static_cast<int>(names_.size()) ? names_[id] : std::string();
+}
+
+void LabelEncoder::Snapshot(pb::LabelSnapshot* out) const {
+  out->Clear();
+  out->set_categorical(categorical_);
+  out->set_max_classes(num_classes_);
+  for (const std::string& name : names_) out->add_vocabulary(name);
+}
+
+}  // namespace eddy::learn

@@ -1,0 +1,130 @@
+#pragma once
+// Helpers shared by the model implementations in operators/learn/: input
+// validation, the counter-based RNG, a minimal JSON writer and the per-model
+// restore entry points used by Model::Restore. Not for use outside learn/.
+
+#include <cmath>
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "operators/models/model.h"
+
+namespace eddy::learn {
+
+namespace pb {
+class LinearState;
+class KMeansState;
+class TreeState;
+class Rng;
+}  // namespace pb
+
+// Node count and depth of a Hoeffding tree (classifier or regressor: any
+// Node with depth, left, right and is_leaf()); alternate subtrees of the
+// adaptive tree are not counted until they replace a branch.
+template <typename Node>
+ModelShape TreeShape(const Node* root) {
+  ModelShape shape;
+  std::vector<const Node*> pending = {root};
+  while (!pending.empty()) {
+    const Node* node = pending.back();
+    pending.pop_back();
+    ++shape.tree_nodes;
+    if (node->depth > shape.tree_depth) shape.tree_depth = node->depth;
+    if (!node->is_leaf()) {
+      pending.push_back(node->left.get());
+      pending.push_back(node->right.get());
+    }
+  }
+  return shape;
+}
+
+// SplitMix64 over (seed, counter): the n-th draw depends only on the seed and
+// n, so the RNG state is two integers and snapshots restore it exactly.
+class CounterRng {
+ public:
+  explicit CounterRng(uint64_t seed = 0, uint64_t counter = 0) : seed_(seed), counter_(counter) {}
+  uint64_t NextU64() {
+    uint64_t z = seed_ + 0x9e3779b97f4a7c15ULL * (++counter_);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    return z ^ (z >> 31);
+  }
+  // Uniform in [0, 1), 53 random bits.
+  double NextDouble() { return static_cast<double>(NextU64() >> 11) * 0x1.0p-53; }
+  uint64_t seed() const { return seed_; }
+  uint64_t counter() const { return counter_; }
+  void Save(pb::Rng* out) const;
+  void Load(const pb::Rng& in);
+
+ private:
+  uint64_t seed_;
+  uint64_t counter_;
+};
+
+// Checks shapes, the mask and, for rows that will be learned, finite
+// features and valid labels (classes in [0, num_classes) when num_classes >
+// 0; finite targets otherwise; labels ignored when `needs_labels` is false).
+Status ValidateLearnInput(const FeatureMatrix& x, std::span<const double> y,
+                          const std::vector<uint8_t>* mask, int num_features, int num_classes,
+                          bool needs_labels);
+Status ValidatePredictInput(const FeatureMatrix& x, int num_features);
+inline bool RowSelected(const std::vector<uint8_t>* mask, Eigen::Index row) {
+  return mask == nullptr || (*mask)[row] != 0;
+}
+
+// Appends JSON text. Doubles use 17 significant digits (round-trip exact);
+// NaN and infinities become null.
+class JsonWriter {
+ public:
+  void BeginObject() { Separate(); out_ += '{'; first_ = true; }
+  void EndObject() { out_ += '}'; first_ = false; }
+  void BeginArray() { Separate(); out_ += '['; first_ = true; }
+  void EndArray() { out_ += ']'; first_ = false; }
+  void Key(std::string_view key);
+  void String(std::string_view value);
+  void Double(double value);
+  void Int(int64_t value);
+  void Bool(bool value);
+  void DoubleArray(std::span<const double> values);
+  std::string Take() { return std::move(out_); }
+
+ private:
+  void WriteQuoted(std::string_view value);
+  void Separate() {
+    if (!first_ && !after_key_) out_ += ',';
+    first_ = false;
+    after_key_ = false;
+  }
+  std::string out_;
+  bool first_ = true;
+  bool after_key_ = false;
+};
+
+// Restore entry points, one per implementation file.
+Result<std::unique_ptr<Model>> RestoreLinearModel(const pb::LinearState& state, int64_t version);
+Result<std::unique_ptr<Model>> RestoreStreamingKMeans(const pb::KMeansState& state,
+                                                      int64_t version);
+Result<std::unique_ptr<Model>> RestoreHoeffdingTreeClassifier(const pb::TreeState& state,
+                                                             int64_t version);
+Result<std::unique_ptr<Model>> RestoreHoeffdingTreeRegressor(const pb::TreeState& state,
+                                                            int64_t version);
+
+// Hoeffding bound: with probability 1 - delta, the true mean of a variable of
+// range `range` is within this of the mean of n observations.
+inline double HoeffdingBound(double range, double delta, double n) {
+  return std::sqrt(range * range * std::log(1.0 / delta) / (2.0 * n));
+}
+
+// Numerically stable softmax of `scores` into `out` (same shape).
+template <typename In, typename Out>
+void Softmax(const In& scores, Out&& out) {
+  const double max_score = scores.maxCoeff();
+  out.array() = (scores.array() - max_score).exp();
+  out /= out.sum();
+}
+
+}  // namespace eddy::learn

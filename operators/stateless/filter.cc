@@ -1,0 +1,61 @@
+#include "operators/stateless/stateless_operators.h"
+#include "runtime/expr/expression.h"
+
+namespace eddy {
+namespace {
+
+// Keeps the rows whose predicate is true (NULL counts as false, as in SQL's
+// WHERE). Rows whose predicate fails to evaluate are dead-lettered.
+class FilterOperator final : public Operator {
+ public:
+  FilterOperator(std::string name, Schema schema, std::unique_ptr<Expression> predicate)
+      : name_(std::move(name)), schema_(std::move(schema)), predicate_(std::move(predicate)) {}
+
+  const std::string& name() const override { return name_; }
+  const Schema& output_schema() const override { return schema_; }
+  std::string Describe() const override { return "filter " + predicate_->ToString(); }
+
+  Status Process(size_t, const Batch& input, Batch* out, DeadLetters* dead_letters) const override {
+    std::vector<RowError> errors;
+    const Column verdict = predicate_->Evaluate(input, &errors);
+    for (const RowError& error : errors) {
+      dead_letters->push_back(RowDeadLetter(input, error.row, name_, error.reason));
+    }
+    std::vector<uint32_t> keep;
+    keep.reserve(input.num_rows());
+    const auto values = verdict.bools();
+    if (!verdict.MayHaveNulls()) {
+      for (uint32_t row = 0; row < values.size(); ++row) {
+        if (values[row]) keep.push_back(row);
+      }
+    } else {
+      const auto& valid = verdict.validity();
+      for (uint32_t row = 0; row < values.size(); ++row) {
+        if (valid[row] && values[row]) keep.push_back(row);
+      }
+    }
+    if (keep.size() == input.num_rows() && out->num_rows() == 0) {
+      *out = input;
+      return Status::OK();
+    }
+    return out->Append(input.Gather(keep));
+  }
+
+ private:
+  std::string name_;
+  Schema schema_;
+  std::unique_ptr<Expression> predicate_;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<Operator>> MakeFilterOperator(const spec::OperatorSpec& spec,
+                                                     const Schema& input_schema,
+                                                     const SpecErrorReporter& error_at) {
+  auto predicate = CompileExpressionOfType(spec.filter(), input_schema, TypeId::kBool);
+  if (!predicate.ok()) return error_at("filter", predicate.status().message());
+  return std::unique_ptr<Operator>(
+      std::make_unique<FilterOperator>(spec.name(), input_schema, std::move(predicate).value()));
+}
+
+}  // namespace eddy

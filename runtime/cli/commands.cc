@@ -1,0 +1,323 @@
+#include "runtime/cli/commands.h"
+
+#include <spdlog/spdlog.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <thread>
+
+#include "connectors/kafka/embedded_broker.h"
+#include "runtime/engine/executor.h"
+#include "runtime/engine/job_plan.h"
+#include "state/checkpoint_store.h"
+#include "runtime/metrics/metrics.h"
+
+namespace eddy {
+namespace {
+
+// Starts the in-process broker the first time a job asks for "embedded",
+// and creates the topics jobs name on it.
+class EmbeddedBrokers {
+ public:
+  explicit EmbeddedBrokers(EmbeddedBrokerOptions options = {}) : options_(options) {}
+
+  Result<std::string> Resolve(const std::string& brokers, const std::string& topic, int partitions) {
+    if (brokers != "embedded") return brokers;
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (!broker_) {
+      EDDY_ASSIGN_OR_RETURN(broker_, EmbeddedBroker::Start(options_));
+      spdlog::info("embedded Kafka broker listening at {} (in memory; kcat -b {} -L)",
+                   broker_->bootstrap(), broker_->bootstrap());
+    }
+    if (!topic.empty()) EDDY_RETURN_IF_ERROR(broker_->CreateTopic(topic, partitions));
+    return broker_->bootstrap();
+  }
+
+  ConnectorContext Context() {
+    ConnectorContext context;
+    context.resolve_brokers = [this](const std::string& brokers, const std::string& topic,
+                                     int partitions) { return Resolve(brokers, topic, partitions); };
+    return context;
+  }
+
+ private:
+  EmbeddedBrokerOptions options_;
+  std::mutex mutex_;
+  std::unique_ptr<EmbeddedBroker> broker_;
+};
+
+Result<std::unique_ptr<JobPlan>> LoadAndPlan(const std::string& job_file, ConnectorContext context) {
+  EDDY_ASSIGN_OR_RETURN(LoadedJob job, LoadJobFile(job_file));
+  return PlanJob(std::move(job), std::move(context));
+}
+
+std::string Rate(double records, double seconds) {
+  if (seconds <= 0) return "-";
+  const double rate = records / seconds;
+  char buf[32];
+  if (rate >= 1e6) {
+    std::snprintf(buf, sizeof(buf), "%.2fM/s", rate / 1e6);
+  } else if (rate >= 1e3) {
+    std::snprintf(buf, sizeof(buf), "%.1fk/s", rate / 1e3);
+  } else {
+    std::snprintf(buf, sizeof(buf), "%.0f/s", rate);
+  }
+  return buf;
+}
+
+// A duration for people: milliseconds below 10 s, then seconds, then hours.
+std::string Duration(double seconds) {
+  char buf[32];
+  if (seconds < 10) {
+    std::snprintf(buf, sizeof(buf), "%.0fms", seconds * 1e3);
+  } else if (seconds < 3600) {
+    std::snprintf(buf, sizeof(buf), "%.0fs", seconds);
+  } else {
+    std::snprintf(buf, sizeof(buf), "%.1fh", seconds / 3600);
+  }
+  return buf;
+}
+
+// One key=value line per batch, readable as it scrolls by and parseable
+// (logfmt) by log shippers. p50/p99 are the batch's end-to-end latency.
+void LogBatch(const std::string& job, const BatchReport& report) {
+  std::string latency;
+  if (!report.latency_samples.empty()) {
+    std::vector<double> samples = report.latency_samples;
+    latency = " p50=" + Duration(Quantile(samples, 0.5)) + " p99=" + Duration(Quantile(samples, 0.99));
+  }
+  spdlog::info("job={} batch={} in={} out={} dead={} lag={} rate={} took={} fetch={} process={} sink={}{}",
+               job, report.batch_id, report.records_in, report.records_out, report.dead_letters,
+               report.lag, Rate(static_cast<double>(report.records_in), report.total_seconds),
+               Duration(report.total_seconds), Duration(report.fetch_seconds),
+               Duration(report.process_seconds), Duration(report.sink_seconds), latency);
+  for (const std::string& sample : report.samples) {
+    spdlog::info("job={} batch={} sample {}", job, report.batch_id, sample);
+  }
+}
+
+// The per-batch callback: metrics (if any), then the progress line (if
+// wanted). Returns an empty function when there is nothing to do, so the
+// executor skips the call.
+std::function<void(const BatchReport&)> OnBatch(const JobPlan& plan, MetricsRegistry* metrics,
+                                                bool progress) {
+  const std::string& job = plan.job.spec.name();
+  JobMetrics* job_metrics = metrics != nullptr ? &metrics->ForJob(job) : nullptr;
+  if (job_metrics != nullptr) {
+    job_metrics->SetTriggerInterval(static_cast<double>(plan.trigger_interval_micros) / 1e6);
+  }
+  if (job_metrics == nullptr && !progress) return {};
+  return [job, job_metrics, progress](const BatchReport& report) {
+    if (job_metrics != nullptr) job_metrics->RecordBatch(report);
+    if (progress) LogBatch(job, report);
+  };
+}
+
+// The metrics endpoint, or null when disabled. An address that was not
+// asked for explicitly may be taken (another Eddy on the host): that is a
+// warning, not a reason to refuse to run the job.
+Result<std::unique_ptr<MetricsRegistry>> OpenMetrics(const std::string& address, bool required) {
+  if (MetricsDisabled(address)) return std::unique_ptr<MetricsRegistry>();
+  auto metrics = StartMetrics(address);
+  if (!metrics.ok()) {
+    if (required) return metrics.status();
+    spdlog::warn("metrics disabled reason=\"{}\" hint=\"pass --metrics-address HOST:PORT, or off\"",
+                 metrics.status().message());
+    return std::unique_ptr<MetricsRegistry>();
+  }
+  spdlog::info("metrics listening url=http://{}:{}/metrics",
+               address.substr(0, address.rfind(':')), (*metrics)->port());
+  return metrics;
+}
+
+void LogSummary(const std::string& job, const RunSummary& summary) {
+  spdlog::info("job={} finished batches={} in={} out={} dead={} seconds={:.1f} rate={}",
+               job, summary.batches, summary.records_in, summary.records_out, summary.dead_letters,
+               summary.seconds, Rate(static_cast<double>(summary.records_in), summary.seconds));
+}
+
+}  // namespace
+
+int ValidateCommand(const std::string& job_file) {
+  ConnectorContext context;
+  // Validation connects to nothing: brokers stay as written.
+  context.resolve_brokers = [](const std::string& brokers, const std::string&, int) {
+    return Result<std::string>(brokers);
+  };
+  auto plan = LoadAndPlan(job_file, std::move(context));
+  if (!plan.ok()) {
+    std::fprintf(stderr, "%s\n", plan.status().message().c_str());
+    return 1;
+  }
+  std::printf("%s is valid\n%s", job_file.c_str(), (*plan)->Describe().c_str());
+  return 0;
+}
+
+int CheckpointsCommand(const std::string& job_file) {
+  auto job = LoadJobFile(job_file);
+  if (!job.ok()) {
+    std::fprintf(stderr, "%s\n", job.status().message().c_str());
+    return 1;
+  }
+  const std::string dir = StateDirectory(*job) + "/checkpoints";
+  CheckpointStore store(dir, 0);
+  auto checkpoints = store.List();
+  if (!checkpoints.ok()) {
+    std::fprintf(stderr, "%s\n", checkpoints.status().ToString().c_str());
+    return 1;
+  }
+  if (checkpoints->empty()) {
+    std::printf("no checkpoints in %s\n", dir.c_str());
+    return 0;
+  }
+  std::printf("%-8s %-24s %12s  %s\n", "BATCH", "CREATED (UTC)", "SIZE", "PATH");
+  for (const CheckpointInfo& checkpoint : *checkpoints) {
+    const auto& manifest = checkpoint.manifest;
+    std::printf("%-8lld %-24s %12llu  %s\n", static_cast<long long>(manifest.batch_id()),
+                FormatTimestamp(manifest.created_unix_ms() * 1000).substr(0, 19).c_str(),
+                static_cast<unsigned long long>(manifest.size_bytes()), checkpoint.path.c_str());
+  }
+  return 0;
+}
+
+int RunCommand(const RunCommandOptions& options, const std::atomic<bool>& stop) {
+  EmbeddedBrokers brokers;
+  auto plan = LoadAndPlan(options.job_file, brokers.Context());
+  if (!plan.ok()) {
+    spdlog::error("{}", plan.status().message());
+    return 1;
+  }
+  const std::string job = (*plan)->job.spec.name();
+  auto metrics = OpenMetrics(options.metrics_address, options.metrics_address_explicit);
+  if (!metrics.ok()) {
+    spdlog::error("{}", metrics.status().message());
+    return 1;
+  }
+  ExecutorOptions executor;
+  executor.once = options.once;
+  executor.stop = &stop;
+  executor.threads = options.threads;
+  executor.max_batches = options.max_batches;
+  executor.from_checkpoint = options.from_checkpoint;
+  executor.samples_per_batch = options.progress ? 2 : 0;
+  executor.on_batch = OnBatch(**plan, metrics->get(), options.progress);
+  auto summary = RunJob(**plan, executor);
+  if (!summary.ok()) {
+    spdlog::error("job={} failed error=\"{}\"", job, summary.status().ToString());
+    // The job's state is closed; its Kafka clients are not, and closing them
+    // may wait for ever when the brokers are gone (a consumer with an
+    // offset commit in flight waits for a coordinator). Nothing they hold
+    // matters any more: the failed batch is replayed on restart.
+    spdlog::shutdown();
+    std::_Exit(2);
+  }
+  LogSummary(job, *summary);
+  return 0;
+}
+
+int BrokerCommand(const BrokerCommandOptions& options, const std::atomic<bool>& stop) {
+  EmbeddedBrokerOptions broker_options;
+  broker_options.port = options.port;
+  broker_options.default_partitions = options.partitions;
+  auto broker = EmbeddedBroker::Start(broker_options);
+  if (!broker.ok()) {
+    spdlog::error("{}", broker.status().ToString());
+    return 1;
+  }
+  for (const std::string& topic : options.topics) {
+    const size_t colon = topic.rfind(':');
+    std::string name = topic;
+    int partitions = 0;
+    if (colon != std::string::npos) {
+      name = topic.substr(0, colon);
+      try {
+        partitions = std::stoi(topic.substr(colon + 1));
+      } catch (const std::exception&) {
+        spdlog::error("--topic {}: expected NAME or NAME:PARTITIONS", topic);
+        return 1;
+      }
+    }
+    if (Status status = (*broker)->CreateTopic(name, partitions); !status.ok()) {
+      spdlog::error("{}", status.ToString());
+      return 1;
+    }
+    spdlog::info("created topic {} ({} partitions)", name,
+                 partitions > 0 ? partitions : options.partitions);
+  }
+  spdlog::info("Kafka broker listening at {} (embedded, in memory); Ctrl-C stops it",
+               (*broker)->bootstrap());
+  if (!options.bootstrap_file.empty()) {
+    std::ofstream(options.bootstrap_file) << (*broker)->bootstrap() << "\n";
+  }
+  while (!stop.load()) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  spdlog::info("broker stopped");
+  return 0;
+}
+
+int DemoCommand(const DemoCommandOptions& options, const std::atomic<bool>& stop) {
+  EmbeddedBrokers brokers;
+  auto generator_job = LoadJobFile(options.jobs_dir + "/ad-generator.yaml");
+  if (!generator_job.ok()) {
+    spdlog::error("{}", generator_job.status().message());
+    return 1;
+  }
+  // The demo's size and pace come from the command line.
+  for (spec::SourceSpec& source : *generator_job->spec.mutable_sources()) {
+    if (!source.has_generator()) continue;
+    source.mutable_generator()->set_count(options.events);
+    source.mutable_generator()->set_rate(options.rate);
+  }
+  auto generator = PlanJob(std::move(generator_job).value(), brokers.Context());
+  if (!generator.ok()) {
+    spdlog::error("{}", generator.status().message());
+    return 1;
+  }
+  auto pipeline = LoadAndPlan(options.jobs_dir + "/ad-pipeline.yaml", brokers.Context());
+  if (!pipeline.ok()) {
+    spdlog::error("{}", pipeline.status().message());
+    return 1;
+  }
+  auto metrics = OpenMetrics(options.metrics_address, options.metrics_address_explicit);
+  if (!metrics.ok()) {
+    spdlog::error("{}", metrics.status().message());
+    return 1;
+  }
+  spdlog::info("demo: generator job\n{}", (*generator)->Describe());
+  spdlog::info("demo: pipeline job\n{}", (*pipeline)->Describe());
+
+  std::atomic<bool> generator_done{false};
+  Result<RunSummary> generated = Status::Internal("generator did not run");
+  std::thread generator_thread([&] {
+    ExecutorOptions executor;
+    executor.stop = &stop;
+    executor.on_batch = OnBatch(**generator, metrics->get(), /*progress=*/false);
+    generated = RunJob(**generator, executor);
+    generator_done = true;
+  });
+  const std::string job = (*pipeline)->job.spec.name();
+  ExecutorOptions executor;
+  executor.stop = &stop;
+  executor.drain = &generator_done;
+  executor.samples_per_batch = 2;
+  executor.on_batch = OnBatch(**pipeline, metrics->get(), /*progress=*/true);
+  auto processed = RunJob(**pipeline, executor);
+  generator_thread.join();
+  if (!generated.ok()) {
+    spdlog::error("job={} failed error=\"{}\"", (*generator)->job.spec.name(),
+                  generated.status().ToString());
+    return 2;
+  }
+  if (!processed.ok()) {
+    spdlog::error("job={} failed error=\"{}\"", job, processed.status().ToString());
+    return 2;
+  }
+  LogSummary((*generator)->job.spec.name(), *generated);
+  LogSummary(job, *processed);
+  return 0;
+}
+
+}  // namespace eddy

@@ -1,0 +1,449 @@
+#include "runtime/core/batch.h"
+
+#include "runtime/core/value_text.h"
+
+#include <cassert>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <ctime>
+
+namespace eddy {
+
+Column::Column(TypeId type) : type_(type) {
+  if (type_ == TypeId::kString) offsets_.push_back(0);
+}
+
+void Column::Reserve(size_t rows) {
+  switch (type_) {
+    case TypeId::kBool: bools_.reserve(rows); break;
+    case TypeId::kInt64:
+    case TypeId::kTimestamp: ints_.reserve(rows); break;
+    case TypeId::kDouble: doubles_.reserve(rows); break;
+    case TypeId::kString: offsets_.reserve(rows + 1); break;
+  }
+}
+
+void Column::Clear() {
+  size_ = 0;
+  bools_.clear();
+  ints_.clear();
+  doubles_.clear();
+  offsets_.clear();
+  chars_.clear();
+  validity_.clear();
+  if (type_ == TypeId::kString) offsets_.push_back(0);
+}
+
+void Column::MarkValid() {
+  if (!validity_.empty()) validity_.push_back(1);
+}
+
+void Column::AppendNull() {
+  if (validity_.empty()) validity_.assign(size_, 1);
+  validity_.push_back(0);
+  switch (type_) {
+    case TypeId::kBool: bools_.push_back(0); break;
+    case TypeId::kInt64:
+    case TypeId::kTimestamp: ints_.push_back(0); break;
+    case TypeId::kDouble: doubles_.push_back(0.0); break;
+    case TypeId::kString: offsets_.push_back(static_cast<uint32_t>(chars_.size())); break;
+  }
+  ++size_;
+}
+
+void Column::AppendBool(bool value) {
+  assert(type_ == TypeId::kBool);
+  bools_.push_back(value ? 1 : 0);
+  MarkValid();
+  ++size_;
+}
+
+void Column::AppendInt64(int64_t value) {
+  assert(type_ == TypeId::kInt64 || type_ == TypeId::kTimestamp);
+  ints_.push_back(value);
+  MarkValid();
+  ++size_;
+}
+
+void Column::AppendDouble(double value) {
+  assert(type_ == TypeId::kDouble);
+  doubles_.push_back(value);
+  MarkValid();
+  ++size_;
+}
+
+void Column::AppendString(std::string_view value) {
+  assert(type_ == TypeId::kString);
+  chars_.append(value.data(), value.size());
+  offsets_.push_back(static_cast<uint32_t>(chars_.size()));
+  MarkValid();
+  ++size_;
+}
+
+void Column::AppendFrom(const Column& other, size_t row) {
+  assert(other.type_ == type_);
+  if (other.IsNull(row)) {
+    AppendNull();
+    return;
+  }
+  switch (type_) {
+    case TypeId::kBool: AppendBool(other.GetBool(row)); break;
+    case TypeId::kInt64:
+    case TypeId::kTimestamp: AppendInt64(other.GetInt64(row)); break;
+    case TypeId::kDouble: AppendDouble(other.GetDouble(row)); break;
+    case TypeId::kString: AppendString(other.GetString(row)); break;
+  }
+}
+
+void Column::AppendColumn(const Column& other) {
+  assert(other.type_ == type_);
+  if (other.size_ == 0) return;
+  if (!other.validity_.empty() || !validity_.empty()) {
+    if (validity_.empty()) validity_.assign(size_, 1);
+    if (other.validity_.empty()) {
+      validity_.insert(validity_.end(), other.size_, 1);
+    } else {
+      validity_.insert(validity_.end(), other.validity_.begin(), other.validity_.end());
+    }
+  }
+  switch (type_) {
+    case TypeId::kBool: bools_.insert(bools_.end(), other.bools_.begin(), other.bools_.end()); break;
+    case TypeId::kInt64:
+    case TypeId::kTimestamp: ints_.insert(ints_.end(), other.ints_.begin(), other.ints_.end()); break;
+    case TypeId::kDouble:
+      doubles_.insert(doubles_.end(), other.doubles_.begin(), other.doubles_.end());
+      break;
+    case TypeId::kString: {
+      const uint32_t base = static_cast<uint32_t>(chars_.size());
+      chars_.append(other.chars_);
+      offsets_.reserve(offsets_.size() + other.size_);
+      for (size_t row = 1; row <= other.size_; ++row) offsets_.push_back(base + other.offsets_[row]);
+      break;
+    }
+  }
+  size_ += other.size_;
+}
+
+void Column::ResizeFixed(size_t rows) {
+  assert(type_ != TypeId::kString);
+  switch (type_) {
+    case TypeId::kBool: bools_.resize(rows, 0); break;
+    case TypeId::kInt64:
+    case TypeId::kTimestamp: ints_.resize(rows, 0); break;
+    case TypeId::kDouble: doubles_.resize(rows, 0.0); break;
+    case TypeId::kString: break;
+  }
+  if (!validity_.empty()) validity_.resize(rows, 1);
+  size_ = rows;
+}
+
+void Column::SetNull(size_t row) {
+  assert(row < size_);
+  if (validity_.empty()) validity_.assign(size_, 1);
+  validity_[row] = 0;
+}
+
+size_t Column::NullCount() const {
+  size_t nulls = 0;
+  for (uint8_t valid : validity_) nulls += valid == 0;
+  return nulls;
+}
+
+Column Column::Gather(std::span<const uint32_t> rows) const {
+  Column out(type_);
+  out.size_ = rows.size();
+  if (!validity_.empty()) {
+    out.validity_.resize(rows.size());
+    for (size_t i = 0; i < rows.size(); ++i) out.validity_[i] = validity_[rows[i]];
+  }
+  switch (type_) {
+    case TypeId::kBool:
+      out.bools_.resize(rows.size());
+      for (size_t i = 0; i < rows.size(); ++i) out.bools_[i] = bools_[rows[i]];
+      break;
+    case TypeId::kInt64:
+    case TypeId::kTimestamp:
+      out.ints_.resize(rows.size());
+      for (size_t i = 0; i < rows.size(); ++i) out.ints_[i] = ints_[rows[i]];
+      break;
+    case TypeId::kDouble:
+      out.doubles_.resize(rows.size());
+      for (size_t i = 0; i < rows.size(); ++i) out.doubles_[i] = doubles_[rows[i]];
+      break;
+    case TypeId::kString:
+      out.offsets_.reserve(rows.size() + 1);
+      for (uint32_t row : rows) {
+        out.chars_.append(chars_.data() + offsets_[row], offsets_[row + 1] - offsets_[row]);
+        out.offsets_.push_back(static_cast<uint32_t>(out.chars_.size()));
+      }
+      break;
+  }
+  return out;
+}
+
+std::string Column::ValueToString(size_t row) const {
+  if (IsNull(row)) return "NULL";
+  switch (type_) {
+    case TypeId::kBool: return GetBool(row) ? "true" : "false";
+    case TypeId::kInt64: return std::to_string(GetInt64(row));
+    case TypeId::kDouble: {
+      char buf[kValueTextBuffer];
+      return std::string(FormatDoubleTo(GetDouble(row), buf));
+    }
+    case TypeId::kString: return std::string(GetString(row));
+    case TypeId::kTimestamp: return FormatTimestamp(GetInt64(row));
+  }
+  return "?";
+}
+
+size_t Column::ApproximateBytes() const {
+  return bools_.size() + ints_.size() * 8 + doubles_.size() * 8 + offsets_.size() * 4 +
+         chars_.size() + validity_.size();
+}
+
+bool Column::Equals(const Column& other) const {
+  if (type_ != other.type_ || size_ != other.size_) return false;
+  for (size_t row = 0; row < size_; ++row) {
+    if (IsNull(row) != other.IsNull(row)) return false;
+    if (IsNull(row)) continue;
+    switch (type_) {
+      case TypeId::kBool:
+        if (GetBool(row) != other.GetBool(row)) return false;
+        break;
+      case TypeId::kInt64:
+      case TypeId::kTimestamp:
+        if (GetInt64(row) != other.GetInt64(row)) return false;
+        break;
+      case TypeId::kDouble:
+        if (GetDouble(row) != other.GetDouble(row) &&
+            !(std::isnan(GetDouble(row)) && std::isnan(other.GetDouble(row))))
+          return false;
+        break;
+      case TypeId::kString:
+        if (GetString(row) != other.GetString(row)) return false;
+        break;
+    }
+  }
+  return true;
+}
+
+void SourceMeta::Append(std::string_view topic_name, int32_t partition_id, int64_t record_offset,
+                        const std::string_view* record_key, std::optional<TimestampMicros> ts) {
+  topic.AppendString(topic_name);
+  partition.AppendInt64(partition_id);
+  offset.AppendInt64(record_offset);
+  if (record_key != nullptr) {
+    key.AppendString(*record_key);
+  } else {
+    key.AppendNull();
+  }
+  if (ts.has_value()) {
+    timestamp.AppendInt64(*ts);
+  } else {
+    timestamp.AppendNull();
+  }
+}
+
+void SourceMeta::AppendFrom(const SourceMeta& other, size_t row) {
+  topic.AppendFrom(other.topic, row);
+  partition.AppendFrom(other.partition, row);
+  offset.AppendFrom(other.offset, row);
+  key.AppendFrom(other.key, row);
+  timestamp.AppendFrom(other.timestamp, row);
+}
+
+void SourceMeta::AppendAll(const SourceMeta& other) {
+  topic.AppendColumn(other.topic);
+  partition.AppendColumn(other.partition);
+  offset.AppendColumn(other.offset);
+  key.AppendColumn(other.key);
+  timestamp.AppendColumn(other.timestamp);
+}
+
+SourceMeta SourceMeta::Gather(std::span<const uint32_t> rows) const {
+  SourceMeta out;
+  if (empty()) return out;
+  out.topic = topic.Gather(rows);
+  out.partition = partition.Gather(rows);
+  out.offset = offset.Gather(rows);
+  out.key = key.Gather(rows);
+  out.timestamp = timestamp.Gather(rows);
+  return out;
+}
+
+void SourceMeta::Clear() {
+  topic.Clear();
+  partition.Clear();
+  offset.Clear();
+  key.Clear();
+  timestamp.Clear();
+}
+
+Batch::Batch(Schema schema) : schema_(std::move(schema)) {
+  columns_.reserve(schema_.size());
+  for (const Field& field : schema_.fields()) columns_.emplace_back(field.type);
+}
+
+const Column* Batch::FindColumn(std::string_view name) const {
+  auto idx = schema_.IndexOf(name);
+  return idx ? &columns_[*idx] : nullptr;
+}
+
+void Batch::AddColumn(Field field, Column column) {
+  if (columns_.empty()) num_rows_ = column.size();
+  assert(column.size() == num_rows_);
+  schema_.AddField(std::move(field));
+  columns_.push_back(std::move(column));
+}
+
+Status Batch::SetNumRows(size_t rows) {
+  for (size_t idx = 0; idx < columns_.size(); ++idx) {
+    if (columns_[idx].size() != rows) {
+      return Status::Internal("column '" + schema_.field(idx).name + "' has " +
+                              std::to_string(columns_[idx].size()) + " rows, batch has " +
+                              std::to_string(rows));
+    }
+  }
+  if (!meta_.empty() && meta_.size() != rows) {
+    return Status::Internal("source metadata has " + std::to_string(meta_.size()) +
+                            " rows, batch has " + std::to_string(rows));
+  }
+  num_rows_ = rows;
+  return Status::OK();
+}
+
+Batch Batch::Gather(std::span<const uint32_t> rows) const {
+  Batch out;
+  out.schema_ = schema_;
+  out.columns_.reserve(columns_.size());
+  for (const Column& column : columns_) out.columns_.push_back(column.Gather(rows));
+  out.meta_ = meta_.Gather(rows);
+  out.num_rows_ = rows.size();
+  return out;
+}
+
+Status Batch::Append(const Batch& other) {
+  if (other.num_rows_ == 0) return Status::OK();
+  if (num_rows_ == 0 && columns_.empty() && schema_.size() == 0) {
+    *this = other;
+    return Status::OK();
+  }
+  if (!(other.schema_ == schema_)) {
+    return Status::Internal("cannot append batch with schema {" + other.schema_.ToString() +
+                            "} to batch with schema {" + schema_.ToString() + "}");
+  }
+  // Source metadata survives only when both sides carry it.
+  const bool keep_meta = (num_rows_ == 0 || !meta_.empty()) && !other.meta_.empty();
+  for (size_t idx = 0; idx < columns_.size(); ++idx) columns_[idx].AppendColumn(other.columns_[idx]);
+  if (keep_meta) {
+    meta_.AppendAll(other.meta_);
+  } else {
+    meta_.Clear();
+  }
+  num_rows_ += other.num_rows_;
+  return Status::OK();
+}
+
+std::string Batch::RowToString(size_t row) const {
+  std::string out;
+  for (size_t idx = 0; idx < columns_.size(); ++idx) {
+    if (idx > 0) out += ", ";
+    out += schema_.field(idx).name;
+    out += '=';
+    out += columns_[idx].ValueToString(row);
+  }
+  return out;
+}
+
+std::string Batch::ToString(size_t max_rows) const {
+  std::string out;
+  for (size_t row = 0; row < num_rows_ && row < max_rows; ++row) {
+    out += RowToString(row);
+    out += '\n';
+  }
+  if (num_rows_ > max_rows) out += "... (" + std::to_string(num_rows_ - max_rows) + " more)\n";
+  return out;
+}
+
+size_t Batch::ApproximateBytes() const {
+  size_t bytes = 0;
+  for (const Column& column : columns_) bytes += column.ApproximateBytes();
+  return bytes;
+}
+
+namespace {
+
+bool ReadDigits(std::string_view text, size_t& pos, size_t count, int64_t* value) {
+  if (pos + count > text.size()) return false;
+  int64_t result = 0;
+  for (size_t i = 0; i < count; ++i) {
+    const char c = text[pos + i];
+    if (c < '0' || c > '9') return false;
+    result = result * 10 + (c - '0');
+  }
+  pos += count;
+  *value = result;
+  return true;
+}
+
+}  // namespace
+
+std::string FormatTimestamp(TimestampMicros micros) {
+  char buf[kValueTextBuffer];
+  return std::string(FormatTimestampTo(micros, buf));
+}
+
+std::optional<TimestampMicros> ParseTimestamp(std::string_view text) {
+  size_t pos = 0;
+  int64_t year, month, day, hour = 0, minute = 0, second = 0, micros = 0;
+  if (!ReadDigits(text, pos, 4, &year) || pos >= text.size() || text[pos++] != '-') return std::nullopt;
+  if (!ReadDigits(text, pos, 2, &month) || pos >= text.size() || text[pos++] != '-') return std::nullopt;
+  if (!ReadDigits(text, pos, 2, &day)) return std::nullopt;
+  if (month < 1 || month > 12 || day < 1 || day > 31) return std::nullopt;
+  int64_t offset_seconds = 0;
+  if (pos < text.size()) {
+    if (text[pos] != 'T' && text[pos] != 't' && text[pos] != ' ') return std::nullopt;
+    ++pos;
+    if (!ReadDigits(text, pos, 2, &hour) || pos >= text.size() || text[pos++] != ':') return std::nullopt;
+    if (!ReadDigits(text, pos, 2, &minute)) return std::nullopt;
+    if (pos < text.size() && text[pos] == ':') {
+      ++pos;
+      if (!ReadDigits(text, pos, 2, &second)) return std::nullopt;
+      if (pos < text.size() && text[pos] == '.') {
+        ++pos;
+        int64_t scale = 100000;
+        size_t digits = 0;
+        while (pos < text.size() && text[pos] >= '0' && text[pos] <= '9') {
+          if (scale > 0) micros += (text[pos] - '0') * scale;
+          scale /= 10;
+          ++pos;
+          ++digits;
+        }
+        if (digits == 0) return std::nullopt;
+      }
+    }
+    if (hour > 23 || minute > 59 || second > 60) return std::nullopt;
+    if (pos < text.size()) {
+      const char zone = text[pos];
+      if (zone == 'Z' || zone == 'z') {
+        ++pos;
+      } else if (zone == '+' || zone == '-') {
+        ++pos;
+        int64_t offset_hours, offset_minutes = 0;
+        if (!ReadDigits(text, pos, 2, &offset_hours)) return std::nullopt;
+        if (pos < text.size() && text[pos] == ':') ++pos;
+        if (pos < text.size() && !ReadDigits(text, pos, 2, &offset_minutes)) return std::nullopt;
+        offset_seconds = (offset_hours * 3600 + offset_minutes * 60) * (zone == '+' ? 1 : -1);
+      } else {
+        return std::nullopt;
+      }
+    }
+    if (pos != text.size()) return std::nullopt;
+  }
+  const int64_t days = DaysFromCivil(year, static_cast<unsigned>(month), static_cast<unsigned>(day));
+  const int64_t seconds = days * 86400 + hour * 3600 + minute * 60 + second - offset_seconds;
+  return seconds * 1000000 + micros;
+}
+
+}  // namespace eddy

@@ -1,0 +1,167 @@
+#pragma once
+// Columnar micro-batch data: Column (one typed vector with a validity mask)
+// and Batch (same-length columns under a Schema, plus the per-row source
+// metadata of records read from Kafka or files).
+//
+// Storage follows Arrow/DuckDB: fixed-width values are contiguous (so an
+// Eigen::Map can view a double column without copying), strings are one byte
+// buffer plus offsets, and validity is one byte per row, kept empty while a
+// column has no nulls so the common case costs nothing.
+//
+// Thread-safety: none; a Batch is owned by one task at a time. Values returned
+// as string_view or span stay valid until the column is next modified.
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "runtime/core/types.h"
+
+namespace eddy {
+
+class Column {
+ public:
+  explicit Column(TypeId type = TypeId::kInt64);
+
+  TypeId type() const { return type_; }
+  size_t size() const { return size_; }
+  void Reserve(size_t rows);
+  // For string columns: room for `bytes` more bytes of values.
+  void ReserveChars(size_t bytes) { chars_.reserve(chars_.size() + bytes); }
+  void Clear();
+
+  // Appending. The Append for a type must match type() (Int64 also serves
+  // timestamps); debug builds assert it.
+  void AppendNull();
+  void AppendBool(bool value);
+  void AppendInt64(int64_t value);
+  void AppendDouble(double value);
+  void AppendString(std::string_view value);
+  // Appends row `row` of `other`, which has the same type.
+  void AppendFrom(const Column& other, size_t row);
+  // Appends every row of `other`, which has the same type.
+  void AppendColumn(const Column& other);
+
+  // Resizes a fixed-width column to `rows`, new values zero and valid. For
+  // vectorized kernels that then write through the mutable spans.
+  void ResizeFixed(size_t rows);
+  void SetNull(size_t row);
+
+  bool IsNull(size_t row) const { return !validity_.empty() && validity_[row] == 0; }
+  bool MayHaveNulls() const { return !validity_.empty(); }
+  size_t NullCount() const;
+  // One byte per row, 1 = valid. Empty means every row is valid.
+  const std::vector<uint8_t>& validity() const { return validity_; }
+
+  bool GetBool(size_t row) const { return bools_[row] != 0; }
+  int64_t GetInt64(size_t row) const { return ints_[row]; }
+  double GetDouble(size_t row) const { return doubles_[row]; }
+  std::string_view GetString(size_t row) const {
+    return std::string_view(chars_.data() + offsets_[row], offsets_[row + 1] - offsets_[row]);
+  }
+
+  std::span<const uint8_t> bools() const { return bools_; }
+  std::span<const int64_t> int64s() const { return ints_; }
+  std::span<const double> doubles() const { return doubles_; }
+  std::span<uint8_t> mutable_bools() { return bools_; }
+  std::span<int64_t> mutable_int64s() { return ints_; }
+  std::span<double> mutable_doubles() { return doubles_; }
+
+  // A new column holding rows `rows` (in that order) of this one.
+  Column Gather(std::span<const uint32_t> rows) const;
+  // Renders one value for humans and tests: NULL, true, 42, 1.5, text,
+  // 2026-01-01T00:00:00.000000Z.
+  std::string ValueToString(size_t row) const;
+  size_t ApproximateBytes() const;
+
+  bool Equals(const Column& other) const;
+
+ private:
+  void MarkValid();
+
+  TypeId type_;
+  size_t size_ = 0;
+  std::vector<uint8_t> bools_;
+  std::vector<int64_t> ints_;      // kInt64 and kTimestamp
+  std::vector<double> doubles_;
+  std::vector<uint32_t> offsets_;  // kString: size_ + 1 entries into chars_
+  std::string chars_;
+  std::vector<uint8_t> validity_;
+};
+
+// Where each row came from. Filled by sources; carried through row-preserving
+// operators (filter, select) so a late failure can still name the record's
+// topic, partition and offset; empty for rows an operator derives.
+struct SourceMeta {
+  Column topic{TypeId::kString};
+  Column partition{TypeId::kInt64};
+  Column offset{TypeId::kInt64};
+  Column key{TypeId::kString};            // NULL when the record had no key
+  Column timestamp{TypeId::kTimestamp};   // Kafka timestamp, NULL if unknown
+
+  size_t size() const { return offset.size(); }
+  bool empty() const { return offset.size() == 0; }
+  void Append(std::string_view topic_name, int32_t partition_id, int64_t record_offset,
+              const std::string_view* record_key, std::optional<TimestampMicros> ts);
+  void AppendFrom(const SourceMeta& other, size_t row);
+  void AppendAll(const SourceMeta& other);
+  SourceMeta Gather(std::span<const uint32_t> rows) const;
+  void Clear();
+};
+
+// Reserved column names through which expressions read SourceMeta.
+inline constexpr std::string_view kMetaTopic = "_topic";
+inline constexpr std::string_view kMetaPartition = "_partition";
+inline constexpr std::string_view kMetaOffset = "_offset";
+inline constexpr std::string_view kMetaKey = "_key";
+inline constexpr std::string_view kMetaTimestamp = "_timestamp";
+
+class Batch {
+ public:
+  Batch() = default;
+  // An empty batch with one empty column per field.
+  explicit Batch(Schema schema);
+
+  const Schema& schema() const { return schema_; }
+  size_t num_rows() const { return num_rows_; }
+  size_t num_columns() const { return columns_.size(); }
+  Column& column(size_t idx) { return columns_[idx]; }
+  const Column& column(size_t idx) const { return columns_[idx]; }
+  const Column* FindColumn(std::string_view name) const;
+
+  // Adds a column; it must have num_rows() rows unless the batch has no
+  // columns yet, in which case it sets num_rows().
+  void AddColumn(Field field, Column column);
+  // Sets the row count after columns were filled directly; returns an error
+  // if any column (or non-empty meta) disagrees.
+  Status SetNumRows(size_t rows);
+
+  SourceMeta& meta() { return meta_; }
+  const SourceMeta& meta() const { return meta_; }
+
+  // Rows `rows` of this batch (columns and meta), in that order.
+  Batch Gather(std::span<const uint32_t> rows) const;
+  // Appends all rows of `other`, whose schema must equal this one's.
+  Status Append(const Batch& other);
+  // One row as "name=value, ..." for tests and logs.
+  std::string RowToString(size_t row) const;
+  // Up to `max_rows` rows, one per line.
+  std::string ToString(size_t max_rows = 20) const;
+  size_t ApproximateBytes() const;
+
+ private:
+  Schema schema_;
+  std::vector<Column> columns_;
+  SourceMeta meta_;
+  size_t num_rows_ = 0;
+};
+
+// Formats microseconds since the epoch as ISO 8601 UTC with microseconds.
+std::string FormatTimestamp(TimestampMicros micros);
+// Parses ISO 8601 / RFC 3339 ("2026-01-02T03:04:05.123Z", "+02:00" offsets,
+// a space instead of T, or a bare date). Returns nullopt when it is not one.
+std::optional<TimestampMicros> ParseTimestamp(std::string_view text);
+
+}  // namespace eddy

@@ -1,0 +1,53 @@
+#include "runtime/core/thread_pool.h"
+
+#include <algorithm>
+
+namespace eddy {
+
+ThreadPool::ThreadPool(size_t threads) {
+  if (threads == 0) threads = std::max<size_t>(1, std::thread::hardware_concurrency());
+  workers_.reserve(threads);
+  for (size_t idx = 0; idx < threads; ++idx) workers_.emplace_back([this] { WorkerLoop(); });
+}
+
+ThreadPool::~ThreadPool() {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    stop_ = true;
+  }
+  work_ready_.notify_all();
+  for (std::thread& worker : workers_) worker.join();
+}
+
+void ThreadPool::Run(size_t count, const std::function<void(size_t)>& task) {
+  if (count == 0) return;
+  if (count == 1) {  // no hand-off for the common single-partition case
+    task(0);
+    return;
+  }
+  std::unique_lock<std::mutex> lock(mutex_);
+  task_ = &task;
+  next_ = 0;
+  count_ = count;
+  finished_ = 0;
+  ++generation_;
+  work_ready_.notify_all();
+  work_done_.wait(lock, [this] { return finished_ == count_; });
+  task_ = nullptr;
+}
+
+void ThreadPool::WorkerLoop() {
+  std::unique_lock<std::mutex> lock(mutex_);
+  while (true) {
+    work_ready_.wait(lock, [this] { return stop_ || (task_ != nullptr && next_ < count_); });
+    if (stop_) return;
+    const size_t index = next_++;
+    const auto* task = task_;
+    lock.unlock();
+    (*task)(index);
+    lock.lock();
+    if (++finished_ == count_) work_done_.notify_all();
+  }
+}
+
+}  // namespace eddy

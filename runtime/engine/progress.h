@@ -1,0 +1,28 @@
+#pragma once
+// A job's committed progress — the last batch, every source partition's next
+// offset and largest event time, the watermarks, and the signatures of the
+// stateful operators — kept as a CheckpointManifest under one meta key of
+// the state backend and committed with each batch's state changes.
+
+#include <string>
+#include <string_view>
+
+#include "runtime/engine/job_plan.h"
+#include "state/checkpoint.pb.h"
+
+namespace eddy {
+
+inline constexpr std::string_view kProgressKey = "progress";
+// The job's run id (state::CheckpointManifest.run_id), created with its state.
+inline constexpr std::string_view kRunIdKey = "run_id";
+
+// A 64-bit FNV-1a hash (hex) of the job spec's deterministic serialization.
+std::string JobHash(const spec::JobSpec& job);
+
+// Refuses state written by a job whose stateful operators meant something
+// else: an operator with the same id but another kind or signature (key,
+// window, aggregates) would misread it. The message names the operator and
+// both definitions.
+Status CheckCompatible(const JobPlan& plan, const state::CheckpointManifest& stored);
+
+}  // namespace eddy

@@ -1,0 +1,133 @@
+// Planning a job: schemas flow through the DAG, expressions are type-checked
+// against them, and every error names the job file's line and key.
+
+#include "runtime/engine/job_plan.h"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+#include "runtime/engine/executor.h"
+#include "tests/integration/kafka_test_util.h"
+
+namespace eddy {
+namespace {
+
+ConnectorContext OfflineContext() {
+  ConnectorContext context;
+  context.resolve_brokers = [](const std::string& brokers, const std::string&, int) {
+    return Result<std::string>(brokers);
+  };
+  return context;
+}
+
+Result<std::unique_ptr<JobPlan>> Plan(const std::string& yaml) {
+  auto job = LoadJobText(yaml, "job.yaml");
+  if (!job.ok()) return job.status();
+  return PlanJob(std::move(job).value(), OfflineContext());
+}
+
+const char* kFileJob = R"(name: plan-test
+sources:
+  - name: orders
+    file: { path: orders.jsonl }
+    format: json
+    schema:
+      - { name: id, type: int64 }
+      - { name: amount, type: double, nullable: true }
+      - { name: country, type: string }
+operators:
+  - name: big
+    filter: amount > 100
+  - name: shaped
+    select: [id, lower(country) AS country, amount / 100 AS hundreds]
+sinks:
+  - name: out
+    stdout:
+)";
+
+TEST(JobPlan, SchemasFlowThroughTheDag) {
+  auto plan = Plan(kFileJob);
+  ASSERT_TRUE(plan.ok()) << plan.status().ToString();
+  EXPECT_EQ((*plan)->Describe(),
+            "job plan-test\n"
+            "  source   orders [file]\n"
+            "           {id:int64, amount:double?, country:string}\n"
+            "  operator big <- orders: filter " + (*plan)->nodes[1].op->Describe().substr(7) + "\n"
+            "           {id:int64, amount:double?, country:string}\n"
+            "  operator shaped <- big: " + (*plan)->nodes[2].op->Describe() + "\n"
+            "           {id:int64, country:string, hundreds:double?}\n"
+            "  sink     out <- shaped [stdout]\n"
+            "           {id:int64, country:string, hundreds:double?}\n"
+            "  dead letters -> file eddy-state/plan-test/dead-letter.jsonl\n");
+}
+
+TEST(JobPlan, TypeErrorInAFilterNamesItsLineAndKey) {
+  std::string yaml = kFileJob;
+  yaml.replace(yaml.find("amount > 100"), 12, "country + 1");
+  auto plan = Plan(yaml);
+  ASSERT_FALSE(plan.ok());
+  EXPECT_EQ(plan.status().message().rfind("job.yaml:12:", 0), 0u) << plan.status().message();
+  EXPECT_NE(plan.status().message().find("operators[0].filter"), std::string::npos)
+      << plan.status().message();
+}
+
+TEST(JobPlan, UnknownColumnInASelectItemNamesTheItem) {
+  std::string yaml = kFileJob;
+  yaml.replace(yaml.find("lower(country)"), 14, "lower(contry)");
+  auto plan = Plan(yaml);
+  ASSERT_FALSE(plan.ok());
+  EXPECT_NE(plan.status().message().find("operators[1].select"), std::string::npos)
+      << plan.status().message();
+  EXPECT_NE(plan.status().message().find("contry"), std::string::npos) << plan.status().message();
+  EXPECT_EQ(plan.status().message().rfind("job.yaml:14:", 0), 0u) << plan.status().message();
+}
+
+TEST(JobPlan, BadSinkKeyExpressionNamesTheSink) {
+  auto plan = Plan(R"(name: bad-key
+sources:
+  - name: ads
+    generator: { kind: ysb, count: 10 }
+sinks:
+  - name: out
+    kafka: { topic: t, key: "nosuch || 'x'" }
+)");
+  ASSERT_FALSE(plan.ok());
+  EXPECT_NE(plan.status().message().find("sinks[0].kafka.key"), std::string::npos)
+      << plan.status().message();
+  EXPECT_EQ(plan.status().message().rfind("job.yaml:7:", 0), 0u) << plan.status().message();
+}
+
+TEST(Executor, RunsAFileJobToAFileSinkWithDeadLetters) {
+  const std::string dir = testing::MakeTempDir("eddy-plan");
+  testing::WriteFile(dir + "/orders.jsonl",
+                     R"({"id": 1, "amount": 250.0, "country": "FR"})" "\n"
+                     R"({"id": 2, "amount": 50.0, "country": "DE"})" "\n"
+                     R"({"id": 3, "amount": "lots", "country": "DE"})" "\n"
+                     R"({"id": 4, "amount": 1000, "country": "NL"})" "\n");
+  std::string yaml = kFileJob;
+  yaml.replace(yaml.find("    stdout:\n"), 12, "    file: { path: out.jsonl }\n    format: json\n");
+  yaml += "state: { dir: state }\n";
+  testing::WriteFile(dir + "/job.yaml", yaml);
+  auto job = LoadJobFile(dir + "/job.yaml");
+  ASSERT_TRUE(job.ok()) << job.status().ToString();
+  auto plan = PlanJob(std::move(job).value(), OfflineContext());
+  ASSERT_TRUE(plan.ok()) << plan.status().ToString();
+  ExecutorOptions options;
+  options.once = true;
+  auto summary = RunJob(**plan, options);
+  ASSERT_TRUE(summary.ok()) << summary.status().ToString();
+  EXPECT_EQ(summary->records_in, 4);
+  EXPECT_EQ(summary->records_out, 2);
+  EXPECT_EQ(summary->dead_letters, 1);
+  EXPECT_EQ(testing::ReadFile(dir + "/out.jsonl"),
+            "{\"id\":1,\"country\":\"fr\",\"hundreds\":2.5}\n"
+            "{\"id\":4,\"country\":\"nl\",\"hundreds\":10}\n");
+  const std::string dead = testing::ReadFile(dir + "/state/dead-letter.jsonl");
+  EXPECT_NE(dead.find("\"node\":\"orders\""), std::string::npos) << dead;
+  EXPECT_NE(dead.find("\"offset\":2"), std::string::npos) << dead;
+  EXPECT_NE(dead.find("amount"), std::string::npos) << dead;
+}
+
+}  // namespace
+}  // namespace eddy
