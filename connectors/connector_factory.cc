@@ -4,14 +4,14 @@
 #include <filesystem>
 #include <map>
 
+#include "connectors/dead_letter_sink.h"
 #include "connectors/file/file_sink.h"
 #include "connectors/file/file_source.h"
+#include "connectors/file/stdout_sink.h"
 #include "connectors/format/format.h"
 #include "connectors/generator/generator_source.h"
-#include "connectors/dead_letter_sink.h"
 #include "connectors/kafka/kafka_sink.h"
 #include "connectors/kafka/kafka_source.h"
-#include "connectors/file/stdout_sink.h"
 #include "runtime/expr/expression.h"
 
 namespace eddy {
@@ -67,8 +67,10 @@ Result<std::unique_ptr<Source>> MakeSource(const spec::SourceSpec& spec,
       if (!options.start.empty() && options.start != "earliest" && options.start != "latest" &&
           !std::all_of(options.start.begin(), options.start.end(), ::isdigit) &&
           !ParseTimestamp(options.start)) {
-        return error_at("kafka.start", "expected earliest, latest, an ISO 8601 timestamp or epoch "
-                                       "milliseconds, got '" + options.start + "'");
+        return error_at("kafka.start",
+                        "expected earliest, latest, an ISO 8601 timestamp or epoch "
+                        "milliseconds, got '" +
+                            options.start + "'");
       }
       return MakeKafkaSource(std::move(options));
     }

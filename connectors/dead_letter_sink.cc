@@ -34,7 +34,9 @@ class KafkaDeadLetterSink final : public DeadLetterSink {
 
   bool exactly_once() const override { return delivery_ == Delivery::kExactlyOnce; }
 
-  Status Recover(const SinkRecovery& recovery) override { return writer_->Recover({recovery.job, recovery.run}); }
+  Status Recover(const SinkRecovery& recovery) override {
+    return writer_->Recover({recovery.job, recovery.run});
+  }
 
   Status Write(const DeadLetters& dead_letters, BatchId batch_id) override {
     for (const DeadLetter& letter : dead_letters) {
@@ -45,14 +47,16 @@ class KafkaDeadLetterSink final : public DeadLetterSink {
       if (letter.partition >= 0) {
         AddHeader(headers, "eddy.error.partition", std::to_string(letter.partition));
       }
-      if (letter.offset >= 0) AddHeader(headers, "eddy.error.offset", std::to_string(letter.offset));
+      if (letter.offset >= 0)
+        AddHeader(headers, "eddy.error.offset", std::to_string(letter.offset));
       // Keyed by the record's key or else its source topic, so the letters of
       // one source stay together and in order; the partition is murmur2's,
       // never a random one, so a batch that runs again writes the same way.
       const std::string_view key =
           letter.key ? std::string_view(*letter.key) : std::string_view(letter.topic);
       const int32_t partition = key.empty() ? 0 : Murmur2Partition(key, writer_->partition_count());
-      EDDY_RETURN_IF_ERROR(writer_->Produce(partition, letter.value, key, headers, batch_id.value, -1));
+      EDDY_RETURN_IF_ERROR(
+          writer_->Produce(partition, letter.value, key, headers, batch_id.value, -1));
     }
     return Status::OK();
   }
@@ -137,8 +141,10 @@ Batch DeadLettersToBatch(const DeadLetters& dead_letters) {
 }
 
 Result<std::unique_ptr<DeadLetterSink>> MakeKafkaDeadLetterSink(const KafkaClientConfig& client,
-                                                                const std::string& topic, Delivery delivery) {
-  return std::unique_ptr<DeadLetterSink>(std::make_unique<KafkaDeadLetterSink>(client, topic, delivery));
+                                                                const std::string& topic,
+                                                                Delivery delivery) {
+  return std::unique_ptr<DeadLetterSink>(
+      std::make_unique<KafkaDeadLetterSink>(client, topic, delivery));
 }
 
 Result<std::unique_ptr<DeadLetterSink>> MakeFileDeadLetterSink(const std::string& path) {

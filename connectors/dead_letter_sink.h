@@ -15,14 +15,15 @@
 #include <memory>
 #include <string>
 
+#include "connectors/core/sink.h"
 #include "connectors/kafka/kafka_client.h"
 #include "connectors/kafka/kafka_writer.h"
-#include "connectors/core/sink.h"
 
 namespace eddy {
 
 Result<std::unique_ptr<DeadLetterSink>> MakeKafkaDeadLetterSink(const KafkaClientConfig& client,
-                                                                const std::string& topic, Delivery delivery);
+                                                                const std::string& topic,
+                                                                Delivery delivery);
 Result<std::unique_ptr<DeadLetterSink>> MakeFileDeadLetterSink(const std::string& path);
 
 // The dead letters as rows (reason, node, topic, partition, offset, key,

@@ -17,6 +17,7 @@ packages=(
   kcat
   prometheus libcpp-httplib-dev
   libssl-dev openssl
+  clang-format
 )
 
 missing=()

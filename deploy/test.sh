@@ -3,6 +3,8 @@
 # run every unit and integration test (benchmarks are separate: ctest -L bench).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+./deploy/install-deps.sh
+./deploy/check-format.sh
 ./deploy/build.sh
 cd build
 ctest -L 'unit|integration' --output-on-failure -j 2 --timeout 600

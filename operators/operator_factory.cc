@@ -18,8 +18,8 @@ Result<std::unique_ptr<Operator>> MakeOperator(const spec::OperatorSpec& spec,
     case spec::OperatorSpec::kFilter:
     case spec::OperatorSpec::kSelect:
       if (input_schemas.size() != 1) {
-        return error_at("inputs", "takes exactly one input, got " +
-                                      std::to_string(input_schemas.size()));
+        return error_at("inputs",
+                        "takes exactly one input, got " + std::to_string(input_schemas.size()));
       }
       return spec.kind_case() == spec::OperatorSpec::kFilter
                  ? MakeFilterOperator(spec, input_schemas[0], error_at)
@@ -39,9 +39,9 @@ Result<std::unique_ptr<Operator>> MakeOperator(const spec::OperatorSpec& spec,
   return error_at("", "no operator kind set (expected one of: filter, select, union)");
 }
 
-Result<std::unique_ptr<StatefulOperator>> MakeStatefulOperator(const spec::OperatorSpec& spec,
-                                                               const std::vector<StatefulInput>& inputs,
-                                                               const SpecErrorReporter& error_at) {
+Result<std::unique_ptr<StatefulOperator>> MakeStatefulOperator(
+    const spec::OperatorSpec& spec, const std::vector<StatefulInput>& inputs,
+    const SpecErrorReporter& error_at) {
   if (spec.has_lookup_join()) return MakeLookupJoinOperator(spec, inputs, error_at);
   if (inputs.size() != 1) {
     return error_at("inputs", "takes exactly one input, got " + std::to_string(inputs.size()) +

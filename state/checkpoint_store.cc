@@ -30,8 +30,8 @@ constexpr char kRocksDbDirName[] = "rocksdb";
 constexpr int kBatchIdDigits = 12;
 
 using state_internal::EcStatus;
-using state_internal::Fd;
 using state_internal::ErrnoStatus;
+using state_internal::Fd;
 using state_internal::FsyncPath;
 
 // Writes the manifest through MANIFEST.tmp; the caller fsyncs `dir`.

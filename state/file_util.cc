@@ -11,7 +11,8 @@ Status ErrnoStatus(std::string_view what, const std::string& path, int err) {
   return Status::IOError(std::string(what) + " " + path + ": " + std::strerror(err));
 }
 
-Status EcStatus(std::string_view what, const std::filesystem::path& path, const std::error_code& ec) {
+Status EcStatus(std::string_view what, const std::filesystem::path& path,
+                const std::error_code& ec) {
   return Status::IOError(std::string(what) + " " + path.string() + ": " + ec.message());
 }
 
@@ -22,8 +23,8 @@ Status FsyncPath(const std::filesystem::path& path, bool directory) {
   return Status::OK();
 }
 
-Status WriteFileAtomically(const std::filesystem::path& temp, const std::filesystem::path& final_path,
-                           const std::string& data) {
+Status WriteFileAtomically(const std::filesystem::path& temp,
+                           const std::filesystem::path& final_path, const std::string& data) {
   Fd fd(::open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
   if (fd.get() < 0) return ErrnoStatus("cannot create", temp.string(), errno);
   size_t written = 0;

@@ -3,14 +3,14 @@
 // log: errors as Status naming the path, fsync of files and directories,
 // and write-then-rename publishing. Internal to state/.
 
+#include <unistd.h>
+
 #include <filesystem>
 #include <string>
 #include <string_view>
 #include <system_error>
 
 #include "runtime/core/status.h"
-
-#include <unistd.h>
 
 namespace eddy::state_internal {
 
@@ -36,14 +36,15 @@ class Fd {
 };
 
 Status ErrnoStatus(std::string_view what, const std::string& path, int err);
-Status EcStatus(std::string_view what, const std::filesystem::path& path, const std::error_code& ec);
+Status EcStatus(std::string_view what, const std::filesystem::path& path,
+                const std::error_code& ec);
 
 // fsyncs a file, or a directory (making renames and creations in it durable).
 Status FsyncPath(const std::filesystem::path& path, bool directory);
 
 // Writes `data` to `temp`, fsyncs it and renames it to `final_path`. The
 // caller fsyncs the directory to make the rename durable.
-Status WriteFileAtomically(const std::filesystem::path& temp, const std::filesystem::path& final_path,
-                           const std::string& data);
+Status WriteFileAtomically(const std::filesystem::path& temp,
+                           const std::filesystem::path& final_path, const std::string& data);
 
 }  // namespace eddy::state_internal

@@ -40,13 +40,15 @@ Status OffsetsLog::Append(const state::PlannedBatch& planned) {
     std::error_code ec;
     fs::create_directories(dir, ec);
     if (ec) return EcStatus("cannot create offsets log", dir, ec);
-    if (dir.has_parent_path()) EDDY_RETURN_IF_ERROR(FsyncPath(dir.parent_path(), /*directory=*/true));
+    if (dir.has_parent_path())
+      EDDY_RETURN_IF_ERROR(FsyncPath(dir.parent_path(), /*directory=*/true));
     dir_ready_ = true;
   }
   std::string bytes;
   if (!planned.SerializeToString(&bytes)) return Status::Internal("cannot serialize planned batch");
   const std::string name = EntryName(planned.batch_id());
-  EDDY_RETURN_IF_ERROR(state_internal::WriteFileAtomically(dir / (".tmp-" + name), dir / name, bytes));
+  EDDY_RETURN_IF_ERROR(
+      state_internal::WriteFileAtomically(dir / (".tmp-" + name), dir / name, bytes));
   return FsyncPath(dir, /*directory=*/true);
 }
 

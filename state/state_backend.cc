@@ -11,6 +11,7 @@
 #include <rocksdb/utilities/checkpoint.h>
 #include <rocksdb/write_batch.h>
 #include <rocksdb/write_buffer_manager.h>
+#include <spdlog/spdlog.h>
 
 #include <algorithm>
 #include <charconv>
@@ -21,8 +22,6 @@
 #include <mutex>
 #include <system_error>
 #include <utility>
-
-#include <spdlog/spdlog.h>
 
 namespace eddy {
 namespace {

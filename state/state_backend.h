@@ -67,9 +67,9 @@ class StateTable {
                           std::vector<std::optional<std::string>>* values) const = 0;
   // Visits the keys of `group` that start with `prefix`, in key order,
   // until `visit` returns false. Keys are given without the group prefix.
-  virtual Status Scan(KeyGroupId group, std::string_view prefix,
-                      const std::function<bool(std::string_view key, std::string_view value)>& visit)
-      const = 0;
+  virtual Status Scan(
+      KeyGroupId group, std::string_view prefix,
+      const std::function<bool(std::string_view key, std::string_view value)>& visit) const = 0;
   // RocksDB's estimates (rocksdb.estimate-num-keys, live SST + memtable bytes).
   virtual uint64_t EstimatedKeys() const = 0;
   virtual uint64_t EstimatedBytes() const = 0;

@@ -145,15 +145,18 @@ class Layering : public ::testing::Test {
         if (header_owner.empty()) {
           wrong.push_back(where + header + " belongs to no library");
         } else if (!allowed.count(header_owner)) {
-          wrong.push_back(where + owner + " may not include " + header + " (of " + header_owner + ")");
+          wrong.push_back(where + owner + " may not include " + header + " (of " + header_owner +
+                          ")");
         }
         continue;
       }
       for (const PackageHeaders& package : Packages()) {
         if (header.rfind(package.prefix, 0) != 0) continue;
-        bool linked = std::any_of(package.targets.begin(), package.targets.end(),
-                                  [&](const std::string& target) { return allowed.count(target) > 0; });
-        if (!linked) wrong.push_back(where + owner + " does not link the package of <" + header + ">");
+        bool linked =
+            std::any_of(package.targets.begin(), package.targets.end(),
+                        [&](const std::string& target) { return allowed.count(target) > 0; });
+        if (!linked)
+          wrong.push_back(where + owner + " does not link the package of <" + header + ">");
         break;
       }
     }
@@ -185,7 +188,8 @@ TEST_F(Layering, EveryIncludeIsOfALibraryThatTheFilesLibraryLinks) {
       const std::string file = fs::relative(entry.path(), EDDY_SOURCE_DIR).string();
       ++files;
       if (OwnerOf(file).empty()) {
-        wrong.push_back(file + ": its folder builds no library (add an eddy_library to its CMakeLists.txt)");
+        wrong.push_back(
+            file + ": its folder builds no library (add an eddy_library to its CMakeLists.txt)");
         continue;
       }
       for (std::string& problem : WrongIncludes(file, ReadFile(entry.path()))) {
@@ -204,9 +208,12 @@ TEST_F(Layering, TheCheckRefusesAnIncludeAgainstTheLayers) {
   auto wrong = WrongIncludes("runtime/core/batch.cc",
                              "#include \"runtime/engine/executor.h\"\n#include <rocksdb/db.h>\n");
   ASSERT_EQ(wrong.size(), 2u);
-  EXPECT_NE(wrong[0].find("may not include runtime/engine/executor.h"), std::string::npos) << wrong[0];
-  EXPECT_NE(wrong[1].find("does not link the package of <rocksdb/db.h>"), std::string::npos) << wrong[1];
-  EXPECT_TRUE(WrongIncludes("runtime/engine/executor.cc", "#include \"runtime/core/batch.h\"\n").empty());
+  EXPECT_NE(wrong[0].find("may not include runtime/engine/executor.h"), std::string::npos)
+      << wrong[0];
+  EXPECT_NE(wrong[1].find("does not link the package of <rocksdb/db.h>"), std::string::npos)
+      << wrong[1];
+  EXPECT_TRUE(
+      WrongIncludes("runtime/engine/executor.cc", "#include \"runtime/core/batch.h\"\n").empty());
 }
 
 TEST_F(Layering, TheCoreLinksNoPackageButThreads) {

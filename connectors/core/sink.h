@@ -27,7 +27,8 @@ namespace eddy {
 // Which batch and task a Write belongs to. Converts from a BatchId, for
 // callers outside the engine's task loop.
 struct WriteContext {
-  WriteContext(BatchId batch, int32_t task_index = -1) : batch_id(batch), task(task_index) {}  // NOLINT
+  WriteContext(BatchId batch, int32_t task_index = -1)
+      : batch_id(batch), task(task_index) {}  // NOLINT
   BatchId batch_id;
   int32_t task;  // the writing task; -1: the batch-wide (stateful) stage
 };
@@ -49,7 +50,8 @@ class Sink {
   virtual Status Open() = 0;
   // Queues `batch`'s rows for writing. Rows that cannot be encoded (a key
   // expression that fails, say) go to `dead_letters`.
-  virtual Status Write(const Batch& batch, const WriteContext& context, DeadLetters* dead_letters) = 0;
+  virtual Status Write(const Batch& batch, const WriteContext& context,
+                       DeadLetters* dead_letters) = 0;
   // Returns once everything written so far is durable (acknowledged by the
   // broker, flushed to the file), or the first delivery error.
   virtual Status Flush() = 0;

@@ -20,8 +20,8 @@
 
 #include "runtime/core/batch.h"
 #include "runtime/core/dead_letter.h"
-#include "runtime/spec/job_spec.pb.h"
 #include "runtime/core/status.h"
+#include "runtime/spec/job_spec.pb.h"
 
 namespace eddy {
 

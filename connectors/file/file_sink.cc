@@ -4,8 +4,8 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <charconv>
 #include <cerrno>
+#include <charconv>
 #include <cstring>
 #include <filesystem>
 
@@ -62,19 +62,23 @@ class FileSink final : public Sink {
   Status Recover(const SinkRecovery& recovery) override {
     if (recovery.position.empty()) return Status::OK();
     int64_t length = 0;
-    const auto [end, ec] = std::from_chars(recovery.position.data(),
-                                           recovery.position.data() + recovery.position.size(), length);
-    if (ec != std::errc() || end != recovery.position.data() + recovery.position.size() || length < 0) {
-      return Status::Corruption(Context() + ": unreadable recorded length '" + recovery.position + "'");
+    const auto [end, ec] = std::from_chars(
+        recovery.position.data(), recovery.position.data() + recovery.position.size(), length);
+    if (ec != std::errc() || end != recovery.position.data() + recovery.position.size() ||
+        length < 0) {
+      return Status::Corruption(Context() + ": unreadable recorded length '" + recovery.position +
+                                "'");
     }
     if (length > length_) {
-      return Status::Corruption(Context() + ": '" + path_ + "' is shorter (" + std::to_string(length_) +
-                                        " bytes) than the job's state says it wrote (" + std::to_string(length) +
-                                        "): it was changed outside the job");
+      return Status::Corruption(Context() + ": '" + path_ + "' is shorter (" +
+                                std::to_string(length_) +
+                                " bytes) than the job's state says it wrote (" +
+                                std::to_string(length) + "): it was changed outside the job");
     }
     if (length == length_) return Status::OK();
     if (std::fflush(file_.get()) != 0 || ::ftruncate(::fileno(file_.get()), length) != 0) {
-      return Status::IOError(Context() + ": cannot truncate '" + path_ + "': " + std::strerror(errno));
+      return Status::IOError(Context() + ": cannot truncate '" + path_ +
+                             "': " + std::strerror(errno));
     }
     length_ = length;
     return Status::OK();

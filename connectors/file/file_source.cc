@@ -25,7 +25,8 @@ Status ReadFully(int fd, int64_t offset, size_t size, std::string* out, const st
   out->resize(size);
   size_t done = 0;
   while (done < size) {
-    const ssize_t got = ::pread(fd, out->data() + done, size - done, offset + static_cast<int64_t>(done));
+    const ssize_t got =
+        ::pread(fd, out->data() + done, size - done, offset + static_cast<int64_t>(done));
     if (got < 0) {
       if (errno == EINTR) continue;
       return Status::IOError("cannot read '" + path + "': " + ErrnoText(errno));
@@ -172,8 +173,8 @@ class FileSource final : public Source {
     if (fd_ < 0) return Status::Internal("file source '" + name_ + "': used before Open");
     struct stat info {};
     if (::fstat(fd_, &info) != 0) {
-      return Status::IOError("file source '" + name_ + "': cannot stat '" + path_ + "': " +
-                             ErrnoText(errno));
+      return Status::IOError("file source '" + name_ + "': cannot stat '" + path_ +
+                             "': " + ErrnoText(errno));
     }
     const int64_t size = info.st_size;
     if (size < indexed_end_) {

@@ -17,8 +17,8 @@
 #include <string>
 
 #include "connectors/core/source.h"
-#include "runtime/spec/job_spec.pb.h"
 #include "runtime/core/status.h"
+#include "runtime/spec/job_spec.pb.h"
 
 namespace eddy {
 

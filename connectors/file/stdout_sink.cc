@@ -83,8 +83,8 @@ Result<std::unique_ptr<Sink>> MakeStdoutSink(const spec::SinkSpec& spec, const S
   }
   auto encoder = MakeEncoder(spec.format(), input_schema, "");
   if (!encoder.ok()) return encoder.status().WithContext(context);
-  return std::unique_ptr<Sink>(std::make_unique<StdoutSink>(
-      spec.name(), std::move(encoder).value(), spec.stdout().max_rows(), out));
+  return std::unique_ptr<Sink>(std::make_unique<StdoutSink>(spec.name(), std::move(encoder).value(),
+                                                            spec.stdout().max_rows(), out));
 }
 
 }  // namespace eddy

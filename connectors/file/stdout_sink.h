@@ -8,9 +8,9 @@
 #include <memory>
 
 #include "connectors/core/sink.h"
-#include "runtime/spec/job_spec.pb.h"
 #include "runtime/core/status.h"
 #include "runtime/core/types.h"
+#include "runtime/spec/job_spec.pb.h"
 
 namespace eddy {
 

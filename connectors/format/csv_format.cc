@@ -54,7 +54,8 @@ bool SplitRecord(std::string_view record, char delimiter, std::vector<CsvField>*
       while (true) {
         const size_t quote = record.find('"', pos);
         if (quote == std::string_view::npos) {
-          *reason = "malformed CSV: unterminated quoted field " + std::to_string(fields->size() + 1);
+          *reason =
+              "malformed CSV: unterminated quoted field " + std::to_string(fields->size() + 1);
           return false;
         }
         if (quote + 1 < record.size() && record[quote + 1] == '"') {
@@ -70,8 +71,8 @@ bool SplitRecord(std::string_view record, char delimiter, std::vector<CsvField>*
           field.text = record.substr(start, quote - start);
         } else {
           scratch->append(record.data() + run, quote - run);
-          field.text = std::string_view(scratch->data() + scratch_start,
-                                        scratch->size() - scratch_start);
+          field.text =
+              std::string_view(scratch->data() + scratch_start, scratch->size() - scratch_start);
         }
         pos = quote + 1;
         break;
@@ -183,7 +184,9 @@ class CsvDecoder final : public Decoder {
     }
     bool ok = true;
     switch (spec.type) {
-      case TypeId::kString: slot->string_value = text; break;
+      case TypeId::kString:
+        slot->string_value = text;
+        break;
       case TypeId::kBool:
         if (EqualsIgnoreCase(text, "true") || text == "1") {
           slot->bool_value = true;
@@ -202,7 +205,9 @@ class CsvDecoder final : public Decoder {
           if (ok) slot->int_value = static_cast<int64_t>(number);
         }
         break;
-      case TypeId::kDouble: ok = ParseDouble(text, &slot->double_value); break;
+      case TypeId::kDouble:
+        ok = ParseDouble(text, &slot->double_value);
+        break;
       case TypeId::kTimestamp: {
         int64_t millis;
         if (ParseInt64(text, &millis)) {
@@ -286,11 +291,21 @@ class CsvEncoder final : public Encoder {
         const Column& column = batch.column(column_idx);
         if (column.IsNull(row)) continue;
         switch (column.type()) {
-          case TypeId::kBool: data += column.GetBool(row) ? "true" : "false"; break;
-          case TypeId::kInt64: AppendInt64Text(column.GetInt64(row), &data); break;
-          case TypeId::kDouble: AppendDoubleText(column.GetDouble(row), &data); break;
-          case TypeId::kString: AppendCsvField(column.GetString(row), delimiter_, &data); break;
-          case TypeId::kTimestamp: AppendTimestampText(column.GetInt64(row), &data); break;
+          case TypeId::kBool:
+            data += column.GetBool(row) ? "true" : "false";
+            break;
+          case TypeId::kInt64:
+            AppendInt64Text(column.GetInt64(row), &data);
+            break;
+          case TypeId::kDouble:
+            AppendDoubleText(column.GetDouble(row), &data);
+            break;
+          case TypeId::kString:
+            AppendCsvField(column.GetString(row), delimiter_, &data);
+            break;
+          case TypeId::kTimestamp:
+            AppendTimestampText(column.GetInt64(row), &data);
+            break;
         }
       }
       out->offsets.push_back(data.size());
@@ -309,9 +324,10 @@ Result<char> ParseDelimiter(const spec::FormatSpec& format) {
   const std::string& delimiter = format.delimiter();
   if (delimiter.size() != 1 || delimiter[0] == '"' || delimiter[0] == '\n' ||
       delimiter[0] == '\r') {
-    return Status::InvalidArgument("csv delimiter must be one character other than a quote or "
-                                   "line break, got '" +
-                                   delimiter + "'");
+    return Status::InvalidArgument(
+        "csv delimiter must be one character other than a quote or "
+        "line break, got '" +
+        delimiter + "'");
   }
   return delimiter[0];
 }
@@ -326,8 +342,7 @@ Result<std::unique_ptr<Decoder>> MakeCsvDecoder(const spec::FormatSpec& format, 
 Result<std::unique_ptr<Encoder>> MakeCsvEncoder(const spec::FormatSpec& format,
                                                 const Schema& schema) {
   EDDY_ASSIGN_OR_RETURN(char delimiter, ParseDelimiter(format));
-  return std::unique_ptr<Encoder>(
-      std::make_unique<CsvEncoder>(schema, delimiter, format.header()));
+  return std::unique_ptr<Encoder>(std::make_unique<CsvEncoder>(schema, delimiter, format.header()));
 }
 
 }  // namespace eddy::format_internal

@@ -114,13 +114,27 @@ void AppendJsonString(std::string_view text, std::string* out) {
     }
     out->append(text.data() + run_start, pos - run_start);
     switch (c) {
-      case '"': out->append("\\\""); break;
-      case '\\': out->append("\\\\"); break;
-      case '\n': out->append("\\n"); break;
-      case '\r': out->append("\\r"); break;
-      case '\t': out->append("\\t"); break;
-      case '\b': out->append("\\b"); break;
-      case '\f': out->append("\\f"); break;
+      case '"':
+        out->append("\\\"");
+        break;
+      case '\\':
+        out->append("\\\\");
+        break;
+      case '\n':
+        out->append("\\n");
+        break;
+      case '\r':
+        out->append("\\r");
+        break;
+      case '\t':
+        out->append("\\t");
+        break;
+      case '\b':
+        out->append("\\b");
+        break;
+      case '\f':
+        out->append("\\f");
+        break;
       default:
         if (c < 0x20) {
           const char escaped[] = {'\\', 'u', '0', '0', kHex[c >> 4], kHex[c & 0xF]};
@@ -202,10 +216,12 @@ Result<Schema> ResolveSchema(const spec::FormatSpec& format,
   EDDY_ASSIGN_OR_RETURN(FormatKind kind, ParseFormatKind(format.type()));
   switch (kind) {
     case FormatKind::kJson:
-    case FormatKind::kCsv: return DeclaredSchema(kind, columns);
+    case FormatKind::kCsv:
+      return DeclaredSchema(kind, columns);
     case FormatKind::kProtobuf:
       return format_internal::ResolveProtobufSchema(format, columns, base_dir);
-    case FormatKind::kRaw: return format_internal::ResolveRawSchema(columns);
+    case FormatKind::kRaw:
+      return format_internal::ResolveRawSchema(columns);
   }
   return Status::Internal("unhandled format kind");
 }
@@ -238,10 +254,14 @@ Result<std::unique_ptr<Encoder>> MakeEncoder(const spec::FormatSpec& format, con
                                              const std::string& base_dir) {
   EDDY_ASSIGN_OR_RETURN(FormatKind kind, ParseFormatKind(format.type()));
   switch (kind) {
-    case FormatKind::kJson: return format_internal::MakeJsonEncoder(schema);
-    case FormatKind::kCsv: return format_internal::MakeCsvEncoder(format, schema);
-    case FormatKind::kProtobuf: return format_internal::MakeProtobufEncoder(format, schema, base_dir);
-    case FormatKind::kRaw: return format_internal::MakeRawEncoder(schema);
+    case FormatKind::kJson:
+      return format_internal::MakeJsonEncoder(schema);
+    case FormatKind::kCsv:
+      return format_internal::MakeCsvEncoder(format, schema);
+    case FormatKind::kProtobuf:
+      return format_internal::MakeProtobufEncoder(format, schema, base_dir);
+    case FormatKind::kRaw:
+      return format_internal::MakeRawEncoder(schema);
   }
   return Status::Internal("unhandled format kind");
 }

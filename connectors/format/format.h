@@ -17,8 +17,8 @@
 
 #include "runtime/core/batch.h"
 #include "runtime/core/dead_letter.h"
-#include "runtime/spec/job_spec.pb.h"
 #include "runtime/core/status.h"
+#include "runtime/spec/job_spec.pb.h"
 
 namespace eddy {
 
@@ -76,12 +76,12 @@ Result<Schema> ResolveSchema(const spec::FormatSpec& format,
                              const google::protobuf::RepeatedPtrField<spec::ColumnSpec>& columns,
                              const std::string& base_dir);
 
-Result<std::unique_ptr<Decoder>> MakeDecoder(const spec::FormatSpec& format,
-                                             const google::protobuf::RepeatedPtrField<spec::ColumnSpec>& columns,
-                                             const std::string& base_dir);
+Result<std::unique_ptr<Decoder>> MakeDecoder(
+    const spec::FormatSpec& format,
+    const google::protobuf::RepeatedPtrField<spec::ColumnSpec>& columns,
+    const std::string& base_dir);
 
-Result<std::unique_ptr<Encoder>> MakeEncoder(const spec::FormatSpec& format,
-                                             const Schema& schema,
+Result<std::unique_ptr<Encoder>> MakeEncoder(const spec::FormatSpec& format, const Schema& schema,
                                              const std::string& base_dir);
 
 }  // namespace eddy

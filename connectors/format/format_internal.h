@@ -81,11 +81,19 @@ void AppendSlots(const std::vector<Slot>& slots, Batch* out) {
       continue;
     }
     switch (column.type()) {
-      case TypeId::kBool: column.AppendBool(slot.bool_value); break;
+      case TypeId::kBool:
+        column.AppendBool(slot.bool_value);
+        break;
       case TypeId::kInt64:
-      case TypeId::kTimestamp: column.AppendInt64(slot.int_value); break;
-      case TypeId::kDouble: column.AppendDouble(slot.double_value); break;
-      case TypeId::kString: column.AppendString(slot.string_value); break;
+      case TypeId::kTimestamp:
+        column.AppendInt64(slot.int_value);
+        break;
+      case TypeId::kDouble:
+        column.AppendDouble(slot.double_value);
+        break;
+      case TypeId::kString:
+        column.AppendString(slot.string_value);
+        break;
     }
   }
 }

@@ -23,8 +23,8 @@ namespace od = simdjson::ondemand;
 // One segment of the column paths. The root is node 0.
 struct PathNode {
   std::string key;
-  std::string full_path;          // dotted path from the root, for messages
-  int column = -1;                // the column this path ends in, or -1
+  std::string full_path;           // dotted path from the root, for messages
+  int column = -1;                 // the column this path ends in, or -1
   std::vector<uint32_t> children;  // indices into the node vector
 };
 
@@ -44,12 +44,18 @@ struct Slot {
 
 const char* JsonTypeName(od::json_type type) {
   switch (type) {
-    case od::json_type::array: return "array";
-    case od::json_type::object: return "object";
-    case od::json_type::number: return "number";
-    case od::json_type::string: return "string";
-    case od::json_type::boolean: return "boolean";
-    case od::json_type::null: return "null";
+    case od::json_type::array:
+      return "array";
+    case od::json_type::object:
+      return "object";
+    case od::json_type::number:
+      return "number";
+    case od::json_type::string:
+      return "string";
+    case od::json_type::boolean:
+      return "boolean";
+    case od::json_type::null:
+      return "null";
   }
   return "unknown";
 }
@@ -181,8 +187,8 @@ class JsonDecoder final : public Decoder {
         continue;  // the columns below stay missing
       }
       if (type != od::json_type::object) {
-        *ctx.reason = "field '" + child->full_path + "': expected object, got " +
-                      JsonTypeName(type);
+        *ctx.reason =
+            "field '" + child->full_path + "': expected object, got " + JsonTypeName(type);
         return false;
       }
       od::object nested;
@@ -194,8 +200,7 @@ class JsonDecoder final : public Decoder {
 
   bool Mismatch(const RecordContext& ctx, int column, od::json_type got) const {
     *ctx.reason = "field '" + paths_[column] + "': expected " +
-                  std::string(TypeName(schema_.field(column).type)) + ", got " +
-                  JsonTypeName(got);
+                  std::string(TypeName(schema_.field(column).type)) + ", got " + JsonTypeName(got);
     return false;
   }
 
@@ -238,8 +243,8 @@ class JsonDecoder final : public Decoder {
           if (auto error = value.get_string().get(text)) return Malformed(ctx, error);
           std::optional<TimestampMicros> parsed = ParseTimestamp(text);
           if (!parsed.has_value()) {
-            *ctx.reason = "field '" + paths_[column] + "': invalid timestamp '" +
-                          Abbreviate(text) + "'";
+            *ctx.reason =
+                "field '" + paths_[column] + "': invalid timestamp '" + Abbreviate(text) + "'";
             return false;
           }
           slot.int_value = *parsed;
@@ -279,8 +284,8 @@ class JsonDecoder final : public Decoder {
     if (number != std::trunc(number)) {
       std::string text;
       AppendDoubleText(number, &text);
-      *ctx.reason = "field '" + paths_[column] + "': expected int64, got non-integer number " +
-                    text;
+      *ctx.reason =
+          "field '" + paths_[column] + "': expected int64, got non-integer number " + text;
       return false;
     }
     if (!(std::fabs(number) < 9223372036854775808.0)) {
@@ -317,8 +322,8 @@ class JsonDecoder final : public Decoder {
   }
 
   static std::string_view TrimToken(std::string_view token) {
-    while (!token.empty() && (token.back() == ' ' || token.back() == '\t' ||
-                              token.back() == '\n' || token.back() == '\r')) {
+    while (!token.empty() && (token.back() == ' ' || token.back() == '\t' || token.back() == '\n' ||
+                              token.back() == '\r')) {
       token.remove_suffix(1);
     }
     return token;
@@ -362,8 +367,12 @@ class JsonEncoder final : public Encoder {
           continue;
         }
         switch (column.type()) {
-          case TypeId::kBool: data += column.GetBool(row) ? "true" : "false"; break;
-          case TypeId::kInt64: AppendInt64Text(column.GetInt64(row), &data); break;
+          case TypeId::kBool:
+            data += column.GetBool(row) ? "true" : "false";
+            break;
+          case TypeId::kInt64:
+            AppendInt64Text(column.GetInt64(row), &data);
+            break;
           case TypeId::kDouble: {
             const double value = column.GetDouble(row);
             if (std::isfinite(value)) {
@@ -373,7 +382,9 @@ class JsonEncoder final : public Encoder {
             }
             break;
           }
-          case TypeId::kString: AppendJsonString(column.GetString(row), &data); break;
+          case TypeId::kString:
+            AppendJsonString(column.GetString(row), &data);
+            break;
           case TypeId::kTimestamp:
             data += '"';
             AppendTimestampText(column.GetInt64(row), &data);
@@ -408,8 +419,7 @@ Result<std::unique_ptr<Decoder>> MakeJsonDecoder(const ColumnSpecs& columns, Sch
       const std::string key =
           path.substr(start, dot == std::string::npos ? std::string::npos : dot - start);
       if (key.empty()) {
-        return Status::InvalidArgument("column '" + spec.name() + "': invalid path '" + path +
-                                       "'");
+        return Status::InvalidArgument("column '" + spec.name() + "': invalid path '" + path + "'");
       }
       uint32_t child = 0;
       for (uint32_t idx : nodes[node].children) {

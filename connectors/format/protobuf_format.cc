@@ -39,7 +39,8 @@ class FallbackSourceTree final : public pb::compiler::SourceTree {
     if (pb::io::ZeroCopyInputStream* stream = disk_.Open(filename)) return stream;
     // Make sure the generated Timestamp descriptor is linked and registered.
     (void)pb::Timestamp::descriptor();
-    const pb::FileDescriptor* builtin = pb::DescriptorPool::generated_pool()->FindFileByName(filename);
+    const pb::FileDescriptor* builtin =
+        pb::DescriptorPool::generated_pool()->FindFileByName(filename);
     if (builtin == nullptr) return nullptr;
     std::lock_guard<std::mutex> lock(mutex_);
     std::string& text = builtin_texts_[filename];
@@ -147,8 +148,10 @@ bool IsIntegerField(const FieldDescriptor* field) {
     case FieldDescriptor::CPPTYPE_INT32:
     case FieldDescriptor::CPPTYPE_INT64:
     case FieldDescriptor::CPPTYPE_UINT32:
-    case FieldDescriptor::CPPTYPE_UINT64: return true;
-    default: return false;
+    case FieldDescriptor::CPPTYPE_UINT64:
+      return true;
+    default:
+      return false;
   }
 }
 
@@ -160,12 +163,16 @@ std::optional<TypeId> DefaultType(const FieldDescriptor* field) {
     case FieldDescriptor::CPPTYPE_INT32:
     case FieldDescriptor::CPPTYPE_INT64:
     case FieldDescriptor::CPPTYPE_UINT32:
-    case FieldDescriptor::CPPTYPE_UINT64: return TypeId::kInt64;
+    case FieldDescriptor::CPPTYPE_UINT64:
+      return TypeId::kInt64;
     case FieldDescriptor::CPPTYPE_FLOAT:
-    case FieldDescriptor::CPPTYPE_DOUBLE: return TypeId::kDouble;
-    case FieldDescriptor::CPPTYPE_BOOL: return TypeId::kBool;
+    case FieldDescriptor::CPPTYPE_DOUBLE:
+      return TypeId::kDouble;
+    case FieldDescriptor::CPPTYPE_BOOL:
+      return TypeId::kBool;
     case FieldDescriptor::CPPTYPE_STRING:
-    case FieldDescriptor::CPPTYPE_ENUM: return TypeId::kString;
+    case FieldDescriptor::CPPTYPE_ENUM:
+      return TypeId::kString;
     case FieldDescriptor::CPPTYPE_MESSAGE:
       if (IsTimestampMessage(field)) return TypeId::kTimestamp;
       return std::nullopt;
@@ -183,11 +190,14 @@ bool Compatible(const FieldDescriptor* field, TypeId type) {
     case FieldDescriptor::CPPTYPE_UINT64:
       return type == TypeId::kInt64 || type == TypeId::kDouble || type == TypeId::kTimestamp;
     case FieldDescriptor::CPPTYPE_FLOAT:
-    case FieldDescriptor::CPPTYPE_DOUBLE: return type == TypeId::kDouble;
-    case FieldDescriptor::CPPTYPE_BOOL: return type == TypeId::kBool;
+    case FieldDescriptor::CPPTYPE_DOUBLE:
+      return type == TypeId::kDouble;
+    case FieldDescriptor::CPPTYPE_BOOL:
+      return type == TypeId::kBool;
     case FieldDescriptor::CPPTYPE_STRING:
       return type == TypeId::kString || type == TypeId::kTimestamp;
-    case FieldDescriptor::CPPTYPE_ENUM: return type == TypeId::kString || type == TypeId::kInt64;
+    case FieldDescriptor::CPPTYPE_ENUM:
+      return type == TypeId::kString || type == TypeId::kInt64;
     case FieldDescriptor::CPPTYPE_MESSAGE:
       return IsTimestampMessage(field) && type == TypeId::kTimestamp;
   }
@@ -195,14 +205,15 @@ bool Compatible(const FieldDescriptor* field, TypeId type) {
 }
 
 std::string FieldTypeName(const FieldDescriptor* field) {
-  if (field->cpp_type() == FieldDescriptor::CPPTYPE_MESSAGE) return field->message_type()->full_name();
+  if (field->cpp_type() == FieldDescriptor::CPPTYPE_MESSAGE)
+    return field->message_type()->full_name();
   if (field->cpp_type() == FieldDescriptor::CPPTYPE_ENUM) return field->enum_type()->full_name();
   return field->type_name();
 }
 
 // A column bound to a (possibly nested) field of the message.
 struct Binding {
-  std::string path;                          // dotted, for messages
+  std::string path;                            // dotted, for messages
   std::vector<const FieldDescriptor*> fields;  // fields.back() is the leaf
   TypeId type;
   bool nullable;
@@ -231,8 +242,8 @@ Result<Binding> Bind(const pb::Descriptor* message, const std::string& column,
     if (dot == std::string::npos) break;
     if (field->cpp_type() != FieldDescriptor::CPPTYPE_MESSAGE || IsTimestampMessage(field)) {
       return Status::InvalidArgument("column '" + column + "': field '" + name + "' of " +
-                                     current->full_name() +
-                                     " is not a message, so path '" + path + "' cannot go into it");
+                                     current->full_name() + " is not a message, so path '" + path +
+                                     "' cannot go into it");
     }
     current = field->message_type();
     start = dot + 1;
@@ -250,8 +261,8 @@ Result<Binding> Bind(const pb::Descriptor* message, const std::string& column,
   return binding;
 }
 
-Result<std::vector<Binding>> BindColumns(const pb::Descriptor* message,
-                                         const ColumnSpecs& columns, const Schema& schema) {
+Result<std::vector<Binding>> BindColumns(const pb::Descriptor* message, const ColumnSpecs& columns,
+                                         const Schema& schema) {
   std::vector<Binding> bindings;
   for (int idx = 0; idx < columns.size(); ++idx) {
     const spec::ColumnSpec& column = columns[idx];
@@ -279,8 +290,8 @@ Schema DerivedSchema(const pb::Descriptor* message) {
 std::vector<Binding> DerivedBindings(const pb::Descriptor* message, const Schema& schema) {
   std::vector<Binding> bindings;
   for (const Field& field : schema.fields()) {
-    bindings.push_back(Binding{field.name, {message->FindFieldByName(field.name)}, field.type,
-                               field.nullable});
+    bindings.push_back(
+        Binding{field.name, {message->FindFieldByName(field.name)}, field.type, field.nullable});
   }
   return bindings;
 }
@@ -356,9 +367,15 @@ class ProtobufDecoder final : public Decoder {
     // Integers, widened to int64 first.
     int64_t integer = 0;
     switch (field->cpp_type()) {
-      case FieldDescriptor::CPPTYPE_INT32: integer = reflection->GetInt32(*message, field); break;
-      case FieldDescriptor::CPPTYPE_INT64: integer = reflection->GetInt64(*message, field); break;
-      case FieldDescriptor::CPPTYPE_UINT32: integer = reflection->GetUInt32(*message, field); break;
+      case FieldDescriptor::CPPTYPE_INT32:
+        integer = reflection->GetInt32(*message, field);
+        break;
+      case FieldDescriptor::CPPTYPE_INT64:
+        integer = reflection->GetInt64(*message, field);
+        break;
+      case FieldDescriptor::CPPTYPE_UINT32:
+        integer = reflection->GetUInt32(*message, field);
+        break;
       case FieldDescriptor::CPPTYPE_UINT64: {
         const uint64_t value = reflection->GetUInt64(*message, field);
         if (value > static_cast<uint64_t>(std::numeric_limits<int64_t>::max()) &&
@@ -375,12 +392,17 @@ class ProtobufDecoder final : public Decoder {
         integer = static_cast<int64_t>(value);
         break;
       }
-      default: break;
+      default:
+        break;
     }
     if (IsIntegerField(field)) {
       switch (binding.type) {
-        case TypeId::kInt64: slot->int_value = integer; break;
-        case TypeId::kDouble: slot->double_value = static_cast<double>(integer); break;
+        case TypeId::kInt64:
+          slot->int_value = integer;
+          break;
+        case TypeId::kDouble:
+          slot->double_value = static_cast<double>(integer);
+          break;
         case TypeId::kTimestamp:
           if (integer > kMaxMillis || integer < -kMaxMillis) {
             *reason = "field '" + binding.path + "': epoch milliseconds out of timestamp range";
@@ -388,7 +410,8 @@ class ProtobufDecoder final : public Decoder {
           }
           slot->int_value = integer * 1000;
           break;
-        default: return false;  // excluded by Compatible()
+        default:
+          return false;  // excluded by Compatible()
       }
       slot->valid = true;
       return true;
@@ -400,9 +423,12 @@ class ProtobufDecoder final : public Decoder {
       case FieldDescriptor::CPPTYPE_DOUBLE:
         slot->double_value = reflection->GetDouble(*message, field);
         break;
-      case FieldDescriptor::CPPTYPE_BOOL: slot->bool_value = reflection->GetBool(*message, field); break;
+      case FieldDescriptor::CPPTYPE_BOOL:
+        slot->bool_value = reflection->GetBool(*message, field);
+        break;
       case FieldDescriptor::CPPTYPE_STRING: {
-        const std::string& text = reflection->GetStringReference(*message, field, &slot->string_value);
+        const std::string& text =
+            reflection->GetStringReference(*message, field, &slot->string_value);
         if (binding.type == TypeId::kTimestamp) {
           std::optional<TimestampMicros> parsed = ParseTimestamp(text);
           if (!parsed.has_value()) {
@@ -419,7 +445,8 @@ class ProtobufDecoder final : public Decoder {
         const int number = reflection->GetEnumValue(*message, field);
         if (binding.type == TypeId::kInt64) {
           slot->int_value = number;
-        } else if (const pb::EnumValueDescriptor* value = field->enum_type()->FindValueByNumber(number)) {
+        } else if (const pb::EnumValueDescriptor* value =
+                       field->enum_type()->FindValueByNumber(number)) {
           slot->string_value.assign(value->name());
         } else {
           slot->string_value.assign(std::to_string(number));  // an unknown open-enum value
@@ -432,7 +459,8 @@ class ProtobufDecoder final : public Decoder {
         const pb::Reflection* ts_reflection = timestamp.GetReflection();
         const int64_t seconds =
             ts_reflection->GetInt64(timestamp, descriptor->FindFieldByName("seconds"));
-        const int32_t nanos = ts_reflection->GetInt32(timestamp, descriptor->FindFieldByName("nanos"));
+        const int32_t nanos =
+            ts_reflection->GetInt32(timestamp, descriptor->FindFieldByName("nanos"));
         if (seconds > std::numeric_limits<int64_t>::max() / 1000000 - 1 ||
             seconds < std::numeric_limits<int64_t>::min() / 1000000 + 1) {
           *reason = "field '" + binding.path + "': timestamp out of range";
@@ -441,7 +469,8 @@ class ProtobufDecoder final : public Decoder {
         slot->int_value = seconds * 1000000 + nanos / 1000;
         break;
       }
-      default: return false;
+      default:
+        return false;
     }
     slot->valid = true;
     return true;
@@ -479,7 +508,8 @@ class ProtobufEncoder final : public Encoder {
       const size_t size = message->ByteSizeLong();
       const size_t start = out->data.size();
       out->data.resize(start + size);
-      message->SerializeWithCachedSizesToArray(reinterpret_cast<uint8_t*>(out->data.data() + start));
+      message->SerializeWithCachedSizesToArray(
+          reinterpret_cast<uint8_t*>(out->data.data() + start));
       out->offsets.push_back(out->data.size());
     }
     return Status::OK();
@@ -499,23 +529,33 @@ class ProtobufEncoder final : public Encoder {
     if (IsIntegerField(field)) {
       int64_t integer = 0;
       switch (column.type()) {
-        case TypeId::kInt64: integer = column.GetInt64(row); break;
-        case TypeId::kTimestamp: integer = FloorDiv(column.GetInt64(row), 1000); break;
-        case TypeId::kDouble: integer = ClampToInt64(column.GetDouble(row)); break;
-        default: return;
+        case TypeId::kInt64:
+          integer = column.GetInt64(row);
+          break;
+        case TypeId::kTimestamp:
+          integer = FloorDiv(column.GetInt64(row), 1000);
+          break;
+        case TypeId::kDouble:
+          integer = ClampToInt64(column.GetDouble(row));
+          break;
+        default:
+          return;
       }
       switch (field->cpp_type()) {
         case FieldDescriptor::CPPTYPE_INT32:
           reflection->SetInt32(message, field, static_cast<int32_t>(integer));
           break;
-        case FieldDescriptor::CPPTYPE_INT64: reflection->SetInt64(message, field, integer); break;
+        case FieldDescriptor::CPPTYPE_INT64:
+          reflection->SetInt64(message, field, integer);
+          break;
         case FieldDescriptor::CPPTYPE_UINT32:
           reflection->SetUInt32(message, field, static_cast<uint32_t>(integer));
           break;
         case FieldDescriptor::CPPTYPE_UINT64:
           reflection->SetUInt64(message, field, static_cast<uint64_t>(integer));
           break;
-        default: break;
+        default:
+          break;
       }
       return;
     }
@@ -523,8 +563,12 @@ class ProtobufEncoder final : public Encoder {
       case FieldDescriptor::CPPTYPE_FLOAT:
         reflection->SetFloat(message, field, static_cast<float>(column.GetDouble(row)));
         break;
-      case FieldDescriptor::CPPTYPE_DOUBLE: reflection->SetDouble(message, field, column.GetDouble(row)); break;
-      case FieldDescriptor::CPPTYPE_BOOL: reflection->SetBool(message, field, column.GetBool(row)); break;
+      case FieldDescriptor::CPPTYPE_DOUBLE:
+        reflection->SetDouble(message, field, column.GetDouble(row));
+        break;
+      case FieldDescriptor::CPPTYPE_BOOL:
+        reflection->SetBool(message, field, column.GetBool(row));
+        break;
       case FieldDescriptor::CPPTYPE_STRING:
         if (column.type() == TypeId::kTimestamp) {
           std::string text;
@@ -548,12 +592,15 @@ class ProtobufEncoder final : public Encoder {
         const pb::Descriptor* descriptor = timestamp->GetDescriptor();
         const int64_t micros = column.GetInt64(row);
         const int64_t seconds = FloorDiv(micros, 1000000);
-        timestamp->GetReflection()->SetInt64(timestamp, descriptor->FindFieldByName("seconds"), seconds);
-        timestamp->GetReflection()->SetInt32(timestamp, descriptor->FindFieldByName("nanos"),
-                                             static_cast<int32_t>((micros - seconds * 1000000) * 1000));
+        timestamp->GetReflection()->SetInt64(timestamp, descriptor->FindFieldByName("seconds"),
+                                             seconds);
+        timestamp->GetReflection()->SetInt32(
+            timestamp, descriptor->FindFieldByName("nanos"),
+            static_cast<int32_t>((micros - seconds * 1000000) * 1000));
         break;
       }
-      default: break;
+      default:
+        break;
     }
   }
 

@@ -46,11 +46,21 @@ class RawEncoder final : public Encoder {
     for (size_t row = 0; row < batch.num_rows(); ++row) {
       if (!column.IsNull(row)) {
         switch (column.type()) {
-          case TypeId::kString: out->data.append(column.GetString(row)); break;
-          case TypeId::kInt64: AppendInt64Text(column.GetInt64(row), &out->data); break;
-          case TypeId::kDouble: AppendDoubleText(column.GetDouble(row), &out->data); break;
-          case TypeId::kTimestamp: AppendTimestampText(column.GetInt64(row), &out->data); break;
-          case TypeId::kBool: out->data.append(column.GetBool(row) ? "true" : "false"); break;
+          case TypeId::kString:
+            out->data.append(column.GetString(row));
+            break;
+          case TypeId::kInt64:
+            AppendInt64Text(column.GetInt64(row), &out->data);
+            break;
+          case TypeId::kDouble:
+            AppendDoubleText(column.GetDouble(row), &out->data);
+            break;
+          case TypeId::kTimestamp:
+            AppendTimestampText(column.GetInt64(row), &out->data);
+            break;
+          case TypeId::kBool:
+            out->data.append(column.GetBool(row) ? "true" : "false");
+            break;
         }
       }
       out->offsets.push_back(out->data.size());

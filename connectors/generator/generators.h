@@ -19,9 +19,9 @@
 #include <string_view>
 
 #include "runtime/core/batch.h"
-#include "runtime/spec/job_spec.pb.h"
 #include "runtime/core/status.h"
 #include "runtime/core/types.h"
+#include "runtime/spec/job_spec.pb.h"
 
 namespace eddy::generator {
 

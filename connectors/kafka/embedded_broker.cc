@@ -124,7 +124,8 @@ class Forwarder {
           const pollfd& pfd = fds[1 + idx + side];
           if (!(pfd.revents & (POLLIN | POLLHUP | POLLERR))) continue;
           const ssize_t n = ::read(pfd.fd, buffer, sizeof(buffer));
-          const int peer = side == 0 ? pairs[pair_idx].upstream.get() : pairs[pair_idx].client.get();
+          const int peer =
+              side == 0 ? pairs[pair_idx].upstream.get() : pairs[pair_idx].client.get();
           if (n <= 0 || !WriteAll(peer, buffer, static_cast<size_t>(n))) closed.insert(pair_idx);
         }
       }
@@ -170,7 +171,8 @@ struct EmbeddedBroker::Rep {
 EmbeddedBroker::EmbeddedBroker(std::unique_ptr<Rep> rep) : rep_(std::move(rep)) {}
 EmbeddedBroker::~EmbeddedBroker() = default;
 
-Result<std::unique_ptr<EmbeddedBroker>> EmbeddedBroker::Start(const EmbeddedBrokerOptions& options) {
+Result<std::unique_ptr<EmbeddedBroker>> EmbeddedBroker::Start(
+    const EmbeddedBrokerOptions& options) {
   auto rep = std::make_unique<Rep>();
   rep->default_partitions = options.default_partitions > 0 ? options.default_partitions : 3;
   char errstr[512];
@@ -183,7 +185,8 @@ Result<std::unique_ptr<EmbeddedBroker>> EmbeddedBroker::Start(const EmbeddedBrok
   }
   rep->handle.reset(handle);
   rep->cluster = rd_kafka_mock_cluster_new(handle, options.brokers > 0 ? options.brokers : 1);
-  if (rep->cluster == nullptr) return Status::Internal("embedded broker: mock cluster failed to start");
+  if (rep->cluster == nullptr)
+    return Status::Internal("embedded broker: mock cluster failed to start");
   const std::string mock_bootstrap = rd_kafka_mock_cluster_bootstraps(rep->cluster);
   if (options.port > 0) {
     const std::string first = mock_bootstrap.substr(0, mock_bootstrap.find(','));
@@ -205,7 +208,8 @@ Status EmbeddedBroker::CreateTopic(const std::string& topic, int partitions) {
   std::lock_guard<std::mutex> lock(rep_->mutex);
   if (rep_->topics.count(topic) > 0) return Status::OK();
   const int count = partitions > 0 ? partitions : rep_->default_partitions;
-  const rd_kafka_resp_err_t err = rd_kafka_mock_topic_create(rep_->cluster, topic.c_str(), count, 1);
+  const rd_kafka_resp_err_t err =
+      rd_kafka_mock_topic_create(rep_->cluster, topic.c_str(), count, 1);
   if (err != RD_KAFKA_RESP_ERR_NO_ERROR && err != RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS) {
     return Status::Internal("embedded broker: cannot create topic '" + topic +
                             "': " + rd_kafka_err2str(err));

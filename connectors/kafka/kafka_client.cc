@@ -29,7 +29,8 @@ Status SetProperty(rd_kafka_conf_t* conf, const std::string& key, const std::str
 Result<KafkaConf> BuildConf(const KafkaClientConfig& config,
                             const std::vector<std::pair<std::string, std::string>>& defaults) {
   KafkaConf conf(rd_kafka_conf_new());
-  for (const auto& [key, value] : defaults) EDDY_RETURN_IF_ERROR(SetProperty(conf.get(), key, value));
+  for (const auto& [key, value] : defaults)
+    EDDY_RETURN_IF_ERROR(SetProperty(conf.get(), key, value));
   EDDY_RETURN_IF_ERROR(SetProperty(conf.get(), "bootstrap.servers", config.brokers));
   for (const auto& [key, value] : config.properties) {
     EDDY_RETURN_IF_ERROR(SetProperty(conf.get(), key, value));
@@ -142,8 +143,12 @@ uint32_t Murmur2(std::string_view key) {
   }
   const unsigned char* tail = data + blocks * 4;
   switch (length & 3) {
-    case 3: h ^= static_cast<uint32_t>(tail[2]) << 16; [[fallthrough]];
-    case 2: h ^= static_cast<uint32_t>(tail[1]) << 8; [[fallthrough]];
+    case 3:
+      h ^= static_cast<uint32_t>(tail[2]) << 16;
+      [[fallthrough]];
+    case 2:
+      h ^= static_cast<uint32_t>(tail[1]) << 8;
+      [[fallthrough]];
     case 1:
       h ^= tail[0];
       h *= kM;

@@ -12,17 +12,23 @@ class KafkaSink final : public Sink {
   const std::string& name() const override { return options_.name; }
 
   Status Open() override {
-    auto writer = KafkaWriter::Open(options_.client, options_.topic, options_.name, options_.delivery);
-    if (!writer.ok()) return writer.status().WithContext("sink '" + options_.name + "' at " + options_.client.brokers);
+    auto writer =
+        KafkaWriter::Open(options_.client, options_.topic, options_.name, options_.delivery);
+    if (!writer.ok())
+      return writer.status().WithContext("sink '" + options_.name + "' at " +
+                                         options_.client.brokers);
     writer_ = std::move(writer).value();
     return Status::OK();
   }
 
   bool exactly_once() const override { return options_.delivery == Delivery::kExactlyOnce; }
 
-  Status Recover(const SinkRecovery& recovery) override { return writer_->Recover({recovery.job, recovery.run}); }
+  Status Recover(const SinkRecovery& recovery) override {
+    return writer_->Recover({recovery.job, recovery.run});
+  }
 
-  Status Write(const Batch& batch, const WriteContext& context, DeadLetters* dead_letters) override {
+  Status Write(const Batch& batch, const WriteContext& context,
+               DeadLetters* dead_letters) override {
     const size_t rows = batch.num_rows();
     if (rows == 0) return Status::OK();
     encoded_.Clear();
@@ -72,8 +78,8 @@ class KafkaSink final : public Sink {
                               static_cast<ssize_t>(value.size()));
         }
       }
-      EDDY_RETURN_IF_ERROR(
-          writer_->Produce(partition, encoded_.row(row), key, headers, context.batch_id.value, context.task));
+      EDDY_RETURN_IF_ERROR(writer_->Produce(partition, encoded_.row(row), key, headers,
+                                            context.batch_id.value, context.task));
     }
     return Status::OK();
   }
@@ -107,7 +113,8 @@ class KafkaSink final : public Sink {
 Result<Delivery> ParseDelivery(const std::string& text) {
   if (text.empty() || text == "exactly_once") return Delivery::kExactlyOnce;
   if (text == "at_least_once") return Delivery::kAtLeastOnce;
-  return Status::InvalidArgument("unknown delivery '" + text + "' (expected exactly_once or at_least_once)");
+  return Status::InvalidArgument("unknown delivery '" + text +
+                                 "' (expected exactly_once or at_least_once)");
 }
 
 Result<std::unique_ptr<Sink>> MakeKafkaSink(KafkaSinkOptions options) {

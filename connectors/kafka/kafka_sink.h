@@ -10,10 +10,10 @@
 #include <string>
 #include <vector>
 
+#include "connectors/core/sink.h"
 #include "connectors/format/format.h"
 #include "connectors/kafka/kafka_client.h"
 #include "connectors/kafka/kafka_writer.h"
-#include "connectors/core/sink.h"
 #include "runtime/expr/expression.h"
 
 namespace eddy {

@@ -3,8 +3,8 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
-#include <cstdint>
 #include <condition_variable>
+#include <cstdint>
 #include <deque>
 #include <map>
 #include <mutex>
@@ -63,13 +63,14 @@ class KafkaSource final : public Source {
       return offsets;
     }
     EDDY_ASSIGN_OR_RETURN(int64_t millis, ParseStartTimestamp(start));
-    KafkaPartitionList list(rd_kafka_topic_partition_list_new(static_cast<int>(partitions_.size())));
+    KafkaPartitionList list(
+        rd_kafka_topic_partition_list_new(static_cast<int>(partitions_.size())));
     for (const SourcePartition& part : partitions_) {
       rd_kafka_topic_partition_list_add(list.get(), part.topic.c_str(), part.partition)->offset =
           millis;
     }
-    const rd_kafka_resp_err_t err =
-        rd_kafka_offsets_for_times(consumer_.get(), list.get(), static_cast<int>(kBrokerTimeout.count()));
+    const rd_kafka_resp_err_t err = rd_kafka_offsets_for_times(
+        consumer_.get(), list.get(), static_cast<int>(kBrokerTimeout.count()));
     if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
       return Status::Unavailable("source '" + options_.name + "': offsets for time " + start +
                                  ": " + rd_kafka_err2str(err));
@@ -89,11 +90,12 @@ class KafkaSource final : public Source {
 
   Status StartFrom(const std::vector<int64_t>& next_offsets) override {
     if (next_offsets.size() != partitions_.size()) {
-      return Status::InvalidArgument("source '" + options_.name + "': " +
-                                     std::to_string(next_offsets.size()) + " offsets for " +
+      return Status::InvalidArgument("source '" + options_.name +
+                                     "': " + std::to_string(next_offsets.size()) + " offsets for " +
                                      std::to_string(partitions_.size()) + " partitions");
     }
-    KafkaPartitionList list(rd_kafka_topic_partition_list_new(static_cast<int>(partitions_.size())));
+    KafkaPartitionList list(
+        rd_kafka_topic_partition_list_new(static_cast<int>(partitions_.size())));
     for (size_t idx = 0; idx < partitions_.size(); ++idx) {
       rd_kafka_topic_partition_list_add(list.get(), partitions_[idx].topic.c_str(),
                                         partitions_[idx].partition)
@@ -122,7 +124,8 @@ class KafkaSource final : public Source {
 
   Status Read(const PartitionRange& range, const std::atomic<bool>& cancel, Batch* out,
               DeadLetters* dead_letters) override {
-    if (!assigned_) return Status::Internal("source '" + options_.name + "': Read before StartFrom");
+    if (!assigned_)
+      return Status::Internal("source '" + options_.name + "': Read before StartFrom");
     if (range.end <= range.start) return Status::OK();
     EDDY_RETURN_IF_ERROR(SeekIfNeeded(range));
     std::vector<KafkaMessage> taken;
@@ -153,12 +156,11 @@ class KafkaSource final : public Source {
       if (cancel.load()) return Status::Cancelled("source '" + options_.name + "' read cancelled");
       if (std::chrono::steady_clock::now() - last_progress > options_.read_timeout) {
         const SourcePartition& part = partitions_[range.partition_index];
-        return Status::Unavailable(
-            "source '" + options_.name + "': no records from " + part.topic + "/" +
-            std::to_string(part.partition) + " for " +
-            std::to_string(options_.read_timeout.count()) + " ms while reading offsets " +
-            std::to_string(range.start) + ".." + std::to_string(range.end) +
-            " (broker unreachable?)");
+        return Status::Unavailable("source '" + options_.name + "': no records from " + part.topic +
+                                   "/" + std::to_string(part.partition) + " for " +
+                                   std::to_string(options_.read_timeout.count()) +
+                                   " ms while reading offsets " + std::to_string(range.start) +
+                                   ".." + std::to_string(range.end) + " (broker unreachable?)");
       }
       PullFromConsumerQueue();
     }
@@ -167,7 +169,8 @@ class KafkaSource final : public Source {
 
   void Acknowledge(const std::vector<int64_t>& next_offsets) override {
     if (options_.group_id.empty() || !consumer_) return;
-    KafkaPartitionList list(rd_kafka_topic_partition_list_new(static_cast<int>(partitions_.size())));
+    KafkaPartitionList list(
+        rd_kafka_topic_partition_list_new(static_cast<int>(partitions_.size())));
     for (size_t idx = 0; idx < partitions_.size() && idx < next_offsets.size(); ++idx) {
       rd_kafka_topic_partition_list_add(list.get(), partitions_[idx].topic.c_str(),
                                         partitions_[idx].partition)
@@ -180,7 +183,8 @@ class KafkaSource final : public Source {
 
  private:
   static Result<int64_t> ParseStartTimestamp(const std::string& start) {
-    if (!start.empty() && std::all_of(start.begin(), start.end(), ::isdigit)) return std::stoll(start);
+    if (!start.empty() && std::all_of(start.begin(), start.end(), ::isdigit))
+      return std::stoll(start);
     auto micros = ParseTimestamp(start);
     if (!micros) {
       return Status::InvalidArgument("start '" + start +
@@ -196,10 +200,9 @@ class KafkaSource final : public Source {
         consumer_.get(), partitions_[idx].topic.c_str(), partitions_[idx].partition, &low, &high,
         static_cast<int>(kBrokerTimeout.count()));
     if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-      return Status::Unavailable("source '" + options_.name + "': watermarks of " +
-                                 partitions_[idx].topic + "/" +
-                                 std::to_string(partitions_[idx].partition) + ": " +
-                                 rd_kafka_err2str(err));
+      return Status::Unavailable(
+          "source '" + options_.name + "': watermarks of " + partitions_[idx].topic + "/" +
+          std::to_string(partitions_[idx].partition) + ": " + rd_kafka_err2str(err));
     }
     return std::make_pair(low, high);
   }
@@ -329,7 +332,8 @@ class KafkaSource final : public Source {
 }  // namespace
 
 Result<std::unique_ptr<Source>> MakeKafkaSource(KafkaSourceOptions options) {
-  if (options.topics.empty()) return Status::InvalidArgument("Kafka source needs at least one topic");
+  if (options.topics.empty())
+    return Status::InvalidArgument("Kafka source needs at least one topic");
   if (!options.decoder) return Status::InvalidArgument("Kafka source needs a decoder");
   return std::unique_ptr<Source>(std::make_unique<KafkaSource>(std::move(options)));
 }

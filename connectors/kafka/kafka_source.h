@@ -10,9 +10,9 @@
 #include <memory>
 #include <string>
 
+#include "connectors/core/source.h"
 #include "connectors/format/format.h"
 #include "connectors/kafka/kafka_client.h"
-#include "connectors/core/source.h"
 #include "runtime/spec/job_spec.pb.h"
 
 namespace eddy {

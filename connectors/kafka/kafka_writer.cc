@@ -1,10 +1,10 @@
 #include "connectors/kafka/kafka_writer.h"
 
+#include <spdlog/spdlog.h>
+
 #include <algorithm>
 #include <charconv>
 #include <chrono>
-
-#include <spdlog/spdlog.h>
 
 namespace eddy {
 namespace {
@@ -19,7 +19,8 @@ constexpr char kTaskHeader[] = "eddy.task";
 std::optional<std::string_view> Header(rd_kafka_headers_t* headers, const char* name) {
   const void* value = nullptr;
   size_t size = 0;
-  if (headers == nullptr || rd_kafka_header_get_last(headers, name, &value, &size) != RD_KAFKA_RESP_ERR_NO_ERROR ||
+  if (headers == nullptr ||
+      rd_kafka_header_get_last(headers, name, &value, &size) != RD_KAFKA_RESP_ERR_NO_ERROR ||
       value == nullptr) {
     return std::nullopt;
   }
@@ -47,8 +48,9 @@ struct Newest {
   LandedPosition position;
 };
 
-Result<Newest> FindNewest(rd_kafka_t* consumer, const std::string& topic, int32_t partition, int64_t low,
-                          int64_t high, const std::string& job, const std::string& writer) {
+Result<Newest> FindNewest(rd_kafka_t* consumer, const std::string& topic, int32_t partition,
+                          int64_t low, int64_t high, const std::string& job,
+                          const std::string& writer) {
   Newest newest;
   int64_t end = high;
   int64_t window = 64;
@@ -58,14 +60,15 @@ Result<Newest> FindNewest(rd_kafka_t* consumer, const std::string& topic, int32_
     rd_kafka_topic_partition_list_add(list.get(), topic.c_str(), partition)->offset = start;
     rd_kafka_resp_err_t err = rd_kafka_assign(consumer, list.get());
     if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-      return Status::Unavailable("reading the tail of " + topic + "/" + std::to_string(partition) + ": " +
-                                 rd_kafka_err2str(err));
+      return Status::Unavailable("reading the tail of " + topic + "/" + std::to_string(partition) +
+                                 ": " + rd_kafka_err2str(err));
     }
     const auto deadline = std::chrono::steady_clock::now() + kBrokerTimeout;
     int64_t next = start;
     while (next < end) {
       if (std::chrono::steady_clock::now() > deadline) {
-        return Status::Unavailable("reading the tail of " + topic + "/" + std::to_string(partition) +
+        return Status::Unavailable("reading the tail of " + topic + "/" +
+                                   std::to_string(partition) +
                                    ": no answer from the brokers within " +
                                    std::to_string(kBrokerTimeout.count()) + " ms");
       }
@@ -78,7 +81,8 @@ Result<Newest> FindNewest(rd_kafka_t* consumer, const std::string& topic, int32_
         continue;
       }
       if (message->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-        return Status::Unavailable("reading the tail of " + topic + "/" + std::to_string(partition) + ": " +
+        return Status::Unavailable("reading the tail of " + topic + "/" +
+                                   std::to_string(partition) + ": " +
                                    rd_kafka_message_errstr(message.get()));
       }
       next = message->offset + 1;
@@ -106,8 +110,9 @@ Result<Newest> FindNewest(rd_kafka_t* consumer, const std::string& topic, int32_
 
 }  // namespace
 
-Result<std::unique_ptr<KafkaWriter>> KafkaWriter::Open(const KafkaClientConfig& client, std::string topic,
-                                                       std::string writer, Delivery delivery) {
+Result<std::unique_ptr<KafkaWriter>> KafkaWriter::Open(const KafkaClientConfig& client,
+                                                       std::string topic, std::string writer,
+                                                       Delivery delivery) {
   auto result = std::make_unique<KafkaWriter>(std::move(topic), std::move(writer), delivery);
   result->client_ = client;
   KafkaClientConfig producer_config;
@@ -119,9 +124,12 @@ Result<std::unique_ptr<KafkaWriter>> KafkaWriter::Open(const KafkaClientConfig& 
   }
   producer_config.properties.insert(producer_config.properties.end(), client.properties.begin(),
                                     client.properties.end());
-  EDDY_ASSIGN_OR_RETURN(result->producer_, CreateProducer(producer_config, &KafkaWriter::OnDelivery, result.get()));
-  EDDY_ASSIGN_OR_RETURN(result->partition_count_, FetchPartitionCount(result->producer_.get(), result->topic_name_));
-  result->topic_.reset(rd_kafka_topic_new(result->producer_.get(), result->topic_name_.c_str(), nullptr));
+  EDDY_ASSIGN_OR_RETURN(result->producer_,
+                        CreateProducer(producer_config, &KafkaWriter::OnDelivery, result.get()));
+  EDDY_ASSIGN_OR_RETURN(result->partition_count_,
+                        FetchPartitionCount(result->producer_.get(), result->topic_name_));
+  result->topic_.reset(
+      rd_kafka_topic_new(result->producer_.get(), result->topic_name_.c_str(), nullptr));
   result->landed_.assign(static_cast<size_t>(result->partition_count_), LandedPosition());
   result->next_seq_.assign(static_cast<size_t>(result->partition_count_), 0);
   return result;
@@ -134,18 +142,19 @@ KafkaWriter::~KafkaWriter() {
 Status KafkaWriter::Recover(const OutputIdentity& identity) {
   identity_ = identity;
   if (delivery_ != Delivery::kExactlyOnce) return Status::OK();
-  EDDY_ASSIGN_OR_RETURN(KafkaHandle consumer, CreateConsumer(client_, "eddy-recovery-" + identity.job));
+  EDDY_ASSIGN_OR_RETURN(KafkaHandle consumer,
+                        CreateConsumer(client_, "eddy-recovery-" + identity.job));
   for (int32_t partition = 0; partition < partition_count_; ++partition) {
     int64_t low = 0, high = 0;
     const rd_kafka_resp_err_t err =
-        rd_kafka_query_watermark_offsets(consumer.get(), topic_name_.c_str(), partition, &low, &high,
-                                         static_cast<int>(kBrokerTimeout.count()));
+        rd_kafka_query_watermark_offsets(consumer.get(), topic_name_.c_str(), partition, &low,
+                                         &high, static_cast<int>(kBrokerTimeout.count()));
     if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
       return Status::Unavailable("sink '" + writer_ + "': offsets of " + topic_name_ + "/" +
                                  std::to_string(partition) + ": " + rd_kafka_err2str(err));
     }
-    EDDY_ASSIGN_OR_RETURN(Newest newest,
-                          FindNewest(consumer.get(), topic_name_, partition, low, high, identity.job, writer_));
+    EDDY_ASSIGN_OR_RETURN(Newest newest, FindNewest(consumer.get(), topic_name_, partition, low,
+                                                    high, identity.job, writer_));
     // Another run's records (the job started over from empty state) are not
     // this run's: nothing of this run is there yet.
     landed_[static_cast<size_t>(partition)] =
@@ -156,18 +165,22 @@ Status KafkaWriter::Recover(const OutputIdentity& identity) {
   for (size_t partition = 0; partition < landed_.size(); ++partition) {
     if (landed_[partition].seq < 0) continue;
     found += (found.empty() ? "" : ", ") + std::to_string(partition) + ": batch " +
-             std::to_string(landed_[partition].batch) + " seq " + std::to_string(landed_[partition].seq);
+             std::to_string(landed_[partition].batch) + " seq " +
+             std::to_string(landed_[partition].seq);
   }
   if (!found.empty()) {
-    spdlog::info("job={} sink '{}': this run's newest records in {} are at {}; a batch that runs again skips "
-                 "what is there",
-                 identity.job, writer_, topic_name_, found);
+    spdlog::info(
+        "job={} sink '{}': this run's newest records in {} are at {}; a batch that runs again "
+        "skips "
+        "what is there",
+        identity.job, writer_, topic_name_, found);
   }
   return Status::OK();
 }
 
-Status KafkaWriter::Produce(int32_t partition, std::string_view value, std::optional<std::string_view> key,
-                            rd_kafka_headers_t* headers, int64_t batch, int32_t task) {
+Status KafkaWriter::Produce(int32_t partition, std::string_view value,
+                            std::optional<std::string_view> key, rd_kafka_headers_t* headers,
+                            int64_t batch, int32_t task) {
   if (delivery_ == Delivery::kExactlyOnce) {
     if (batch != batch_) {
       batch_ = batch;
@@ -195,20 +208,22 @@ Status KafkaWriter::Produce(int32_t partition, std::string_view value, std::opti
   return Enqueue(partition, value, key, headers);
 }
 
-Status KafkaWriter::Enqueue(int32_t partition, std::string_view value, std::optional<std::string_view> key,
-                            rd_kafka_headers_t* headers) {
+Status KafkaWriter::Enqueue(int32_t partition, std::string_view value,
+                            std::optional<std::string_view> key, rd_kafka_headers_t* headers) {
   while (true) {
     rd_kafka_resp_err_t err;
     if (headers != nullptr) {
-      err = rd_kafka_producev(producer_.get(), RD_KAFKA_V_RKT(topic_.get()), RD_KAFKA_V_PARTITION(partition),
-                              RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-                              RD_KAFKA_V_VALUE(const_cast<char*>(value.data()), value.size()),
-                              RD_KAFKA_V_KEY((key ? key->data() : nullptr), (key ? key->size() : 0)),
-                              RD_KAFKA_V_HEADERS(headers), RD_KAFKA_V_END);
+      err = rd_kafka_producev(
+          producer_.get(), RD_KAFKA_V_RKT(topic_.get()), RD_KAFKA_V_PARTITION(partition),
+          RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+          RD_KAFKA_V_VALUE(const_cast<char*>(value.data()), value.size()),
+          RD_KAFKA_V_KEY((key ? key->data() : nullptr), (key ? key->size() : 0)),
+          RD_KAFKA_V_HEADERS(headers), RD_KAFKA_V_END);
     } else {
       // The plain call avoids producev's vararg parsing on the hot path.
-      err = rd_kafka_produce(topic_.get(), partition, RD_KAFKA_MSG_F_COPY, const_cast<char*>(value.data()),
-                             value.size(), key ? key->data() : nullptr, key ? key->size() : 0, nullptr) == 0
+      err = rd_kafka_produce(topic_.get(), partition, RD_KAFKA_MSG_F_COPY,
+                             const_cast<char*>(value.data()), value.size(),
+                             key ? key->data() : nullptr, key ? key->size() : 0, nullptr) == 0
                 ? RD_KAFKA_RESP_ERR_NO_ERROR
                 : rd_kafka_last_error();
     }
@@ -238,8 +253,8 @@ Status KafkaWriter::Flush() {
   }
   std::lock_guard<std::mutex> lock(error_mutex_);
   if (!first_error_.empty()) {
-    return Status::Unavailable("sink '" + writer_ + "' topic '" + topic_name_ + "': delivery failed: " +
-                               first_error_);
+    return Status::Unavailable("sink '" + writer_ + "' topic '" + topic_name_ +
+                               "': delivery failed: " + first_error_);
   }
   return Status::OK();
 }

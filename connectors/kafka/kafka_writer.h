@@ -61,8 +61,9 @@ class KafkaWriter {
   // `writer` names the sink in headers and errors. Connects and reads the
   // topic's partition count (bounded wait); the caller adds its context to
   // an error.
-  static Result<std::unique_ptr<KafkaWriter>> Open(const KafkaClientConfig& client, std::string topic,
-                                                   std::string writer, Delivery delivery);
+  static Result<std::unique_ptr<KafkaWriter>> Open(const KafkaClientConfig& client,
+                                                   std::string topic, std::string writer,
+                                                   Delivery delivery);
   // Use Open.
   KafkaWriter(std::string topic, std::string writer, Delivery delivery)
       : topic_name_(std::move(topic)), writer_(std::move(writer)), delivery_(delivery) {}

@@ -21,24 +21,24 @@
 #include <string_view>
 
 #include "runtime/core/batch.h"
-#include "runtime/expr/expression.h"
 #include "runtime/core/status.h"
+#include "runtime/expr/expression.h"
 
 namespace eddy {
 
 enum class AggregateKind {
-  kCount,          // count(*) or count(x): rows, or non-NULL x
-  kSum,            // int64 for int64 input, else double; NULL when no input
+  kCount,  // count(*) or count(x): rows, or non-NULL x
+  kSum,    // int64 for int64 input, else double; NULL when no input
   kMin,
-  kMax,            // any ordered type (int64, double, string, timestamp, bool)
-  kAvg,            // double
-  kStddev,         // sample standard deviation (n - 1), double; NULL below 2 rows
-  kVariance,       // sample variance
-  kCountDistinct,  // exact, int64
+  kMax,                  // any ordered type (int64, double, string, timestamp, bool)
+  kAvg,                  // double
+  kStddev,               // sample standard deviation (n - 1), double; NULL below 2 rows
+  kVariance,             // sample variance
+  kCountDistinct,        // exact, int64
   kApproxCountDistinct,  // HyperLogLog, int64; relative error documented
-  kFirst,          // value of the row with the smallest event time (ties: first seen)
-  kLast,           // value of the row with the largest event time (ties: last seen)
-  kApproxPercentile,  // approx_percentile(x, q), double; relative error documented
+  kFirst,                // value of the row with the smallest event time (ties: first seen)
+  kLast,                 // value of the row with the largest event time (ties: last seen)
+  kApproxPercentile,     // approx_percentile(x, q), double; relative error documented
 };
 
 struct AggregateCall {

@@ -32,7 +32,8 @@ Result<AggregateSet> AggregateSet::Compile(
   for (int idx = 0; idx < texts.size(); ++idx) {
     auto call = CompileAggregate(texts[idx], input);
     if (!call.ok()) {
-      return error_at(std::string(field) + "[" + std::to_string(idx) + "]", call.status().message());
+      return error_at(std::string(field) + "[" + std::to_string(idx) + "]",
+                      call.status().message());
     }
     set.calls_.push_back(std::move(call).value());
   }
@@ -101,7 +102,8 @@ void AggregateSet::Groups::Merge(size_t target, const Groups& other, size_t sour
   }
 }
 
-void AggregateSet::Groups::Finalize(std::span<const uint32_t> groups, std::vector<Column>* out) const {
+void AggregateSet::Groups::Finalize(std::span<const uint32_t> groups,
+                                    std::vector<Column>* out) const {
   for (size_t idx = 0; idx < accumulators_.size(); ++idx) {
     Column column(set_->calls_[idx].result_type);
     accumulators_[idx]->Finalize(groups, &column);

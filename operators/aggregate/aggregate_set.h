@@ -4,14 +4,14 @@
 // group's aggregate states stored as one RocksDB value (each state prefixed
 // with its length).
 
+#include <google/protobuf/repeated_ptr_field.h>
+
 #include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "operators/aggregate/aggregate.h"
-#include <google/protobuf/repeated_ptr_field.h>
-
 #include "runtime/spec/spec_error.h"
 
 namespace eddy {

@@ -23,9 +23,13 @@ void EncodeKey(const std::vector<Column>& columns, size_t row, std::string* out)
     }
     out->push_back('\1');
     switch (column.type()) {
-      case TypeId::kBool: out->push_back(column.GetBool(row) ? '\1' : '\0'); break;
+      case TypeId::kBool:
+        out->push_back(column.GetBool(row) ? '\1' : '\0');
+        break;
       case TypeId::kInt64:
-      case TypeId::kTimestamp: AppendOrderedInt64(column.GetInt64(row), out); break;
+      case TypeId::kTimestamp:
+        AppendOrderedInt64(column.GetInt64(row), out);
+        break;
       case TypeId::kDouble: {
         double value = column.GetDouble(row);
         if (value == 0) value = 0;  // -0.0 and 0.0 are one key
@@ -37,7 +41,8 @@ void EncodeKey(const std::vector<Column>& columns, size_t row, std::string* out)
       case TypeId::kString: {
         const std::string_view text = column.GetString(row);
         const uint32_t size = static_cast<uint32_t>(text.size());
-        for (int shift = 24; shift >= 0; shift -= 8) out->push_back(static_cast<char>(size >> shift));
+        for (int shift = 24; shift >= 0; shift -= 8)
+          out->push_back(static_cast<char>(size >> shift));
         out->append(text);
         break;
       }

@@ -22,7 +22,8 @@ DeadLetter RowDeadLetter(const Batch& batch, size_t row, const std::string& node
   auto encoder = MakeEncoder(json, batch.schema(), "");
   const uint32_t index = static_cast<uint32_t>(row);
   EncodedRows rows;
-  if (encoder.ok() && (*encoder)->Encode(batch.Gather({&index, 1}), &rows).ok() && rows.size() == 1) {
+  if (encoder.ok() && (*encoder)->Encode(batch.Gather({&index, 1}), &rows).ok() &&
+      rows.size() == 1) {
     letter.value = std::string(rows.row(0));
   } else {
     letter.value = batch.RowToString(row);

@@ -13,9 +13,9 @@
 
 #include "runtime/core/batch.h"
 #include "runtime/core/dead_letter.h"
+#include "runtime/core/status.h"
 #include "runtime/spec/job_spec.pb.h"
 #include "runtime/spec/spec_error.h"
-#include "runtime/core/status.h"
 
 namespace eddy {
 
@@ -32,8 +32,6 @@ class Operator {
   // One line for plans: "filter (price > 10)".
   virtual std::string Describe() const = 0;
 };
-
-
 
 // Dead letter for row `row` of `batch`, rejected by `node`: the row as JSON
 // and its source position when the batch carries one.

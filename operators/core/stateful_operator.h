@@ -102,5 +102,4 @@ struct StatefulInput {
   const StatefulOperator* producer = nullptr;
 };
 
-
 }  // namespace eddy

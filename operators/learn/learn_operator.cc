@@ -27,20 +27,20 @@
 
 #include <algorithm>
 #include <charconv>
-#include <cstdio>
 #include <cmath>
+#include <cstdio>
 #include <map>
 #include <mutex>
 #include <set>
 #include <unordered_map>
 
+#include "operators/core/key_codec.h"
+#include "operators/core/operator.h"
+#include "operators/learn/learn_state.pb.h"
 #include "operators/models/evaluation.h"
 #include "operators/models/features.h"
-#include "operators/learn/learn_state.pb.h"
 #include "operators/models/model.h"
 #include "operators/models/model.pb.h"
-#include "operators/core/operator.h"
-#include "operators/core/key_codec.h"
 #include "runtime/expr/expression.h"
 
 namespace eddy {
@@ -168,15 +168,16 @@ class OptionReader {
     std::sort(unknown.begin(), unknown.end());
     std::string expected;
     for (const std::string& name : known_) expected += (expected.empty() ? "" : ", ") + name;
-    return Error(unknown.front(), "unknown option '" + unknown.front() + "' for model " + std::string(model) +
-                                      " (expected one of: " + expected + ")");
+    return Error(unknown.front(), "unknown option '" + unknown.front() + "' for model " +
+                                      std::string(model) + " (expected one of: " + expected + ")");
   }
 
   // Declares an option as known without reading it (handled elsewhere).
   void Known(std::string_view name) { known_.insert(std::string(name)); }
 
   Status Error(std::string_view name, std::string_view message) const {
-    return error_at_(path_ + "." + std::string(name), "option " + std::string(name) + ": " + std::string(message));
+    return error_at_(path_ + "." + std::string(name),
+                     "option " + std::string(name) + ": " + std::string(message));
   }
 
  private:
@@ -211,20 +212,24 @@ struct ModelConfig {
   learn::FeatureOptions features;
 };
 
-Status ReadLinearOptions(OptionReader& reader, bool classification, learn::LinearModelOptions* options) {
+Status ReadLinearOptions(OptionReader& reader, bool classification,
+                         learn::LinearModelOptions* options) {
   using learn::LearningRate;
   using learn::LinearLoss;
   using learn::Penalty;
   if (!classification) {
-    EDDY_RETURN_IF_ERROR(reader.Choice<LinearLoss>("loss", &options->loss,
-                                                   {{"squared", LinearLoss::kSquared},
-                                                    {"huber", LinearLoss::kHuber},
-                                                    {"epsilon_insensitive", LinearLoss::kEpsilonInsensitive}}));
+    EDDY_RETURN_IF_ERROR(
+        reader.Choice<LinearLoss>("loss", &options->loss,
+                                  {{"squared", LinearLoss::kSquared},
+                                   {"huber", LinearLoss::kHuber},
+                                   {"epsilon_insensitive", LinearLoss::kEpsilonInsensitive}}));
     EDDY_RETURN_IF_ERROR(reader.Double("epsilon", &options->epsilon, 0, INFINITY));
   }
-  EDDY_RETURN_IF_ERROR(reader.Choice<Penalty>(
-      "penalty", &options->penalty,
-      {{"none", Penalty::kNone}, {"l2", Penalty::kL2}, {"l1", Penalty::kL1}, {"elasticnet", Penalty::kElasticNet}}));
+  EDDY_RETURN_IF_ERROR(reader.Choice<Penalty>("penalty", &options->penalty,
+                                              {{"none", Penalty::kNone},
+                                               {"l2", Penalty::kL2},
+                                               {"l1", Penalty::kL1},
+                                               {"elasticnet", Penalty::kElasticNet}}));
   EDDY_RETURN_IF_ERROR(reader.Double("alpha", &options->alpha, 0, INFINITY));
   EDDY_RETURN_IF_ERROR(reader.Double("l1_ratio", &options->l1_ratio, 0, 1));
   EDDY_RETURN_IF_ERROR(reader.Choice<LearningRate>("learning_rate", &options->schedule,
@@ -246,18 +251,22 @@ Status ReadTreeOptions(OptionReader& reader, bool adaptive, learn::HoeffdingTree
   EDDY_RETURN_IF_ERROR(reader.Double("delta", &options->delta, 0, 1, /*min_open=*/true));
   EDDY_RETURN_IF_ERROR(reader.Integer("grace_period", &options->grace_period, 1, 1 << 30));
   EDDY_RETURN_IF_ERROR(reader.Double("tau", &options->tau, 0, INFINITY));
-  EDDY_RETURN_IF_ERROR(reader.Choice<LeafPrediction>("leaf_prediction", &options->leaf_prediction,
-                                                     {{"majority_class", LeafPrediction::kMajorityClass},
-                                                      {"naive_bayes", LeafPrediction::kNaiveBayes},
-                                                      {"adaptive_naive_bayes", LeafPrediction::kNaiveBayesAdaptive}}));
+  EDDY_RETURN_IF_ERROR(reader.Choice<LeafPrediction>(
+      "leaf_prediction", &options->leaf_prediction,
+      {{"majority_class", LeafPrediction::kMajorityClass},
+       {"naive_bayes", LeafPrediction::kNaiveBayes},
+       {"adaptive_naive_bayes", LeafPrediction::kNaiveBayesAdaptive}}));
   EDDY_RETURN_IF_ERROR(reader.Integer("max_depth", &options->max_depth, 0, 1 << 20));
-  EDDY_RETURN_IF_ERROR(reader.Integer("max_active_leaves", &options->max_active_leaves, 0, INT64_MAX));
+  EDDY_RETURN_IF_ERROR(
+      reader.Integer("max_active_leaves", &options->max_active_leaves, 0, INT64_MAX));
   EDDY_RETURN_IF_ERROR(reader.Integer("max_bytes", &options->max_bytes, 0, INT64_MAX));
   EDDY_RETURN_IF_ERROR(reader.Double("min_branch_fraction", &options->min_branch_fraction, 0, 0.5));
   EDDY_RETURN_IF_ERROR(reader.Integer("num_split_points", &options->num_split_points, 1, 10000));
   if (adaptive) {
-    EDDY_RETURN_IF_ERROR(reader.Double("adwin_delta", &options->adwin_delta, 0, 1, /*min_open=*/true));
-    EDDY_RETURN_IF_ERROR(reader.Integer("drift_window_threshold", &options->drift_window_threshold, 1, 1 << 30));
+    EDDY_RETURN_IF_ERROR(
+        reader.Double("adwin_delta", &options->adwin_delta, 0, 1, /*min_open=*/true));
+    EDDY_RETURN_IF_ERROR(
+        reader.Integer("drift_window_threshold", &options->drift_window_threshold, 1, 1 << 30));
   }
   return Status::OK();
 }
@@ -268,7 +277,8 @@ Status ReadModelOptions(OptionReader& reader, ModelConfig* config) {
       return ReadLinearOptions(reader, false, &config->linear);
     case ModelType::kSgdClassifier:
       EDDY_RETURN_IF_ERROR(ReadLinearOptions(reader, true, &config->linear));
-      config->linear.loss = config->num_classes > 2 ? learn::LinearLoss::kSoftmax : learn::LinearLoss::kLogistic;
+      config->linear.loss =
+          config->num_classes > 2 ? learn::LinearLoss::kSoftmax : learn::LinearLoss::kLogistic;
       config->linear.num_classes = config->num_classes;
       return Status::OK();
     case ModelType::kKMeans: {
@@ -276,34 +286,42 @@ Status ReadModelOptions(OptionReader& reader, ModelConfig* config) {
       EDDY_RETURN_IF_ERROR(reader.Integer("k", &options.k, 1, 100000));
       EDDY_RETURN_IF_ERROR(reader.Double("decay_factor", &options.decay_factor, 0, 1));
       if (reader.Has("half_life")) {
-        if (reader.Has("decay_factor")) return reader.Error("half_life", "give decay_factor or half_life, not both");
+        if (reader.Has("decay_factor"))
+          return reader.Error("half_life", "give decay_factor or half_life, not both");
         double half_life = 0;
-        EDDY_RETURN_IF_ERROR(reader.Double("half_life", &half_life, 0, INFINITY, /*min_open=*/true));
+        EDDY_RETURN_IF_ERROR(
+            reader.Double("half_life", &half_life, 0, INFINITY, /*min_open=*/true));
         options.decay_factor = learn::DecayFactorFromHalfLife(half_life);
       }
       reader.Known("half_life");
       EDDY_RETURN_IF_ERROR(reader.Choice<learn::DecayUnit>(
-          "time_unit", &options.time_unit, {{"batches", learn::DecayUnit::kBatches}, {"points", learn::DecayUnit::kPoints}}));
+          "time_unit", &options.time_unit,
+          {{"batches", learn::DecayUnit::kBatches}, {"points", learn::DecayUnit::kPoints}}));
       EDDY_RETURN_IF_ERROR(reader.Integer("seed", &options.seed, 0, INT64_MAX));
       return Status::OK();
     }
     case ModelType::kHoeffdingTree:
     case ModelType::kHoeffdingAdaptiveTree:
       config->tree.num_classes = config->num_classes;
-      return ReadTreeOptions(reader, config->type == ModelType::kHoeffdingAdaptiveTree, &config->tree);
+      return ReadTreeOptions(reader, config->type == ModelType::kHoeffdingAdaptiveTree,
+                             &config->tree);
     case ModelType::kHoeffdingTreeRegressor: {
       learn::HoeffdingTreeRegressorOptions& options = config->tree_regressor;
       EDDY_RETURN_IF_ERROR(reader.Double("delta", &options.delta, 0, 1, /*min_open=*/true));
       EDDY_RETURN_IF_ERROR(reader.Integer("grace_period", &options.grace_period, 1, 1 << 30));
       EDDY_RETURN_IF_ERROR(reader.Double("tau", &options.tau, 0, INFINITY));
-      EDDY_RETURN_IF_ERROR(reader.Choice<learn::RegressionLeaf>("leaf_model", &options.leaf_model,
-                                                                {{"mean", learn::RegressionLeaf::kMean},
-                                                                 {"linear", learn::RegressionLeaf::kLinear},
-                                                                 {"adaptive", learn::RegressionLeaf::kAdaptive}}));
-      EDDY_RETURN_IF_ERROR(reader.Double("leaf_learning_rate", &options.leaf_learning_rate, 0, INFINITY, true));
-      EDDY_RETURN_IF_ERROR(reader.Double("quantization_radius", &options.quantization_radius, 0, INFINITY, true));
+      EDDY_RETURN_IF_ERROR(
+          reader.Choice<learn::RegressionLeaf>("leaf_model", &options.leaf_model,
+                                               {{"mean", learn::RegressionLeaf::kMean},
+                                                {"linear", learn::RegressionLeaf::kLinear},
+                                                {"adaptive", learn::RegressionLeaf::kAdaptive}}));
+      EDDY_RETURN_IF_ERROR(
+          reader.Double("leaf_learning_rate", &options.leaf_learning_rate, 0, INFINITY, true));
+      EDDY_RETURN_IF_ERROR(
+          reader.Double("quantization_radius", &options.quantization_radius, 0, INFINITY, true));
       EDDY_RETURN_IF_ERROR(reader.Integer("max_depth", &options.max_depth, 0, 1 << 20));
-      EDDY_RETURN_IF_ERROR(reader.Double("min_branch_fraction", &options.min_branch_fraction, 0, 0.5));
+      EDDY_RETURN_IF_ERROR(
+          reader.Double("min_branch_fraction", &options.min_branch_fraction, 0, 0.5));
       return Status::OK();
     }
   }
@@ -322,8 +340,9 @@ Result<std::unique_ptr<Model>> NewModel(const ModelConfig& config, const Feature
     case ModelType::kHoeffdingAdaptiveTree: {
       learn::HoeffdingTreeOptions options = config.tree;
       options.nominal_features = features.nominal_features();
-      return config.type == ModelType::kHoeffdingTree ? learn::MakeHoeffdingTreeClassifier(width, options)
-                                                      : learn::MakeHoeffdingAdaptiveTreeClassifier(width, options);
+      return config.type == ModelType::kHoeffdingTree
+                 ? learn::MakeHoeffdingTreeClassifier(width, options)
+                 : learn::MakeHoeffdingAdaptiveTreeClassifier(width, options);
     }
     case ModelType::kHoeffdingTreeRegressor: {
       learn::HoeffdingTreeRegressorOptions options = config.tree_regressor;
@@ -387,16 +406,25 @@ struct LearnerCore {
   std::unique_ptr<PrequentialEvaluator> evaluator;
 };
 
-
 std::string JsonString(std::string_view text) {
   std::string out = "\"";
   for (const char c : text) {
     switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
       default:
         if (static_cast<unsigned char>(c) < 0x20) {
           char buf[8];
@@ -425,7 +453,8 @@ class LearningOperator final : public StatefulOperator {
   LearningOperator(std::string name, OpKind kind, std::shared_ptr<LearnerCore> core,
                    std::vector<NamedExpression> features, std::unique_ptr<Expression> label,
                    std::vector<NamedExpression> keys, Schema input_schema, Schema output_schema,
-                   std::optional<size_t> dropped_version, int64_t metrics_window, std::string signature)
+                   std::optional<size_t> dropped_version, int64_t metrics_window,
+                   std::string signature)
       : name_(std::move(name)),
         kind_(kind),
         core_(std::move(core)),
@@ -457,7 +486,8 @@ class LearningOperator final : public StatefulOperator {
       names.push_back(prefix + "rows");
       switch (task) {
         case Task::kClassification:
-          for (const char* name : {"accuracy", "log_loss", "precision", "recall", "f1"}) names.push_back(prefix + name);
+          for (const char* name : {"accuracy", "log_loss", "precision", "recall", "f1"})
+            names.push_back(prefix + name);
           break;
         case Task::kRegression:
           for (const char* name : {"rmse", "mae", "r2"}) names.push_back(prefix + name);
@@ -472,7 +502,9 @@ class LearningOperator final : public StatefulOperator {
 
   const std::string& name() const override { return name_; }
   std::string kind() const override {
-    return kind_ == OpKind::kLearn ? "learn" : kind_ == OpKind::kPredict ? "predict" : "prequential";
+    return kind_ == OpKind::kLearn     ? "learn"
+           : kind_ == OpKind::kPredict ? "predict"
+                                       : "prequential";
   }
   const Schema& output_schema() const override { return output_schema_; }
   // prequential: "<name>.metrics", one row of quality figures per batch.
@@ -484,8 +516,8 @@ class LearningOperator final : public StatefulOperator {
   std::string Signature() const override { return signature_; }
   std::string Describe() const override { return kind() + " " + signature_; }
 
-  Status ProcessBatch(const StatefulBatchContext& context, const std::vector<Batch>& inputs, Batch* out,
-                      Batch* metrics_out, DeadLetters* dead_letters) override;
+  Status ProcessBatch(const StatefulBatchContext& context, const std::vector<Batch>& inputs,
+                      Batch* out, Batch* metrics_out, DeadLetters* dead_letters) override;
 
   std::vector<std::pair<std::string, double>> Metrics() const {
     std::lock_guard<std::mutex> lock(metrics_mutex_);
@@ -515,7 +547,8 @@ class LearningOperator final : public StatefulOperator {
     return status;
   }
 
-  Result<std::string> Export(const StateTable& table, int key_groups, const std::string& key_text) const;
+  Result<std::string> Export(const StateTable& table, int key_groups,
+                             const std::string& key_text) const;
 
  private:
   // Rows of one model, as indices into the batch's accepted rows.
@@ -527,8 +560,8 @@ class LearningOperator final : public StatefulOperator {
 
   Status Validate(const Batch& input, const std::vector<Column>& features, const Column* label,
                   std::vector<uint8_t>* rejected, DeadLetters* dead_letters) const;
-  Status ProcessRows(const StatefulBatchContext& context, const std::vector<Batch>& inputs, Batch* out,
-                     DeadLetters* dead_letters);
+  Status ProcessRows(const StatefulBatchContext& context, const std::vector<Batch>& inputs,
+                     Batch* out, DeadLetters* dead_letters);
   Status LoadState(const StatefulBatchContext& context, std::vector<Group>* groups);
   Status NewLearner(std::unique_ptr<Learner>* out) const;
   void PublishMetrics(int64_t rows_learned, int64_t model_version, learn::ModelShape shape);
@@ -552,8 +585,9 @@ class LearningOperator final : public StatefulOperator {
   LearnerStatus status_;
 };
 
-Status LearningOperator::Validate(const Batch& input, const std::vector<Column>& features, const Column* label,
-                                  std::vector<uint8_t>* rejected, DeadLetters* dead_letters) const {
+Status LearningOperator::Validate(const Batch& input, const std::vector<Column>& features,
+                                  const Column* label, std::vector<uint8_t>* rejected,
+                                  DeadLetters* dead_letters) const {
   auto reject = [&](uint32_t row, std::string reason) {
     if ((*rejected)[row]) return;
     (*rejected)[row] = 1;
@@ -584,17 +618,24 @@ Status LearningOperator::Validate(const Batch& input, const std::vector<Column>&
     if (label->IsNull(row)) continue;
     double value = 0;
     switch (label->type()) {
-      case TypeId::kDouble: value = label->GetDouble(row); break;
+      case TypeId::kDouble:
+        value = label->GetDouble(row);
+        break;
       case TypeId::kInt64:
-      case TypeId::kTimestamp: value = static_cast<double>(label->GetInt64(row)); break;
-      case TypeId::kBool: value = label->GetBool(row) ? 1 : 0; break;
-      case TypeId::kString: continue;  // classes by first appearance
+      case TypeId::kTimestamp:
+        value = static_cast<double>(label->GetInt64(row));
+        break;
+      case TypeId::kBool:
+        value = label->GetBool(row) ? 1 : 0;
+        break;
+      case TypeId::kString:
+        continue;  // classes by first appearance
     }
     if (!std::isfinite(value)) {
       reject(row, "label is not finite");
     } else if (classification && (value != std::floor(value) || value < 0 || value >= classes)) {
-      reject(row, "label " + label->ValueToString(row) + " is not a class id in [0, " + std::to_string(classes) +
-                      ") (set option classes)");
+      reject(row, "label " + label->ValueToString(row) + " is not a class id in [0, " +
+                      std::to_string(classes) + ") (set option classes)");
     }
   }
   return Status::OK();
@@ -602,7 +643,8 @@ Status LearningOperator::Validate(const Batch& input, const std::vector<Column>&
 
 Status LearningOperator::NewLearner(std::unique_ptr<Learner>* out) const {
   auto learner = std::make_unique<Learner>();
-  EDDY_ASSIGN_OR_RETURN(learner->features, FeatureEncoder::Make(feature_schema_, core_->config.features));
+  EDDY_ASSIGN_OR_RETURN(learner->features,
+                        FeatureEncoder::Make(feature_schema_, core_->config.features));
   EDDY_ASSIGN_OR_RETURN(learner->model, NewModel(core_->config, *learner->features));
   *out = std::move(learner);
   return Status::OK();
@@ -610,9 +652,11 @@ Status LearningOperator::NewLearner(std::unique_ptr<Learner>* out) const {
 
 // Makes core_'s operator state and global model current for this batch and
 // loads the models of `groups` — one MultiGet.
-Status LearningOperator::LoadState(const StatefulBatchContext& context, std::vector<Group>* groups) {
+Status LearningOperator::LoadState(const StatefulBatchContext& context,
+                                   std::vector<Group>* groups) {
   LearnerCore& core = *core_;
-  const bool cached = core.batch_id >= 0 && core.batch_id == context.batch_id - 1 && core.labels != nullptr;
+  const bool cached =
+      core.batch_id >= 0 && core.batch_id == context.batch_id - 1 && core.labels != nullptr;
   const bool global = keys_.empty();
   std::vector<std::string> state_keys;
   std::vector<StateKey> lookups;
@@ -640,16 +684,18 @@ Status LearningOperator::LoadState(const StatefulBatchContext& context, std::vec
       learn::pb::OperatorState state;
       if (!state.ParseFromString(*op_state)) return Status::Corruption("unreadable operator state");
       if (core.has_label) {
-        EDDY_ASSIGN_OR_RETURN(core.labels, LabelEncoder::Restore("label", core.config.num_classes, state.labels()));
+        EDDY_ASSIGN_OR_RETURN(
+            core.labels, LabelEncoder::Restore("label", core.config.num_classes, state.labels()));
       }
       if (state.has_evaluator()) {
         EDDY_ASSIGN_OR_RETURN(core.evaluator, PrequentialEvaluator::Restore(state.evaluator()));
       }
     }
     if (core.has_label && core.labels == nullptr) {
-      EDDY_ASSIGN_OR_RETURN(core.labels, LabelEncoder::Make(label_schema_, "label",
-                                                            core.config.task == Task::kClassification,
-                                                            core.config.num_classes));
+      EDDY_ASSIGN_OR_RETURN(
+          core.labels,
+          LabelEncoder::Make(label_schema_, "label", core.config.task == Task::kClassification,
+                             core.config.num_classes));
     }
     if (core.labels == nullptr) {
       // kmeans without a label: an empty encoder keeps the cache test simple.
@@ -657,8 +703,9 @@ Status LearningOperator::LoadState(const StatefulBatchContext& context, std::vec
       EDDY_ASSIGN_OR_RETURN(core.labels, LabelEncoder::Make(schema, "label", false, 0));
     }
     if (kind_ == OpKind::kPrequential && core.evaluator == nullptr) {
-      EDDY_ASSIGN_OR_RETURN(core.evaluator,
-                            PrequentialEvaluator::Make(core.config.task, core.config.num_classes, metrics_window_));
+      EDDY_ASSIGN_OR_RETURN(
+          core.evaluator,
+          PrequentialEvaluator::Make(core.config.task, core.config.num_classes, metrics_window_));
     }
     if (global) {
       const std::optional<std::string>& model = values[next++];
@@ -686,8 +733,9 @@ Status LearningOperator::LoadState(const StatefulBatchContext& context, std::vec
   return Status::OK();
 }
 
-Status LearningOperator::ProcessBatch(const StatefulBatchContext& context, const std::vector<Batch>& inputs,
-                                      Batch* out, Batch* metrics_out, DeadLetters* dead_letters) {
+Status LearningOperator::ProcessBatch(const StatefulBatchContext& context,
+                                      const std::vector<Batch>& inputs, Batch* out,
+                                      Batch* metrics_out, DeadLetters* dead_letters) {
   EDDY_RETURN_IF_ERROR(ProcessRows(context, inputs, out, dead_letters));
   if (kind_ != OpKind::kPrequential || metrics_out == nullptr) return Status::OK();
   // The metrics output: this batch's id and the figures after it.
@@ -705,8 +753,9 @@ Status LearningOperator::ProcessBatch(const StatefulBatchContext& context, const
   return metrics_out->Append(row);
 }
 
-Status LearningOperator::ProcessRows(const StatefulBatchContext& context, const std::vector<Batch>& inputs,
-                                     Batch* out, DeadLetters* dead_letters) {
+Status LearningOperator::ProcessRows(const StatefulBatchContext& context,
+                                     const std::vector<Batch>& inputs, Batch* out,
+                                     DeadLetters* dead_letters) {
   const Batch& input = inputs.at(0);
   LearnerCore& core = *core_;
   const Task task = core.config.task;
@@ -719,20 +768,23 @@ Status LearningOperator::ProcessRows(const StatefulBatchContext& context, const 
   std::vector<RowError> errors;
   std::vector<Column> feature_columns;
   feature_columns.reserve(features_.size());
-  for (const NamedExpression& feature : features_) feature_columns.push_back(feature.expression->Evaluate(input, &errors));
+  for (const NamedExpression& feature : features_)
+    feature_columns.push_back(feature.expression->Evaluate(input, &errors));
   std::optional<Column> label_column;
   if (label_ && kind_ != OpKind::kPredict) label_column = label_->Evaluate(input, &errors);
   std::vector<Column> key_columns;
-  for (const NamedExpression& key : keys_) key_columns.push_back(key.expression->Evaluate(input, &errors));
+  for (const NamedExpression& key : keys_)
+    key_columns.push_back(key.expression->Evaluate(input, &errors));
   std::vector<uint8_t> rejected(input.num_rows(), 0);
-  std::sort(errors.begin(), errors.end(), [](const RowError& a, const RowError& b) { return a.row < b.row; });
+  std::sort(errors.begin(), errors.end(),
+            [](const RowError& a, const RowError& b) { return a.row < b.row; });
   for (const RowError& error : errors) {
     if (rejected[error.row]) continue;
     rejected[error.row] = 1;
     dead_letters->push_back(RowDeadLetter(input, error.row, name_, error.reason));
   }
-  EDDY_RETURN_IF_ERROR(
-      Validate(input, feature_columns, label_column ? &*label_column : nullptr, &rejected, dead_letters));
+  EDDY_RETURN_IF_ERROR(Validate(input, feature_columns, label_column ? &*label_column : nullptr,
+                                &rejected, dead_letters));
   std::vector<uint32_t> accepted;
   accepted.reserve(input.num_rows());
   for (uint32_t row = 0; row < input.num_rows(); ++row) {
@@ -752,8 +804,8 @@ Status LearningOperator::ProcessRows(const StatefulBatchContext& context, const 
   Batch model_input;
   const bool all = n == input.num_rows();
   for (size_t idx = 0; idx < features_.size(); ++idx) {
-    model_input.AddColumn(feature_schema_.field(idx),
-                          all ? std::move(feature_columns[idx]) : feature_columns[idx].Gather(accepted));
+    model_input.AddColumn(feature_schema_.field(idx), all ? std::move(feature_columns[idx])
+                                                          : feature_columns[idx].Gather(accepted));
   }
 
   // 2. Groups of rows per model, in order of first appearance.
@@ -796,7 +848,8 @@ Status LearningOperator::ProcessRows(const StatefulBatchContext& context, const 
   std::vector<uint8_t> labelled;
   if (label_column) {
     Batch label_batch;
-    label_batch.AddColumn(label_schema_.field(0), all ? std::move(*label_column) : label_column->Gather(accepted));
+    label_batch.AddColumn(label_schema_.field(0),
+                          all ? std::move(*label_column) : label_column->Gather(accepted));
     EDDY_RETURN_IF_ERROR(core.labels->Encode(label_batch, /*update=*/true, &y, &labelled));
   } else {
     y.assign(n, 0.0);
@@ -828,7 +881,8 @@ Status LearningOperator::ProcessRows(const StatefulBatchContext& context, const 
     Batch subset;
     if (!whole) subset = model_input.Gather(group.rows);
     const Batch& rows = whole ? model_input : subset;
-    EDDY_RETURN_IF_ERROR(learner.features->Encode(rows, /*update=*/kind_ != OpKind::kPredict, &x, &valid));
+    EDDY_RETURN_IF_ERROR(
+        learner.features->Encode(rows, /*update=*/kind_ != OpKind::kPredict, &x, &valid));
     group_y.resize(group.rows.size());
     group_mask.resize(group.rows.size());
     for (size_t idx = 0; idx < group.rows.size(); ++idx) {
@@ -858,8 +912,11 @@ Status LearningOperator::ProcessRows(const StatefulBatchContext& context, const 
       if (!predicts) continue;
       predicted[row] = 1;
       predictions.value[row] = group_out.value[static_cast<Eigen::Index>(idx)];
-      if (group_out.score.size() > 0) predictions.score[row] = group_out.score[static_cast<Eigen::Index>(idx)];
-      if (classes > 0) predictions.probabilities.row(row) = group_out.probabilities.row(static_cast<Eigen::Index>(idx));
+      if (group_out.score.size() > 0)
+        predictions.score[row] = group_out.score[static_cast<Eigen::Index>(idx)];
+      if (classes > 0)
+        predictions.probabilities.row(row) =
+            group_out.probabilities.row(static_cast<Eigen::Index>(idx));
     }
   }
 
@@ -879,8 +936,8 @@ Status LearningOperator::ProcessRows(const StatefulBatchContext& context, const 
       if (keys_.empty()) {
         context.writes->Put(*context.table, kGlobalGroup, kGlobalModelKey, value);
       } else {
-        context.writes->Put(*context.table, KeyGroupForKey(group.key, context.key_groups), KeyStateKey(group.key),
-                            value);
+        context.writes->Put(*context.table, KeyGroupForKey(group.key, context.key_groups),
+                            KeyStateKey(group.key), value);
       }
     }
     learn::pb::OperatorState state;
@@ -889,8 +946,9 @@ Status LearningOperator::ProcessRows(const StatefulBatchContext& context, const 
     if (core.evaluator) core.evaluator->Snapshot(state.mutable_evaluator());
     context.writes->Put(*context.table, kGlobalGroup, kOperatorStateKey, state.SerializeAsString());
     core.batch_id = context.batch_id;
-    PublishMetrics(rows_learned, latest_version,
-                   keys_.empty() && core.global ? core.global->model->Shape() : learn::ModelShape());
+    PublishMetrics(
+        rows_learned, latest_version,
+        keys_.empty() && core.global ? core.global->model->Shape() : learn::ModelShape());
   }
 
   // 7. Output: the accepted rows, the predictions, the model version.
@@ -933,9 +991,15 @@ Status LearningOperator::ProcessRows(const StatefulBatchContext& context, const 
               }
               break;
             }
-            case TypeId::kDouble: prediction.AppendDouble(id); break;
-            case TypeId::kBool: prediction.AppendBool(id != 0); break;
-            default: prediction.AppendInt64(id); break;
+            case TypeId::kDouble:
+              prediction.AppendDouble(id);
+              break;
+            case TypeId::kBool:
+              prediction.AppendBool(id != 0);
+              break;
+            default:
+              prediction.AppendInt64(id);
+              break;
           }
           probability.AppendDouble(predictions.score[row]);
         }
@@ -964,7 +1028,8 @@ Status LearningOperator::ProcessRows(const StatefulBatchContext& context, const 
   return out->Append(result);
 }
 
-void LearningOperator::PublishMetrics(int64_t rows_learned, int64_t model_version, learn::ModelShape shape) {
+void LearningOperator::PublishMetrics(int64_t rows_learned, int64_t model_version,
+                                      learn::ModelShape shape) {
   std::vector<std::pair<std::string, double>> metrics;
   for (const bool window : {false, true}) {
     if (core_->evaluator == nullptr) break;  // learn: no prequential evaluation
@@ -1009,13 +1074,15 @@ Result<std::string> LearningOperator::Export(const StateTable& table, int key_gr
                                              const std::string& key_text) const {
   const LearnerCore& core = *core_;
   if (kind_ == OpKind::kPredict) {
-    return Status::InvalidArgument("'" + name_ + "' predicts with the model of '" + core.name + "': export that");
+    return Status::InvalidArgument("'" + name_ + "' predicts with the model of '" + core.name +
+                                   "': export that");
   }
   std::string state_key(kGlobalModelKey);
   KeyGroupId group = kGlobalGroup;
   if (!keys_.empty()) {
     if (key_text.empty()) {
-      return Status::InvalidArgument("'" + name_ + "' keeps one model per key: give the key with --key");
+      return Status::InvalidArgument("'" + name_ +
+                                     "' keeps one model per key: give the key with --key");
     }
     std::vector<std::string> parts;
     size_t start = 0;
@@ -1027,7 +1094,8 @@ Result<std::string> LearningOperator::Export(const StateTable& table, int key_gr
     }
     parts.push_back(key_text.substr(start));
     if (parts.size() != keys_.size()) {
-      return Status::InvalidArgument("the key of '" + name_ + "' has " + std::to_string(keys_.size()) +
+      return Status::InvalidArgument("the key of '" + name_ + "' has " +
+                                     std::to_string(keys_.size()) +
                                      " values (comma-separated), got '" + key_text + "'");
     }
     std::vector<Column> columns;
@@ -1036,7 +1104,9 @@ Result<std::string> LearningOperator::Export(const StateTable& table, int key_gr
       Column column(keys_[idx].expression->type());
       bool ok = true;
       switch (column.type()) {
-        case TypeId::kString: column.AppendString(part); break;
+        case TypeId::kString:
+          column.AppendString(part);
+          break;
         case TypeId::kBool:
           ok = part == "true" || part == "false";
           column.AppendBool(part == "true");
@@ -1059,7 +1129,8 @@ Result<std::string> LearningOperator::Export(const StateTable& table, int key_gr
       }
       if (!ok) {
         return Status::InvalidArgument("key value '" + part + "' is not a " +
-                                       std::string(TypeName(column.type())) + " (key " + keys_[idx].name + ")");
+                                       std::string(TypeName(column.type())) + " (key " +
+                                       keys_[idx].name + ")");
       }
       columns.push_back(std::move(column));
     }
@@ -1075,7 +1146,8 @@ Result<std::string> LearningOperator::Export(const StateTable& table, int key_gr
   EDDY_RETURN_IF_ERROR(table.MultiGet(std::span<const StateKey>(&lookup, 1), &values));
   if (!values[0]) {
     return Status::NotFound("no model stored for '" + name_ + "'" +
-                            (key_text.empty() ? std::string() : " key '" + key_text + "'") + " yet");
+                            (key_text.empty() ? std::string() : " key '" + key_text + "'") +
+                            " yet");
   }
   EDDY_ASSIGN_OR_RETURN(auto learner, RestoreLearner(*values[0], "model of '" + name_ + "'"));
   std::string json = "{\"operator\":" + JsonString(name_) + ",\"kind\":" + JsonString(kind()) +
@@ -1088,7 +1160,8 @@ Result<std::string> LearningOperator::Export(const StateTable& table, int key_gr
   return json;
 }
 
-const spec::LearnSpec& LearnSpecOf(const spec::OperatorSpec& spec, OpKind* kind, std::string* field) {
+const spec::LearnSpec& LearnSpecOf(const spec::OperatorSpec& spec, OpKind* kind,
+                                   std::string* field) {
   if (spec.has_learn()) {
     *kind = OpKind::kLearn;
     *field = "learn";
@@ -1108,7 +1181,8 @@ const spec::LearnSpec& LearnSpecOf(const spec::OperatorSpec& spec, OpKind* kind,
 // then model_version. An input model_version column (a learner upstream) is
 // replaced; other clashes are errors.
 Result<Schema> OutputSchema(const Schema& input, OpKind kind, Task task, TypeId label_type,
-                            std::optional<size_t>* dropped_version, const SpecErrorReporter& error_at) {
+                            std::optional<size_t>* dropped_version,
+                            const SpecErrorReporter& error_at) {
   Schema out;
   *dropped_version = input.IndexOf("model_version");
   for (size_t idx = 0; idx < input.size(); ++idx) {
@@ -1118,7 +1192,9 @@ Result<Schema> OutputSchema(const Schema& input, OpKind kind, Task task, TypeId 
   std::vector<Field> added;
   if (kind != OpKind::kLearn) {
     switch (task) {
-      case Task::kRegression: added.push_back({"prediction", TypeId::kDouble, true}); break;
+      case Task::kRegression:
+        added.push_back({"prediction", TypeId::kDouble, true});
+        break;
       case Task::kClassification:
         added.push_back({"prediction", label_type, true});
         added.push_back({"probability", TypeId::kDouble, true});
@@ -1140,9 +1216,9 @@ Result<Schema> OutputSchema(const Schema& input, OpKind kind, Task task, TypeId 
   return out;
 }
 
-Result<std::vector<NamedExpression>> CompileNamed(const google::protobuf::RepeatedPtrField<std::string>& texts,
-                                                  const Schema& schema, const std::string& field,
-                                                  const SpecErrorReporter& error_at) {
+Result<std::vector<NamedExpression>> CompileNamed(
+    const google::protobuf::RepeatedPtrField<std::string>& texts, const Schema& schema,
+    const std::string& field, const SpecErrorReporter& error_at) {
   std::vector<NamedExpression> out;
   std::set<std::string> names;
   for (int idx = 0; idx < texts.size(); ++idx) {
@@ -1163,33 +1239,41 @@ Result<std::unique_ptr<StatefulOperator>> MakePredictOperator(const spec::Operat
                                                               const StatefulInput& input,
                                                               const SpecErrorReporter& error_at) {
   const std::string& from = learn_spec.from();
-  if (from.empty()) return error_at("predict.from", "is required: the learn operator whose model predicts");
-  if (!learn_spec.model().empty() || learn_spec.features_size() > 0 || !learn_spec.label().empty() ||
-      !learn_spec.categorical().empty() || learn_spec.categories() != 0 || learn_spec.standardize() ||
-      learn_spec.per_key_size() > 0 || !learn_spec.options().empty()) {
+  if (from.empty())
+    return error_at("predict.from", "is required: the learn operator whose model predicts");
+  if (!learn_spec.model().empty() || learn_spec.features_size() > 0 ||
+      !learn_spec.label().empty() || !learn_spec.categorical().empty() ||
+      learn_spec.categories() != 0 || learn_spec.standardize() || learn_spec.per_key_size() > 0 ||
+      !learn_spec.options().empty()) {
     return error_at("predict", "takes its model, features, label and options from '" + from +
                                    "'; set only `from`");
   }
   if (spec.inputs_size() != 1 || spec.inputs(0) != from) {
-    return error_at("inputs", "predict must take its learner '" + from + "' as its only input (inputs: [" + from +
+    return error_at("inputs", "predict must take its learner '" + from +
+                                  "' as its only input (inputs: [" + from +
                                   "]), so the learner has taken in each batch first");
   }
   const auto* learner = dynamic_cast<const LearningOperator*>(input.producer);
-  std::shared_ptr<LearnerCore> core = learner != nullptr && learner->learns() ? learner->core() : nullptr;
+  std::shared_ptr<LearnerCore> core =
+      learner != nullptr && learner->learns() ? learner->core() : nullptr;
   if (core == nullptr || core->output_schema != input.schema) {
     return error_at("predict.from", "'" + from + "' is not a learn operator");
   }
   std::vector<NamedExpression> features, keys;
-  google::protobuf::RepeatedPtrField<std::string> texts(core->feature_texts.begin(), core->feature_texts.end());
+  google::protobuf::RepeatedPtrField<std::string> texts(core->feature_texts.begin(),
+                                                        core->feature_texts.end());
   EDDY_ASSIGN_OR_RETURN(features, CompileNamed(texts, input.schema, "predict.from", error_at));
-  google::protobuf::RepeatedPtrField<std::string> key_texts(core->key_texts.begin(), core->key_texts.end());
+  google::protobuf::RepeatedPtrField<std::string> key_texts(core->key_texts.begin(),
+                                                            core->key_texts.end());
   EDDY_ASSIGN_OR_RETURN(keys, CompileNamed(key_texts, input.schema, "predict.from", error_at));
   std::optional<size_t> dropped;
-  EDDY_ASSIGN_OR_RETURN(Schema output, OutputSchema(input.schema, OpKind::kPredict, core->config.task,
-                                                    core->label_type, &dropped, error_at));
+  EDDY_ASSIGN_OR_RETURN(Schema output,
+                        OutputSchema(input.schema, OpKind::kPredict, core->config.task,
+                                     core->label_type, &dropped, error_at));
   return std::unique_ptr<StatefulOperator>(std::make_unique<LearningOperator>(
-      spec.name(), OpKind::kPredict, core, std::move(features), nullptr, std::move(keys), input.schema,
-      std::move(output), dropped, PrequentialEvaluator::kDefaultWindow, "from=" + from));
+      spec.name(), OpKind::kPredict, core, std::move(features), nullptr, std::move(keys),
+      input.schema, std::move(output), dropped, PrequentialEvaluator::kDefaultWindow,
+      "from=" + from));
 }
 
 }  // namespace
@@ -1198,9 +1282,9 @@ bool IsLearningOperator(const spec::OperatorSpec& spec) {
   return spec.has_learn() || spec.has_predict() || spec.has_prequential();
 }
 
-Result<std::unique_ptr<StatefulOperator>> MakeLearningOperator(const spec::OperatorSpec& spec,
-                                                               const std::vector<StatefulInput>& inputs,
-                                                               const SpecErrorReporter& error_at) {
+Result<std::unique_ptr<StatefulOperator>> MakeLearningOperator(
+    const spec::OperatorSpec& spec, const std::vector<StatefulInput>& inputs,
+    const SpecErrorReporter& error_at) {
   if (!IsLearningOperator(spec)) return error_at("", "not a learning operator");
   if (inputs.size() != 1) {
     return error_at("inputs", "takes exactly one input, got " + std::to_string(inputs.size()) +
@@ -1227,21 +1311,30 @@ Result<std::unique_ptr<StatefulOperator>> MakeLearningOperator(const spec::Opera
     }
   }
   if (!found) {
-    return error_at(field + ".model", learn_spec.model().empty()
-                                          ? "is required: " + expected
-                                          : "unknown model '" + learn_spec.model() + "' (expected " + expected + ")");
+    return error_at(field + ".model",
+                    learn_spec.model().empty()
+                        ? "is required: " + expected
+                        : "unknown model '" + learn_spec.model() + "' (expected " + expected + ")");
   }
   config.type_name = learn_spec.model();
   switch (config.type) {
     case ModelType::kSgdRegressor:
-    case ModelType::kHoeffdingTreeRegressor: config.task = Task::kRegression; break;
-    case ModelType::kKMeans: config.task = Task::kClustering; break;
-    default: config.task = Task::kClassification; break;
+    case ModelType::kHoeffdingTreeRegressor:
+      config.task = Task::kRegression;
+      break;
+    case ModelType::kKMeans:
+      config.task = Task::kClustering;
+      break;
+    default:
+      config.task = Task::kClassification;
+      break;
   }
 
   // Features.
-  if (learn_spec.features_size() == 0) return error_at(field + ".features", "needs at least one feature");
-  EDDY_ASSIGN_OR_RETURN(auto features, CompileNamed(learn_spec.features(), schema, field + ".features", error_at));
+  if (learn_spec.features_size() == 0)
+    return error_at(field + ".features", "needs at least one feature");
+  EDDY_ASSIGN_OR_RETURN(auto features,
+                        CompileNamed(learn_spec.features(), schema, field + ".features", error_at));
   for (const NamedExpression& feature : features) config.features.columns.push_back(feature.name);
   const std::string& categorical = learn_spec.categorical();
   if (categorical.empty() || categorical == "one_hot") {
@@ -1251,7 +1344,8 @@ Result<std::unique_ptr<StatefulOperator>> MakeLearningOperator(const spec::Opera
   } else if (categorical == "ordinal") {
     config.features.categorical = learn::CategoricalEncoding::kOrdinal;
   } else {
-    return error_at(field + ".categorical", "expected one_hot, hashing or ordinal, got '" + categorical + "'");
+    return error_at(field + ".categorical",
+                    "expected one_hot, hashing or ordinal, got '" + categorical + "'");
   }
   if (learn_spec.categories() < 0 || learn_spec.categories() > 1000000) {
     return error_at(field + ".categories", "must be between 1 and 1000000");
@@ -1293,38 +1387,44 @@ Result<std::unique_ptr<StatefulOperator>> MakeLearningOperator(const spec::Opera
   }
 
   // Per-key models.
-  EDDY_ASSIGN_OR_RETURN(auto keys, CompileNamed(learn_spec.per_key(), schema, field + ".per_key", error_at));
+  EDDY_ASSIGN_OR_RETURN(auto keys,
+                        CompileNamed(learn_spec.per_key(), schema, field + ".per_key", error_at));
   core->key_texts.assign(learn_spec.per_key().begin(), learn_spec.per_key().end());
   for (const NamedExpression& key : keys) core->key_types.push_back(key.expression->type());
 
   int64_t window = PrequentialEvaluator::kDefaultWindow;
-  if (learn_spec.metrics_window() < 0) return error_at(field + ".metrics_window", "must be positive");
+  if (learn_spec.metrics_window() < 0)
+    return error_at(field + ".metrics_window", "must be positive");
   if (learn_spec.metrics_window() > 0) {
-    if (kind != OpKind::kPrequential) return error_at(field + ".metrics_window", "applies to prequential only");
+    if (kind != OpKind::kPrequential)
+      return error_at(field + ".metrics_window", "applies to prequential only");
     window = learn_spec.metrics_window();
   }
 
   std::optional<size_t> dropped;
-  EDDY_ASSIGN_OR_RETURN(Schema output,
-                        OutputSchema(schema, kind, config.task, core->label_type, &dropped, error_at));
+  EDDY_ASSIGN_OR_RETURN(
+      Schema output, OutputSchema(schema, kind, config.task, core->label_type, &dropped, error_at));
   core->output_schema = output;
 
   // What the stored state means: a change here makes old state unusable.
   std::string signature = "model=" + config.type_name + " features=(";
   for (size_t idx = 0; idx < features.size(); ++idx) {
-    signature += (idx ? ", " : "") + features[idx].expression->ToString() + " AS " + features[idx].name + ":" +
-                 std::string(TypeName(features[idx].expression->type()));
+    signature += (idx ? ", " : "") + features[idx].expression->ToString() + " AS " +
+                 features[idx].name + ":" + std::string(TypeName(features[idx].expression->type()));
   }
-  signature += ") categorical=" + std::string(categorical.empty() ? "one_hot" : categorical) +
-               "/" + std::to_string(config.features.max_categories) +
+  signature += ") categorical=" + std::string(categorical.empty() ? "one_hot" : categorical) + "/" +
+               std::to_string(config.features.max_categories) +
                " standardize=" + (config.features.standardize ? "true" : "false");
-  if (label) signature += " label=" + label->ToString() + ":" + std::string(TypeName(label->type()));
+  if (label)
+    signature += " label=" + label->ToString() + ":" + std::string(TypeName(label->type()));
   if (!keys.empty()) {
     signature += " per_key=(";
-    for (size_t idx = 0; idx < keys.size(); ++idx) signature += (idx ? ", " : "") + keys[idx].expression->ToString();
+    for (size_t idx = 0; idx < keys.size(); ++idx)
+      signature += (idx ? ", " : "") + keys[idx].expression->ToString();
     signature += ")";
   }
-  std::map<std::string, std::string> sorted(learn_spec.options().begin(), learn_spec.options().end());
+  std::map<std::string, std::string> sorted(learn_spec.options().begin(),
+                                            learn_spec.options().end());
   if (!sorted.empty()) {
     signature += " options=(";
     bool first = true;
@@ -1337,8 +1437,8 @@ Result<std::unique_ptr<StatefulOperator>> MakeLearningOperator(const spec::Opera
   if (kind == OpKind::kPrequential) signature += " metrics_window=" + std::to_string(window);
 
   return std::unique_ptr<StatefulOperator>(std::make_unique<LearningOperator>(
-      spec.name(), kind, std::move(core), std::move(features), std::move(label), std::move(keys), schema,
-      std::move(output), dropped, window, std::move(signature)));
+      spec.name(), kind, std::move(core), std::move(features), std::move(label), std::move(keys),
+      schema, std::move(output), dropped, window, std::move(signature)));
 }
 
 std::vector<std::pair<std::string, double>> LearningMetrics(const StatefulOperator& op) {
@@ -1346,10 +1446,11 @@ std::vector<std::pair<std::string, double>> LearningMetrics(const StatefulOperat
   return learning == nullptr ? std::vector<std::pair<std::string, double>>() : learning->Metrics();
 }
 
-Result<std::string> ExportLearningModel(const StatefulOperator& op, const StateTable& table, int key_groups,
-                                        const std::string& key) {
+Result<std::string> ExportLearningModel(const StatefulOperator& op, const StateTable& table,
+                                        int key_groups, const std::string& key) {
   const auto* learning = dynamic_cast<const LearningOperator*>(&op);
-  if (learning == nullptr) return Status::InvalidArgument("'" + op.name() + "' is not a learning operator");
+  if (learning == nullptr)
+    return Status::InvalidArgument("'" + op.name() + "' is not a learning operator");
   return learning->Export(table, key_groups, key);
 }
 

@@ -10,11 +10,11 @@
 #include <utility>
 #include <vector>
 
-#include "operators/models/model.h"
 #include "operators/core/stateful_operator.h"
+#include "operators/models/model.h"
+#include "runtime/core/status.h"
 #include "runtime/spec/job_spec.pb.h"
 #include "runtime/spec/spec_error.h"
-#include "runtime/core/status.h"
 
 namespace eddy {
 
@@ -23,9 +23,9 @@ bool IsLearningOperator(const spec::OperatorSpec& spec);
 
 // Builds one; InvalidArgument via `error_at` for a bad spec (unknown model,
 // unknown or invalid option, a feature or label that does not compile).
-Result<std::unique_ptr<StatefulOperator>> MakeLearningOperator(const spec::OperatorSpec& spec,
-                                                               const std::vector<StatefulInput>& inputs,
-                                                               const SpecErrorReporter& error_at);
+Result<std::unique_ptr<StatefulOperator>> MakeLearningOperator(
+    const spec::OperatorSpec& spec, const std::vector<StatefulInput>& inputs,
+    const SpecErrorReporter& error_at);
 
 // The prequential metrics of a learning operator as of its last batch, e.g.
 // {"rows", 569}, {"accuracy", 0.95}, {"window_accuracy", 0.97}, ...

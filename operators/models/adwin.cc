@@ -7,7 +7,10 @@
 namespace eddy::learn {
 
 Adwin::Adwin(double delta, int clock, int max_buckets, int min_window_length)
-    : delta_(delta), clock_(clock), max_buckets_(max_buckets), min_window_length_(min_window_length) {}
+    : delta_(delta),
+      clock_(clock),
+      max_buckets_(max_buckets),
+      min_window_length_(min_window_length) {}
 
 bool Adwin::Update(double value) {
   ++time_;

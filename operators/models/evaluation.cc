@@ -53,14 +53,15 @@ double R2(double ss_res, double ss_tot) {
 
 PrequentialEvaluator::PrequentialEvaluator(Task task, int num_classes, int64_t window)
     : task_(task), num_classes_(num_classes), window_(window) {
-  if (task_ == Task::kClassification) confusion_.assign(static_cast<size_t>(num_classes) * num_classes, 0);
+  if (task_ == Task::kClassification)
+    confusion_.assign(static_cast<size_t>(num_classes) * num_classes, 0);
   ring_truth_.reserve(window);
   ring_prediction_.reserve(window);
   ring_loss_.reserve(window);
 }
 
 Result<std::unique_ptr<PrequentialEvaluator>> PrequentialEvaluator::Make(Task task, int num_classes,
-                                                                        int64_t window) {
+                                                                         int64_t window) {
   if (window < 1) return Status::InvalidArgument("evaluation window must be >= 1");
   if (task == Task::kClassification && num_classes < 2) {
     return Status::InvalidArgument("classification evaluation needs num_classes >= 2");
@@ -101,8 +102,8 @@ Status PrequentialEvaluator::Update(const PredictionColumns& predictions, std::s
     return Status::InvalidArgument("evaluation got " + std::to_string(y.size()) + " labels for " +
                                    std::to_string(rows) + " predictions");
   }
-  if (task_ == Task::kClassification &&
-      (predictions.probabilities.rows() != rows || predictions.probabilities.cols() != num_classes_)) {
+  if (task_ == Task::kClassification && (predictions.probabilities.rows() != rows ||
+                                         predictions.probabilities.cols() != num_classes_)) {
     return Status::InvalidArgument("classification evaluation needs class probabilities");
   }
   if (task_ == Task::kClustering && predictions.score.size() != rows) {
@@ -261,7 +262,8 @@ Result<std::unique_ptr<PrequentialEvaluator>> PrequentialEvaluator::Restore(
     return Status::Corruption("evaluator snapshot has inconsistent sizes");
   }
   evaluator->count_ = snapshot.count();
-  std::copy(snapshot.confusion().begin(), snapshot.confusion().end(), evaluator->confusion_.begin());
+  std::copy(snapshot.confusion().begin(), snapshot.confusion().end(),
+            evaluator->confusion_.begin());
   evaluator->log_loss_sum_ = snapshot.log_loss_sum();
   evaluator->abs_error_sum_ = snapshot.abs_error_sum();
   evaluator->sq_error_sum_ = snapshot.sq_error_sum();

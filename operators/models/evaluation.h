@@ -63,7 +63,8 @@ class PrequentialEvaluator {
   // num_classes is used for classification only.
   static Result<std::unique_ptr<PrequentialEvaluator>> Make(Task task, int num_classes,
                                                             int64_t window = kDefaultWindow);
-  static Result<std::unique_ptr<PrequentialEvaluator>> Restore(const pb::EvaluatorSnapshot& snapshot);
+  static Result<std::unique_ptr<PrequentialEvaluator>> Restore(
+      const pb::EvaluatorSnapshot& snapshot);
   PrequentialEvaluator(const PrequentialEvaluator&) = delete;
   PrequentialEvaluator& operator=(const PrequentialEvaluator&) = delete;
 

@@ -16,7 +16,7 @@ uint64_t Fnv1a64(std::string_view bytes) {
 }
 
 Result<std::unique_ptr<FeatureEncoder>> FeatureEncoder::Make(const Schema& schema,
-                                                            const FeatureOptions& options) {
+                                                             const FeatureOptions& options) {
   if (options.columns.empty()) return Status::InvalidArgument("no feature columns");
   if (options.max_categories < 1) return Status::InvalidArgument("max_categories must be >= 1");
   if (options.hash_dimension < 1) return Status::InvalidArgument("hash_dimension must be >= 1");
@@ -65,12 +65,17 @@ std::vector<std::string> FeatureEncoder::feature_names() const {
       std::string& name = names[plan.offset + slot];
       switch (plan.kind) {
         case ColumnKind::kNumeric:
-        case ColumnKind::kOrdinal: name = plan.name; break;
+        case ColumnKind::kOrdinal:
+          name = plan.name;
+          break;
         case ColumnKind::kOneHot:
           name = plan.name + "=" +
-                 (slot < static_cast<int>(plan.slots.size()) ? plan.slots[slot] : "?" + std::to_string(slot));
+                 (slot < static_cast<int>(plan.slots.size()) ? plan.slots[slot]
+                                                             : "?" + std::to_string(slot));
           break;
-        case ColumnKind::kHashing: name = plan.name + "#" + std::to_string(slot); break;
+        case ColumnKind::kHashing:
+          name = plan.name + "#" + std::to_string(slot);
+          break;
       }
     }
   }
@@ -132,7 +137,8 @@ Status FeatureEncoder::Encode(const Batch& batch, bool update, RowMatrix* out,
                          column.bools().data(), rows)
                          .cast<double>();
             break;
-          case TypeId::kString: break;
+          case TypeId::kString:
+            break;
         }
         for (Eigen::Index row = 0; row < rows; ++row) {
           if (column.IsNull(row) || !std::isfinite(target[row])) {
@@ -255,7 +261,7 @@ Result<std::unique_ptr<FeatureEncoder>> FeatureEncoder::Restore(
 // ---------------------------------------------------------------------------
 
 Result<std::unique_ptr<LabelEncoder>> LabelEncoder::Make(const Schema& schema, std::string column,
-                                                        bool classification, int num_classes) {
+                                                         bool classification, int num_classes) {
   auto index = schema.IndexOf(column);
   if (!index) return Status::InvalidArgument("label column '" + column + "' is not in the input");
   const TypeId type = schema.field(*index).type;
@@ -274,7 +280,7 @@ Result<std::unique_ptr<LabelEncoder>> LabelEncoder::Make(const Schema& schema, s
 }
 
 Result<std::unique_ptr<LabelEncoder>> LabelEncoder::Restore(std::string column, int num_classes,
-                                                           const pb::LabelSnapshot& snapshot) {
+                                                            const pb::LabelSnapshot& snapshot) {
   std::unique_ptr<LabelEncoder> encoder(new LabelEncoder());
   encoder->column_ = std::move(column);
   encoder->classification_ = num_classes > 0;
@@ -293,7 +299,8 @@ Result<std::unique_ptr<LabelEncoder>> LabelEncoder::Restore(std::string column, 
 Status LabelEncoder::Encode(const Batch& batch, bool update, std::vector<double>* labels,
                             std::vector<uint8_t>* labelled) {
   const Column* column = batch.FindColumn(column_);
-  if (column == nullptr) return Status::InvalidArgument("label column '" + column_ + "' is missing");
+  if (column == nullptr)
+    return Status::InvalidArgument("label column '" + column_ + "' is missing");
   if ((column->type() == TypeId::kString) != categorical_) {
     return Status::InvalidArgument("label column '" + column_ + "' changed type");
   }
@@ -307,10 +314,16 @@ Status LabelEncoder::Encode(const Batch& batch, bool update, std::vector<double>
     }
     double label = 0;
     switch (column->type()) {
-      case TypeId::kDouble: label = column->GetDouble(row); break;
+      case TypeId::kDouble:
+        label = column->GetDouble(row);
+        break;
       case TypeId::kInt64:
-      case TypeId::kTimestamp: label = static_cast<double>(column->GetInt64(row)); break;
-      case TypeId::kBool: label = column->GetBool(row) ? 1.0 : 0.0; break;
+      case TypeId::kTimestamp:
+        label = static_cast<double>(column->GetInt64(row));
+        break;
+      case TypeId::kBool:
+        label = column->GetBool(row) ? 1.0 : 0.0;
+        break;
       case TypeId::kString: {
         const std::string_view name = column->GetString(row);
         auto it = vocabulary_.find(name);

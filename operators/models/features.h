@@ -64,8 +64,7 @@ struct TransparentStringHash {
   using is_transparent = void;
   size_t operator()(std::string_view text) const { return Fnv1a64(text); }
 };
-using Vocabulary =
-    std::unordered_map<std::string, int, TransparentStringHash, std::equal_to<>>;
+using Vocabulary = std::unordered_map<std::string, int, TransparentStringHash, std::equal_to<>>;
 
 class FeatureEncoder {
  public:

@@ -107,8 +107,8 @@ struct Gaussian {
 
 // Observer of one feature at one leaf.
 struct Observer {
-  std::vector<Gaussian> per_class;                  // numeric
-  std::map<double, std::vector<double>> nominal;    // value -> class counts
+  std::vector<Gaussian> per_class;                // numeric
+  std::map<double, std::vector<double>> nominal;  // value -> class counts
 };
 
 struct Node {
@@ -167,9 +167,12 @@ double Gini(const std::vector<double>& dist, double total) {
 
 const char* LeafPredictionName(LeafPrediction p) {
   switch (p) {
-    case LeafPrediction::kMajorityClass: return "majority_class";
-    case LeafPrediction::kNaiveBayes: return "naive_bayes";
-    case LeafPrediction::kNaiveBayesAdaptive: return "naive_bayes_adaptive";
+    case LeafPrediction::kMajorityClass:
+      return "majority_class";
+    case LeafPrediction::kNaiveBayes:
+      return "naive_bayes";
+    case LeafPrediction::kNaiveBayesAdaptive:
+      return "naive_bayes_adaptive";
   }
   return "unknown";
 }
@@ -177,7 +180,9 @@ const char* LeafPredictionName(LeafPrediction p) {
 class HoeffdingTreeClassifier final : public Model {
  public:
   HoeffdingTreeClassifier(int num_features, const HoeffdingTreeOptions& options, bool adaptive)
-      : options_(options), num_features_(num_features), adaptive_(adaptive),
+      : options_(options),
+        num_features_(num_features),
+        adaptive_(adaptive),
         nominal_(num_features, false) {
     for (int f : options_.nominal_features) nominal_[f] = true;
     root_ = NewLeaf(0);
@@ -241,8 +246,8 @@ class HoeffdingTreeClassifier final : public Model {
   std::unique_ptr<Node> NewLeaf(int depth, std::vector<double> counts = {}) const {
     auto leaf = std::make_unique<Node>();
     leaf->depth = depth;
-    leaf->class_counts = counts.empty() ? std::vector<double>(options_.num_classes, 0.0)
-                                        : std::move(counts);
+    leaf->class_counts =
+        counts.empty() ? std::vector<double>(options_.num_classes, 0.0) : std::move(counts);
     leaf->weight_at_last_eval = leaf->weight();
     return leaf;
   }
@@ -314,10 +319,9 @@ class HoeffdingTreeClassifier final : public Model {
   }
 
   void LeafProbabilities(const Node& leaf, const double* x, double* out) const {
-    const bool use_nb =
-        options_.leaf_prediction == LeafPrediction::kNaiveBayes ||
-        (options_.leaf_prediction == LeafPrediction::kNaiveBayesAdaptive &&
-         leaf.nb_correct >= leaf.mc_correct);
+    const bool use_nb = options_.leaf_prediction == LeafPrediction::kNaiveBayes ||
+                        (options_.leaf_prediction == LeafPrediction::kNaiveBayesAdaptive &&
+                         leaf.nb_correct >= leaf.mc_correct);
     if (use_nb && leaf.active && NaiveBayesProbabilities(leaf, x, out)) return;
     MajorityProbabilities(leaf, out);
   }
@@ -467,8 +471,8 @@ class HoeffdingTreeClassifier final : public Model {
       }
     }
     const double range = options_.split_criterion == SplitCriterion::kGini
-                              ? 1.0
-                              : std::log2(std::max(options_.num_classes, 2));
+                             ? 1.0
+                             : std::log2(std::max(options_.num_classes, 2));
     const double bound = HoeffdingBound(range, options_.delta, leaf->weight());
     if (!(best.merit - second > bound || bound < options_.tau)) return;
     if (best.feature < 0) {
@@ -518,8 +522,10 @@ class HoeffdingTreeClassifier final : public Model {
           alt.width() > options_.drift_window_threshold) {
         const double old_rate = mine.estimation();
         const double alt_rate = alt.estimation();
-        const double fn = 1.0 / static_cast<double>(alt.width()) + 1.0 / static_cast<double>(mine.width());
-        const double bound = std::sqrt(2.0 * old_rate * (1.0 - old_rate) * std::log(2.0 / kHatDelta) * fn);
+        const double fn =
+            1.0 / static_cast<double>(alt.width()) + 1.0 / static_cast<double>(mine.width());
+        const double bound =
+            std::sqrt(2.0 * old_rate * (1.0 - old_rate) * std::log(2.0 / kHatDelta) * fn);
         if (bound < old_rate - alt_rate) {
           std::unique_ptr<Node> replacement = std::move(node->alternate);
           *slot = std::move(replacement);  // destroys the old subtree
@@ -538,9 +544,7 @@ class HoeffdingTreeClassifier final : public Model {
 
   // ---- memory bound --------------------------------------------------------
 
-  double ActiveLeafBytes() const {
-    return 64.0 + 48.0 * num_features_ * options_.num_classes;
-  }
+  double ActiveLeafBytes() const { return 64.0 + 48.0 * num_features_ * options_.num_classes; }
 
   static void CollectLeaves(Node* node, std::vector<Node*>* leaves) {
     if (node->is_leaf()) {
@@ -557,7 +561,8 @@ class HoeffdingTreeClassifier final : public Model {
     int64_t allowed = std::numeric_limits<int64_t>::max();
     if (options_.max_active_leaves > 0) allowed = options_.max_active_leaves;
     if (options_.max_bytes > 0) {
-      allowed = std::min<int64_t>(allowed, static_cast<int64_t>(options_.max_bytes / ActiveLeafBytes()));
+      allowed =
+          std::min<int64_t>(allowed, static_cast<int64_t>(options_.max_bytes / ActiveLeafBytes()));
     }
     std::vector<Node*> leaves;
     CollectLeaves(root_.get(), &leaves);
@@ -650,8 +655,8 @@ void HoeffdingTreeClassifier::SaveNode(const Node& node, pb::TreeState* state) c
   }
 }
 
-Result<std::unique_ptr<Node>> HoeffdingTreeClassifier::LoadNode(const pb::TreeState& state, int index,
-                                                                int parent) const {
+Result<std::unique_ptr<Node>> HoeffdingTreeClassifier::LoadNode(const pb::TreeState& state,
+                                                                int index, int parent) const {
   if (index <= parent || index >= state.nodes_size()) {
     return Status::Corruption("tree snapshot: bad node index " + std::to_string(index));
   }
@@ -826,7 +831,8 @@ std::string HoeffdingTreeClassifier::ExportJson() const {
 }
 
 Status CheckOptions(int num_features, const HoeffdingTreeOptions& o) {
-  if (num_features < 1) return Status::InvalidArgument("a Hoeffding tree needs at least one feature");
+  if (num_features < 1)
+    return Status::InvalidArgument("a Hoeffding tree needs at least one feature");
   if (o.num_classes < 2) return Status::InvalidArgument("a Hoeffding tree needs num_classes >= 2");
   if (!(o.delta > 0 && o.delta < 1)) return Status::InvalidArgument("delta must be in (0, 1)");
   if (o.grace_period < 1) return Status::InvalidArgument("grace_period must be >= 1");
@@ -851,7 +857,7 @@ Status CheckOptions(int num_features, const HoeffdingTreeOptions& o) {
 }  // namespace
 
 Result<std::unique_ptr<Model>> MakeHoeffdingTreeClassifier(int num_features,
-                                                          const HoeffdingTreeOptions& options) {
+                                                           const HoeffdingTreeOptions& options) {
   EDDY_RETURN_IF_ERROR(CheckOptions(num_features, options));
   return std::unique_ptr<Model>(
       std::make_unique<HoeffdingTreeClassifier>(num_features, options, false));
@@ -865,7 +871,7 @@ Result<std::unique_ptr<Model>> MakeHoeffdingAdaptiveTreeClassifier(
 }
 
 Result<std::unique_ptr<Model>> RestoreHoeffdingTreeClassifier(const pb::TreeState& state,
-                                                             int64_t version) {
+                                                              int64_t version) {
   const pb::TreeOptions& o = state.options();
   HoeffdingTreeOptions options;
   options.num_classes = o.num_classes();
@@ -887,7 +893,8 @@ Result<std::unique_ptr<Model>> RestoreHoeffdingTreeClassifier(const pb::TreeStat
   }
   Status valid = CheckOptions(state.num_features(), options);
   if (!valid.ok()) return Status::Corruption("tree snapshot: " + valid.message());
-  auto model = std::make_unique<HoeffdingTreeClassifier>(state.num_features(), options, o.adaptive());
+  auto model =
+      std::make_unique<HoeffdingTreeClassifier>(state.num_features(), options, o.adaptive());
   EDDY_RETURN_IF_ERROR(model->Load(state, version));
   return std::unique_ptr<Model>(std::move(model));
 }

@@ -115,9 +115,12 @@ struct Candidate {
 
 const char* LeafModelName(RegressionLeaf leaf) {
   switch (leaf) {
-    case RegressionLeaf::kMean: return "mean";
-    case RegressionLeaf::kLinear: return "linear";
-    case RegressionLeaf::kAdaptive: return "adaptive";
+    case RegressionLeaf::kMean:
+      return "mean";
+    case RegressionLeaf::kLinear:
+      return "linear";
+    case RegressionLeaf::kAdaptive:
+      return "adaptive";
   }
   return "unknown";
 }
@@ -125,7 +128,9 @@ const char* LeafModelName(RegressionLeaf leaf) {
 class HoeffdingTreeRegressor final : public Model {
  public:
   HoeffdingTreeRegressor(int num_features, const HoeffdingTreeRegressorOptions& options)
-      : options_(options), num_features_(num_features), nominal_(num_features, false),
+      : options_(options),
+        num_features_(num_features),
+        nominal_(num_features, false),
         z_(num_features) {
     for (int f : options_.nominal_features) nominal_[f] = true;
     root_ = NewLeaf(0, nullptr);
@@ -225,8 +230,10 @@ class HoeffdingTreeRegressor final : public Model {
 
   double LeafPrediction(const Node& leaf, const double* x, Eigen::RowVectorXd* z) const {
     switch (options_.leaf_model) {
-      case RegressionLeaf::kMean: return leaf.y.mean;
-      case RegressionLeaf::kLinear: return LinearPrediction(leaf, x, z);
+      case RegressionLeaf::kMean:
+        return leaf.y.mean;
+      case RegressionLeaf::kLinear:
+        return LinearPrediction(leaf, x, z);
       case RegressionLeaf::kAdaptive:
         return leaf.model_abs_error < leaf.mean_abs_error ? LinearPrediction(leaf, x, z)
                                                           : leaf.y.mean;
@@ -376,7 +383,8 @@ void HoeffdingTreeRegressor::SaveNode(const Node& node, pb::TreeState* state) co
   out->set_left(-1);
   out->set_right(-1);
   out->set_alternate(-1);
-  out->mutable_leaf_model()->mutable_weights()->Assign(node.w.data(), node.w.data() + node.w.size());
+  out->mutable_leaf_model()->mutable_weights()->Assign(node.w.data(),
+                                                       node.w.data() + node.w.size());
   out->mutable_x_mean()->Assign(node.x_mean.data(), node.x_mean.data() + node.x_mean.size());
   out->mutable_x_m2()->Assign(node.x_m2.data(), node.x_m2.data() + node.x_m2.size());
   out->set_mean_abs_error(node.mean_abs_error);
@@ -544,11 +552,13 @@ std::string HoeffdingTreeRegressor::ExportJson() const {
 }
 
 Status CheckOptions(int num_features, const HoeffdingTreeRegressorOptions& o) {
-  if (num_features < 1) return Status::InvalidArgument("a Hoeffding tree needs at least one feature");
+  if (num_features < 1)
+    return Status::InvalidArgument("a Hoeffding tree needs at least one feature");
   if (!(o.delta > 0 && o.delta < 1)) return Status::InvalidArgument("delta must be in (0, 1)");
   if (o.grace_period < 1) return Status::InvalidArgument("grace_period must be >= 1");
   if (!(o.tau >= 0)) return Status::InvalidArgument("tau must be >= 0");
-  if (!(o.quantization_radius > 0)) return Status::InvalidArgument("quantization_radius must be > 0");
+  if (!(o.quantization_radius > 0))
+    return Status::InvalidArgument("quantization_radius must be > 0");
   if (!(o.leaf_learning_rate > 0)) return Status::InvalidArgument("leaf_learning_rate must be > 0");
   if (!(o.min_branch_fraction >= 0 && o.min_branch_fraction < 0.5)) {
     return Status::InvalidArgument("min_branch_fraction must be in [0, 0.5)");
@@ -571,7 +581,7 @@ Result<std::unique_ptr<Model>> MakeHoeffdingTreeRegressor(
 }
 
 Result<std::unique_ptr<Model>> RestoreHoeffdingTreeRegressor(const pb::TreeState& state,
-                                                            int64_t version) {
+                                                             int64_t version) {
   const pb::TreeOptions& o = state.options();
   HoeffdingTreeRegressorOptions options;
   options.delta = o.delta();

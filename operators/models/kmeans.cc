@@ -189,7 +189,8 @@ class StreamingKMeans final : public Model {
     };
     centers_.row(0) = rows.row(uniform_index());
     Eigen::VectorXd d2(n);
-    for (Eigen::Index row = 0; row < n; ++row) d2[row] = (rows.row(row) - centers_.row(0)).squaredNorm();
+    for (Eigen::Index row = 0; row < n; ++row)
+      d2[row] = (rows.row(row) - centers_.row(0)).squaredNorm();
     for (int c = 1; c < options_.k; ++c) {
       const double total = d2.sum();
       Eigen::Index chosen = 0;
@@ -274,9 +275,9 @@ class StreamingKMeans final : public Model {
   const int num_features_;
   CounterRng rng_;
   bool initialized_ = false;
-  RowMatrix centers_;         // k x num_features
-  Eigen::VectorXd weights_;   // k
-  RowMatrix pending_;         // rows waiting for seeding
+  RowMatrix centers_;        // k x num_features
+  Eigen::VectorXd weights_;  // k
+  RowMatrix pending_;        // rows waiting for seeding
   // Per-update scratch.
   RowMatrix sums_;
   Eigen::VectorXd counts_;

@@ -11,9 +11,8 @@
 // (2009), scikit-learn's method (see ApplyCumulativeL1). L1 with AdaGrad: a
 // proximal (soft-threshold) step with each weight's own step size,
 // w_j <- sign(w_j) max(0, |w_j| - eta_j l1) (FOBOS, Duchi & Singer 2009).
-// Either way weights of features that carry no signal become exactly 0. Elastic net splits alpha into
-// l1 = alpha * l1_ratio and l2 = alpha * (1 - l1_ratio). The intercept is
-// never regularized.
+// Either way weights of features that carry no signal become exactly 0. Elastic net splits alpha
+// into l1 = alpha * l1_ratio and l2 = alpha * (1 - l1_ratio). The intercept is never regularized.
 //
 // Every row is one exact online step; only the arithmetic inside a row is
 // vectorized (Eigen row ops on preallocated buffers, no per-row allocation).
@@ -30,11 +29,16 @@ namespace {
 
 const char* LossName(LinearLoss loss) {
   switch (loss) {
-    case LinearLoss::kSquared: return "squared";
-    case LinearLoss::kHuber: return "huber";
-    case LinearLoss::kEpsilonInsensitive: return "epsilon_insensitive";
-    case LinearLoss::kLogistic: return "logistic";
-    case LinearLoss::kSoftmax: return "softmax";
+    case LinearLoss::kSquared:
+      return "squared";
+    case LinearLoss::kHuber:
+      return "huber";
+    case LinearLoss::kEpsilonInsensitive:
+      return "epsilon_insensitive";
+    case LinearLoss::kLogistic:
+      return "logistic";
+    case LinearLoss::kSoftmax:
+      return "softmax";
   }
   return "unknown";
 }
@@ -63,9 +67,14 @@ class LinearModel final : public Model {
     l1_q_ = RowMatrix::Zero(outputs_, num_features);
     const double alpha = options_.alpha;
     switch (options_.penalty) {
-      case Penalty::kNone: break;
-      case Penalty::kL2: l2_ = alpha; break;
-      case Penalty::kL1: l1_ = alpha; break;
+      case Penalty::kNone:
+        break;
+      case Penalty::kL2:
+        l2_ = alpha;
+        break;
+      case Penalty::kL1:
+        l1_ = alpha;
+        break;
       case Penalty::kElasticNet:
         l1_ = alpha * options_.l1_ratio;
         l2_ = alpha * (1.0 - options_.l1_ratio);
@@ -272,7 +281,8 @@ class LinearModel final : public Model {
         return;
       case LinearLoss::kHuber: {
         const double r = scores_[0] - y;
-        grad_[0] = std::abs(r) <= options_.epsilon ? r : (r > 0 ? options_.epsilon : -options_.epsilon);
+        grad_[0] =
+            std::abs(r) <= options_.epsilon ? r : (r > 0 ? options_.epsilon : -options_.epsilon);
         return;
       }
       case LinearLoss::kEpsilonInsensitive: {
@@ -355,9 +365,9 @@ class LinearModel final : public Model {
   const int outputs_;
   double l1_ = 0;
   double l2_ = 0;
-  RowMatrix weights_;           // outputs_ x num_features_
-  Eigen::VectorXd intercept_;   // outputs_
-  RowMatrix grad_sq_;           // AdaGrad only
+  RowMatrix weights_;          // outputs_ x num_features_
+  Eigen::VectorXd intercept_;  // outputs_
+  RowMatrix grad_sq_;          // AdaGrad only
   Eigen::VectorXd grad_sq_intercept_;
   int64_t t_ = 0;
   // Cumulative L1 penalty (constant and inverse-scaling schedules).
@@ -392,7 +402,8 @@ Status CheckOptions(int num_features, const LinearModelOptions& o) {
 
 }  // namespace
 
-Result<std::unique_ptr<Model>> MakeLinearModel(int num_features, const LinearModelOptions& options) {
+Result<std::unique_ptr<Model>> MakeLinearModel(int num_features,
+                                               const LinearModelOptions& options) {
   EDDY_RETURN_IF_ERROR(CheckOptions(num_features, options));
   return std::unique_ptr<Model>(std::make_unique<LinearModel>(num_features, options));
 }

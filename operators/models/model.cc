@@ -65,8 +65,8 @@ Status ValidateLearnInput(const FeatureMatrix& x, std::span<const double> y,
     if (!std::isfinite(label)) {
       return Status::InvalidArgument("row " + std::to_string(row) + " has a non-finite label");
     }
-    if (num_classes > 0 &&
-        (label < 0 || label >= num_classes || label != static_cast<double>(static_cast<int>(label)))) {
+    if (num_classes > 0 && (label < 0 || label >= num_classes ||
+                            label != static_cast<double>(static_cast<int>(label)))) {
       return Status::InvalidArgument("row " + std::to_string(row) + " has label " +
                                      std::to_string(label) + ", expected a class in [0, " +
                                      std::to_string(num_classes) + ")");
@@ -91,11 +91,21 @@ void JsonWriter::WriteQuoted(std::string_view value) {
   out_ += '"';
   for (char c : value) {
     switch (c) {
-      case '"': out_ += "\\\""; break;
-      case '\\': out_ += "\\\\"; break;
-      case '\n': out_ += "\\n"; break;
-      case '\t': out_ += "\\t"; break;
-      case '\r': out_ += "\\r"; break;
+      case '"':
+        out_ += "\\\"";
+        break;
+      case '\\':
+        out_ += "\\\\";
+        break;
+      case '\n':
+        out_ += "\\n";
+        break;
+      case '\t':
+        out_ += "\\t";
+        break;
+      case '\r':
+        out_ += "\\r";
+        break;
       default:
         if (static_cast<unsigned char>(c) < 0x20) {
           char buf[8];

@@ -20,13 +20,12 @@
 // Thread-safety: none; a model is owned by one task at a time. Predict is
 // const and may run concurrently with other const calls.
 
+#include <Eigen/Core>
 #include <cstdint>
 #include <memory>
 #include <span>
 #include <string>
 #include <vector>
-
-#include <Eigen/Core>
 
 #include "runtime/core/status.h"
 
@@ -130,11 +129,11 @@ enum class LearningRate : uint8_t {
 
 struct LinearModelOptions {
   LinearLoss loss = LinearLoss::kSquared;
-  int num_classes = 2;    // kSoftmax only (kLogistic is always 2)
-  double epsilon = 0.1;   // kHuber, kEpsilonInsensitive. Default: 0.1
+  int num_classes = 2;   // kSoftmax only (kLogistic is always 2)
+  double epsilon = 0.1;  // kHuber, kEpsilonInsensitive. Default: 0.1
   Penalty penalty = Penalty::kL2;
-  double alpha = 1e-4;    // regularization strength. Default: 1e-4
-  double l1_ratio = 0.15; // kElasticNet's L1 share. Default: 0.15
+  double alpha = 1e-4;     // regularization strength. Default: 1e-4
+  double l1_ratio = 0.15;  // kElasticNet's L1 share. Default: 0.15
   LearningRate schedule = LearningRate::kInverseScaling;
   double eta0 = 0.01;     // Default: 0.01
   double power_t = 0.25;  // Default: 0.25
@@ -182,14 +181,14 @@ struct HoeffdingTreeOptions {
   int64_t max_active_leaves = 0;  // memory bound; 0 = unlimited
   int64_t max_bytes = 0;          // memory bound on leaf statistics; 0 = unlimited
   double min_branch_fraction = 0.01;
-  int num_split_points = 10;      // Gaussian observer candidates per feature
+  int num_split_points = 10;  // Gaussian observer candidates per feature
   // Adaptive tree only.
   double adwin_delta = 0.002;
   int drift_window_threshold = 300;
 };
 
 Result<std::unique_ptr<Model>> MakeHoeffdingTreeClassifier(int num_features,
-                                                          const HoeffdingTreeOptions& options);
+                                                           const HoeffdingTreeOptions& options);
 // Hoeffding adaptive tree (HAT-ADWIN; Bifet & Gavalda 2009).
 Result<std::unique_ptr<Model>> MakeHoeffdingAdaptiveTreeClassifier(
     int num_features, const HoeffdingTreeOptions& options);

@@ -80,10 +80,24 @@ inline bool RowSelected(const std::vector<uint8_t>* mask, Eigen::Index row) {
 // NaN and infinities become null.
 class JsonWriter {
  public:
-  void BeginObject() { Separate(); out_ += '{'; first_ = true; }
-  void EndObject() { out_ += '}'; first_ = false; }
-  void BeginArray() { Separate(); out_ += '['; first_ = true; }
-  void EndArray() { out_ += ']'; first_ = false; }
+  void BeginObject() {
+    Separate();
+    out_ += '{';
+    first_ = true;
+  }
+  void EndObject() {
+    out_ += '}';
+    first_ = false;
+  }
+  void BeginArray() {
+    Separate();
+    out_ += '[';
+    first_ = true;
+  }
+  void EndArray() {
+    out_ += ']';
+    first_ = false;
+  }
   void Key(std::string_view key);
   void String(std::string_view value);
   void Double(double value);
@@ -109,9 +123,9 @@ Result<std::unique_ptr<Model>> RestoreLinearModel(const pb::LinearState& state, 
 Result<std::unique_ptr<Model>> RestoreStreamingKMeans(const pb::KMeansState& state,
                                                       int64_t version);
 Result<std::unique_ptr<Model>> RestoreHoeffdingTreeClassifier(const pb::TreeState& state,
-                                                             int64_t version);
+                                                              int64_t version);
 Result<std::unique_ptr<Model>> RestoreHoeffdingTreeRegressor(const pb::TreeState& state,
-                                                            int64_t version);
+                                                             int64_t version);
 
 // Hoeffding bound: with probability 1 - delta, the true mean of a variable of
 // range `range` is within this of the mean of n observations.

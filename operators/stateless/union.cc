@@ -13,7 +13,9 @@ class UnionOperator final : public Operator {
 
   const std::string& name() const override { return name_; }
   const Schema& output_schema() const override { return schema_; }
-  std::string Describe() const override { return "union of " + std::to_string(inputs_) + " inputs"; }
+  std::string Describe() const override {
+    return "union of " + std::to_string(inputs_) + " inputs";
+  }
 
   Status Process(size_t, const Batch& input, Batch* out, DeadLetters*) const override {
     // Re-label the input with the union's schema (nullability may widen).
@@ -38,8 +40,8 @@ Result<std::unique_ptr<Operator>> MakeUnionOperator(const spec::OperatorSpec& sp
                                                     const std::vector<Schema>& input_schemas,
                                                     const SpecErrorReporter& error_at) {
   if (input_schemas.size() < 2) {
-    return error_at("inputs", "union needs at least two inputs, got " +
-                                  std::to_string(input_schemas.size()));
+    return error_at("inputs",
+                    "union needs at least two inputs, got " + std::to_string(input_schemas.size()));
   }
   Schema schema = input_schemas[0];
   for (size_t input = 1; input < input_schemas.size(); ++input) {
@@ -58,10 +60,11 @@ Result<std::unique_ptr<Operator>> MakeUnionOperator(const spec::OperatorSpec& sp
   }
   std::vector<Field> fields = schema.fields();
   for (const Schema& other : input_schemas) {
-    for (size_t idx = 0; idx < fields.size(); ++idx) fields[idx].nullable |= other.field(idx).nullable;
+    for (size_t idx = 0; idx < fields.size(); ++idx)
+      fields[idx].nullable |= other.field(idx).nullable;
   }
-  return std::unique_ptr<Operator>(
-      std::make_unique<UnionOperator>(spec.name(), Schema(std::move(fields)), input_schemas.size()));
+  return std::unique_ptr<Operator>(std::make_unique<UnionOperator>(
+      spec.name(), Schema(std::move(fields)), input_schemas.size()));
 }
 
 }  // namespace eddy

@@ -6,10 +6,10 @@
 
 #include <unordered_map>
 
-#include "operators/core/operator.h"
-#include "operators/core/stateful_operator.h"
 #include "operators/aggregate/aggregate_set.h"
 #include "operators/core/key_codec.h"
+#include "operators/core/operator.h"
+#include "operators/core/stateful_operator.h"
 #include "runtime/expr/expression.h"
 #include "runtime/spec/job_spec_loader.h"
 
@@ -18,9 +18,9 @@ namespace eddy {
 Result<size_t> ResolveTimeColumn(const std::string& explicit_column, const StatefulInput& input,
                                  std::string_view field, const SpecErrorReporter& error_at,
                                  std::string* name);
-Result<std::vector<NamedExpression>> CompileKeys(const google::protobuf::RepeatedPtrField<std::string>& texts,
-                                                 const Schema& schema, std::string_view field,
-                                                 const SpecErrorReporter& error_at);
+Result<std::vector<NamedExpression>> CompileKeys(
+    const google::protobuf::RepeatedPtrField<std::string>& texts, const Schema& schema,
+    std::string_view field, const SpecErrorReporter& error_at);
 
 namespace {
 
@@ -68,7 +68,8 @@ class KeyedAggregateOperator final : public StatefulOperator {
     const Batch& input = inputs.at(0);
     std::vector<RowError> errors;
     std::vector<Column> key_columns;
-    for (const NamedExpression& key : keys_) key_columns.push_back(key.expression->Evaluate(input, &errors));
+    for (const NamedExpression& key : keys_)
+      key_columns.push_back(key.expression->Evaluate(input, &errors));
     for (const AggregateCall& call : aggregates_.calls()) {
       if (call.argument) call.argument->Evaluate(input, &errors);
     }
@@ -109,15 +110,18 @@ class KeyedAggregateOperator final : public StatefulOperator {
     std::vector<std::string> state_keys;
     std::vector<StateKey> lookups;
     for (const std::string& k : keys) state_keys.push_back(StateKeyOf(k));
-    for (size_t idx = 0; idx < keys.size(); ++idx) lookups.push_back({key_groups[idx], state_keys[idx]});
+    for (size_t idx = 0; idx < keys.size(); ++idx)
+      lookups.push_back({key_groups[idx], state_keys[idx]});
     std::vector<std::optional<std::string>> values;
     EDDY_RETURN_IF_ERROR(context.table->MultiGet(lookups, &values));
     for (size_t idx = 0; idx < values.size(); ++idx) {
       if (!values[idx]) continue;
-      if (values[idx]->size() < 8) return Status::Corruption("aggregate '" + name_ + "': short state");
+      if (values[idx]->size() < 8)
+        return Status::Corruption("aggregate '" + name_ + "': short state");
       const int64_t stored_time = ReadOrderedInt64(*values[idx]);
       if (ttl_ > 0) {
-        context.writes->Delete(*context.table, key_groups[idx], ExpiryKey(stored_time + ttl_, keys[idx]));
+        context.writes->Delete(*context.table, key_groups[idx],
+                               ExpiryKey(stored_time + ttl_, keys[idx]));
       }
       last_times[idx] = std::max(last_times[idx], stored_time);
       EDDY_RETURN_IF_ERROR(groups.Load(idx, std::string_view(*values[idx]).substr(8)));
@@ -130,7 +134,9 @@ class KeyedAggregateOperator final : public StatefulOperator {
       AppendOrderedInt64(last_times[idx], &value);
       groups.Serialize(idx, &value);
       context.writes->Put(*context.table, key_groups[idx], state_keys[idx], value);
-      if (ttl_ > 0) context.writes->Put(*context.table, key_groups[idx], ExpiryKey(last_times[idx] + ttl_, keys[idx]), "");
+      if (ttl_ > 0)
+        context.writes->Put(*context.table, key_groups[idx],
+                            ExpiryKey(last_times[idx] + ttl_, keys[idx]), "");
     }
     if (ttl_ > 0) EDDY_RETURN_IF_ERROR(Expire(context, index));
 
@@ -145,7 +151,8 @@ class KeyedAggregateOperator final : public StatefulOperator {
     for (uint32_t idx = 0; idx < all.size(); ++idx) all[idx] = idx;
     groups.Finalize(all, &columns);
     Batch result;
-    for (size_t idx = 0; idx < columns.size(); ++idx) result.AddColumn(output_schema_.field(idx), std::move(columns[idx]));
+    for (size_t idx = 0; idx < columns.size(); ++idx)
+      result.AddColumn(output_schema_.field(idx), std::move(columns[idx]));
     return out->Append(result);
   }
 
@@ -183,14 +190,16 @@ class KeyedAggregateOperator final : public StatefulOperator {
 
 }  // namespace
 
-Result<std::unique_ptr<StatefulOperator>> MakeKeyedAggregateOperator(const spec::OperatorSpec& spec,
-                                                                     const StatefulInput& input,
-                                                                     const SpecErrorReporter& error_at) {
+Result<std::unique_ptr<StatefulOperator>> MakeKeyedAggregateOperator(
+    const spec::OperatorSpec& spec, const StatefulInput& input, const SpecErrorReporter& error_at) {
   const spec::KeyedAggregateSpec& aggregate = spec.aggregate();
-  if (aggregate.key().empty()) return error_at("aggregate.key", "needs at least one key expression");
-  EDDY_ASSIGN_OR_RETURN(auto keys, CompileKeys(aggregate.key(), input.schema, "aggregate.key", error_at));
-  EDDY_ASSIGN_OR_RETURN(AggregateSet aggregates, AggregateSet::Compile(aggregate.aggregates(), input.schema,
-                                                                       "aggregate.aggregates", error_at));
+  if (aggregate.key().empty())
+    return error_at("aggregate.key", "needs at least one key expression");
+  EDDY_ASSIGN_OR_RETURN(auto keys,
+                        CompileKeys(aggregate.key(), input.schema, "aggregate.key", error_at));
+  EDDY_ASSIGN_OR_RETURN(AggregateSet aggregates,
+                        AggregateSet::Compile(aggregate.aggregates(), input.schema,
+                                              "aggregate.aggregates", error_at));
   int64_t ttl = 0;
   std::optional<size_t> time_index;
   std::string time_column;
@@ -199,11 +208,13 @@ Result<std::unique_ptr<StatefulOperator>> MakeKeyedAggregateOperator(const spec:
     if (!parsed.ok()) return error_at("aggregate.ttl", parsed.status().message());
     ttl = *parsed;
     if (ttl <= 0) return error_at("aggregate.ttl", "must be positive");
-    EDDY_ASSIGN_OR_RETURN(time_index, ResolveTimeColumn(aggregate.time_column(), input,
-                                                        "aggregate.time_column", error_at, &time_column));
+    EDDY_ASSIGN_OR_RETURN(time_index,
+                          ResolveTimeColumn(aggregate.time_column(), input, "aggregate.time_column",
+                                            error_at, &time_column));
   }
   std::string signature = "key=(";
-  for (size_t idx = 0; idx < keys.size(); ++idx) signature += (idx ? ", " : "") + keys[idx].expression->ToString();
+  for (size_t idx = 0; idx < keys.size(); ++idx)
+    signature += (idx ? ", " : "") + keys[idx].expression->ToString();
   signature += ") aggregates=(" + aggregates.Canonical() + ")";
   if (ttl > 0) signature += " ttl=" + aggregate.ttl() + " time=" + time_column;
   return std::unique_ptr<StatefulOperator>(std::make_unique<KeyedAggregateOperator>(

@@ -10,10 +10,10 @@
 
 #include <unordered_map>
 
-#include "operators/window/window_operators.h"
+#include "operators/core/key_codec.h"
 #include "operators/core/operator.h"
 #include "operators/core/stateful_operator.h"
-#include "operators/core/key_codec.h"
+#include "operators/window/window_operators.h"
 #include "runtime/expr/expression.h"
 
 namespace eddy {
@@ -106,7 +106,8 @@ class LookupJoinOperator final : public StatefulOperator {
       }
     }
     for (size_t idx = 0; idx < lookup_rows.size(); ++idx) {
-      lookups.push_back({KeyGroupForKey(encoded[lookup_rows[idx]], context.key_groups), state_keys[idx]});
+      lookups.push_back(
+          {KeyGroupForKey(encoded[lookup_rows[idx]], context.key_groups), state_keys[idx]});
     }
     std::vector<std::optional<std::string>> values;
     EDDY_RETURN_IF_ERROR(context.table->MultiGet(lookups, &values));
@@ -134,7 +135,8 @@ class LookupJoinOperator final : public StatefulOperator {
     }
     Batch result = stream.Gather(kept);
     Batch relabelled(output_schema_);
-    for (size_t idx = 0; idx < result.num_columns(); ++idx) relabelled.column(idx) = std::move(result.column(idx));
+    for (size_t idx = 0; idx < result.num_columns(); ++idx)
+      relabelled.column(idx) = std::move(result.column(idx));
     for (size_t idx = 0; idx < joined.size(); ++idx) {
       relabelled.column(result.num_columns() + idx) = std::move(joined[idx]);
     }
@@ -157,9 +159,9 @@ class LookupJoinOperator final : public StatefulOperator {
 
 }  // namespace
 
-Result<std::unique_ptr<StatefulOperator>> MakeLookupJoinOperator(const spec::OperatorSpec& spec,
-                                                                 const std::vector<StatefulInput>& inputs,
-                                                                 const SpecErrorReporter& error_at) {
+Result<std::unique_ptr<StatefulOperator>> MakeLookupJoinOperator(
+    const spec::OperatorSpec& spec, const std::vector<StatefulInput>& inputs,
+    const SpecErrorReporter& error_at) {
   const spec::LookupJoinSpec& join = spec.lookup_join();
   if (inputs.size() != 2) {
     return error_at("inputs", "lookup_join takes two inputs: the stream, then the table, got " +
@@ -172,8 +174,9 @@ Result<std::unique_ptr<StatefulOperator>> MakeLookupJoinOperator(const spec::Ope
   if (!key.ok()) return error_at("lookup_join.key", key.status().message());
   const auto table_key = table.IndexOf(join.table_key());
   if (!table_key) {
-    return error_at("lookup_join.table_key", "'" + join.table_key() + "' is not a column of the table {" +
-                                                 table.ToString() + "}");
+    return error_at(
+        "lookup_join.table_key",
+        "'" + join.table_key() + "' is not a column of the table {" + table.ToString() + "}");
   }
   if (table.field(*table_key).type != (*key)->type()) {
     return error_at("lookup_join.key", "the key is " + std::string(TypeName((*key)->type())) +
@@ -189,8 +192,9 @@ Result<std::unique_ptr<StatefulOperator>> MakeLookupJoinOperator(const spec::Ope
     for (int idx = 0; idx < join.columns_size(); ++idx) {
       const auto column = table.IndexOf(join.columns(idx));
       if (!column) {
-        return error_at("lookup_join.columns[" + std::to_string(idx) + "]",
-                        "'" + join.columns(idx) + "' is not a column of the table {" + table.ToString() + "}");
+        return error_at(
+            "lookup_join.columns[" + std::to_string(idx) + "]",
+            "'" + join.columns(idx) + "' is not a column of the table {" + table.ToString() + "}");
       }
       columns.push_back(*column);
     }
@@ -198,23 +202,25 @@ Result<std::unique_ptr<StatefulOperator>> MakeLookupJoinOperator(const spec::Ope
   if (columns.empty()) return error_at("lookup_join.columns", "the join adds no columns");
   for (size_t column : columns) {
     if (stream.IndexOf(table.field(column).name)) {
-      return error_at("lookup_join.columns", "column '" + table.field(column).name +
-                                                 "' is in both the stream and the table; rename one with select");
+      return error_at("lookup_join.columns",
+                      "column '" + table.field(column).name +
+                          "' is in both the stream and the table; rename one with select");
     }
   }
   const std::string& type = join.join_type();
   if (!type.empty() && type != "inner" && type != "left") {
     return error_at("lookup_join.join_type", "expected inner or left, got '" + type + "'");
   }
-  std::string signature = "key=" + (*key)->ToString() + " table_key=" + join.table_key() + " columns=(";
+  std::string signature =
+      "key=" + (*key)->ToString() + " table_key=" + join.table_key() + " columns=(";
   for (size_t idx = 0; idx < columns.size(); ++idx) {
     signature += (idx ? ", " : "") + table.field(columns[idx]).name + ":" +
                  std::string(TypeName(table.field(columns[idx]).type));
   }
   signature += ")";
   return std::unique_ptr<StatefulOperator>(std::make_unique<LookupJoinOperator>(
-      spec.name(), stream, std::move(key).value(), *table_key, std::move(columns), table, type == "left",
-      std::move(signature)));
+      spec.name(), stream, std::move(key).value(), *table_key, std::move(columns), table,
+      type == "left", std::move(signature)));
 }
 
 }  // namespace eddy

@@ -13,13 +13,13 @@
 #include <map>
 #include <unordered_map>
 
-#include "operators/core/operator.h"
-#include "operators/core/stateful_operator.h"
 #include "operators/aggregate/aggregate_set.h"
 #include "operators/core/key_codec.h"
+#include "operators/core/operator.h"
+#include "operators/core/stateful_operator.h"
+#include "runtime/core/value_text.h"
 #include "runtime/expr/expression.h"
 #include "runtime/spec/job_spec_loader.h"
-#include "runtime/core/value_text.h"
 
 namespace eddy {
 namespace {
@@ -50,7 +50,7 @@ struct WindowGroup {
   std::string key;  // encoded key columns
   int64_t start = 0;
   int64_t end = 0;
-  bool stored = false;  // state existed before this batch
+  bool stored = false;   // state existed before this batch
   bool touched = false;  // received rows in this batch
 };
 
@@ -98,7 +98,8 @@ class WindowOperator final : public StatefulOperator {
     // Keys, and rows that cannot be keyed or timed, first.
     std::vector<RowError> errors;
     std::vector<Column> key_columns;
-    for (const NamedExpression& key : keys_) key_columns.push_back(key.expression->Evaluate(input, &errors));
+    for (const NamedExpression& key : keys_)
+      key_columns.push_back(key.expression->Evaluate(input, &errors));
     for (const AggregateCall& call : aggregates_.calls()) {
       if (call.argument) call.argument->Evaluate(input, &errors);
     }
@@ -121,7 +122,8 @@ class WindowOperator final : public StatefulOperator {
     std::vector<uint32_t> late_rows;
     std::string key;
     if (type_ == WindowType::kSession) {
-      EDDY_RETURN_IF_ERROR(AssignSessions(context, input, key_columns, rejected, &pending, &late_rows));
+      EDDY_RETURN_IF_ERROR(
+          AssignSessions(context, input, key_columns, rejected, &pending, &late_rows));
     } else {
       for (uint32_t row = 0; row < rows; ++row) {
         if (rejected[row]) continue;
@@ -160,7 +162,8 @@ class WindowOperator final : public StatefulOperator {
       const WindowGroup& window = pending.windows[index];
       if (is_due[index]) {
         context.writes->Delete(*context.table, window.group, WindowKey(window.key, window.start));
-        context.writes->Delete(*context.table, window.group, TimerKey(window.end, window.start, window.key));
+        context.writes->Delete(*context.table, window.group,
+                               TimerKey(window.end, window.start, window.key));
         continue;
       }
       if (!window.touched) continue;
@@ -169,7 +172,8 @@ class WindowOperator final : public StatefulOperator {
       pending.groups.Serialize(index, &value);
       context.writes->Put(*context.table, window.group, WindowKey(window.key, window.start), value);
       if (!window.stored) {
-        context.writes->Put(*context.table, window.group, TimerKey(window.end, window.start, window.key), "");
+        context.writes->Put(*context.table, window.group,
+                            TimerKey(window.end, window.start, window.key), "");
       }
     }
 
@@ -240,13 +244,16 @@ class WindowOperator final : public StatefulOperator {
     std::vector<std::string> keys;
     std::vector<StateKey> lookups;
     keys.reserve(pending->windows.size());
-    for (const WindowGroup& window : pending->windows) keys.push_back(WindowKey(window.key, window.start));
-    for (size_t idx = 0; idx < keys.size(); ++idx) lookups.push_back({pending->windows[idx].group, keys[idx]});
+    for (const WindowGroup& window : pending->windows)
+      keys.push_back(WindowKey(window.key, window.start));
+    for (size_t idx = 0; idx < keys.size(); ++idx)
+      lookups.push_back({pending->windows[idx].group, keys[idx]});
     std::vector<std::optional<std::string>> values;
     EDDY_RETURN_IF_ERROR(context.table->MultiGet(lookups, &values));
     for (size_t idx = 0; idx < values.size(); ++idx) {
       if (!values[idx]) continue;
-      if (values[idx]->size() < 8) return Status::Corruption("window '" + name_ + "': short state value");
+      if (values[idx]->size() < 8)
+        return Status::Corruption("window '" + name_ + "': short state value");
       pending->windows[idx].stored = true;
       EDDY_RETURN_IF_ERROR(pending->groups.Load(idx, std::string_view(*values[idx]).substr(8)));
     }
@@ -256,8 +263,9 @@ class WindowOperator final : public StatefulOperator {
   // Session windows: a row opens [t, t + gap); overlapping sessions of a key
   // (stored or new) merge.
   Status AssignSessions(const StatefulBatchContext& context, const Batch& input,
-                        const std::vector<Column>& key_columns, const std::vector<uint8_t>& rejected,
-                        Pending* pending, std::vector<uint32_t>* late_rows) {
+                        const std::vector<Column>& key_columns,
+                        const std::vector<uint8_t>& rejected, Pending* pending,
+                        std::vector<uint32_t>* late_rows) {
     const Column& times = input.column(time_index_);
     // Rows per key, keys in order of first appearance.
     std::vector<std::string> key_order;
@@ -286,15 +294,16 @@ class WindowOperator final : public StatefulOperator {
       std::vector<std::string> stored;
       std::vector<std::pair<int64_t, int64_t>> stored_bounds;
       const std::string prefix = std::string(1, kWindowPrefix) + key_bytes;
-      EDDY_RETURN_IF_ERROR(context.table->Scan(group, prefix, [&](std::string_view k, std::string_view v) {
-        if (k.size() != prefix.size() + 8 || v.size() < 8) return true;
-        const int64_t start = ReadOrderedInt64(k.substr(prefix.size()));
-        const int64_t end = ReadOrderedInt64(v);
-        intervals.push_back({start, end, static_cast<int64_t>(stored.size()), 0});
-        stored.emplace_back(v.substr(8));
-        stored_bounds.emplace_back(start, end);
-        return true;
-      }));
+      EDDY_RETURN_IF_ERROR(
+          context.table->Scan(group, prefix, [&](std::string_view k, std::string_view v) {
+            if (k.size() != prefix.size() + 8 || v.size() < 8) return true;
+            const int64_t start = ReadOrderedInt64(k.substr(prefix.size()));
+            const int64_t end = ReadOrderedInt64(v);
+            intervals.push_back({start, end, static_cast<int64_t>(stored.size()), 0});
+            stored.emplace_back(v.substr(8));
+            stored_bounds.emplace_back(start, end);
+            return true;
+          }));
       for (uint32_t row : rows_of_key[key_bytes]) {
         const int64_t time = times.GetInt64(row);
         intervals.push_back({time, time + gap_, -1, row});
@@ -319,7 +328,8 @@ class WindowOperator final : public StatefulOperator {
             only_stored = intervals[idx].stored_index;
           }
         }
-        const bool unchanged_keys = stored_count == 1 && stored_bounds[only_stored].first == start &&
+        const bool unchanged_keys = stored_count == 1 &&
+                                    stored_bounds[only_stored].first == start &&
                                     stored_bounds[only_stored].second == end;
         const uint32_t window = pending->AddWindow(group, key_bytes, start, end, unchanged_keys);
         bool has_rows = false;
@@ -350,7 +360,8 @@ class WindowOperator final : public StatefulOperator {
 
   // Windows whose end plus the lateness is at or before the next watermark:
   // those of this batch, plus stored ones found through the timers.
-  Status CollectDue(const StatefulBatchContext& context, Pending* pending, std::vector<uint32_t>* due) {
+  Status CollectDue(const StatefulBatchContext& context, Pending* pending,
+                    std::vector<uint32_t>* due) {
     if (!context.next_watermark) return Status::OK();
     const int64_t threshold = *context.next_watermark - lateness_;
     std::map<std::tuple<uint16_t, std::string, int64_t>, uint32_t> in_batch;
@@ -364,26 +375,27 @@ class WindowOperator final : public StatefulOperator {
     const std::string prefix(1, kTimerPrefix);
     for (int group = 0; group < context.key_groups; ++group) {
       const KeyGroupId id{static_cast<uint16_t>(group)};
-      EDDY_RETURN_IF_ERROR(context.table->Scan(id, prefix, [&](std::string_view k, std::string_view) {
-        if (k.size() < 17) return true;
-        const int64_t end = ReadOrderedInt64(k.substr(1));
-        if (end > threshold) return false;  // timers are in end order
-        const int64_t start = ReadOrderedInt64(k.substr(9));
-        std::string key_bytes(k.substr(17));
-        if (in_batch.count({id.value, key_bytes, start}) > 0) return true;
-        // A session merged away in this batch is not due on its own.
-        for (const auto& removed : pending->removed_sessions) {
-          if (std::get<0>(removed) == id && std::get<1>(removed) == key_bytes &&
-              std::get<2>(removed) == start) {
+      EDDY_RETURN_IF_ERROR(
+          context.table->Scan(id, prefix, [&](std::string_view k, std::string_view) {
+            if (k.size() < 17) return true;
+            const int64_t end = ReadOrderedInt64(k.substr(1));
+            if (end > threshold) return false;  // timers are in end order
+            const int64_t start = ReadOrderedInt64(k.substr(9));
+            std::string key_bytes(k.substr(17));
+            if (in_batch.count({id.value, key_bytes, start}) > 0) return true;
+            // A session merged away in this batch is not due on its own.
+            for (const auto& removed : pending->removed_sessions) {
+              if (std::get<0>(removed) == id && std::get<1>(removed) == key_bytes &&
+                  std::get<2>(removed) == start) {
+                return true;
+              }
+            }
+            const uint32_t index = pending->AddWindow(id, key_bytes, start, end, true);
+            keys.push_back(WindowKey(key_bytes, start));
+            loaded.push_back(index);
+            due->push_back(index);
             return true;
-          }
-        }
-        const uint32_t index = pending->AddWindow(id, key_bytes, start, end, true);
-        keys.push_back(WindowKey(key_bytes, start));
-        loaded.push_back(index);
-        due->push_back(index);
-        return true;
-      }));
+          }));
     }
     if (loaded.empty()) return Status::OK();
     std::vector<StateKey> lookups;
@@ -396,7 +408,8 @@ class WindowOperator final : public StatefulOperator {
       if (!values[idx] || values[idx]->size() < 8) {
         return Status::Corruption("window '" + name_ + "': a timer without its window state");
       }
-      EDDY_RETURN_IF_ERROR(pending->groups.Load(loaded[idx], std::string_view(*values[idx]).substr(8)));
+      EDDY_RETURN_IF_ERROR(
+          pending->groups.Load(loaded[idx], std::string_view(*values[idx]).substr(8)));
     }
     return Status::OK();
   }
@@ -457,7 +470,8 @@ Result<size_t> ResolveTimeColumn(const std::string& explicit_column, const State
                                  std::string* name) {
   *name = !explicit_column.empty() ? explicit_column : input.time_column.value_or("");
   if (name->empty()) {
-    return error_at(field, "needs event time: set event_time.column on the source, or time_column here");
+    return error_at(field,
+                    "needs event time: set event_time.column on the source, or time_column here");
   }
   const auto index = input.schema.IndexOf(*name);
   if (!index) {
@@ -471,9 +485,9 @@ Result<size_t> ResolveTimeColumn(const std::string& explicit_column, const State
   return *index;
 }
 
-Result<std::vector<NamedExpression>> CompileKeys(const google::protobuf::RepeatedPtrField<std::string>& texts,
-                                                 const Schema& schema, std::string_view field,
-                                                 const SpecErrorReporter& error_at) {
+Result<std::vector<NamedExpression>> CompileKeys(
+    const google::protobuf::RepeatedPtrField<std::string>& texts, const Schema& schema,
+    std::string_view field, const SpecErrorReporter& error_at) {
   std::vector<NamedExpression> keys;
   for (int idx = 0; idx < texts.size(); ++idx) {
     const std::string path = std::string(field) + "[" + std::to_string(idx) + "]";
@@ -497,37 +511,42 @@ Result<std::unique_ptr<StatefulOperator>> MakeWindowOperator(const spec::Operato
   } else if (window.type() == "session") {
     type = WindowType::kSession;
   } else {
-    return error_at("window.type", "expected tumbling, sliding or session, got '" + window.type() + "'");
+    return error_at("window.type",
+                    "expected tumbling, sliding or session, got '" + window.type() + "'");
   }
   int64_t size = 0, slide = 0, gap = 0;
   if (type == WindowType::kSession) {
     EDDY_ASSIGN_OR_RETURN(gap, Duration(window.gap(), "window.gap", true, error_at));
     if (gap <= 0) return error_at("window.gap", "must be positive");
-    if (!window.size().empty()) return error_at("window.size", "a session window has a gap, not a size");
+    if (!window.size().empty())
+      return error_at("window.size", "a session window has a gap, not a size");
   } else {
     EDDY_ASSIGN_OR_RETURN(size, Duration(window.size(), "window.size", true, error_at));
     if (size <= 0) return error_at("window.size", "must be positive");
     slide = size;
     if (type == WindowType::kSliding) {
       EDDY_ASSIGN_OR_RETURN(slide, Duration(window.slide(), "window.slide", true, error_at));
-      if (slide <= 0 || slide > size) return error_at("window.slide", "must be positive and at most the size");
+      if (slide <= 0 || slide > size)
+        return error_at("window.slide", "must be positive and at most the size");
     } else if (!window.slide().empty()) {
       return error_at("window.slide", "only sliding windows have a slide");
     }
   }
-  EDDY_ASSIGN_OR_RETURN(int64_t lateness,
-                        Duration(window.allowed_lateness(), "window.allowed_lateness", false, error_at));
+  EDDY_ASSIGN_OR_RETURN(int64_t lateness, Duration(window.allowed_lateness(),
+                                                   "window.allowed_lateness", false, error_at));
   if (lateness < 0) return error_at("window.allowed_lateness", "must not be negative");
   const std::string& mode = window.output_mode();
   if (!mode.empty() && mode != "append" && mode != "update") {
     return error_at("window.output_mode", "expected append or update, got '" + mode + "'");
   }
   std::string time_column;
-  EDDY_ASSIGN_OR_RETURN(size_t time_index, ResolveTimeColumn(window.time_column(), input,
-                                                             "window.time_column", error_at, &time_column));
+  EDDY_ASSIGN_OR_RETURN(
+      size_t time_index,
+      ResolveTimeColumn(window.time_column(), input, "window.time_column", error_at, &time_column));
   EDDY_ASSIGN_OR_RETURN(auto keys, CompileKeys(window.key(), input.schema, "window.key", error_at));
-  EDDY_ASSIGN_OR_RETURN(AggregateSet aggregates,
-                        AggregateSet::Compile(window.aggregates(), input.schema, "window.aggregates", error_at));
+  EDDY_ASSIGN_OR_RETURN(
+      AggregateSet aggregates,
+      AggregateSet::Compile(window.aggregates(), input.schema, "window.aggregates", error_at));
   for (const NamedExpression& key : keys) {
     if (key.name == "window_start" || key.name == "window_end") {
       return error_at("window.key", "'" + key.name + "' is the name of a window column");
@@ -540,8 +559,8 @@ Result<std::unique_ptr<StatefulOperator>> MakeWindowOperator(const spec::Operato
   }
   signature += ") aggregates=(" + aggregates.Canonical() + ")";
   return std::unique_ptr<StatefulOperator>(std::make_unique<WindowOperator>(
-      spec.name(), input.schema, time_index, time_column, std::move(keys), std::move(aggregates), type,
-      size, slide, gap, lateness, mode != "update", std::move(signature)));
+      spec.name(), input.schema, time_index, time_column, std::move(keys), std::move(aggregates),
+      type, size, slide, gap, lateness, mode != "update", std::move(signature)));
 }
 
 }  // namespace eddy

@@ -12,11 +12,10 @@ namespace eddy {
 Result<std::unique_ptr<StatefulOperator>> MakeWindowOperator(const spec::OperatorSpec& spec,
                                                              const StatefulInput& input,
                                                              const SpecErrorReporter& error_at);
-Result<std::unique_ptr<StatefulOperator>> MakeKeyedAggregateOperator(const spec::OperatorSpec& spec,
-                                                                     const StatefulInput& input,
-                                                                     const SpecErrorReporter& error_at);
-Result<std::unique_ptr<StatefulOperator>> MakeLookupJoinOperator(const spec::OperatorSpec& spec,
-                                                                 const std::vector<StatefulInput>& inputs,
-                                                                 const SpecErrorReporter& error_at);
+Result<std::unique_ptr<StatefulOperator>> MakeKeyedAggregateOperator(
+    const spec::OperatorSpec& spec, const StatefulInput& input, const SpecErrorReporter& error_at);
+Result<std::unique_ptr<StatefulOperator>> MakeLookupJoinOperator(
+    const spec::OperatorSpec& spec, const std::vector<StatefulInput>& inputs,
+    const SpecErrorReporter& error_at);
 
 }  // namespace eddy

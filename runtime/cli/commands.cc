@@ -13,8 +13,8 @@
 #include "connectors/kafka/embedded_broker.h"
 #include "runtime/engine/executor.h"
 #include "runtime/engine/job_plan.h"
-#include "state/checkpoint_store.h"
 #include "runtime/metrics/metrics.h"
+#include "state/checkpoint_store.h"
 
 namespace eddy {
 namespace {
@@ -25,7 +25,8 @@ class EmbeddedBrokers {
  public:
   explicit EmbeddedBrokers(EmbeddedBrokerOptions options = {}) : options_(options) {}
 
-  Result<std::string> Resolve(const std::string& brokers, const std::string& topic, int partitions) {
+  Result<std::string> Resolve(const std::string& brokers, const std::string& topic,
+                              int partitions) {
     if (brokers != "embedded") return brokers;
     std::lock_guard<std::mutex> lock(mutex_);
     if (!broker_) {
@@ -40,7 +41,9 @@ class EmbeddedBrokers {
   ConnectorContext Context() {
     ConnectorContext context;
     context.resolve_brokers = [this](const std::string& brokers, const std::string& topic,
-                                     int partitions) { return Resolve(brokers, topic, partitions); };
+                                     int partitions) {
+      return Resolve(brokers, topic, partitions);
+    };
     return context;
   }
 
@@ -50,7 +53,8 @@ class EmbeddedBrokers {
   std::unique_ptr<EmbeddedBroker> broker_;
 };
 
-Result<std::unique_ptr<JobPlan>> LoadAndPlan(const std::string& job_file, ConnectorContext context) {
+Result<std::unique_ptr<JobPlan>> LoadAndPlan(const std::string& job_file,
+                                             ConnectorContext context) {
   EDDY_ASSIGN_OR_RETURN(LoadedJob job, LoadJobFile(job_file));
   return PlanJob(std::move(job), std::move(context));
 }
@@ -88,13 +92,15 @@ void LogBatch(const std::string& job, const BatchReport& report) {
   std::string latency;
   if (!report.latency_samples.empty()) {
     std::vector<double> samples = report.latency_samples;
-    latency = " p50=" + Duration(Quantile(samples, 0.5)) + " p99=" + Duration(Quantile(samples, 0.99));
+    latency =
+        " p50=" + Duration(Quantile(samples, 0.5)) + " p99=" + Duration(Quantile(samples, 0.99));
   }
-  spdlog::info("job={} batch={} in={} out={} dead={} lag={} rate={} took={} fetch={} process={} sink={}{}",
-               job, report.batch_id, report.records_in, report.records_out, report.dead_letters,
-               report.lag, Rate(static_cast<double>(report.records_in), report.total_seconds),
-               Duration(report.total_seconds), Duration(report.fetch_seconds),
-               Duration(report.process_seconds), Duration(report.sink_seconds), latency);
+  spdlog::info(
+      "job={} batch={} in={} out={} dead={} lag={} rate={} took={} fetch={} process={} sink={}{}",
+      job, report.batch_id, report.records_in, report.records_out, report.dead_letters, report.lag,
+      Rate(static_cast<double>(report.records_in), report.total_seconds),
+      Duration(report.total_seconds), Duration(report.fetch_seconds),
+      Duration(report.process_seconds), Duration(report.sink_seconds), latency);
   for (const std::string& sample : report.samples) {
     spdlog::info("job={} batch={} sample {}", job, report.batch_id, sample);
   }
@@ -129,14 +135,14 @@ Result<std::unique_ptr<MetricsRegistry>> OpenMetrics(const std::string& address,
                  metrics.status().message());
     return std::unique_ptr<MetricsRegistry>();
   }
-  spdlog::info("metrics listening url=http://{}:{}/metrics",
-               address.substr(0, address.rfind(':')), (*metrics)->port());
+  spdlog::info("metrics listening url=http://{}:{}/metrics", address.substr(0, address.rfind(':')),
+               (*metrics)->port());
   return metrics;
 }
 
 void LogSummary(const std::string& job, const RunSummary& summary) {
-  spdlog::info("job={} finished batches={} in={} out={} dead={} seconds={:.1f} rate={}",
-               job, summary.batches, summary.records_in, summary.records_out, summary.dead_letters,
+  spdlog::info("job={} finished batches={} in={} out={} dead={} seconds={:.1f} rate={}", job,
+               summary.batches, summary.records_in, summary.records_out, summary.dead_letters,
                summary.seconds, Rate(static_cast<double>(summary.records_in), summary.seconds));
 }
 

@@ -1,18 +1,18 @@
 // eddy: the command-line entry point. Parses flags and dispatches to the
 // commands in runtime/cli/commands.h; everything else lives in the libraries.
 
-#include <CLI/CLI.hpp>
 #include <spdlog/spdlog.h>
+#include <unistd.h>
 
+#include <CLI/CLI.hpp>
 #include <atomic>
 #include <csignal>
 #include <cstdlib>
-#include <unistd.h>
 
 #include "runtime/cli/commands.h"
-#include "runtime/spec/job_spec_loader.h"
 #include "runtime/server/client.h"
 #include "runtime/server/server.h"
+#include "runtime/spec/job_spec_loader.h"
 
 #ifndef EDDY_JOBS_DIR
 #define EDDY_JOBS_DIR "jobs"
@@ -43,7 +43,9 @@ int main(int argc, char** argv) {
 
   eddy::RunCommandOptions run;
   auto* run_cmd = app.add_subcommand("run", "Run a job file");
-  run_cmd->add_option("job", run.job_file, "Job definition (YAML)")->required()->check(CLI::ExistingFile);
+  run_cmd->add_option("job", run.job_file, "Job definition (YAML)")
+      ->required()
+      ->check(CLI::ExistingFile);
   run_cmd->add_flag("--once", run.once,
                     "Process everything available at start, then exit (backfills, tests)");
   run_cmd->add_option("--threads", run.threads, "Worker threads (default: one per core)");
@@ -63,14 +65,16 @@ int main(int argc, char** argv) {
   validate_cmd->add_option("job", validate_file, "Job definition (YAML)")->required();
 
   std::string checkpoints_file;
-  auto* checkpoints_cmd = app.add_subcommand("checkpoints", "List a job's checkpoints, newest first");
+  auto* checkpoints_cmd =
+      app.add_subcommand("checkpoints", "List a job's checkpoints, newest first");
   checkpoints_cmd->add_option("job", checkpoints_file, "Job definition (YAML)")->required();
 
   eddy::BrokerCommandOptions broker;
   auto* broker_cmd = app.add_subcommand("broker", "Run an embedded Kafka broker on localhost");
   broker_cmd->add_option("--port", broker.port, "Bootstrap port")->capture_default_str();
-  broker_cmd->add_option("--partitions", broker.partitions,
-                         "Partitions of topics created without a count")
+  broker_cmd
+      ->add_option("--partitions", broker.partitions,
+                   "Partitions of topics created without a count")
       ->capture_default_str();
   broker_cmd->add_option("--topic", broker.topics, "Topic to create: NAME or NAME:PARTITIONS");
   broker_cmd->add_option("--bootstrap-file", broker.bootstrap_file,
@@ -90,40 +94,54 @@ int main(int argc, char** argv) {
   std::string model_job, model_operator, model_key;
   auto* model_cmd = app.add_subcommand("model", "Inspect the models of learning operators");
   model_cmd->require_subcommand(1);
-  auto* model_export_cmd =
-      model_cmd->add_subcommand("export", "Print a learning operator's model as JSON, from the job's state");
-  model_export_cmd->add_option("job", model_job, "Job definition (YAML)")->required()->check(CLI::ExistingFile);
-  model_export_cmd->add_option("operator", model_operator, "The learn or prequential operator")->required();
-  model_export_cmd->add_option("--key", model_key, "Per-key models: the key (values comma-separated)");
+  auto* model_export_cmd = model_cmd->add_subcommand(
+      "export", "Print a learning operator's model as JSON, from the job's state");
+  model_export_cmd->add_option("job", model_job, "Job definition (YAML)")
+      ->required()
+      ->check(CLI::ExistingFile);
+  model_export_cmd->add_option("operator", model_operator, "The learn or prequential operator")
+      ->required();
+  model_export_cmd->add_option("--key", model_key,
+                               "Per-key models: the key (values comma-separated)");
 
   // The job server (docs/server.md) and the commands that talk to it.
   eddy::server::ServeOptions serve;
   std::string restart_delay = "1s", restart_max_delay = "60s";
-  auto* serve_cmd = app.add_subcommand("serve", "Run the job server: a REST API that runs many jobs");
+  auto* serve_cmd =
+      app.add_subcommand("serve", "Run the job server: a REST API that runs many jobs");
   serve_cmd->add_option("--data-dir", serve.data_dir, "Job registry and every job's state")
       ->capture_default_str();
   serve_cmd->add_option("--address", serve.address, "HOST:PORT of the API (port 0: any free port)")
       ->capture_default_str();
-  serve_cmd->add_option("--token-file", serve.token_file,
-                        "Lines of 'TOKEN ROLE' (role: read or admin); mode 600")
+  serve_cmd
+      ->add_option("--token-file", serve.token_file,
+                   "Lines of 'TOKEN ROLE' (role: read or admin); mode 600")
       ->required();
-  serve_cmd->add_option("--tls-cert", serve.tls_cert, "PEM certificate: serve HTTPS (with --tls-key)");
+  serve_cmd->add_option("--tls-cert", serve.tls_cert,
+                        "PEM certificate: serve HTTPS (with --tls-key)");
   serve_cmd->add_option("--tls-key", serve.tls_key, "PEM private key of --tls-cert");
-  auto* serve_metrics = serve_cmd->add_option("--metrics-address", serve.metrics_address, kMetricsHelp)
-                            ->capture_default_str();
+  auto* serve_metrics =
+      serve_cmd->add_option("--metrics-address", serve.metrics_address, kMetricsHelp)
+          ->capture_default_str();
   serve_cmd->add_option("--restart-delay", restart_delay, "First back-off after a job fails")
       ->capture_default_str();
-  serve_cmd->add_option("--restart-max-delay", restart_max_delay, "Longest back-off (it doubles per failure)")
+  serve_cmd
+      ->add_option("--restart-max-delay", restart_max_delay,
+                   "Longest back-off (it doubles per failure)")
       ->capture_default_str();
-  serve_cmd->add_option("--restart-attempts", serve.restart.max_attempts,
-                        "Failures in a row before a job stays FAILED (0: never give up)")
+  serve_cmd
+      ->add_option("--restart-attempts", serve.restart.max_attempts,
+                   "Failures in a row before a job stays FAILED (0: never give up)")
       ->capture_default_str();
-  serve_cmd->add_option("--job-threads", serve.job_threads, "Worker threads per job (0: one per core)")
+  serve_cmd
+      ->add_option("--job-threads", serve.job_threads, "Worker threads per job (0: one per core)")
       ->capture_default_str();
-  serve_cmd->add_option("--max-body-bytes", serve.max_body_bytes, "Larger requests are refused (413)")
+  serve_cmd
+      ->add_option("--max-body-bytes", serve.max_body_bytes, "Larger requests are refused (413)")
       ->capture_default_str();
-  serve_cmd->add_option("--request-timeout", serve.request_timeout_seconds,
-                        "Seconds to read or write a request before giving up")
+  serve_cmd
+      ->add_option("--request-timeout", serve.request_timeout_seconds,
+                   "Seconds to read or write a request before giving up")
       ->capture_default_str();
   serve_cmd->add_option("--address-file", serve.address_file,
                         "Write the bound HOST:PORT here once listening (scripts, tests)");
@@ -142,26 +160,34 @@ int main(int argc, char** argv) {
   };
   std::string submit_file, job_id, resume_checkpoint;
   int wait_seconds = 0;
-  auto* submit_cmd = app.add_subcommand("submit", "Submit a job file to the server (validated first)");
-  submit_cmd->add_option("job", submit_file, "Job definition (YAML)")->required()->check(CLI::ExistingFile);
+  auto* submit_cmd =
+      app.add_subcommand("submit", "Submit a job file to the server (validated first)");
+  submit_cmd->add_option("job", submit_file, "Job definition (YAML)")
+      ->required()
+      ->check(CLI::ExistingFile);
   auto* jobs_cmd = app.add_subcommand("jobs", "List the server's jobs");
   auto* status_cmd = app.add_subcommand("status", "Show one job on the server");
-  auto* stop_cmd = app.add_subcommand("stop", "Stop a job after its batch, with a final checkpoint");
-  auto* cancel_cmd = app.add_subcommand("cancel", "Cancel a job after its batch; not resumed on restart");
+  auto* stop_cmd =
+      app.add_subcommand("stop", "Stop a job after its batch, with a final checkpoint");
+  auto* cancel_cmd =
+      app.add_subcommand("cancel", "Cancel a job after its batch; not resumed on restart");
   auto* resume_cmd = app.add_subcommand("resume", "Run a stopped, cancelled or failed job again");
-  auto* savepoint_cmd = app.add_subcommand("savepoint", "Checkpoint a running job at its next batch");
+  auto* savepoint_cmd =
+      app.add_subcommand("savepoint", "Checkpoint a running job at its next batch");
   auto* delete_cmd = app.add_subcommand("delete", "Delete an ended job and its state");
-  for (CLI::App* cmd : {submit_cmd, jobs_cmd, status_cmd, stop_cmd, cancel_cmd, resume_cmd, savepoint_cmd,
-                        delete_cmd}) {
+  for (CLI::App* cmd : {submit_cmd, jobs_cmd, status_cmd, stop_cmd, cancel_cmd, resume_cmd,
+                        savepoint_cmd, delete_cmd}) {
     add_client_flags(cmd);
   }
   for (CLI::App* cmd : {status_cmd, stop_cmd, cancel_cmd, resume_cmd, savepoint_cmd, delete_cmd}) {
     cmd->add_option("id", job_id, "Job id (its name)")->required();
   }
   for (CLI::App* cmd : {stop_cmd, cancel_cmd}) {
-    cmd->add_option("--wait", wait_seconds, "Wait up to this many seconds (max 60) for the job to end");
+    cmd->add_option("--wait", wait_seconds,
+                    "Wait up to this many seconds (max 60) for the job to end");
   }
-  resume_cmd->add_option("--checkpoint", resume_checkpoint, "Resume from this checkpoint (chk-... name)");
+  resume_cmd->add_option("--checkpoint", resume_checkpoint,
+                         "Resume from this checkpoint (chk-... name)");
 
   CLI11_PARSE(app, argc, argv);
 

@@ -30,7 +30,8 @@ Result<std::string> ExportFrom(const std::string& db_dir, const JobPlan& plan, c
   return ExportLearningModel(*node.stateful, *table, backend->key_groups(), key);
 }
 
-Result<std::string> ExportModel(const std::string& job_file, const std::string& op, const std::string& key) {
+Result<std::string> ExportModel(const std::string& job_file, const std::string& op,
+                                const std::string& key) {
   EDDY_ASSIGN_OR_RETURN(LoadedJob job, LoadJobFile(job_file));
   ConnectorContext context;
   // Planning connects to nothing: brokers stay as written.
@@ -47,7 +48,8 @@ Result<std::string> ExportModel(const std::string& job_file, const std::string& 
     for (const PlanNode& node : plan->nodes) {
       if (node.stateful == nullptr || node.late_of) continue;
       const std::string kind = node.stateful->kind();
-      if (kind == "learn" || kind == "prequential") learners += (learners.empty() ? "" : ", ") + node.dag.name;
+      if (kind == "learn" || kind == "prequential")
+        learners += (learners.empty() ? "" : ", ") + node.dag.name;
     }
     return Status::NotFound("job " + plan->job.spec.name() + " has no learning operator '" + op +
                             "' (learners: " + (learners.empty() ? "none" : learners) + ")");
@@ -57,11 +59,13 @@ Result<std::string> ExportModel(const std::string& job_file, const std::string& 
   if (std::filesystem::exists(db / "CURRENT", ec)) {
     auto exported = ExportFrom(db.string(), *plan, *found, key);
     // Anything but the lock of a running job is the answer.
-    if (exported.ok() || exported.status().message().find("lock") == std::string::npos) return exported;
+    if (exported.ok() || exported.status().message().find("lock") == std::string::npos)
+      return exported;
   }
   CheckpointStore store((std::filesystem::path(plan->state_dir) / "checkpoints").string(), 0);
   EDDY_ASSIGN_OR_RETURN(auto latest, store.Latest());
-  if (!latest) return Status::NotFound("job " + plan->job.spec.name() + " has no state in " + plan->state_dir);
+  if (!latest)
+    return Status::NotFound("job " + plan->job.spec.name() + " has no state in " + plan->state_dir);
   const std::filesystem::path scratch =
       std::filesystem::temp_directory_path() / ("eddy-model-export-" + std::to_string(::getpid()));
   std::filesystem::remove_all(scratch, ec);

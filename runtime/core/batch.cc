@@ -1,12 +1,12 @@
 #include "runtime/core/batch.h"
 
-#include "runtime/core/value_text.h"
-
 #include <cassert>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <ctime>
+
+#include "runtime/core/value_text.h"
 
 namespace eddy {
 
@@ -16,11 +16,19 @@ Column::Column(TypeId type) : type_(type) {
 
 void Column::Reserve(size_t rows) {
   switch (type_) {
-    case TypeId::kBool: bools_.reserve(rows); break;
+    case TypeId::kBool:
+      bools_.reserve(rows);
+      break;
     case TypeId::kInt64:
-    case TypeId::kTimestamp: ints_.reserve(rows); break;
-    case TypeId::kDouble: doubles_.reserve(rows); break;
-    case TypeId::kString: offsets_.reserve(rows + 1); break;
+    case TypeId::kTimestamp:
+      ints_.reserve(rows);
+      break;
+    case TypeId::kDouble:
+      doubles_.reserve(rows);
+      break;
+    case TypeId::kString:
+      offsets_.reserve(rows + 1);
+      break;
   }
 }
 
@@ -43,11 +51,19 @@ void Column::AppendNull() {
   if (validity_.empty()) validity_.assign(size_, 1);
   validity_.push_back(0);
   switch (type_) {
-    case TypeId::kBool: bools_.push_back(0); break;
+    case TypeId::kBool:
+      bools_.push_back(0);
+      break;
     case TypeId::kInt64:
-    case TypeId::kTimestamp: ints_.push_back(0); break;
-    case TypeId::kDouble: doubles_.push_back(0.0); break;
-    case TypeId::kString: offsets_.push_back(static_cast<uint32_t>(chars_.size())); break;
+    case TypeId::kTimestamp:
+      ints_.push_back(0);
+      break;
+    case TypeId::kDouble:
+      doubles_.push_back(0.0);
+      break;
+    case TypeId::kString:
+      offsets_.push_back(static_cast<uint32_t>(chars_.size()));
+      break;
   }
   ++size_;
 }
@@ -88,11 +104,19 @@ void Column::AppendFrom(const Column& other, size_t row) {
     return;
   }
   switch (type_) {
-    case TypeId::kBool: AppendBool(other.GetBool(row)); break;
+    case TypeId::kBool:
+      AppendBool(other.GetBool(row));
+      break;
     case TypeId::kInt64:
-    case TypeId::kTimestamp: AppendInt64(other.GetInt64(row)); break;
-    case TypeId::kDouble: AppendDouble(other.GetDouble(row)); break;
-    case TypeId::kString: AppendString(other.GetString(row)); break;
+    case TypeId::kTimestamp:
+      AppendInt64(other.GetInt64(row));
+      break;
+    case TypeId::kDouble:
+      AppendDouble(other.GetDouble(row));
+      break;
+    case TypeId::kString:
+      AppendString(other.GetString(row));
+      break;
   }
 }
 
@@ -108,9 +132,13 @@ void Column::AppendColumn(const Column& other) {
     }
   }
   switch (type_) {
-    case TypeId::kBool: bools_.insert(bools_.end(), other.bools_.begin(), other.bools_.end()); break;
+    case TypeId::kBool:
+      bools_.insert(bools_.end(), other.bools_.begin(), other.bools_.end());
+      break;
     case TypeId::kInt64:
-    case TypeId::kTimestamp: ints_.insert(ints_.end(), other.ints_.begin(), other.ints_.end()); break;
+    case TypeId::kTimestamp:
+      ints_.insert(ints_.end(), other.ints_.begin(), other.ints_.end());
+      break;
     case TypeId::kDouble:
       doubles_.insert(doubles_.end(), other.doubles_.begin(), other.doubles_.end());
       break;
@@ -118,7 +146,8 @@ void Column::AppendColumn(const Column& other) {
       const uint32_t base = static_cast<uint32_t>(chars_.size());
       chars_.append(other.chars_);
       offsets_.reserve(offsets_.size() + other.size_);
-      for (size_t row = 1; row <= other.size_; ++row) offsets_.push_back(base + other.offsets_[row]);
+      for (size_t row = 1; row <= other.size_; ++row)
+        offsets_.push_back(base + other.offsets_[row]);
       break;
     }
   }
@@ -128,11 +157,18 @@ void Column::AppendColumn(const Column& other) {
 void Column::ResizeFixed(size_t rows) {
   assert(type_ != TypeId::kString);
   switch (type_) {
-    case TypeId::kBool: bools_.resize(rows, 0); break;
+    case TypeId::kBool:
+      bools_.resize(rows, 0);
+      break;
     case TypeId::kInt64:
-    case TypeId::kTimestamp: ints_.resize(rows, 0); break;
-    case TypeId::kDouble: doubles_.resize(rows, 0.0); break;
-    case TypeId::kString: break;
+    case TypeId::kTimestamp:
+      ints_.resize(rows, 0);
+      break;
+    case TypeId::kDouble:
+      doubles_.resize(rows, 0.0);
+      break;
+    case TypeId::kString:
+      break;
   }
   if (!validity_.empty()) validity_.resize(rows, 1);
   size_ = rows;
@@ -185,14 +221,18 @@ Column Column::Gather(std::span<const uint32_t> rows) const {
 std::string Column::ValueToString(size_t row) const {
   if (IsNull(row)) return "NULL";
   switch (type_) {
-    case TypeId::kBool: return GetBool(row) ? "true" : "false";
-    case TypeId::kInt64: return std::to_string(GetInt64(row));
+    case TypeId::kBool:
+      return GetBool(row) ? "true" : "false";
+    case TypeId::kInt64:
+      return std::to_string(GetInt64(row));
     case TypeId::kDouble: {
       char buf[kValueTextBuffer];
       return std::string(FormatDoubleTo(GetDouble(row), buf));
     }
-    case TypeId::kString: return std::string(GetString(row));
-    case TypeId::kTimestamp: return FormatTimestamp(GetInt64(row));
+    case TypeId::kString:
+      return std::string(GetString(row));
+    case TypeId::kTimestamp:
+      return FormatTimestamp(GetInt64(row));
   }
   return "?";
 }
@@ -335,7 +375,8 @@ Status Batch::Append(const Batch& other) {
   }
   // Source metadata survives only when both sides carry it.
   const bool keep_meta = (num_rows_ == 0 || !meta_.empty()) && !other.meta_.empty();
-  for (size_t idx = 0; idx < columns_.size(); ++idx) columns_[idx].AppendColumn(other.columns_[idx]);
+  for (size_t idx = 0; idx < columns_.size(); ++idx)
+    columns_[idx].AppendColumn(other.columns_[idx]);
   if (keep_meta) {
     meta_.AppendAll(other.meta_);
   } else {
@@ -397,15 +438,18 @@ std::string FormatTimestamp(TimestampMicros micros) {
 std::optional<TimestampMicros> ParseTimestamp(std::string_view text) {
   size_t pos = 0;
   int64_t year, month, day, hour = 0, minute = 0, second = 0, micros = 0;
-  if (!ReadDigits(text, pos, 4, &year) || pos >= text.size() || text[pos++] != '-') return std::nullopt;
-  if (!ReadDigits(text, pos, 2, &month) || pos >= text.size() || text[pos++] != '-') return std::nullopt;
+  if (!ReadDigits(text, pos, 4, &year) || pos >= text.size() || text[pos++] != '-')
+    return std::nullopt;
+  if (!ReadDigits(text, pos, 2, &month) || pos >= text.size() || text[pos++] != '-')
+    return std::nullopt;
   if (!ReadDigits(text, pos, 2, &day)) return std::nullopt;
   if (month < 1 || month > 12 || day < 1 || day > 31) return std::nullopt;
   int64_t offset_seconds = 0;
   if (pos < text.size()) {
     if (text[pos] != 'T' && text[pos] != 't' && text[pos] != ' ') return std::nullopt;
     ++pos;
-    if (!ReadDigits(text, pos, 2, &hour) || pos >= text.size() || text[pos++] != ':') return std::nullopt;
+    if (!ReadDigits(text, pos, 2, &hour) || pos >= text.size() || text[pos++] != ':')
+      return std::nullopt;
     if (!ReadDigits(text, pos, 2, &minute)) return std::nullopt;
     if (pos < text.size() && text[pos] == ':') {
       ++pos;
@@ -441,7 +485,8 @@ std::optional<TimestampMicros> ParseTimestamp(std::string_view text) {
     }
     if (pos != text.size()) return std::nullopt;
   }
-  const int64_t days = DaysFromCivil(year, static_cast<unsigned>(month), static_cast<unsigned>(day));
+  const int64_t days =
+      DaysFromCivil(year, static_cast<unsigned>(month), static_cast<unsigned>(day));
   const int64_t seconds = days * 86400 + hour * 3600 + minute * 60 + second - offset_seconds;
   return seconds * 1000000 + micros;
 }

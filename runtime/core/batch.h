@@ -84,7 +84,7 @@ class Column {
   TypeId type_;
   size_t size_ = 0;
   std::vector<uint8_t> bools_;
-  std::vector<int64_t> ints_;      // kInt64 and kTimestamp
+  std::vector<int64_t> ints_;  // kInt64 and kTimestamp
   std::vector<double> doubles_;
   std::vector<uint32_t> offsets_;  // kString: size_ + 1 entries into chars_
   std::string chars_;
@@ -98,8 +98,8 @@ struct SourceMeta {
   Column topic{TypeId::kString};
   Column partition{TypeId::kInt64};
   Column offset{TypeId::kInt64};
-  Column key{TypeId::kString};            // NULL when the record had no key
-  Column timestamp{TypeId::kTimestamp};   // Kafka timestamp, NULL if unknown
+  Column key{TypeId::kString};           // NULL when the record had no key
+  Column timestamp{TypeId::kTimestamp};  // Kafka timestamp, NULL if unknown
 
   size_t size() const { return offset.size(); }
   bool empty() const { return offset.size() == 0; }

@@ -5,8 +5,8 @@
 // driver); tasks run concurrently on the workers.
 
 #include <condition_variable>
-#include <cstdint>
 #include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <mutex>
 #include <thread>

@@ -7,11 +7,16 @@ namespace eddy {
 
 std::string_view TypeName(TypeId type) {
   switch (type) {
-    case TypeId::kBool: return "bool";
-    case TypeId::kInt64: return "int64";
-    case TypeId::kDouble: return "double";
-    case TypeId::kString: return "string";
-    case TypeId::kTimestamp: return "timestamp";
+    case TypeId::kBool:
+      return "bool";
+    case TypeId::kInt64:
+      return "int64";
+    case TypeId::kDouble:
+      return "double";
+    case TypeId::kString:
+      return "string";
+    case TypeId::kTimestamp:
+      return "timestamp";
   }
   return "unknown";
 }

@@ -1,7 +1,7 @@
 #include "runtime/core/value_text.h"
 
-#include <charconv>
 #include <algorithm>
+#include <charconv>
 #include <cstdio>
 
 namespace eddy {
@@ -63,10 +63,10 @@ std::string_view FormatTimestampTo(TimestampMicros micros, char* buf) {
   const CivilTime civil = ToCivil(micros);
   const int64_t fraction = micros - FloorDiv(micros, kMicrosPerSecond) * kMicrosPerSecond;
   if (civil.year < 0 || civil.year > 9999) {
-    const int len = std::snprintf(buf, kValueTextBuffer, "%04lld-%02d-%02dT%02d:%02d:%02d.%06lldZ",
-                                  static_cast<long long>(civil.year), civil.month, civil.day,
-                                  civil.hour, civil.minute, civil.second,
-                                  static_cast<long long>(fraction));
+    const int len =
+        std::snprintf(buf, kValueTextBuffer, "%04lld-%02d-%02dT%02d:%02d:%02d.%06lldZ",
+                      static_cast<long long>(civil.year), civil.month, civil.day, civil.hour,
+                      civil.minute, civil.second, static_cast<long long>(fraction));
     return std::string_view(buf, static_cast<size_t>(std::min<int>(len, kValueTextBuffer - 1)));
   }
   // Digit by digit: this runs for every timestamp a sink encodes.

@@ -14,9 +14,9 @@
 #include <thread>
 #include <tuple>
 
+#include "runtime/core/thread_pool.h"
 #include "runtime/engine/progress.h"
 #include "runtime/spec/secrets.h"
-#include "runtime/core/thread_pool.h"
 #include "state/checkpoint_store.h"
 #include "state/offsets_log.h"
 
@@ -82,8 +82,8 @@ class Driver {
     auto next_tick = Clock::now();
     while (!StopRequested()) {
       if (options_.max_batches > 0 && summary.batches >= options_.max_batches) break;
-      if (options_.checkpoint_requested != nullptr && options_.checkpoint_requested->exchange(false) &&
-          last_batch_id_ > 0) {
+      if (options_.checkpoint_requested != nullptr &&
+          options_.checkpoint_requested->exchange(false) && last_batch_id_ > 0) {
         BatchReport savepoint;
         WriteCheckpoint(&savepoint);
       }
@@ -168,8 +168,8 @@ class Driver {
 
   void SleepUntil(Clock::time_point when) {
     while (!StopRequested() && !CheckpointRequested() && Clock::now() < when) {
-      std::this_thread::sleep_for(std::min<Clock::duration>(when - Clock::now(),
-                                                            std::chrono::milliseconds(50)));
+      std::this_thread::sleep_for(
+          std::min<Clock::duration>(when - Clock::now(), std::chrono::milliseconds(50)));
     }
   }
 
@@ -195,7 +195,8 @@ class Driver {
     for (auto& sink : plan_.sinks) EDDY_RETURN_IF_ERROR(sink->Open());
     EDDY_RETURN_IF_ERROR(plan_.dead_letter->Open());
     idle_.resize(plan_.sources.size());
-    for (size_t idx = 0; idx < plan_.sources.size(); ++idx) idle_[idx].assign(positions_[idx].size(), false);
+    for (size_t idx = 0; idx < plan_.sources.size(); ++idx)
+      idle_[idx].assign(positions_[idx].size(), false);
     EDDY_RETURN_IF_ERROR(RecoverSinks());
     source_node_.assign(plan_.sources.size(), 0);
     for (size_t idx = 0; idx < plan_.nodes.size(); ++idx) {
@@ -218,7 +219,8 @@ class Driver {
         (std::filesystem::path(plan_.state_dir) / "checkpoints").string(), plan_.checkpoint_keep);
     std::error_code ec;
     if (!options_.from_checkpoint.empty()) {
-      EDDY_ASSIGN_OR_RETURN(CheckpointInfo checkpoint, CheckpointStore::Read(options_.from_checkpoint));
+      EDDY_ASSIGN_OR_RETURN(CheckpointInfo checkpoint,
+                            CheckpointStore::Read(options_.from_checkpoint));
       EDDY_RETURN_IF_ERROR(OpenFromCheckpoint(checkpoint, db_dir));
     } else if (std::filesystem::exists(std::filesystem::path(db_dir) / "CURRENT", ec)) {
       Status opened = OpenBackend(db_dir);
@@ -248,7 +250,8 @@ class Driver {
   // and restored with it. Logged batches after the last committed one run
   // again first.
   Status OpenRunAndPlannedBatch() {
-    offsets_log_ = std::make_unique<OffsetsLog>((std::filesystem::path(plan_.state_dir) / "offsets").string());
+    offsets_log_ =
+        std::make_unique<OffsetsLog>((std::filesystem::path(plan_.state_dir) / "offsets").string());
     EDDY_ASSIGN_OR_RETURN(auto run, state_->GetMeta(kRunIdKey));
     if (run) {
       run_id_ = *run;
@@ -341,8 +344,8 @@ class Driver {
     for (size_t source = 0; source < plan_.sources.size(); ++source) {
       const int64_t timeout = plan_.event_time[source].idle_timeout;
       for (size_t part = 0; part < positions_[source].size(); ++part) {
-        idle_[source][part] = timeout > 0 &&
-                              now - positions_[source][part].last_active >= std::chrono::microseconds(timeout);
+        idle_[source][part] = timeout > 0 && now - positions_[source][part].last_active >=
+                                                 std::chrono::microseconds(timeout);
       }
     }
     for (const Task& task : tasks) idle_[task.source][task.range.partition_index] = false;
@@ -384,14 +387,16 @@ class Driver {
         if (planned_source.source() != plan_.sources[source]->name()) continue;
         for (const state::PlannedRange& range : planned_source.partitions()) {
           for (size_t part = 0; part < partitions.size(); ++part) {
-            if (partitions[part].topic != range.topic() || partitions[part].partition != range.partition()) {
+            if (partitions[part].topic != range.topic() ||
+                partitions[part].partition != range.partition()) {
               continue;
             }
             if (range.start() != positions_[source][part].next_offset) {
-              return Status::Corruption("planned batch " + std::to_string(planned.batch_id()) + " reads " +
-                                        range.topic() + "/" + std::to_string(range.partition()) + " from offset " +
-                                        std::to_string(range.start()) + ", but the job's state is at " +
-                                        std::to_string(positions_[source][part].next_offset));
+              return Status::Corruption(
+                  "planned batch " + std::to_string(planned.batch_id()) + " reads " +
+                  range.topic() + "/" + std::to_string(range.partition()) + " from offset " +
+                  std::to_string(range.start()) + ", but the job's state is at " +
+                  std::to_string(positions_[source][part].next_offset));
             }
             idle_[source][part] = range.idle();
             if (range.end() <= range.start()) continue;
@@ -406,7 +411,8 @@ class Driver {
     }
     // Task order is plan order: by source, then partition.
     std::sort(tasks.begin(), tasks.end(), [](const Task& a, const Task& b) {
-      return std::tie(a.source, a.range.partition_index) < std::tie(b.source, b.range.partition_index);
+      return std::tie(a.source, a.range.partition_index) <
+             std::tie(b.source, b.range.partition_index);
     });
     return tasks;
   }
@@ -474,8 +480,8 @@ class Driver {
     for (size_t idx = 0; idx < checkpoints.size(); ++idx) {
       Status opened = OpenFromCheckpoint(checkpoints[idx], db_dir);
       if (opened.ok()) return Status::OK();
-      spdlog::warn("job={} checkpoint {} is unusable ({}); falling back to {}", plan_.job.spec.name(),
-                   checkpoints[idx].path, opened.ToString(),
+      spdlog::warn("job={} checkpoint {} is unusable ({}); falling back to {}",
+                   plan_.job.spec.name(), checkpoints[idx].path, opened.ToString(),
                    idx + 1 < checkpoints.size() ? checkpoints[idx + 1].path : "an empty state");
       std::filesystem::remove_all(db_dir, ec);
     }
@@ -495,7 +501,8 @@ class Driver {
             continue;
           }
           positions_[source][part].next_offset = stored.next_offset();
-          if (stored.has_max_event_time()) positions_[source][part].max_event_time = stored.max_event_time();
+          if (stored.has_max_event_time())
+            positions_[source][part].max_event_time = stored.max_event_time();
         }
       }
     }
@@ -589,11 +596,12 @@ class Driver {
       report->records_in += static_cast<int64_t>(task.range.end - task.range.start);
       for (size_t sink = 0; sink < plan_.sinks.size() && status.ok(); ++sink) {
         if (!task.has_sink_rows[sink]) continue;
-        status = WriteSink(sink, task.sink_rows[sink], WriteContext(batch_id, static_cast<int32_t>(idx)),
-                           &task.dead_letters, report,
-                           &sampled_timestamps);
+        status =
+            WriteSink(sink, task.sink_rows[sink], WriteContext(batch_id, static_cast<int32_t>(idx)),
+                      &task.dead_letters, report, &sampled_timestamps);
       }
-      std::move(task.dead_letters.begin(), task.dead_letters.end(), std::back_inserter(dead_letters));
+      std::move(task.dead_letters.begin(), task.dead_letters.end(),
+                std::back_inserter(dead_letters));
       task.sink_rows.clear();
       sink_seconds += SecondsSince(write_start);
     }
@@ -614,7 +622,8 @@ class Driver {
     }
     for (size_t source = 0; source < plan_.sources.size(); ++source) {
       const auto next = ComputeWatermark(source);
-      if (next && (!watermarks_[source] || *next > *watermarks_[source])) watermarks_[source] = next;
+      if (next && (!watermarks_[source] || *next > *watermarks_[source]))
+        watermarks_[source] = next;
     }
 
     StateWriteBatch writes;
@@ -687,21 +696,22 @@ class Driver {
       }
     }
     ++batches_since_checkpoint_;
-    const bool interval_due =
-        plan_.checkpoint_interval_micros > 0 &&
-        Clock::now() - last_checkpoint_ >= std::chrono::microseconds(plan_.checkpoint_interval_micros);
+    const bool interval_due = plan_.checkpoint_interval_micros > 0 &&
+                              Clock::now() - last_checkpoint_ >=
+                                  std::chrono::microseconds(plan_.checkpoint_interval_micros);
     if (batches_since_checkpoint_ >= plan_.checkpoint_every_batches || interval_due) {
       WriteCheckpoint(report);
     }
     return Status::OK();
   }
 
-  Status WriteSink(size_t sink, const Batch& rows, const WriteContext& context, DeadLetters* dead_letters,
-                   BatchReport* report, std::vector<int64_t>* sampled_timestamps) {
+  Status WriteSink(size_t sink, const Batch& rows, const WriteContext& context,
+                   DeadLetters* dead_letters, BatchReport* report,
+                   std::vector<int64_t>* sampled_timestamps) {
     EDDY_RETURN_IF_ERROR(plan_.sinks[sink]->Write(rows, context, dead_letters));
     report->records_out += static_cast<int64_t>(rows.num_rows());
-    for (size_t row = 0; row < rows.num_rows() && report->samples.size() < options_.samples_per_batch;
-         ++row) {
+    for (size_t row = 0;
+         row < rows.num_rows() && report->samples.size() < options_.samples_per_batch; ++row) {
       report->samples.push_back(plan_.sinks[sink]->name() + ": " + rows.RowToString(row));
     }
     SampleTimestamps(rows, sampled_timestamps);
@@ -767,8 +777,8 @@ class Driver {
         EDDY_ASSIGN_OR_RETURN(Batch rows, input_rows(node.input_nodes[0]));
         stats.rows_in = stats.rows_out = static_cast<int64_t>(rows.num_rows());
         if (rows.num_rows() > 0) {
-          EDDY_RETURN_IF_ERROR(WriteSink(node.dag.index, rows, batch_id, dead_letters, report,
-                                         sampled_timestamps));
+          EDDY_RETURN_IF_ERROR(
+              WriteSink(node.dag.index, rows, batch_id, dead_letters, report, sampled_timestamps));
         }
         continue;
       }
@@ -963,10 +973,10 @@ class Driver {
   std::unique_ptr<StateBackend> state_;
   std::unique_ptr<CheckpointStore> checkpoints_;
   std::optional<state::CheckpointManifest> resumed_;
-  std::map<size_t, StateTable*> tables_;            // node index -> its table
-  std::vector<std::vector<PartitionState>> positions_;  // per source, per partition
+  std::map<size_t, StateTable*> tables_;                    // node index -> its table
+  std::vector<std::vector<PartitionState>> positions_;      // per source, per partition
   std::vector<std::optional<TimestampMicros>> watermarks_;  // per source
-  std::vector<size_t> source_node_;  // source spec index -> node index
+  std::vector<size_t> source_node_;                         // source spec index -> node index
   std::vector<NodeStats> stage_stats_;
   int64_t last_batch_id_ = 0;
   std::string run_id_;

@@ -12,19 +12,27 @@ namespace {
 
 const char* KindName(const spec::SourceSpec& spec) {
   switch (spec.kind_case()) {
-    case spec::SourceSpec::kKafka: return "kafka";
-    case spec::SourceSpec::kFile: return "file";
-    case spec::SourceSpec::kGenerator: return "generator";
-    default: return "?";
+    case spec::SourceSpec::kKafka:
+      return "kafka";
+    case spec::SourceSpec::kFile:
+      return "file";
+    case spec::SourceSpec::kGenerator:
+      return "generator";
+    default:
+      return "?";
   }
 }
 
 const char* KindName(const spec::SinkSpec& spec) {
   switch (spec.kind_case()) {
-    case spec::SinkSpec::kKafka: return "kafka";
-    case spec::SinkSpec::kFile: return "file";
-    case spec::SinkSpec::kStdout: return "stdout";
-    default: return "?";
+    case spec::SinkSpec::kKafka:
+      return "kafka";
+    case spec::SinkSpec::kFile:
+      return "file";
+    case spec::SinkSpec::kStdout:
+      return "stdout";
+    default:
+      return "?";
   }
 }
 
@@ -39,8 +47,8 @@ Result<SourceEventTime> PlanEventTime(const spec::EventTimeSpec& spec, const Sch
   }
   const auto index = schema.IndexOf(spec.column());
   if (!index) {
-    return error_at("event_time.column", "'" + spec.column() + "' is not a column of {" +
-                                             schema.ToString() + "}");
+    return error_at("event_time.column",
+                    "'" + spec.column() + "' is not a column of {" + schema.ToString() + "}");
   }
   if (schema.field(*index).type != TypeId::kTimestamp) {
     return error_at("event_time.column", "'" + spec.column() + "' must be a timestamp, it is " +
@@ -90,7 +98,8 @@ Status PlanStateSettings(const LoadedJob& job, JobPlan* plan) {
   const spec::StateSpec& state = job.spec.state();
   if (state.key_groups() != 0) {
     if (state.key_groups() < 1 || state.key_groups() > kMaxKeyGroups) {
-      return job.ErrorAt("state.key_groups", "must be between 1 and " + std::to_string(kMaxKeyGroups));
+      return job.ErrorAt("state.key_groups",
+                         "must be between 1 and " + std::to_string(kMaxKeyGroups));
     }
     plan->key_groups = state.key_groups();
   }
@@ -105,7 +114,8 @@ Status PlanStateSettings(const LoadedJob& job, JobPlan* plan) {
     plan->state_budget.write_buffer_bytes = *bytes;
   }
   const spec::CheckpointSpec& checkpoint = job.spec.checkpoint();
-  if (checkpoint.every_batches() < 0) return job.ErrorAt("checkpoint.every_batches", "must not be negative");
+  if (checkpoint.every_batches() < 0)
+    return job.ErrorAt("checkpoint.every_batches", "must not be negative");
   if (checkpoint.every_batches() > 0) plan->checkpoint_every_batches = checkpoint.every_batches();
   if (!checkpoint.interval().empty()) {
     auto interval = ParseDurationMicros(checkpoint.interval());
@@ -181,15 +191,16 @@ Result<std::unique_ptr<JobPlan>> PlanJob(LoadedJob job, ConnectorContext context
       case DagNode::Kind::kSource: {
         const std::string prefix = "sources[" + std::to_string(node.index) + "]";
         auto error_at = [&](std::string_view field, std::string_view message) {
-          return loaded.ErrorAt(field.empty() ? prefix : prefix + "." + std::string(field), message);
+          return loaded.ErrorAt(field.empty() ? prefix : prefix + "." + std::string(field),
+                                message);
         };
         EDDY_ASSIGN_OR_RETURN(plan->sources[node.index],
                               MakeSource(spec.sources(node.index), context, error_at));
         planned.schema = plan->sources[node.index]->schema();
         planned.upstream_sources = {static_cast<size_t>(node.index)};
-        EDDY_ASSIGN_OR_RETURN(plan->event_time[node.index],
-                              PlanEventTime(spec.sources(node.index).event_time(), planned.schema,
-                                            error_at));
+        EDDY_ASSIGN_OR_RETURN(
+            plan->event_time[node.index],
+            PlanEventTime(spec.sources(node.index).event_time(), planned.schema, error_at));
         if (plan->event_time[node.index].column) {
           planned.time_column = planned.schema.field(*plan->event_time[node.index].column).name;
         }
@@ -198,7 +209,8 @@ Result<std::unique_ptr<JobPlan>> PlanJob(LoadedJob job, ConnectorContext context
       case DagNode::Kind::kOperator: {
         const std::string prefix = "operators[" + std::to_string(node.index) + "]";
         auto error_at = [&](std::string_view field, std::string_view message) {
-          return loaded.ErrorAt(field.empty() ? prefix : prefix + "." + std::string(field), message);
+          return loaded.ErrorAt(field.empty() ? prefix : prefix + "." + std::string(field),
+                                message);
         };
         // The operator sees its inputs with defaults applied.
         spec::OperatorSpec op_spec = spec.operators(node.index);
@@ -248,7 +260,8 @@ Result<std::unique_ptr<JobPlan>> PlanJob(LoadedJob job, ConnectorContext context
       case DagNode::Kind::kSink: {
         const std::string prefix = "sinks[" + std::to_string(node.index) + "]";
         auto error_at = [&](std::string_view field, std::string_view message) {
-          return loaded.ErrorAt(field.empty() ? prefix : prefix + "." + std::string(field), message);
+          return loaded.ErrorAt(field.empty() ? prefix : prefix + "." + std::string(field),
+                                message);
         };
         planned.schema = input_schemas.at(0);
         EDDY_ASSIGN_OR_RETURN(plan->sinks[node.index],
@@ -281,7 +294,8 @@ Result<std::unique_ptr<JobPlan>> PlanJob(LoadedJob job, ConnectorContext context
     for (size_t input : plan->nodes[idx].input_nodes) plan->nodes[input].consumers.push_back(idx);
   }
   auto dead_letter_error = [&](std::string_view field, std::string_view message) {
-    return loaded.ErrorAt(field.empty() ? "dead_letter" : "dead_letter." + std::string(field), message);
+    return loaded.ErrorAt(field.empty() ? "dead_letter" : "dead_letter." + std::string(field),
+                          message);
   };
   EDDY_ASSIGN_OR_RETURN(plan->dead_letter,
                         MakeDeadLetterSink(spec.dead_letter(), context, dead_letter_error));

@@ -23,7 +23,7 @@ struct PlanNode {
   std::vector<size_t> consumers;    // indices into JobPlan::nodes
   // A source's or operator's output schema; a sink's input schema.
   Schema schema;
-  const Operator* op = nullptr;  // stateless operators; owned by JobPlan
+  const Operator* op = nullptr;          // stateless operators; owned by JobPlan
   StatefulOperator* stateful = nullptr;  // stateful operators; owned by JobPlan
   // For a side output ("W.late", "P.metrics"): the node index of the
   // operator whose side output this node carries.
@@ -48,11 +48,11 @@ struct SourceEventTime {
 
 struct JobPlan {
   LoadedJob job;
-  std::vector<PlanNode> nodes;  // topological order
-  std::vector<std::unique_ptr<Source>> sources;    // by spec index
+  std::vector<PlanNode> nodes;                       // topological order
+  std::vector<std::unique_ptr<Source>> sources;      // by spec index
   std::vector<std::unique_ptr<Operator>> operators;  // by spec index; null when stateful
   std::vector<std::unique_ptr<StatefulOperator>> stateful_operators;  // by spec index
-  std::vector<std::unique_ptr<Sink>> sinks;        // by spec index
+  std::vector<std::unique_ptr<Sink>> sinks;                           // by spec index
   std::unique_ptr<DeadLetterSink> dead_letter;
   std::string state_dir;
   int64_t trigger_interval_micros = 1000000;

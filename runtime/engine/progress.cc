@@ -38,7 +38,8 @@ Status CheckCompatible(const JobPlan& plan, const state::CheckpointManifest& sto
           "; now: " + kind + " " + signature +
           "), so its state would be misread. Keep the old definition, give the changed "
           "operator a new name (its state then starts empty), or start from an empty state "
-          "directory (" + plan.state_dir + ").");
+          "directory (" +
+          plan.state_dir + ").");
     }
   }
   return Status::OK();

@@ -7,8 +7,8 @@
 #include <algorithm>
 
 #include "runtime/expr/ast.h"
-#include "runtime/expr/node.h"
 #include "runtime/expr/expression.h"
+#include "runtime/expr/node.h"
 
 namespace eddy::expr {
 

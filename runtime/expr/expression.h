@@ -59,15 +59,13 @@ class Expression {
 // Parses and type-checks `text` against `schema`. Errors are
 // InvalidArgument with the character position, e.g.
 // "at 7: unknown column 'prise' (columns: price, ad_id, ...)".
-Result<std::unique_ptr<Expression>> CompileExpression(std::string_view text,
-                                                      const Schema& schema);
+Result<std::unique_ptr<Expression>> CompileExpression(std::string_view text, const Schema& schema);
 
 // Like CompileExpression, but the result must have type `expected` (a
 // filter's predicate must be bool, say); otherwise InvalidArgument naming
 // both types.
 Result<std::unique_ptr<Expression>> CompileExpressionOfType(std::string_view text,
-                                                            const Schema& schema,
-                                                            TypeId expected);
+                                                            const Schema& schema, TypeId expected);
 
 struct NamedExpression {
   std::string name;
@@ -77,7 +75,6 @@ struct NamedExpression {
 // Compiles one select item: "expr", "expr AS name" or "*". A bare column
 // keeps its name; any other unnamed expression is named by its text. `*`
 // expands to every column of `schema` (not the metadata columns).
-Result<std::vector<NamedExpression>> CompileSelectItem(std::string_view item,
-                                                       const Schema& schema);
+Result<std::vector<NamedExpression>> CompileSelectItem(std::string_view item, const Schema& schema);
 
 }  // namespace eddy

@@ -21,9 +21,9 @@
 #include <vector>
 
 #include "runtime/core/batch.h"
+#include "runtime/core/value_text.h"
 #include "runtime/expr/ast.h"
 #include "runtime/expr/expression.h"
-#include "runtime/core/value_text.h"
 
 namespace eddy::expr {
 

@@ -45,7 +45,8 @@ const std::vector<double>& RecordBuckets() {
 }
 
 const std::vector<double>& CheckpointBuckets() {
-  static const std::vector<double> kBuckets = {0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300};
+  static const std::vector<double> kBuckets = {0.01, 0.05, 0.1, 0.25, 0.5, 1,
+                                               2.5,  5,    10,  30,   60,  300};
   return kBuckets;
 }
 
@@ -55,7 +56,8 @@ const std::vector<double>& CheckpointBuckets() {
 LearnerMetrics ToLearnerMetrics(const OperatorStatus& status) {
   LearnerMetrics metrics;
   metrics.rows_learned = static_cast<int64_t>(status.Figure("rows_learned").value_or(0));
-  if (auto version = status.Figure("model_version")) metrics.model_version = static_cast<int64_t>(*version);
+  if (auto version = status.Figure("model_version"))
+    metrics.model_version = static_cast<int64_t>(*version);
   // Quality over no rows yet is not a figure: leave the series alone.
   const double rows = status.Figure("rows").value_or(0);
   const double window_rows = status.Figure("window_rows").value_or(0);
@@ -97,8 +99,8 @@ class ProcessCollector : public prometheus::Collectable {
         prometheus::MetricType::Gauge, stat.resident_bytes);
     Add(&families, "eddy_process_virtual_memory_bytes", "Virtual memory size, in bytes.",
         prometheus::MetricType::Gauge, stat.virtual_bytes);
-    Add(&families, "eddy_process_open_fds", "Open file descriptors.",
-        prometheus::MetricType::Gauge, CountOpenFds());
+    Add(&families, "eddy_process_open_fds", "Open file descriptors.", prometheus::MetricType::Gauge,
+        CountOpenFds());
     rlimit limit{};
     if (::getrlimit(RLIMIT_NOFILE, &limit) == 0) {
       Add(&families, "eddy_process_max_fds", "Limit on open file descriptors.",
@@ -201,10 +203,10 @@ struct Families {
         source_bytes(Counter("eddy_source_bytes_total",
                              "In-memory columnar size of the rows a source decoded, in bytes.",
                              registry)),
-        operator_records_in(Counter("eddy_operator_records_in_total",
-                                    "Rows into an operator.", registry)),
-        operator_records_out(Counter("eddy_operator_records_out_total",
-                                     "Rows out of an operator.", registry)),
+        operator_records_in(
+            Counter("eddy_operator_records_in_total", "Rows into an operator.", registry)),
+        operator_records_out(
+            Counter("eddy_operator_records_out_total", "Rows out of an operator.", registry)),
         sink_records(Counter("eddy_sink_records_total", "Rows handed to a sink.", registry)),
         sink_bytes(Counter("eddy_sink_bytes_total",
                            "In-memory columnar size of the rows handed to a sink, in bytes.",
@@ -243,15 +245,14 @@ struct Families {
                                          "Kafka high watermark).",
                                          registry)),
         watermark(GaugeFamily("eddy_source_watermark_seconds",
-                              "Event-time watermark of a source, since the Unix epoch.",
-                              registry)),
+                              "Event-time watermark of a source, since the Unix epoch.", registry)),
         late_records(Counter("eddy_late_records_total",
                              "Records that arrived behind the watermark.", registry)),
         checkpoints(Counter("eddy_checkpoints_total", "Completed checkpoints.", registry)),
-        checkpoint_failures(Counter("eddy_checkpoint_failures_total", "Failed checkpoints.",
-                                    registry)),
-        checkpoint_duration(Hist("eddy_checkpoint_duration_seconds",
-                                 "Time to write a checkpoint.", registry)),
+        checkpoint_failures(
+            Counter("eddy_checkpoint_failures_total", "Failed checkpoints.", registry)),
+        checkpoint_duration(
+            Hist("eddy_checkpoint_duration_seconds", "Time to write a checkpoint.", registry)),
         checkpoint_size(GaugeFamily("eddy_checkpoint_size_bytes",
                                     "Size of the last completed checkpoint, in bytes.", registry)),
         last_checkpoint(GaugeFamily("eddy_last_checkpoint_timestamp_seconds",
@@ -260,8 +261,7 @@ struct Families {
         state_size(GaugeFamily("eddy_state_size_bytes",
                                "Live size of an operator's RocksDB state, in bytes.", registry)),
         state_keys(GaugeFamily("eddy_state_estimated_keys",
-                               "RocksDB's estimate of the keys in an operator's state.",
-                               registry)),
+                               "RocksDB's estimate of the keys in an operator's state.", registry)),
         rows_learned(Counter("eddy_model_rows_learned_total",
                              "Rows a learning operator trained on.", registry)),
         model_version(GaugeFamily("eddy_model_version",
@@ -344,12 +344,13 @@ class JobMetricsImpl : public JobMetrics {
         last_batch_(families.last_batch.Add({{"job", job_}})),
         checkpoints_(families.checkpoints.Add({{"job", job_}})),
         checkpoint_failures_(families.checkpoint_failures.Add({{"job", job_}})),
-        checkpoint_duration_(families.checkpoint_duration.Add({{"job", job_}}, CheckpointBuckets())) {
+        checkpoint_duration_(
+            families.checkpoint_duration.Add({{"job", job_}}, CheckpointBuckets())) {
     // Every phase exists from the start (checkpoint with no samples until
     // checkpoints land), so dashboards show all four.
     for (int phase = 0; phase < kPhaseCount; ++phase) {
-      phases_[phase] =
-          &families.batch_phase.Add({{"job", job_}, {"phase", kPhaseNames[phase]}}, DurationBuckets());
+      phases_[phase] = &families.batch_phase.Add({{"job", job_}, {"phase", kPhaseNames[phase]}},
+                                                 DurationBuckets());
     }
   }
 
@@ -374,7 +375,8 @@ class JobMetricsImpl : public JobMetrics {
           series.bytes->Increment(static_cast<double>(stats.bytes_out));
           break;
       }
-      if (stats.dead_letters > 0) series.dead_letters->Increment(static_cast<double>(stats.dead_letters));
+      if (stats.dead_letters > 0)
+        series.dead_letters->Increment(static_cast<double>(stats.dead_letters));
       node_dead_letters += stats.dead_letters;
     }
     // Sinks reject rows (e.g. a key that does not evaluate) without a
@@ -488,8 +490,10 @@ class JobMetricsImpl : public JobMetrics {
     set_windowed(families_.model_accuracy, metrics.accuracy_window, "recent");
     set_windowed(families_.model_rmse, metrics.rmse, "all");
     set_windowed(families_.model_rmse, metrics.rmse_window, "recent");
-    if (metrics.tree_nodes) families_.tree_nodes.Add(labels).Set(static_cast<double>(*metrics.tree_nodes));
-    if (metrics.tree_depth) families_.tree_depth.Add(labels).Set(static_cast<double>(*metrics.tree_depth));
+    if (metrics.tree_nodes)
+      families_.tree_nodes.Add(labels).Set(static_cast<double>(*metrics.tree_nodes));
+    if (metrics.tree_depth)
+      families_.tree_depth.Add(labels).Set(static_cast<double>(*metrics.tree_depth));
     for (size_t cluster = 0; cluster < metrics.cluster_sizes.size(); ++cluster) {
       Labels clustered = labels;
       clustered["cluster"] = std::to_string(cluster);
@@ -635,7 +639,8 @@ class MetricsRegistryImpl : public MetricsRegistry {
 
   std::string Scrape() const override {
     std::vector<prometheus::MetricFamily> families = registry_->Collect();
-    for (prometheus::MetricFamily& family : process_->Collect()) families.push_back(std::move(family));
+    for (prometheus::MetricFamily& family : process_->Collect())
+      families.push_back(std::move(family));
     return prometheus::TextSerializer().Serialize(families);
   }
 

@@ -23,8 +23,8 @@
 #include <string>
 #include <vector>
 
-#include "runtime/engine/executor.h"
 #include "runtime/core/status.h"
+#include "runtime/engine/executor.h"
 
 namespace eddy {
 

@@ -13,8 +13,8 @@
 #include <string>
 #include <vector>
 
-#include "runtime/server/job_record.pb.h"
 #include "runtime/core/status.h"
+#include "runtime/server/job_record.pb.h"
 
 namespace eddy::server {
 

@@ -89,7 +89,8 @@ class DagResolver {
   // metrics output of prequential operator P, stand for W and P in the
   // graph; any other name stands for itself.
   std::string BaseName(const std::string& name) const {
-    for (const std::string_view suffix : {std::string_view(".late"), std::string_view(".metrics")}) {
+    for (const std::string_view suffix :
+         {std::string_view(".late"), std::string_view(".metrics")}) {
       if (name.size() <= suffix.size() || !name.ends_with(suffix)) continue;
       const std::string base = name.substr(0, name.size() - suffix.size());
       auto it = nodes_.find(base);
@@ -182,14 +183,15 @@ class DagResolver {
                              : op.has_learn()     ? "learn"
                              : op.has_predict()   ? "predict"
                                                   : "prequential";
-          return job_.ErrorAt(inputs_path, std::string("a ") + kind + " takes exactly one input, got " + got +
+          return job_.ErrorAt(inputs_path, std::string("a ") + kind +
+                                               " takes exactly one input, got " + got +
                                                "; combine streams with a union first");
         }
         break;
       case spec::OperatorSpec::kLookupJoin:
         if (inputs.size() != 2) {
-          return job_.ErrorAt(inputs_path,
-                              "a lookup_join takes two inputs, the stream then the table, got " + got);
+          return job_.ErrorAt(
+              inputs_path, "a lookup_join takes two inputs, the stream then the table, got " + got);
         }
         break;
       case spec::OperatorSpec::KIND_NOT_SET:

@@ -13,8 +13,8 @@
 #include <string>
 #include <vector>
 
-#include "runtime/spec/job_spec_loader.h"
 #include "runtime/core/status.h"
+#include "runtime/spec/job_spec_loader.h"
 
 namespace eddy {
 

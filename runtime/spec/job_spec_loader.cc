@@ -15,8 +15,8 @@
 #include <sstream>
 #include <vector>
 
-#include "runtime/spec/job_dag.h"
 #include "runtime/core/types.h"
+#include "runtime/spec/job_dag.h"
 #include "runtime/spec/yaml_to_proto.h"
 
 namespace eddy {
@@ -136,8 +136,8 @@ class StructureValidator {
   Status CheckGenerator(const spec::GeneratorSpec& generator, const std::string& path) {
     // As connectors/generator/generator_source.cc registers them.
     static const std::vector<std::string> kKinds = {
-        "ysb",      "ysb_campaigns", "regression", "classification", "clusters",
-        "sea",      "agrawal",       "random_rbf", "hyperplane"};
+        "ysb", "ysb_campaigns", "regression", "classification", "clusters",
+        "sea", "agrawal",       "random_rbf", "hyperplane"};
     const std::string kinds =
         "ysb, ysb_campaigns, regression, classification, clusters, sea, agrawal, random_rbf, "
         "hyperplane";

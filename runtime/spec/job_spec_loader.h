@@ -14,8 +14,8 @@
 #include <string>
 #include <string_view>
 
-#include "runtime/spec/job_spec.pb.h"
 #include "runtime/core/status.h"
+#include "runtime/spec/job_spec.pb.h"
 
 namespace eddy {
 

@@ -13,8 +13,8 @@
 #include <string_view>
 #include <vector>
 
-#include "runtime/spec/job_spec.pb.h"
 #include "runtime/core/status.h"
+#include "runtime/spec/job_spec.pb.h"
 
 namespace eddy {
 

@@ -15,8 +15,8 @@
 #include <string_view>
 #include <vector>
 
-#include "runtime/spec/job_spec_loader.h"
 #include "runtime/core/status.h"
+#include "runtime/spec/job_spec_loader.h"
 
 namespace YAML {
 class Node;

@@ -51,10 +51,11 @@ double RunJobText(const std::string& yaml, const std::string& bootstrap, int64_t
   options.once = true;
   if (std::getenv("EDDY_BENCH_VERBOSE") != nullptr) {
     options.on_batch = [](const BatchReport& report) {
-      std::fprintf(stderr, "  batch %lld: in=%lld fetch=%.0fms process=%.0fms sink=%.0fms total=%.0fms\n",
-                   static_cast<long long>(report.batch_id), static_cast<long long>(report.records_in),
-                   report.fetch_seconds * 1e3, report.process_seconds * 1e3,
-                   report.sink_seconds * 1e3, report.total_seconds * 1e3);
+      std::fprintf(
+          stderr, "  batch %lld: in=%lld fetch=%.0fms process=%.0fms sink=%.0fms total=%.0fms\n",
+          static_cast<long long>(report.batch_id), static_cast<long long>(report.records_in),
+          report.fetch_seconds * 1e3, report.process_seconds * 1e3, report.sink_seconds * 1e3,
+          report.total_seconds * 1e3);
     };
   }
   const auto start = Clock::now();
@@ -82,7 +83,8 @@ double RawLoop(const std::string& bootstrap, const std::string& input, int input
   int64_t consumed = 0;
   auto last_progress = Clock::now();
   while (consumed < expected) {
-    const ssize_t count = rd_kafka_consume_batch_queue(queue, 100, messages.data(), messages.size());
+    const ssize_t count =
+        rd_kafka_consume_batch_queue(queue, 100, messages.data(), messages.size());
     if (count > 0) {
       last_progress = Clock::now();
     } else if (Clock::now() - last_progress > std::chrono::seconds(30)) {
@@ -151,29 +153,31 @@ std::string FreshDir(const std::string& dir) {
 
 std::string GeneratorJobYaml(const GeneratorJobOptions& options) {
   const bool large_batches = options.rate <= 0;
-  std::string yaml = "name: " + options.name +
-                     "\n"
-                     "sources:\n"
-                     "  - name: gen\n"
-                     "    generator:\n"
-                     "      kind: " + options.kind + "\n" +
-                     (options.count > 0 ? "      count: " + std::to_string(options.count) + "\n" : "") +
-                     "      rate: " + std::to_string(options.rate) + "\n" +
-                     "      seed: " + std::to_string(options.seed) + "\n" +
-                     "      partitions: " + std::to_string(options.partitions) + "\n" +
-                     (options.start_time.empty() ? "" : "      start_time: " + options.start_time + "\n") +
-                     "sinks:\n"
-                     "  - name: out\n"
-                     "    kafka:\n"
-                     "      topic: " + options.topic + "\n" +
-                     // No eddy.* headers (~150 bytes a record): they would
-                     // push a 1M-event input past the mock broker's ~5 MiB
-                     // per partition, and filling is not what is measured.
-                     "      delivery: at_least_once\n";
-  yaml += large_batches
-              ? "      properties: { linger.ms: \"500\", batch.size: \"4000000\", "
-                "batch.num.messages: \"100000\" }\n"
-              : "      properties: { linger.ms: \"5\" }\n";
+  std::string yaml =
+      "name: " + options.name +
+      "\n"
+      "sources:\n"
+      "  - name: gen\n"
+      "    generator:\n"
+      "      kind: " +
+      options.kind + "\n" +
+      (options.count > 0 ? "      count: " + std::to_string(options.count) + "\n" : "") +
+      "      rate: " + std::to_string(options.rate) + "\n" +
+      "      seed: " + std::to_string(options.seed) + "\n" +
+      "      partitions: " + std::to_string(options.partitions) + "\n" +
+      (options.start_time.empty() ? "" : "      start_time: " + options.start_time + "\n") +
+      "sinks:\n"
+      "  - name: out\n"
+      "    kafka:\n"
+      "      topic: " +
+      options.topic + "\n" +
+      // No eddy.* headers (~150 bytes a record): they would
+      // push a 1M-event input past the mock broker's ~5 MiB
+      // per partition, and filling is not what is measured.
+      "      delivery: at_least_once\n";
+  yaml += large_batches ? "      properties: { linger.ms: \"500\", batch.size: \"4000000\", "
+                          "batch.num.messages: \"100000\" }\n"
+                        : "      properties: { linger.ms: \"5\" }\n";
   yaml += "    format: json\n";
   yaml += large_batches ? "trigger: { interval: 1ms, max_records_per_partition: 100000 }\n"
                         : "trigger: { interval: 50ms, max_records_per_partition: 100000 }\n";
@@ -188,7 +192,9 @@ std::string YsbJobYaml(const YsbJobOptions& options) {
       "\n"
       "sources:\n"
       "  - name: events\n"
-      "    kafka: { topics: [" + options.input + "], properties: { fetch.wait.max.ms: \"10\" } }\n"
+      "    kafka: { topics: [" +
+      options.input +
+      "], properties: { fetch.wait.max.ms: \"10\" } }\n"
       "    format: json\n"
       "    schema:\n"
       "      - { name: user_id, type: string }\n"
@@ -223,17 +229,22 @@ std::string YsbJobYaml(const YsbJobOptions& options) {
       "sinks:\n"
       "  - name: counts\n"
       "    input: per_campaign\n"
-      "    kafka: { topic: " + options.output + delivery + " }\n"
+      "    kafka: { topic: " +
+      options.output + delivery +
+      " }\n"
       "    format: json\n";
   if (!options.rows_output.empty()) {
-    yaml += "  - name: rows\n"
-            "    input: projected\n"
-            "    kafka: { topic: " + options.rows_output + delivery + " }\n"
-            "    format: json\n";
+    yaml +=
+        "  - name: rows\n"
+        "    input: projected\n"
+        "    kafka: { topic: " +
+        options.rows_output + delivery +
+        " }\n"
+        "    format: json\n";
   }
-  yaml += "trigger: " + options.trigger + "\n" +
-          "state: { dir: " + FreshDir(options.state_dir) + " }\n" +
-          "checkpoint: { every_batches: " + std::to_string(options.checkpoint_every) + ", keep: 3 }\n";
+  yaml += "trigger: " + options.trigger + "\n" + "state: { dir: " + FreshDir(options.state_dir) +
+          " }\n" + "checkpoint: { every_batches: " + std::to_string(options.checkpoint_every) +
+          ", keep: 3 }\n";
   return yaml;
 }
 

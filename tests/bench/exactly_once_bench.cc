@@ -23,8 +23,8 @@
 //    topic and fresh state; reported: median and best events/s, the
 //    process's CPU time per event (broker included; steadier than wall time
 //    on a shared machine), and the ratio exactly_once / at_least_once of
-//    the medians and of each round's pair. Also the cost of the offsets-log write the executor makes
-//    before every batch, in both modes (state/offsets_log.h).
+//    the medians and of each round's pair. Also the cost of the offsets-log write the executor
+//    makes before every batch, in both modes (state/offsets_log.h).
 // 2. Recovery. build/eddy runs a keyed job as a subprocess (generator,
 //    `regression` kind, 2 partitions -> aggregate keyed by id % K with
 //    count(*) and sum -> filter id < 100 -> exactly-once Kafka sink on this
@@ -99,7 +99,9 @@ struct VariantRun {
 double ProcessCpuSeconds() {
   rusage usage{};
   getrusage(RUSAGE_SELF, &usage);
-  auto seconds = [](const timeval& t) { return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_usec) / 1e6; };
+  auto seconds = [](const timeval& t) {
+    return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_usec) / 1e6;
+  };
   return seconds(usage.ru_utime) + seconds(usage.ru_stime);
 }
 
@@ -128,10 +130,13 @@ VariantRun RunVariant(const Variant& variant, EmbeddedBroker& broker, int64_t ev
     result.process_seconds += report.process_seconds;
     if (report.checkpointed) result.checkpoint_seconds += report.checkpoint_seconds;
     if (std::getenv("EDDY_BENCH_VERBOSE") != nullptr) {
-      std::fprintf(stderr, "  %s batch %lld: in=%lld out=%lld fetch=%.0fms process=%.0fms sink=%.0fms total=%.0fms\n",
+      std::fprintf(stderr,
+                   "  %s batch %lld: in=%lld out=%lld fetch=%.0fms process=%.0fms sink=%.0fms "
+                   "total=%.0fms\n",
                    job.name.c_str(), static_cast<long long>(report.batch_id),
-                   static_cast<long long>(report.records_in), static_cast<long long>(report.records_out),
-                   report.fetch_seconds * 1e3, report.process_seconds * 1e3, report.sink_seconds * 1e3,
+                   static_cast<long long>(report.records_in),
+                   static_cast<long long>(report.records_out), report.fetch_seconds * 1e3,
+                   report.process_seconds * 1e3, report.sink_seconds * 1e3,
                    report.total_seconds * 1e3);
     }
   };
@@ -139,7 +144,8 @@ VariantRun RunVariant(const Variant& variant, EmbeddedBroker& broker, int64_t ev
   const auto start = Clock::now();
   const RunSummary summary = bench::RunOrDie(*plan, options);
   const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
-  result.cpu_micros_per_event = (ProcessCpuSeconds() - cpu_start) * 1e6 / static_cast<double>(events);
+  result.cpu_micros_per_event =
+      (ProcessCpuSeconds() - cpu_start) * 1e6 / static_cast<double>(events);
   // records_in counts both sources: the events and the 1000 table rows.
   if (summary.records_in < events) {
     Die(job.name + " read " + std::to_string(summary.records_in) + " of " + std::to_string(events));
@@ -152,8 +158,8 @@ VariantRun RunVariant(const Variant& variant, EmbeddedBroker& broker, int64_t ev
 // `records` JSON rows the size of a projected view in `mode`, in batches of
 // `batch_rows`, each flushed (acknowledged) before the next. Returns {wall
 // seconds, process CPU seconds}.
-std::pair<double, double> WriterOnly(EmbeddedBroker& broker, Delivery mode, int64_t records, int64_t batch_rows,
-                                     int run) {
+std::pair<double, double> WriterOnly(EmbeddedBroker& broker, Delivery mode, int64_t records,
+                                     int64_t batch_rows, int run) {
   const std::string topic = "writer-only-" + std::to_string(run);
   broker.CreateTopic(topic, kOutputPartitions).IgnoreError();
   auto writer = KafkaWriter::Open(KafkaClientConfig{broker.bootstrap(), {}}, topic, "rows", mode);
@@ -162,13 +168,14 @@ std::pair<double, double> WriterOnly(EmbeddedBroker& broker, Delivery mode, int6
     Die(status.ToString());
   }
   const std::string value =
-      "{\"ad_id\":\"8d3debb0-e672-4841-9aa2-933e1c7a01c3\",\"event_time\":\"2026-01-01T00:00:00.004000Z\"}";
+      "{\"ad_id\":\"8d3debb0-e672-4841-9aa2-933e1c7a01c3\",\"event_time\":\"2026-01-01T00:00:00."
+      "004000Z\"}";
   const double cpu_start = ProcessCpuSeconds();
   const auto start = Clock::now();
   for (int64_t i = 0; i < records; ++i) {
     const int64_t batch = 1 + i / batch_rows;
-    Status status = (*writer)->Produce(static_cast<int32_t>(i % kOutputPartitions), value, std::nullopt, nullptr,
-                                       batch, static_cast<int32_t>(i % 4));
+    Status status = (*writer)->Produce(static_cast<int32_t>(i % kOutputPartitions), value,
+                                       std::nullopt, nullptr, batch, static_cast<int32_t>(i % 4));
     if (!status.ok()) Die(status.ToString());
     if (i % batch_rows == batch_rows - 1 || i + 1 == records) {
       if (Status flushed = (*writer)->Flush(); !flushed.ok()) Die(flushed.ToString());
@@ -195,16 +202,18 @@ void WriterOnlyRounds(EmbeddedBroker& broker, int64_t records, int rounds) {
     for (int round = 0; round < rounds; ++round) {
       for (int k = 0; k < 2; ++k) {
         const int m = (k + round) % 2;  // 0: exactly_once, 1: at_least_once
-        const auto [wall, used] = WriterOnly(broker, m == 0 ? Delivery::kExactlyOnce : Delivery::kAtLeastOnce,
-                                             records, batch_rows, run++);
+        const auto [wall, used] =
+            WriterOnly(broker, m == 0 ? Delivery::kExactlyOnce : Delivery::kAtLeastOnce, records,
+                       batch_rows, run++);
         seconds[m].push_back(wall);
         cpu[m].push_back(used);
       }
     }
     const double n = static_cast<double>(records);
-    std::printf("\n== the Kafka sink alone: KafkaWriter, %lld rows of 87 B, %lld per batch (flushed), "
-                "%d rounds ==\n",
-                static_cast<long long>(records), static_cast<long long>(batch_rows), rounds);
+    std::printf(
+        "\n== the Kafka sink alone: KafkaWriter, %lld rows of 87 B, %lld per batch (flushed), "
+        "%d rounds ==\n",
+        static_cast<long long>(records), static_cast<long long>(batch_rows), rounds);
     for (int m = 0; m < 2; ++m) {
       std::printf("%-14s %10.0f rows/s (median), %6.2f us CPU/row (median, broker included)\n",
                   m == 0 ? "exactly_once" : "at_least_once", n / bench::Median(seconds[m]),
@@ -228,8 +237,8 @@ struct OffsetsLogCost {
 
 OffsetsLogCost MeasureOffsetsLog(int writes) {
   state::PlannedBatch planned;
-  for (const auto& [topic, partitions] :
-       std::vector<std::pair<std::string, int>>{{"ysb-in", kInputPartitions}, {"ysb-campaigns", 1}}) {
+  for (const auto& [topic, partitions] : std::vector<std::pair<std::string, int>>{
+           {"ysb-in", kInputPartitions}, {"ysb-campaigns", 1}}) {
     state::PlannedSource* source = planned.add_sources();
     source->set_source(topic);
     for (int p = 0; p < partitions; ++p) {
@@ -248,7 +257,8 @@ OffsetsLogCost MeasureOffsetsLog(int writes) {
     planned.set_batch_id(i);
     if (Status status = log.Append(planned); !status.ok()) Die(status.ToString());
   }
-  cost.append_millis = std::chrono::duration<double, std::milli>(Clock::now() - start).count() / writes;
+  cost.append_millis =
+      std::chrono::duration<double, std::milli>(Clock::now() - start).count() / writes;
   cost.bytes = planned.ByteSizeLong();
 
   StateBackendOptions options;
@@ -260,9 +270,11 @@ OffsetsLogCost MeasureOffsetsLog(int writes) {
   for (int i = 0; i < writes; ++i) {
     StateWriteBatch batch;
     batch.PutMeta("planned_batch", bytes);
-    if (Status status = (*backend)->Commit(std::move(batch), /*sync=*/true); !status.ok()) Die(status.ToString());
+    if (Status status = (*backend)->Commit(std::move(batch), /*sync=*/true); !status.ok())
+      Die(status.ToString());
   }
-  cost.rocksdb_synced_millis = std::chrono::duration<double, std::milli>(Clock::now() - start).count() / writes;
+  cost.rocksdb_synced_millis =
+      std::chrono::duration<double, std::milli>(Clock::now() - start).count() / writes;
   return cost;
 }
 
@@ -271,9 +283,10 @@ void Throughput(int64_t events, int rounds, const std::vector<int64_t>& only) {
   auto broker = EmbeddedBroker::Start({});
   if (!broker.ok()) Die(broker.status().ToString());
   const std::string bootstrap = (*broker)->bootstrap();
-  for (const auto& [topic, partitions] :
-       std::vector<std::pair<std::string, int>>{{"ysb-in", kInputPartitions}, {"ysb-campaigns", 1}}) {
-    if (Status status = (*broker)->CreateTopic(topic, partitions); !status.ok()) Die(status.ToString());
+  for (const auto& [topic, partitions] : std::vector<std::pair<std::string, int>>{
+           {"ysb-in", kInputPartitions}, {"ysb-campaigns", 1}}) {
+    if (Status status = (*broker)->CreateTopic(topic, partitions); !status.ok())
+      Die(status.ToString());
   }
   int64_t filled = 0;
   bench::GeneratorJobOptions campaigns;
@@ -305,14 +318,17 @@ void Throughput(int64_t events, int rounds, const std::vector<int64_t>& only) {
     if (only.empty()) {
       const std::string raw_topic = "raw-out-" + std::to_string(round);
       (*broker)->CreateTopic(raw_topic, kOutputPartitions).IgnoreError();
-      raw_rates.push_back(static_cast<double>(events) / bench::RawLoop(bootstrap, "ysb-in", kInputPartitions,
-                                                                       raw_topic, kOutputPartitions, events));
+      raw_rates.push_back(static_cast<double>(events) / bench::RawLoop(bootstrap, "ysb-in",
+                                                                       kInputPartitions, raw_topic,
+                                                                       kOutputPartitions, events));
     }
     // Within each pair, the mode that runs first alternates by round.
     for (size_t pair = 0; pair < variants.size(); pair += 2) {
       for (size_t k = 0; k < 2; ++k) {
         const size_t v = pair + ((k + static_cast<size_t>(round)) % 2);
-        if (!only.empty() && std::find(only.begin(), only.end(), static_cast<int64_t>(v)) == only.end()) continue;
+        if (!only.empty() &&
+            std::find(only.begin(), only.end(), static_cast<int64_t>(v)) == only.end())
+          continue;
         runs[v].push_back(RunVariant(variants[v], **broker, events, run++));
       }
     }
@@ -344,14 +360,15 @@ void Throughput(int64_t events, int rounds, const std::vector<int64_t>& only) {
     if (runs[v].empty()) continue;
     std::vector<double> cpu;
     for (const VariantRun& r : runs[v]) cpu.push_back(r.cpu_micros_per_event);
-    std::printf("%-34s %12.0f %12.0f %11.2f %8lld %8lld %9.2f %9.2f %9.2f\n", variants[v].name.c_str(),
-                bench::Median(rates(v)), bench::Best(rates(v)), bench::Median(cpu),
-                static_cast<long long>(runs[v][0].batches),
+    std::printf("%-34s %12.0f %12.0f %11.2f %8lld %8lld %9.2f %9.2f %9.2f\n",
+                variants[v].name.c_str(), bench::Median(rates(v)), bench::Best(rates(v)),
+                bench::Median(cpu), static_cast<long long>(runs[v][0].batches),
                 static_cast<long long>(runs[v][0].records_out), mean(v, &VariantRun::sink_seconds),
                 mean(v, &VariantRun::process_seconds), mean(v, &VariantRun::checkpoint_seconds));
   }
-  std::printf("(CPU us/ev: median over rounds of the process's CPU time per input event, broker included; "
-              "sink / process / checkpoint: seconds summed over a run's batches, mean over rounds)\n");
+  std::printf(
+      "(CPU us/ev: median over rounds of the process's CPU time per input event, broker included; "
+      "sink / process / checkpoint: seconds summed over a run's batches, mean over rounds)\n");
   for (size_t pair = 0; pair < variants.size(); pair += 2) {
     if (runs[pair].empty() || runs[pair + 1].empty()) continue;
     std::vector<double> paired;
@@ -364,15 +381,18 @@ void Throughput(int64_t events, int rounds, const std::vector<int64_t>& only) {
     for (double ratio : paired) std::printf(" %.3f", ratio);
     std::vector<double> cpu_paired;
     for (size_t r = 0; r < runs[pair].size(); ++r) {
-      cpu_paired.push_back(runs[pair][r].cpu_micros_per_event - runs[pair + 1][r].cpu_micros_per_event);
+      cpu_paired.push_back(runs[pair][r].cpu_micros_per_event -
+                           runs[pair + 1][r].cpu_micros_per_event);
     }
-    std::printf("; CPU per event, exactly_once - at_least_once: median %.3f us\n", bench::Median(cpu_paired));
+    std::printf("; CPU per event, exactly_once - at_least_once: median %.3f us\n",
+                bench::Median(cpu_paired));
   }
   WriterOnlyRounds(**broker, 1000000, rounds);
   const OffsetsLogCost log_cost = MeasureOffsetsLog(200);
-  std::printf("offsets log, once per batch in both modes: OffsetsLog::Append of this job's plan (%zu B) "
-              "%.3f ms; a synced RocksDB write of it %.3f ms\n",
-              log_cost.bytes, log_cost.append_millis, log_cost.rocksdb_synced_millis);
+  std::printf(
+      "offsets log, once per batch in both modes: OffsetsLog::Append of this job's plan (%zu B) "
+      "%.3f ms; a synced RocksDB write of it %.3f ms\n",
+      log_cost.bytes, log_cost.append_millis, log_cost.rocksdb_synced_millis);
 }
 
 // ---------------------------------------------------------------------------
@@ -383,8 +403,8 @@ void Throughput(int64_t events, int rounds, const std::vector<int64_t>& only) {
 std::optional<int64_t> LineMicros(const std::string& line) {
   std::tm tm{};
   int millis = 0;
-  if (std::sscanf(line.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d.%3dZ", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
-                  &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &millis) != 7) {
+  if (std::sscanf(line.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d.%3dZ", &tm.tm_year, &tm.tm_mon,
+                  &tm.tm_mday, &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &millis) != 7) {
     return std::nullopt;
   }
   tm.tm_year -= 1900;
@@ -428,32 +448,36 @@ std::optional<ProgressLine> ParseProgress(const std::string& line) {
   return progress;
 }
 
-std::string RecoveryJob(const std::string& bootstrap, const std::string& name, const std::string& dir,
-                        int64_t keys, int64_t events, int64_t batch_rows) {
+std::string RecoveryJob(const std::string& bootstrap, const std::string& name,
+                        const std::string& dir, int64_t keys, int64_t events, int64_t batch_rows) {
   return "name: " + name +
          "\n"
-         "kafka: { brokers: \"" + bootstrap + "\" }\n" +
+         "kafka: { brokers: \"" +
+         bootstrap + "\" }\n" +
          "sources:\n"
          "  - name: gen\n"
          "    generator:\n"
          "      kind: regression\n"
-         "      count: " + std::to_string(events) + "\n" +
+         "      count: " +
+         std::to_string(events) + "\n" +
          "      seed: 3\n"
          "      partitions: 2\n"
          "      options: { features: 1 }\n"
          "operators:\n"
          "  - name: totals\n"
          "    aggregate:\n"
-         "      key: [\"id % " + std::to_string(keys) + " AS id\"]\n" +
+         "      key: [\"id % " +
+         std::to_string(keys) + " AS id\"]\n" +
          "      aggregates: [\"count(*) AS events\", \"sum(x0) AS total\"]\n"
          "  - name: some\n"
          "    filter: id < 100\n"
          "sinks:\n"
          "  - name: out\n"
-         "    kafka: { topic: " + name + " }\n" +
+         "    kafka: { topic: " +
+         name + " }\n" +
          "    format: json\n"
-         "trigger: { interval: 1ms, max_records_per_partition: " + std::to_string(batch_rows / 2) + " }\n" +
-         "state: { dir: " + dir + "/state }\n" +
+         "trigger: { interval: 1ms, max_records_per_partition: " +
+         std::to_string(batch_rows / 2) + " }\n" + "state: { dir: " + dir + "/state }\n" +
          "checkpoint: { every_batches: 10, keep: 2 }\n";
 }
 
@@ -495,7 +519,8 @@ int64_t RecordsIn(const std::vector<std::string>& lines) {
   return in;
 }
 
-std::vector<Restart> Recovery(EmbeddedBroker& broker, int64_t keys, int repeats, int64_t batch_rows) {
+std::vector<Restart> Recovery(EmbeddedBroker& broker, int64_t keys, int repeats,
+                              int64_t batch_rows) {
   const std::string name = "eo-recovery-" + std::to_string(keys);
   const std::string dir = bench::FreshDir(std::string(kRoot) + "/" + name);
   std::filesystem::create_directories(dir);
@@ -503,14 +528,16 @@ std::vector<Restart> Recovery(EmbeddedBroker& broker, int64_t keys, int repeats,
   // Enough events that the job never runs out: every key once, then a few
   // batches per restart.
   const int64_t events = 2 * keys + static_cast<int64_t>(repeats + 4) * 8 * batch_rows;
-  testing::WriteFile(dir + "/job.yaml", RecoveryJob(broker.bootstrap(), name, dir, keys, events, batch_rows));
+  testing::WriteFile(dir + "/job.yaml",
+                     RecoveryJob(broker.bootstrap(), name, dir, keys, events, batch_rows));
 
   std::vector<Restart> restarts;
   // First run: until every key is in the state and one more batch ran.
   std::string log = dir + "/run-0.log";
   pid_t pid = testing::SpawnEddy({"run", dir + "/job.yaml"}, log);
   std::vector<std::string> lines = WaitForLog(
-      log, pid, [&](const std::vector<std::string>& l) { return RecordsIn(l) >= keys + batch_rows; },
+      log, pid,
+      [&](const std::vector<std::string>& l) { return RecordsIn(l) >= keys + batch_rows; },
       std::chrono::seconds(600));
   for (int attempt = 0; attempt <= repeats; ++attempt) {
     std::vector<double> took;
@@ -548,7 +575,8 @@ std::vector<Restart> Recovery(EmbeddedBroker& broker, int64_t keys, int repeats,
     std::optional<int64_t> resumed;
     for (const std::string& line : lines) {
       if (line.find("running it again") != std::string::npos) restart.replayed = true;
-      if (!resumed && line.find("resuming after batch") != std::string::npos) resumed = LineMicros(line);
+      if (!resumed && line.find("resuming after batch") != std::string::npos)
+        resumed = LineMicros(line);
       if (!resumed) continue;
       if (auto progress = ParseProgress(line)) {
         restart.first_batch_seconds = static_cast<double>(progress->micros - spawned) / 1e6;
@@ -568,21 +596,26 @@ void Recoveries(const std::vector<int64_t>& key_counts, int repeats, int64_t bat
   if (!broker.ok()) Die(broker.status().ToString());
   std::printf("\n== recovery after kill -9: build/eddy, keyed aggregate, %lld rows per batch ==\n",
               static_cast<long long>(batch_rows));
-  std::printf("%-9s %7s %7s %10s %8s %11s %11s %11s %11s %9s\n", "keys", "db MB", "WAL MB", "chkpts MB",
-              "open s", "1st batch s", "its took s", "recovery s", "steady b. s", "replayed");
+  std::printf("%-9s %7s %7s %10s %8s %11s %11s %11s %11s %9s\n", "keys", "db MB", "WAL MB",
+              "chkpts MB", "open s", "1st batch s", "its took s", "recovery s", "steady b. s",
+              "replayed");
   for (int64_t keys : key_counts) {
     const std::vector<Restart> restarts = Recovery(**broker, keys, repeats, batch_rows);
     for (const Restart& r : restarts) {
-      std::printf("%-9lld %7.1f %7.1f %10.1f %8.3f %11.3f %11.3f %11.3f %11.3f %9s\n", static_cast<long long>(keys),
-                  static_cast<double>(r.db_bytes) / 1e6, static_cast<double>(r.wal_bytes) / 1e6,
-                  static_cast<double>(r.checkpoint_bytes) / 1e6,
-                  r.open_seconds, r.first_batch_seconds, r.first_batch_took,
-                  r.first_batch_seconds - r.first_batch_took, r.steady_batch_seconds, r.replayed ? "yes" : "no");
+      std::printf("%-9lld %7.1f %7.1f %10.1f %8.3f %11.3f %11.3f %11.3f %11.3f %9s\n",
+                  static_cast<long long>(keys), static_cast<double>(r.db_bytes) / 1e6,
+                  static_cast<double>(r.wal_bytes) / 1e6,
+                  static_cast<double>(r.checkpoint_bytes) / 1e6, r.open_seconds,
+                  r.first_batch_seconds, r.first_batch_took,
+                  r.first_batch_seconds - r.first_batch_took, r.steady_batch_seconds,
+                  r.replayed ? "yes" : "no");
     }
     std::fflush(stdout);
   }
-  std::printf("(open s: fork -> \"resuming after batch\"; 1st batch s: fork -> its progress line; "
-              "recovery s = 1st batch s - its took; chkpts: hard links to db files, partly the same bytes)\n");
+  std::printf(
+      "(open s: fork -> \"resuming after batch\"; 1st batch s: fork -> its progress line; "
+      "recovery s = 1st batch s - its took; chkpts: hard links to db files, partly the same "
+      "bytes)\n");
 }
 
 }  // namespace
@@ -610,15 +643,23 @@ int main(int argc, char** argv) {
     }
     if (i + 1 >= argc) bench::Die("flag " + flag + " needs a value");
     const char* value = argv[++i];
-    if (flag == "--events") events = std::atoll(value);
-    else if (flag == "--rounds") rounds = std::atoi(value);
-    else if (flag == "--keys") key_counts = ParseList(value);
-    else if (flag == "--repeats") repeats = std::atoi(value);
-    else if (flag == "--batch") batch_rows = std::atoll(value);
-    else if (flag == "--variants") only = ParseList(value);
-    else bench::Die("unknown flag " + flag);
+    if (flag == "--events")
+      events = std::atoll(value);
+    else if (flag == "--rounds")
+      rounds = std::atoi(value);
+    else if (flag == "--keys")
+      key_counts = ParseList(value);
+    else if (flag == "--repeats")
+      repeats = std::atoi(value);
+    else if (flag == "--batch")
+      batch_rows = std::atoll(value);
+    else if (flag == "--variants")
+      only = ParseList(value);
+    else
+      bench::Die("unknown flag " + flag);
   }
-  if (rounds < 1 || repeats < 1 || batch_rows < 2) bench::Die("--rounds, --repeats >= 1, --batch >= 2");
+  if (rounds < 1 || repeats < 1 || batch_rows < 2)
+    bench::Die("--rounds, --repeats >= 1, --batch >= 2");
   if (throughput) Throughput(events, rounds, only);
   if (recovery) Recoveries(key_counts, repeats, batch_rows);
   return 0;

@@ -40,17 +40,23 @@ std::string SourceYaml(const std::string& format) {
   return "sources:\n"
          "  - name: in\n"
          "    kafka: { topics: [bench-in] }\n"
-         "    format: " + format + "\n" + (format == "json" ? kYsbSchema : "");
+         "    format: " +
+         format + "\n" + (format == "json" ? kYsbSchema : "");
 }
 
 std::string SinkYaml(const std::string& topic, const std::string& format) {
   return "sinks:\n"
          "  - name: out\n"
-         "    kafka: { topic: " + topic + " }\n"
-         "    format: " + format + "\n"
+         "    kafka: { topic: " +
+         topic +
+         " }\n"
+         "    format: " +
+         format +
+         "\n"
          "trigger: { interval: 1ms, max_records_per_partition: 100000 }\n"
          // Each job its own state, so none resumes another's progress.
-         "state: { dir: " + bench::FreshDir("/tmp/eddy-bench-state/" + topic) + " }\n";
+         "state: { dir: " +
+         bench::FreshDir("/tmp/eddy-bench-state/" + topic) + " }\n";
 }
 
 struct Variant {
@@ -109,13 +115,15 @@ int main(int argc, char** argv) {
   for (int round = 0; round < rounds; ++round) {
     const std::string raw_topic = "out-" + std::to_string(topic_counter++);
     (*broker)->CreateTopic(raw_topic, kOutputPartitions).IgnoreError();
-    raw_rates.push_back(static_cast<double>(generated) / RawLoop(bootstrap, "bench-in", kInputPartitions, raw_topic, kOutputPartitions, generated));
+    raw_rates.push_back(static_cast<double>(generated) / RawLoop(bootstrap, "bench-in",
+                                                                 kInputPartitions, raw_topic,
+                                                                 kOutputPartitions, generated));
     for (size_t v = 0; v < variants.size(); ++v) {
       const std::string topic = "out-" + std::to_string(topic_counter++);
       (*broker)->CreateTopic(topic, kOutputPartitions).IgnoreError();
       int64_t records_in = 0;
-      const double seconds =
-          RunJobText(variants[v].yaml + SinkYaml(topic, variants[v].format), bootstrap, &records_in);
+      const double seconds = RunJobText(variants[v].yaml + SinkYaml(topic, variants[v].format),
+                                        bootstrap, &records_in);
       if (records_in != generated) {
         std::fprintf(stderr, "%s read %lld of %lld events\n", variants[v].name.c_str(),
                      static_cast<long long>(records_in), static_cast<long long>(generated));

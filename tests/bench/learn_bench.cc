@@ -395,10 +395,9 @@ int main(int argc, char** argv) {
     } else if (arg == "--skip-e2e") {
       skip_e2e = true;
     } else {
-      std::fprintf(
-          stderr,
-          "usage: learn_bench [--rows N] [--e2e-rows N] [--rounds R] [--block B] "
-          "[--widths 10,100] [--models a,b] [--skip-job] [--skip-e2e]\n");
+      std::fprintf(stderr,
+                   "usage: learn_bench [--rows N] [--e2e-rows N] [--rounds R] [--block B] "
+                   "[--widths 10,100] [--models a,b] [--skip-job] [--skip-e2e]\n");
       return 1;
     }
   }

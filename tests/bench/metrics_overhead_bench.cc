@@ -10,6 +10,8 @@
 // free; on two busy cores run-to-run noise is a few percent either way), and
 // the direct cost: time spent inside JobMetrics::RecordBatch per batch.
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -20,8 +22,6 @@
 #include <string>
 #include <thread>
 #include <vector>
-
-#include <unistd.h>
 
 #include "runtime/engine/executor.h"
 #include "runtime/engine/job_plan.h"
@@ -47,15 +47,21 @@ Round RunOnce(int64_t events, const std::string& out_path, bool metrics_on) {
       "name: metrics-bench\n"
       "sources:\n"
       "  - name: ads\n"
-      "    generator: { kind: ysb, count: " + std::to_string(events) + ", partitions: 4 }\n"
+      "    generator: { kind: ysb, count: " +
+      std::to_string(events) +
+      ", partitions: 4 }\n"
       "operators:\n"
       "  - name: views\n"
       "    filter: event_type = 'view'\n"
       "sinks:\n"
       "  - name: out\n"
-      "    file: { path: " + out_path + " }\n"
+      "    file: { path: " +
+      out_path +
+      " }\n"
       "    format: json\n"
-      "state: { dir: " + state_dir + " }\n"
+      "state: { dir: " +
+      state_dir +
+      " }\n"
       "trigger:\n"
       "  interval: 100ms\n"
       "  max_records_per_partition: 5000\n";
@@ -120,11 +126,12 @@ int Main(int argc, char** argv) {
     if (std::strcmp(argv[idx], "--events") == 0) events = std::atoll(argv[idx + 1]);
     if (std::strcmp(argv[idx], "--rounds") == 0) rounds = std::atoi(argv[idx + 1]);
   }
-  const std::string out_path =
-      (std::filesystem::temp_directory_path() / ("eddy-metrics-bench-" + std::to_string(::getpid()) + ".jsonl"))
-          .string();
-  std::printf("metrics overhead: %lld YSB events, generator -> filter -> JSON file, %d rounds each\n",
-              static_cast<long long>(events), rounds);
+  const std::string out_path = (std::filesystem::temp_directory_path() /
+                                ("eddy-metrics-bench-" + std::to_string(::getpid()) + ".jsonl"))
+                                   .string();
+  std::printf(
+      "metrics overhead: %lld YSB events, generator -> filter -> JSON file, %d rounds each\n",
+      static_cast<long long>(events), rounds);
   double best_off = 0;
   double best_on = 0;
   double metrics_seconds = 0;
@@ -156,11 +163,14 @@ int Main(int argc, char** argv) {
   std::printf("median: metrics off %.0f records/s, on %.0f records/s, on/off = %.3f\n",
               median(rates_off), median(rates_on), median(rates_on) / median(rates_off));
   // The direct cost, free of run-to-run noise: time inside RecordBatch.
-  const double per_batch = metrics_seconds / static_cast<double>(std::max<int64_t>(1, metered_batches));
-  std::printf("RecordBatch: %.1f us per batch (%lld batches); at the best rate's batch time that is %.3f%%\n",
-              per_batch * 1e6, static_cast<long long>(metered_batches),
-              100.0 * per_batch / (static_cast<double>(events) / best_on /
-                                   static_cast<double>(metered_batches / rounds)));
+  const double per_batch =
+      metrics_seconds / static_cast<double>(std::max<int64_t>(1, metered_batches));
+  std::printf(
+      "RecordBatch: %.1f us per batch (%lld batches); at the best rate's batch time that is "
+      "%.3f%%\n",
+      per_batch * 1e6, static_cast<long long>(metered_batches),
+      100.0 * per_batch /
+          (static_cast<double>(events) / best_on / static_cast<double>(metered_batches / rounds)));
   return 0;
 }
 

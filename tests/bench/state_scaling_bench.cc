@@ -53,24 +53,27 @@ std::string JobYaml(const std::string& name, const std::string& dir, int64_t key
          "  - name: gen\n"
          "    generator:\n"
          "      kind: regression\n"
-         "      count: " + std::to_string(events) + "\n" +
+         "      count: " +
+         std::to_string(events) + "\n" +
          "      seed: 3\n"
-         "      partitions: " + std::to_string(kPartitions) + "\n" +
+         "      partitions: " +
+         std::to_string(kPartitions) + "\n" +
          "      options: { features: 1 }\n"
          "operators:\n"
          "  - name: totals\n"
          "    aggregate:\n"
-         "      key: [\"" + key + "\"]\n" +
+         "      key: [\"" +
+         key + "\"]\n" +
          "      aggregates: [\"count(*) AS events\", \"sum(x0) AS total\"]\n"
          "  - name: dropped\n"
          "    filter: events < 0\n"
          "sinks:\n"
          "  - name: out\n"
-         "    file: { path: " + dir + "/out.jsonl }\n" +
+         "    file: { path: " +
+         dir + "/out.jsonl }\n" +
          "    format: json\n"
          "trigger: { interval: 1ms, max_records_per_partition: " +
-         std::to_string(batch_rows / kPartitions) + " }\n" +
-         "state: { dir: " + dir + " }\n" +
+         std::to_string(batch_rows / kPartitions) + " }\n" + "state: { dir: " + dir + " }\n" +
          "checkpoint: { every_batches: " + std::to_string(checkpoint_every) + ", keep: 2 }\n";
 }
 
@@ -99,7 +102,8 @@ Result_ RunOnce(int64_t keys, int64_t events_per_key, int64_t batch_rows, int64_
   const std::string dir = std::string(kStateRoot) + "/" + name;
   std::filesystem::remove_all(dir);
   std::filesystem::create_directories(dir);
-  auto job = LoadJobText(JobYaml(name, dir, keys, result.events, batch_rows, checkpoint_every), "state-scaling.yaml");
+  auto job = LoadJobText(JobYaml(name, dir, keys, result.events, batch_rows, checkpoint_every),
+                         "state-scaling.yaml");
   if (!job.ok()) Die(job.status().ToString());
   auto plan = PlanJob(std::move(job).value(), ConnectorContext());
   if (!plan.ok()) Die(plan.status().ToString());
@@ -120,19 +124,20 @@ Result_ RunOnce(int64_t keys, int64_t events_per_key, int64_t batch_rows, int64_
     }
     if (report.checkpointed) {
       ++result.checkpoints;
-      result.max_checkpoint_seconds = std::max(result.max_checkpoint_seconds, report.checkpoint_seconds);
+      result.max_checkpoint_seconds =
+          std::max(result.max_checkpoint_seconds, report.checkpoint_seconds);
       result.last_checkpoint_seconds = report.checkpoint_seconds;
       result.last_checkpoint_bytes = report.checkpoint_bytes;
     }
     if (!report.checkpoint_error.empty()) Die("checkpoint: " + report.checkpoint_error);
     if (verbose) {
-      std::fprintf(stderr,
-                   "  batch %lld: in=%lld fetch=%.0fms process=%.0fms total=%.0fms est_keys=%llu%s\n",
-                   static_cast<long long>(report.batch_id),
-                   static_cast<long long>(report.records_in), report.fetch_seconds * 1e3,
-                   report.process_seconds * 1e3, report.total_seconds * 1e3,
-                   static_cast<unsigned long long>(result.estimated_keys),
-                   report.checkpointed ? " checkpoint" : "");
+      std::fprintf(
+          stderr,
+          "  batch %lld: in=%lld fetch=%.0fms process=%.0fms total=%.0fms est_keys=%llu%s\n",
+          static_cast<long long>(report.batch_id), static_cast<long long>(report.records_in),
+          report.fetch_seconds * 1e3, report.process_seconds * 1e3, report.total_seconds * 1e3,
+          static_cast<unsigned long long>(result.estimated_keys),
+          report.checkpointed ? " checkpoint" : "");
     }
   };
   const auto start = Clock::now();
@@ -158,12 +163,18 @@ int main(int argc, char** argv) {
   int64_t checkpoint_every = 10;
   size_t threads = 0;
   for (int i = 1; i + 1 < argc; i += 2) {
-    if (std::strcmp(argv[i], "--keys") == 0) key_counts = ParseList(argv[i + 1]);
-    else if (std::strcmp(argv[i], "--events-per-key") == 0) events_per_key = std::atoll(argv[i + 1]);
-    else if (std::strcmp(argv[i], "--batch") == 0) batch_rows = std::atoll(argv[i + 1]);
-    else if (std::strcmp(argv[i], "--checkpoint-every") == 0) checkpoint_every = std::atoll(argv[i + 1]);
-    else if (std::strcmp(argv[i], "--threads") == 0) threads = std::atoi(argv[i + 1]);
-    else Die(std::string("unknown flag ") + argv[i]);
+    if (std::strcmp(argv[i], "--keys") == 0)
+      key_counts = ParseList(argv[i + 1]);
+    else if (std::strcmp(argv[i], "--events-per-key") == 0)
+      events_per_key = std::atoll(argv[i + 1]);
+    else if (std::strcmp(argv[i], "--batch") == 0)
+      batch_rows = std::atoll(argv[i + 1]);
+    else if (std::strcmp(argv[i], "--checkpoint-every") == 0)
+      checkpoint_every = std::atoll(argv[i + 1]);
+    else if (std::strcmp(argv[i], "--threads") == 0)
+      threads = std::atoi(argv[i + 1]);
+    else
+      Die(std::string("unknown flag ") + argv[i]);
   }
   if (events_per_key < 1 || batch_rows < 2) Die("--events-per-key >= 1, --batch >= 2");
 
@@ -175,19 +186,20 @@ int main(int argc, char** argv) {
                 static_cast<long long>(r.batches));
     std::fflush(stdout);
   }
-  std::printf("\n%-10s %10s %9s %9s %12s %11s %11s %24s\n", "keys", "events", "seconds",
-              "keys/s", "est. keys", "db on disk", "last batch", "checkpoints: n, max, last");
+  std::printf("\n%-10s %10s %9s %9s %12s %11s %11s %24s\n", "keys", "events", "seconds", "keys/s",
+              "est. keys", "db on disk", "last batch", "checkpoints: n, max, last");
   for (const Result_& r : results) {
-    std::printf("%-10lld %10lld %9.1f %9.0f %12llu %9.1fMB %10.2fs %5lld, %5.0fms, %4.0fms %5.1fMB\n",
-                static_cast<long long>(r.keys), static_cast<long long>(r.events), r.seconds,
-                static_cast<double>(r.keys) / r.seconds,
-                static_cast<unsigned long long>(r.estimated_keys),
-                static_cast<double>(r.db_bytes) / 1e6, r.last_batch_seconds,
-                static_cast<long long>(r.checkpoints), r.max_checkpoint_seconds * 1e3,
-                r.last_checkpoint_seconds * 1e3, static_cast<double>(r.last_checkpoint_bytes) / 1e6);
+    std::printf(
+        "%-10lld %10lld %9.1f %9.0f %12llu %9.1fMB %10.2fs %5lld, %5.0fms, %4.0fms %5.1fMB\n",
+        static_cast<long long>(r.keys), static_cast<long long>(r.events), r.seconds,
+        static_cast<double>(r.keys) / r.seconds, static_cast<unsigned long long>(r.estimated_keys),
+        static_cast<double>(r.db_bytes) / 1e6, r.last_batch_seconds,
+        static_cast<long long>(r.checkpoints), r.max_checkpoint_seconds * 1e3,
+        r.last_checkpoint_seconds * 1e3, static_cast<double>(r.last_checkpoint_bytes) / 1e6);
   }
-  std::printf("(%lld rows per batch, checkpoint every %lld batches; aggregate count(*) + sum(x0), "
-              "update-mode output dropped by a filter)\n",
-              static_cast<long long>(batch_rows), static_cast<long long>(checkpoint_every));
+  std::printf(
+      "(%lld rows per batch, checkpoint every %lld batches; aggregate count(*) + sum(x0), "
+      "update-mode output dropped by a filter)\n",
+      static_cast<long long>(batch_rows), static_cast<long long>(checkpoint_every));
   return 0;
 }

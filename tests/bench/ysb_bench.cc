@@ -190,7 +190,8 @@ class OutputWatcher {
     std::vector<rd_kafka_message_t*> messages(1024);
     static constexpr std::string_view kField = "\"window_end\":\"";
     while (!stop_) {
-      const ssize_t count = rd_kafka_consume_batch_queue(queue, 20, messages.data(), messages.size());
+      const ssize_t count =
+          rd_kafka_consume_batch_queue(queue, 20, messages.data(), messages.size());
       const int64_t now = WallMicros();
       for (ssize_t i = 0; i < count; ++i) {
         rd_kafka_message_t* message = messages[i];
@@ -228,7 +229,8 @@ void PrintCheckpoints(const char* label, const BatchStats& stats) {
   }
   double sum = 0;
   for (double s : stats.checkpoint_seconds) sum += s;
-  uint64_t max_bytes = *std::max_element(stats.checkpoint_bytes.begin(), stats.checkpoint_bytes.end());
+  uint64_t max_bytes =
+      *std::max_element(stats.checkpoint_bytes.begin(), stats.checkpoint_bytes.end());
   std::printf("%-44s %zu checkpoints, mean %.1f ms, p99/max %.1f ms, size up to %.1f KiB\n", label,
               stats.checkpoint_seconds.size(), 1e3 * sum / stats.checkpoint_seconds.size(),
               1e3 * Percentile(stats.checkpoint_seconds, 0.99),
@@ -246,20 +248,24 @@ int main(int argc, char** argv) {
   int rounds = 1;
   int live_partitions = 16;
   for (int i = 1; i + 1 < argc; i += 2) {
-    if (std::strcmp(argv[i], "--events") == 0) events = std::atoll(argv[i + 1]);
-    else if (std::strcmp(argv[i], "--rate") == 0) rate = std::atof(argv[i + 1]);
-    else if (std::strcmp(argv[i], "--seconds") == 0) seconds = std::atof(argv[i + 1]);
-    else if (std::strcmp(argv[i], "--rounds") == 0) rounds = std::atoi(argv[i + 1]);
-    else if (std::strcmp(argv[i], "--live-partitions") == 0) live_partitions = std::atoi(argv[i + 1]);
-    else Die(std::string("unknown flag ") + argv[i]);
+    if (std::strcmp(argv[i], "--events") == 0)
+      events = std::atoll(argv[i + 1]);
+    else if (std::strcmp(argv[i], "--rate") == 0)
+      rate = std::atof(argv[i + 1]);
+    else if (std::strcmp(argv[i], "--seconds") == 0)
+      seconds = std::atof(argv[i + 1]);
+    else if (std::strcmp(argv[i], "--rounds") == 0)
+      rounds = std::atoi(argv[i + 1]);
+    else if (std::strcmp(argv[i], "--live-partitions") == 0)
+      live_partitions = std::atoi(argv[i + 1]);
+    else
+      Die(std::string("unknown flag ") + argv[i]);
   }
   auto broker = EmbeddedBroker::Start({});
   if (!broker.ok()) Die(broker.status().ToString());
   const std::string bootstrap = (*broker)->bootstrap();
-  for (const auto& [topic, partitions] :
-       std::vector<std::pair<std::string, int>>{{"ysb-in", kInputPartitions},
-                                                {"ysb-live", live_partitions},
-                                                {"ysb-campaigns", 1}}) {
+  for (const auto& [topic, partitions] : std::vector<std::pair<std::string, int>>{
+           {"ysb-in", kInputPartitions}, {"ysb-live", live_partitions}, {"ysb-campaigns", 1}}) {
     if (Status status = (*broker)->CreateTopic(topic, partitions); !status.ok()) {
       Die(status.ToString());
     }
@@ -267,14 +273,15 @@ int main(int argc, char** argv) {
 
   // The ad -> campaign table (100 campaigns x 10 ads, same seed as the events).
   {
-    auto plan = bench::PlanOrDie(GeneratorJob("ysb-fill-campaigns", "ysb_campaigns", 0, 0, "", 1,
-                                              "ysb-campaigns"),
-                                 bootstrap);
+    auto plan = bench::PlanOrDie(
+        GeneratorJob("ysb-fill-campaigns", "ysb_campaigns", 0, 0, "", 1, "ysb-campaigns"),
+        bootstrap);
     ExecutorOptions options;
     options.once = true;
     BatchStats stats;
     const RunSummary summary = Run(*plan, options, &stats);
-    std::printf("ysb-campaigns: %lld ad -> campaign rows\n", static_cast<long long>(summary.records_in));
+    std::printf("ysb-campaigns: %lld ad -> campaign rows\n",
+                static_cast<long long>(summary.records_in));
   }
 
   // 1. Max throughput over a pre-filled topic, against the raw loop.
@@ -302,10 +309,11 @@ int main(int argc, char** argv) {
         bench::RawLoop(bootstrap, "ysb-in", kInputPartitions, raw_topic, kOutputPartitions, events);
     raw_rates.push_back(static_cast<double>(events) / raw_seconds);
 
-    auto plan = bench::PlanOrDie(PipelineJob("ysb-max-" + std::to_string(round), "ysb-in", out_topic,
-                                             "{ interval: 1ms, max_records_per_partition: 4000 }",
-                                             /*checkpoint_every=*/1),
-                     bootstrap);
+    auto plan =
+        bench::PlanOrDie(PipelineJob("ysb-max-" + std::to_string(round), "ysb-in", out_topic,
+                                     "{ interval: 1ms, max_records_per_partition: 4000 }",
+                                     /*checkpoint_every=*/1),
+                         bootstrap);
     ExecutorOptions options;
     options.once = true;
     BatchStats stats{"max"};
@@ -319,9 +327,11 @@ int main(int argc, char** argv) {
     engine_rates.push_back(static_cast<double>(events) / elapsed);
     windows_out = stats.records_out;
     if (round == rounds - 1) max_stats = stats;
-    std::printf("round %d: raw %.0f events/s, ysb pipeline %.0f events/s (%lld batches, %lld window rows)\n",
-                round, raw_rates.back(), engine_rates.back(), static_cast<long long>(stats.batches),
-                static_cast<long long>(stats.records_out));
+    std::printf(
+        "round %d: raw %.0f events/s, ysb pipeline %.0f events/s (%lld batches, %lld window "
+        "rows)\n",
+        round, raw_rates.back(), engine_rates.back(), static_cast<long long>(stats.batches),
+        static_cast<long long>(stats.records_out));
   }
 
   // 2. Sustained rate with event time = wall time.
@@ -334,10 +344,11 @@ int main(int argc, char** argv) {
   double live_seconds = 0;
   {
     (*broker)->CreateTopic("ysb-live-out", kOutputPartitions).IgnoreError();
-    auto pipeline = bench::PlanOrDie(PipelineJob("ysb-live", "ysb-live", "ysb-live-out",
-                                                 "{ interval: 100ms, max_records_per_partition: 5000 }",
-                                                 /*checkpoint_every=*/5),
-                                     bootstrap);
+    auto pipeline =
+        bench::PlanOrDie(PipelineJob("ysb-live", "ysb-live", "ysb-live-out",
+                                     "{ interval: 100ms, max_records_per_partition: 5000 }",
+                                     /*checkpoint_every=*/5),
+                         bootstrap);
     const int64_t count = static_cast<int64_t>(rate * seconds);
     // The generator's event time of record i is start_time + i / rate and it
     // releases record i at (source open) + i / rate: start_time is taken just
@@ -345,10 +356,10 @@ int main(int argc, char** argv) {
     // the Kafka sink) is measured and taken off the latencies.
     OutputWatcher watcher(bootstrap, "ysb-live-out");
     const int64_t start_micros = WallMicros();
-    auto generator = bench::PlanOrDie(GeneratorJob("ysb-live-gen", "ysb", count, rate,
-                                                   FormatTimestamp(start_micros), live_partitions,
-                                                   "ysb-live"),
-                                      bootstrap);
+    auto generator =
+        bench::PlanOrDie(GeneratorJob("ysb-live-gen", "ysb", count, rate,
+                                      FormatTimestamp(start_micros), live_partitions, "ysb-live"),
+                         bootstrap);
     std::atomic<bool> generator_done{false};
     std::thread generator_thread([&] {
       skew_ms = static_cast<double>(WallMicros() - start_micros) / 1e3;
@@ -382,8 +393,8 @@ int main(int argc, char** argv) {
   std::printf("\n== YSB, 1 embedded broker, %lld events, best of %d ==\n",
               static_cast<long long>(events), rounds);
   std::printf("%-44s %12.0f events/s\n", "raw librdkafka consume->produce", raw);
-  std::printf("%-44s %12.0f events/s  (%.0f%% of raw)\n", "YSB pipeline, once over pre-filled topic",
-              engine, 100.0 * engine / raw);
+  std::printf("%-44s %12.0f events/s  (%.0f%% of raw)\n",
+              "YSB pipeline, once over pre-filled topic", engine, 100.0 * engine / raw);
   std::printf("%-44s %12lld\n", "window rows written", static_cast<long long>(windows_out));
   PrintCheckpoints("checkpoints (every batch)", max_stats);
 
@@ -393,7 +404,8 @@ int main(int argc, char** argv) {
   std::printf("\n== sustained: target %.0f events/s for %.0fs (generator in a thread) ==\n", rate,
               seconds);
   std::printf("%-44s %lld of %lld\n", "events generated / read by the pipeline",
-              static_cast<long long>(generated_summary.records_in), static_cast<long long>(live_events));
+              static_cast<long long>(generated_summary.records_in),
+              static_cast<long long>(live_events));
   std::printf("%-44s %12.0f events/s  (%.1fs from first to last batch with input)\n",
               "achieved rate through the pipeline",
               live_span > 0 ? static_cast<double>(live_events) / live_span : 0.0, live_span);
@@ -407,7 +419,8 @@ int main(int argc, char** argv) {
   if (!latencies.empty()) {
     std::printf("%-44s p50 %.3fs  p99 %.3fs  min %.3fs  max %.3fs\n",
                 "latency: received - window_end", Percentile(latencies, 0.5),
-                Percentile(latencies, 0.99), Percentile(latencies, 0.0), Percentile(latencies, 1.0));
+                Percentile(latencies, 0.99), Percentile(latencies, 0.0),
+                Percentile(latencies, 1.0));
   }
   if (!live_stats.batch_latencies.empty()) {
     std::printf("%-44s p50 %.3fs  p99 %.3fs  min %.3fs  max %.3fs  (%zu rows)\n",

@@ -69,11 +69,11 @@ ColumnSpecs TradeColumns() {
 TEST(CsvFormatTest, DecodesTypedColumnsByPosition) {
   auto decoder = MustDecoder(Csv(), TradeColumns());
   Decoded out = DecodeAll(*decoder, {
-      "1,ACME,10.25,true,2026-01-01T00:00:01Z",
-      "2,BETA,-3,FALSE,1767225600500\n",
-      "+3,GAMMA,1.5e1,1,2026-01-01 10:00:00+02:00\r\n",
-      "4.0,DELTA,nan,0,0",
-  });
+                                        "1,ACME,10.25,true,2026-01-01T00:00:01Z",
+                                        "2,BETA,-3,FALSE,1767225600500\n",
+                                        "+3,GAMMA,1.5e1,1,2026-01-01 10:00:00+02:00\r\n",
+                                        "4.0,DELTA,nan,0,0",
+                                    });
   EXPECT_TRUE(out.dead_letters.empty()) << out.reasons()[0];
   EXPECT_EQ(out.batch.ToString(),
             "id=1, symbol=ACME, price=10.25, buy=true, ts=2026-01-01T00:00:01.000000Z\n"
@@ -91,12 +91,12 @@ TEST(CsvFormatTest, HandlesRfc4180Quoting) {
   AddColumn(&columns, "c", "int64", true);
   auto decoder = MustDecoder(Csv(), columns);
   Decoded out = DecodeAll(*decoder, {
-      R"("x,y","say ""hi""",1)",
-      "\"multi\nline\",\"\",2",
-      R"(,"""",)",
-      R"(" padded ",plain "quote" inside,"3")",
-      R"("a""b""c","",)",
-  });
+                                        R"("x,y","say ""hi""",1)",
+                                        "\"multi\nline\",\"\",2",
+                                        R"(,"""",)",
+                                        R"(" padded ",plain "quote" inside,"3")",
+                                        R"("a""b""c","",)",
+                                    });
   EXPECT_TRUE(out.dead_letters.empty()) << out.reasons()[0];
   ASSERT_EQ(out.batch.num_rows(), 5u);
   const Column& a = out.batch.column(0);
@@ -137,18 +137,18 @@ TEST(CsvFormatTest, UsesTheConfiguredDelimiter) {
 TEST(CsvFormatTest, BadRecordsBecomeDeadLettersWithoutPartialRows) {
   auto decoder = MustDecoder(Csv(), TradeColumns());
   Decoded out = DecodeAll(*decoder, {
-      "1,A,1.5,true,0",
-      "2,B,1.5,true",
-      "3,C,1.5,true,0,extra",
-      ",D,1.5,true,0",
-      "5,E,cheap,true,0",
-      "6,F,1.5,maybe,0",
-      "7,G,1.5,true,tomorrow",
-      "8.5,H,1,true,0",
-      "9,\"unterminated,1,true,0",
-      "10,\"x\"y,1,true,0",
-      "11,K,2.5,false,",
-  });
+                                        "1,A,1.5,true,0",
+                                        "2,B,1.5,true",
+                                        "3,C,1.5,true,0,extra",
+                                        ",D,1.5,true,0",
+                                        "5,E,cheap,true,0",
+                                        "6,F,1.5,maybe,0",
+                                        "7,G,1.5,true,tomorrow",
+                                        "8.5,H,1,true,0",
+                                        "9,\"unterminated,1,true,0",
+                                        "10,\"x\"y,1,true,0",
+                                        "11,K,2.5,false,",
+                                    });
   EXPECT_EQ(out.reasons(), (std::vector<std::string>{
                                "expected 5 fields, got 4",
                                "expected 5 fields, got 6",

@@ -75,8 +75,8 @@ class FileConnectorsTest : public ::testing::Test {
   static ReadResult ReadRange(Source& source, int64_t start, int64_t end) {
     ReadResult result{Batch(source.schema()), {}};
     std::atomic<bool> cancel{false};
-    Status status = source.Read(PartitionRange{0, start, end}, cancel, &result.batch,
-                                &result.dead_letters);
+    Status status =
+        source.Read(PartitionRange{0, start, end}, cancel, &result.batch, &result.dead_letters);
     EXPECT_TRUE(status.ok()) << status.ToString();
     return result;
   }
@@ -294,10 +294,12 @@ TEST_F(FileConnectorsTest, RejectsBadSinkSpecs) {
   Schema schema({Field{"id", TypeId::kInt64, false}});
   EXPECT_EQ(MakeFileSink(FileSinkSpec("", "json", false), schema, dir_.string()).status().message(),
             "file sink 'out': missing file.path");
-  EXPECT_EQ(MakeFileSink(FileSinkSpec("x", "protobuf", false), schema, dir_.string()).status().code(),
-            StatusCode::kInvalidArgument);
-  EXPECT_EQ(MakeFileSink(FileSinkSpec("x", "yaml", false), schema, dir_.string()).status().message(),
-            "file sink 'out': unknown format 'yaml' (expected json, csv, protobuf, raw)");
+  EXPECT_EQ(
+      MakeFileSink(FileSinkSpec("x", "protobuf", false), schema, dir_.string()).status().code(),
+      StatusCode::kInvalidArgument);
+  EXPECT_EQ(
+      MakeFileSink(FileSinkSpec("x", "yaml", false), schema, dir_.string()).status().message(),
+      "file sink 'out': unknown format 'yaml' (expected json, csv, protobuf, raw)");
   // A directory in the way of the file is an Open error, not a crash.
   fs::create_directories(dir_ / "taken");
   auto sink = MakeFileSink(FileSinkSpec("taken", "json", false), schema, dir_.string());
@@ -325,7 +327,8 @@ TEST_F(FileConnectorsTest, StdoutSinkPrintsAtMostMaxRowsPerBatch) {
   ASSERT_TRUE((*sink)->Open().ok());
   DeadLetters dead_letters;
   ASSERT_TRUE((*sink)->Write(batch, BatchId{1}, &dead_letters).ok());
-  ASSERT_TRUE((*sink)->Write(batch.Gather(std::vector<uint32_t>{4}), BatchId{2}, &dead_letters).ok());
+  ASSERT_TRUE(
+      (*sink)->Write(batch.Gather(std::vector<uint32_t>{4}), BatchId{2}, &dead_letters).ok());
   ASSERT_TRUE((*sink)->Flush().ok());
   EXPECT_EQ((*sink)->records_written(), 6);
 

@@ -50,7 +50,8 @@ struct Decoded {
 
 Decoded DecodeAll(const Decoder& decoder, const std::vector<std::string>& values) {
   std::vector<RawRecord> records;
-  for (size_t idx = 0; idx < values.size(); ++idx) records.push_back(Record(values[idx], 100 + idx));
+  for (size_t idx = 0; idx < values.size(); ++idx)
+    records.push_back(Record(values[idx], 100 + idx));
   Decoded out{Batch(decoder.schema()), {}};
   Status status = decoder.Decode(records, &out.batch, &out.dead_letters);
   EXPECT_TRUE(status.ok()) << status.ToString();
@@ -110,12 +111,13 @@ TEST(JsonFormatTest, ReadsDottedPathsIntoNestedObjects) {
   AddColumn(&columns, "device_id", "string", false, "device.id");
   AddColumn(&columns, "lon", "double", true, "device.location.lon");
   auto decoder = MustDecoder(columns);
-  Decoded out = DecodeAll(*decoder, {
-      R"({"device": {"location": {"lon": 2.25, "lat": 48.5}, "id": "d1"}})",
-      R"({"device": {"id": "d2", "location": {"lat": -1}}})",
-      R"({"device": {"id": "d3", "location": null}})",
-      R"({"device": {"id": "d4", "location": "north"}})",
-  });
+  Decoded out =
+      DecodeAll(*decoder, {
+                              R"({"device": {"location": {"lon": 2.25, "lat": 48.5}, "id": "d1"}})",
+                              R"({"device": {"id": "d2", "location": {"lat": -1}}})",
+                              R"({"device": {"id": "d3", "location": null}})",
+                              R"({"device": {"id": "d4", "location": "north"}})",
+                          });
   EXPECT_EQ(out.batch.ToString(),
             "lat=48.5, device_id=d1, lon=2.25\n"
             "lat=-1, device_id=d2, lon=NULL\n");
@@ -141,16 +143,18 @@ TEST(JsonFormatTest, MissingOrNullFieldsAreNullOnlyWhenNullable) {
 
 TEST(JsonFormatTest, TypeMismatchesBecomeDeadLettersWithPreciseReasons) {
   auto decoder = MustDecoder(OrderColumns());
-  Decoded out = DecodeAll(*decoder, {
-      R"({"id": 1, "price": "9.5", "paid": true, "name": "a", "ts": 0})",
-      R"({"id": 1.5, "price": 1, "paid": true, "name": "a", "ts": 0})",
-      R"({"id": 1, "price": 1, "paid": "yes", "name": "a", "ts": 0})",
-      R"({"id": 1, "price": 1, "paid": true, "name": 5, "ts": 0})",
-      R"({"id": 1, "price": 1, "paid": true, "name": "a", "ts": "yesterday"})",
-      R"({"id": 1, "price": 1, "paid": true, "name": "a", "ts": true})",
-      R"({"id": 18446744073709551615, "price": 1, "paid": true, "name": "a", "ts": 0})",
-      R"({"id": 4.0, "price": 1, "paid": true, "name": "a", "ts": 1.5})",
-  });
+  Decoded out = DecodeAll(
+      *decoder,
+      {
+          R"({"id": 1, "price": "9.5", "paid": true, "name": "a", "ts": 0})",
+          R"({"id": 1.5, "price": 1, "paid": true, "name": "a", "ts": 0})",
+          R"({"id": 1, "price": 1, "paid": "yes", "name": "a", "ts": 0})",
+          R"({"id": 1, "price": 1, "paid": true, "name": 5, "ts": 0})",
+          R"({"id": 1, "price": 1, "paid": true, "name": "a", "ts": "yesterday"})",
+          R"({"id": 1, "price": 1, "paid": true, "name": "a", "ts": true})",
+          R"({"id": 18446744073709551615, "price": 1, "paid": true, "name": "a", "ts": 0})",
+          R"({"id": 4.0, "price": 1, "paid": true, "name": "a", "ts": 1.5})",
+      });
   std::vector<std::string> reasons;
   for (const DeadLetter& letter : out.dead_letters) reasons.push_back(letter.reason);
   EXPECT_EQ(reasons, (std::vector<std::string>{
@@ -171,11 +175,12 @@ TEST(JsonFormatTest, TypeMismatchesBecomeDeadLettersWithPreciseReasons) {
 TEST(JsonFormatTest, AFailedRecordLeavesNoPartialRow) {
   auto decoder = MustDecoder(OrderColumns());
   // The bad record has good leading columns before the failing one.
-  Decoded out = DecodeAll(*decoder, {
-      R"({"id": 1, "price": 1.5, "paid": true, "name": "good", "ts": 0})",
-      R"({"id": 2, "price": 2.5, "paid": false, "name": "bad", "ts": "x"})",
-      R"({"id": 3, "price": 3.5, "paid": true, "name": "good2", "ts": 0})",
-  });
+  Decoded out =
+      DecodeAll(*decoder, {
+                              R"({"id": 1, "price": 1.5, "paid": true, "name": "good", "ts": 0})",
+                              R"({"id": 2, "price": 2.5, "paid": false, "name": "bad", "ts": "x"})",
+                              R"({"id": 3, "price": 3.5, "paid": true, "name": "good2", "ts": 0})",
+                          });
   ASSERT_EQ(out.dead_letters.size(), 1u);
   ASSERT_EQ(out.batch.num_rows(), 2u);
   for (size_t column = 0; column < out.batch.num_columns(); ++column) {
@@ -189,12 +194,11 @@ TEST(JsonFormatTest, MalformedAndNonObjectRecordsBecomeDeadLetters) {
   ColumnSpecs columns;
   AddColumn(&columns, "a", "int64", true);
   auto decoder = MustDecoder(columns);
-  Decoded out = DecodeAll(*decoder, {R"({"a": 1, "b": "unterminated})", R"({"a": })",
-                                     R"([1, 2])", R"("text")", R"({"a": 1}})", "", R"({"a" 1})"});
+  Decoded out = DecodeAll(*decoder, {R"({"a": 1, "b": "unterminated})", R"({"a": })", R"([1, 2])",
+                                     R"("text")", R"({"a": 1}})", "", R"({"a" 1})"});
   ASSERT_EQ(out.dead_letters.size(), 7u);
   EXPECT_EQ(out.batch.num_rows(), 0u);
-  EXPECT_EQ(out.dead_letters[0].reason,
-            "malformed JSON: A string is opened, but never closed.");
+  EXPECT_EQ(out.dead_letters[0].reason, "malformed JSON: A string is opened, but never closed.");
   EXPECT_EQ(out.dead_letters[1].reason.rfind("malformed JSON at byte 6: ", 0), 0u)
       << out.dead_letters[1].reason;
   EXPECT_EQ(out.dead_letters[2].reason, "expected a JSON object, got array");
@@ -231,7 +235,8 @@ TEST(JsonFormatTest, MatchesEscapedKeysAndLastDuplicateWins) {
   ColumnSpecs columns;
   AddColumn(&columns, "name", "string");
   auto decoder = MustDecoder(columns);
-  Decoded out = DecodeAll(*decoder, {R"({"na\u006de": "escaped"})", R"({"name": "a", "name": "b"})"});
+  Decoded out =
+      DecodeAll(*decoder, {R"({"na\u006de": "escaped"})", R"({"name": "a", "name": "b"})"});
   EXPECT_EQ(out.batch.ToString(), "name=escaped\nname=b\n");
 }
 
@@ -239,7 +244,8 @@ TEST(JsonFormatTest, DecodesConcurrentlyFromManyThreads) {
   auto decoder = MustDecoder(OrderColumns());
   std::vector<std::string> values;
   for (int idx = 0; idx < 500; ++idx) {
-    values.push_back(R"({"id": )" + std::to_string(idx) + R"(, "price": 0.5, "paid": true, "name": ")" +
+    values.push_back(R"({"id": )" + std::to_string(idx) +
+                     R"(, "price": 0.5, "paid": true, "name": ")" +
                      std::string(static_cast<size_t>(idx % 37), 'x') + R"(", "ts": 1000})");
   }
   values.push_back(R"({"id": "bad"})");
@@ -284,10 +290,12 @@ TEST(JsonFormatTest, EncodesOneObjectPerRowInSchemaOrder) {
   EncodedRows rows;
   ASSERT_TRUE((*encoder)->Encode(batch, &rows).ok());
   ASSERT_EQ(rows.size(), 3u);
-  EXPECT_EQ(rows.row(0),
-            R"({"id":-5,"price":0.1,"ok":true,"name":"q\"b\\s\n\t\u0001 é","ts":"2026-01-01T00:00:00.123456Z"})");
-  EXPECT_EQ(rows.row(1),
-            R"({"id":-9223372036854775808,"price":null,"ok":null,"name":"bad\ufffd utf8 \ufffd\ufffd","ts":null})");
+  EXPECT_EQ(
+      rows.row(0),
+      R"({"id":-5,"price":0.1,"ok":true,"name":"q\"b\\s\n\t\u0001 é","ts":"2026-01-01T00:00:00.123456Z"})");
+  EXPECT_EQ(
+      rows.row(1),
+      R"({"id":-9223372036854775808,"price":null,"ok":null,"name":"bad\ufffd utf8 \ufffd\ufffd","ts":null})");
   EXPECT_EQ(rows.row(2),
             R"({"id":3,"price":1e+100,"ok":false,"name":null,"ts":"1969-12-31T23:59:59.999999Z"})");
   EXPECT_EQ((*encoder)->Header(), "");
@@ -295,9 +303,13 @@ TEST(JsonFormatTest, EncodesOneObjectPerRowInSchemaOrder) {
 
 TEST(JsonFormatTest, EncodedTimestampsMatchFormatTimestamp) {
   Schema schema({Field{"ts", TypeId::kTimestamp, false}});
-  const std::vector<int64_t> values = {0, 1, -1, 951782400000000 /* 2000-02-29 */,
+  const std::vector<int64_t> values = {0,
+                                       1,
+                                       -1,
+                                       951782400000000 /* 2000-02-29 */,
                                        -62135596800000000 /* 0001-01-01 */,
-                                       253402300799999999 /* 9999-12-31 */, 1767225600123456};
+                                       253402300799999999 /* 9999-12-31 */,
+                                       1767225600123456};
   Batch batch(schema);
   for (int64_t value : values) batch.column(0).AppendInt64(value);
   ASSERT_TRUE(batch.SetNumRows(values.size()).ok());

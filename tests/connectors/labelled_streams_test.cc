@@ -37,8 +37,8 @@ double DocNormal(uint64_t seed, uint64_t stream, uint64_t index) {
 }
 
 // An unbounded generator of `kind`.
-spec::SourceSpec Spec(const std::string& kind, uint64_t seed, std::map<std::string, std::string> options = {},
-                      int32_t partitions = 1) {
+spec::SourceSpec Spec(const std::string& kind, uint64_t seed,
+                      std::map<std::string, std::string> options = {}, int32_t partitions = 1) {
   return testing::GeneratorSpecFor(kind, 0, seed, std::move(options), partitions);
 }
 

@@ -43,7 +43,9 @@ std::string Varint(uint64_t value) {
   out.push_back(static_cast<char>(value));
   return out;
 }
-std::string VarintField(int number, uint64_t value) { return Varint(number << 3 | 0) + Varint(value); }
+std::string VarintField(int number, uint64_t value) {
+  return Varint(number << 3 | 0) + Varint(value);
+}
 std::string BytesField(int number, const std::string& bytes) {
   return Varint(number << 3 | 2) + Varint(bytes.size()) + bytes;
 }
@@ -79,8 +81,7 @@ Decoded DecodeAll(const Decoder& decoder, const std::vector<std::string>& values
 std::string FullOrder() {
   return VarintField(1, 5) + BytesField(2, "AB") + DoubleField(3, 2.5) +
          VarintField(4, static_cast<uint64_t>(int64_t{-1})) + VarintField(5, 1) +
-         VarintField(6, 2) +
-         BytesField(7, VarintField(1, 1767225600) + VarintField(2, 123000000)) +
+         VarintField(6, 2) + BytesField(7, VarintField(1, 1767225600) + VarintField(2, 123000000)) +
          BytesField(9, "x") + BytesField(10, BytesField(1, "V") + DoubleField(2, 0.25)) +
          VarintField(11, 7) + BytesField(12, std::string("\0\1", 2));
 }
@@ -123,7 +124,8 @@ TEST(ProtobufFormatTest, MapsDeclaredColumnsByNameAndDottedPath) {
   AddColumn(&columns, "created", "timestamp");
   auto schema = ResolveSchema(OrderFormat(), columns, kTestData);
   ASSERT_TRUE(schema.ok()) << schema.status().ToString();
-  EXPECT_EQ(schema->ToString(), "venue_code:string, fee:double?, id:double, side:int64, created:timestamp");
+  EXPECT_EQ(schema->ToString(),
+            "venue_code:string, fee:double?, id:double, side:int64, created:timestamp");
   auto decoder = MakeDecoder(OrderFormat(), columns, kTestData);
   ASSERT_TRUE(decoder.ok()) << decoder.status().ToString();
   const std::string no_venue = VarintField(1, 9) + BytesField(7, VarintField(1, 0));
@@ -142,8 +144,8 @@ TEST(ProtobufFormatTest, UndecodableRecordsBecomeDeadLetters) {
   ASSERT_TRUE(decoder.ok());
   const std::string truncated = FullOrder().substr(0, 10);
   const std::string huge_sequence = VarintField(11, ~uint64_t{0});
-  Decoded out = DecodeAll(**decoder, {truncated, std::string("\xff\xff\xff", 3), huge_sequence,
-                                      VarintField(1, 3)});
+  Decoded out = DecodeAll(
+      **decoder, {truncated, std::string("\xff\xff\xff", 3), huge_sequence, VarintField(1, 3)});
   ASSERT_EQ(out.dead_letters.size(), 3u);
   EXPECT_EQ(out.dead_letters[0].reason, "malformed protobuf: cannot parse as eddy.test.Order");
   EXPECT_EQ(out.dead_letters[0].value, truncated);
@@ -201,7 +203,8 @@ TEST(ProtobufFormatTest, ReportsBadProtoFilesAndMessages) {
   missing.set_proto_file("nope.proto");
   Status status = ResolveSchema(missing, ColumnSpecs(), kTestData).status();
   EXPECT_EQ(status.code(), StatusCode::kInvalidArgument);
-  EXPECT_NE(status.message().find("cannot load 'nope.proto'"), std::string::npos) << status.message();
+  EXPECT_NE(status.message().find("cannot load 'nope.proto'"), std::string::npos)
+      << status.message();
 
   spec::FormatSpec no_import_path = OrderFormat();
   no_import_path.clear_import_paths();
@@ -234,7 +237,8 @@ TEST(ProtobufFormatTest, RejectsColumnsThatDoNotMatchTheMessage) {
     AddColumn(&columns, name, type, true, path);
     return ResolveSchema(OrderFormat(), columns, kTestData).status().message();
   };
-  EXPECT_EQ(error_for("qty", "int64", ""), "column 'qty': message eddy.test.Order has no field 'qty'");
+  EXPECT_EQ(error_for("qty", "int64", ""),
+            "column 'qty': message eddy.test.Order has no field 'qty'");
   EXPECT_EQ(error_for("tags", "string", ""),
             "column 'tags': field 'tags' of eddy.test.Order is repeated, which the protobuf "
             "format does not support");

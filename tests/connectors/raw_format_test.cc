@@ -65,8 +65,9 @@ TEST(RawFormatTest, AcceptsOneDeclaredStringColumnOnly) {
   EXPECT_EQ(schema->ToString(), "line:string");
 
   column->set_type("int64");
-  EXPECT_EQ(MakeDecoder(Raw(), line, "").status().message(),
-            "format raw decodes into exactly one string column (default `value`), got {line:int64}");
+  EXPECT_EQ(
+      MakeDecoder(Raw(), line, "").status().message(),
+      "format raw decodes into exactly one string column (default `value`), got {line:int64}");
 }
 
 TEST(RawFormatTest, EncodeWritesTheValueColumn) {

@@ -77,7 +77,8 @@ TEST(Cli, ValidatePrintsTheDagAndRejectsAnUnknownKeyWithItsLine) {
                      "    stdout:\n");
   const auto good = RunEddy("validate " + dir + "/good.yaml");
   ASSERT_EQ(good.exit_code, 0) << good.output;
-  EXPECT_NE(good.output.find("source   ads [generator] kind=ysb"), std::string::npos) << good.output;
+  EXPECT_NE(good.output.find("source   ads [generator] kind=ysb"), std::string::npos)
+      << good.output;
   EXPECT_NE(good.output.find("operator clicks <- ads: filter"), std::string::npos) << good.output;
   EXPECT_NE(good.output.find("sink     out <- clicks [stdout]"), std::string::npos) << good.output;
 
@@ -103,12 +104,13 @@ TEST(Cli, BrokerCommandServesKafkaClientsOnAFixedPort) {
                                "--bootstrap-file", dir + "/bootstrap"},
                               dir + "/broker.log");
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
-  while (!std::filesystem::exists(dir + "/bootstrap") && std::chrono::steady_clock::now() < deadline) {
+  while (!std::filesystem::exists(dir + "/bootstrap") &&
+         std::chrono::steady_clock::now() < deadline) {
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
   const std::string bootstrap = "127.0.0.1:" + std::to_string(port);
-  const auto produce = RunShell("printf 'hello\\nworld\\n' | kcat -b " + bootstrap +
-                                " -P -t greetings -p 1");
+  const auto produce =
+      RunShell("printf 'hello\\nworld\\n' | kcat -b " + bootstrap + " -P -t greetings -p 1");
   EXPECT_EQ(produce.exit_code, 0) << produce.output;
   const auto consume =
       RunShell("kcat -b " + bootstrap + " -C -t greetings -p 1 -o beginning -e -q");
@@ -117,7 +119,8 @@ TEST(Cli, BrokerCommandServesKafkaClientsOnAFixedPort) {
   const auto metadata = RunShell("kcat -b " + bootstrap + " -L -t greetings");
   EXPECT_NE(metadata.output.find("2 partitions"), std::string::npos) << metadata.output;
   ::kill(pid, SIGTERM);
-  EXPECT_EQ(WaitForExit(pid, std::chrono::seconds(20)), 0) << testing::ReadFile(dir + "/broker.log");
+  EXPECT_EQ(WaitForExit(pid, std::chrono::seconds(20)), 0)
+      << testing::ReadFile(dir + "/broker.log");
 }
 
 TEST(Cli, SigtermFinishesTheCurrentBatchAndExitsCleanly) {

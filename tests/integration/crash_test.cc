@@ -22,13 +22,17 @@
 namespace eddy {
 namespace {
 
-pid_t Spawn(const std::string& job, const std::string& log) { return testing::SpawnEddy({"run", job}, log); }
+pid_t Spawn(const std::string& job, const std::string& log) {
+  return testing::SpawnEddy({"run", job}, log);
+}
 
 int Wait(pid_t pid) { return testing::WaitForExit(pid); }
 
 std::string Job(const std::string& bootstrap, const std::string& topic, const std::string& state) {
   return "name: crash\n"
-         "kafka: { brokers: \"" + bootstrap + "\" }\n"
+         "kafka: { brokers: \"" +
+         bootstrap +
+         "\" }\n"
          "sources:\n"
          "  - name: ads\n"
          "    generator: { kind: ysb, count: 24000, rate: 8000, seed: 11, partitions: 3 }\n"
@@ -44,10 +48,14 @@ std::string Job(const std::string& bootstrap, const std::string& topic, const st
          "      aggregates: [\"count(*) AS views\", \"count_distinct(ad_id) AS ads\"]\n"
          "sinks:\n"
          "  - name: out\n"
-         "    kafka: { topic: " + topic + " }\n"
+         "    kafka: { topic: " +
+         topic +
+         " }\n"
          "    format: json\n"
          "trigger: { interval: 50ms }\n"
-         "state: { dir: " + state + " }\n"
+         "state: { dir: " +
+         state +
+         " }\n"
          "checkpoint: { every_batches: 3 }\n";
 }
 
@@ -78,7 +86,8 @@ TEST(Crash, KilledAtRandomMomentsAndRestartedGivesTheUninterruptedResults) {
       << testing::ReadFile(dir + "/crashed.log");
 
   // Restarts resumed from committed state rather than starting over.
-  EXPECT_NE(testing::ReadFile(dir + "/crashed.log").find("resuming after batch"), std::string::npos);
+  EXPECT_NE(testing::ReadFile(dir + "/crashed.log").find("resuming after batch"),
+            std::string::npos);
 
   const auto reference = testing::ConsumeAll(bootstrap, "reference");
   const auto crashed = testing::ConsumeAll(bootstrap, "crashed");
@@ -93,17 +102,21 @@ TEST(Crash, KilledAtRandomMomentsAndRestartedGivesTheUninterruptedResults) {
   // Rewound to its oldest checkpoint, the job runs the batches after it
   // again, as the offsets log has them, and writes nothing twice.
   std::vector<std::string> checkpoints;
-  for (const auto& entry : std::filesystem::directory_iterator(dir + "/crashed-state/checkpoints")) {
-    if (entry.path().filename().string().rfind("chk-", 0) == 0) checkpoints.push_back(entry.path().string());
+  for (const auto& entry :
+       std::filesystem::directory_iterator(dir + "/crashed-state/checkpoints")) {
+    if (entry.path().filename().string().rfind("chk-", 0) == 0)
+      checkpoints.push_back(entry.path().string());
   }
   std::sort(checkpoints.begin(), checkpoints.end());
   ASSERT_GE(checkpoints.size(), 2u);
   const std::string rewind_log = dir + "/rewind.log";
-  ASSERT_EQ(Wait(testing::SpawnEddy({"run", dir + "/crashed.yaml", "--from-checkpoint", checkpoints.front()},
-                                    rewind_log)),
-            0)
+  ASSERT_EQ(
+      Wait(testing::SpawnEddy(
+          {"run", dir + "/crashed.yaml", "--from-checkpoint", checkpoints.front()}, rewind_log)),
+      0)
       << testing::ReadFile(rewind_log);
-  EXPECT_NE(testing::ReadFile(rewind_log).find("is in the offsets log: running it again"), std::string::npos)
+  EXPECT_NE(testing::ReadFile(rewind_log).find("is in the offsets log: running it again"),
+            std::string::npos)
       << testing::ReadFile(rewind_log);
   EXPECT_EQ(testing::ConsumeAll(bootstrap, "crashed"), reference);
 }

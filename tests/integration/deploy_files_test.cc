@@ -71,12 +71,14 @@ std::vector<std::string> AlertExprs(const std::string& path) {
 }
 
 TEST(DeployFiles, MetricNamesInPromQL) {
-  EXPECT_EQ(MetricNamesIn("sum by (job, le) (rate(eddy_x_bucket{job=~\"$job\"}[$__rate_interval]))"),
-            (std::set<std::string>{"eddy_x_bucket"}));
+  EXPECT_EQ(
+      MetricNamesIn("sum by (job, le) (rate(eddy_x_bucket{job=~\"$job\"}[$__rate_interval]))"),
+      (std::set<std::string>{"eddy_x_bucket"}));
   EXPECT_EQ(MetricNamesIn("histogram_quantile(0.99, sum(rate(a_bucket[5m])) by (le)) > 1e3"),
             (std::set<std::string>{"a_bucket"}));
-  EXPECT_EQ(MetricNamesIn("(time() - a) > clamp_min(10 * b, 60)\nand on (job)\nsum by (job) (c) > 0"),
-            (std::set<std::string>{"a", "b", "c"}));
+  EXPECT_EQ(
+      MetricNamesIn("(time() - a) > clamp_min(10 * b, 60)\nand on (job)\nsum by (job) (c) > 0"),
+      (std::set<std::string>{"a", "b", "c"}));
   EXPECT_EQ(MetricNamesIn("up{job=\"eddy\", instance!~\"x:9464\"} == 0 unless d offset 5m"),
             (std::set<std::string>{"up", "d"}));
 }
@@ -86,8 +88,8 @@ TEST(DeployFiles, PromtoolAcceptsConfigAndRules) {
                                         " check config deploy/prometheus/prometheus.yml");
   EXPECT_EQ(config.exit_code, 0) << config.output;
   EXPECT_NE(config.output.find("SUCCESS"), std::string::npos) << config.output;
-  const auto rules = testing::RunShell(std::string(PROMTOOL_BINARY) +
-                                       " check rules deploy/prometheus/alerts.yml");
+  const auto rules =
+      testing::RunShell(std::string(PROMTOOL_BINARY) + " check rules deploy/prometheus/alerts.yml");
   EXPECT_EQ(rules.exit_code, 0) << rules.output;
   EXPECT_NE(rules.output.find("SUCCESS"), std::string::npos) << rules.output;
 }
@@ -111,52 +113,63 @@ TEST(DeployFiles, DashboardAndAlertsQueryOnlyExportedMetrics) {
   // every other batch, and the three kinds of learner (a classifier tree, a
   // regressor, k-means) for the model series.
   const std::string dir = testing::MakeTempDir("eddy-deploy");
-  testing::WriteFile(dir + "/job.yaml",
-                     "name: exported\n"
-                     "sources:\n"
-                     "  - name: ads\n"
-                     "    generator: { kind: ysb, rate: 20000, partitions: 2 }\n"
-                     "    event_time: { column: event_time, max_out_of_orderness: 1s }\n"
-                     "  - name: labelled\n"
-                     "    generator: { kind: classification, rate: 2000, options: { features: \"2\" } }\n"
-                     "  - name: numbers\n"
-                     "    generator: { kind: regression, rate: 2000, options: { features: \"2\" } }\n"
-                     "  - name: points\n"
-                     "    generator: { kind: clusters, rate: 2000, options: { k: \"2\" } }\n"
-                     "operators:\n"
-                     "  - name: views\n"
-                     "    inputs: [ads]\n"
-                     "    filter: event_type = 'view'\n"
-                     "  - name: tree\n"
-                     "    inputs: [labelled]\n"
-                     "    prequential: { model: hoeffding_tree, features: [x0, x1], label: label }\n"
-                     "  - name: sgd\n"
-                     "    inputs: [numbers]\n"
-                     "    prequential: { model: sgd_regressor, features: [x0, x1], label: label }\n"
-                     "  - name: kmeans\n"
-                     "    inputs: [points]\n"
-                     "    learn: { model: kmeans, features: [x0, x1], options: { k: \"2\" } }\n"
-                     "sinks:\n"
-                     "  - name: out\n"
-                     "    input: views\n"
-                     "    file: { path: " + dir + "/out.jsonl }\n"
-                     "    format: json\n"
-                     "  - name: predictions\n"
-                     "    input: tree\n"
-                     "    file: { path: " + dir + "/tree.jsonl }\n"
-                     "    format: json\n"
-                     "  - name: regression\n"
-                     "    input: sgd\n"
-                     "    file: { path: " + dir + "/sgd.jsonl }\n"
-                     "    format: json\n"
-                     "  - name: clusters\n"
-                     "    input: kmeans\n"
-                     "    file: { path: " + dir + "/kmeans.jsonl }\n"
-                     "    format: json\n"
-                     "state: { dir: " + dir + "/state }\n"
-                     "checkpoint: { every_batches: 2 }\n"
-                     "trigger:\n"
-                     "  interval: 200ms\n");
+  testing::WriteFile(
+      dir + "/job.yaml",
+      "name: exported\n"
+      "sources:\n"
+      "  - name: ads\n"
+      "    generator: { kind: ysb, rate: 20000, partitions: 2 }\n"
+      "    event_time: { column: event_time, max_out_of_orderness: 1s }\n"
+      "  - name: labelled\n"
+      "    generator: { kind: classification, rate: 2000, options: { features: \"2\" } }\n"
+      "  - name: numbers\n"
+      "    generator: { kind: regression, rate: 2000, options: { features: \"2\" } }\n"
+      "  - name: points\n"
+      "    generator: { kind: clusters, rate: 2000, options: { k: \"2\" } }\n"
+      "operators:\n"
+      "  - name: views\n"
+      "    inputs: [ads]\n"
+      "    filter: event_type = 'view'\n"
+      "  - name: tree\n"
+      "    inputs: [labelled]\n"
+      "    prequential: { model: hoeffding_tree, features: [x0, x1], label: label }\n"
+      "  - name: sgd\n"
+      "    inputs: [numbers]\n"
+      "    prequential: { model: sgd_regressor, features: [x0, x1], label: label }\n"
+      "  - name: kmeans\n"
+      "    inputs: [points]\n"
+      "    learn: { model: kmeans, features: [x0, x1], options: { k: \"2\" } }\n"
+      "sinks:\n"
+      "  - name: out\n"
+      "    input: views\n"
+      "    file: { path: " +
+          dir +
+          "/out.jsonl }\n"
+          "    format: json\n"
+          "  - name: predictions\n"
+          "    input: tree\n"
+          "    file: { path: " +
+          dir +
+          "/tree.jsonl }\n"
+          "    format: json\n"
+          "  - name: regression\n"
+          "    input: sgd\n"
+          "    file: { path: " +
+          dir +
+          "/sgd.jsonl }\n"
+          "    format: json\n"
+          "  - name: clusters\n"
+          "    input: kmeans\n"
+          "    file: { path: " +
+          dir +
+          "/kmeans.jsonl }\n"
+          "    format: json\n"
+          "state: { dir: " +
+          dir +
+          "/state }\n"
+          "checkpoint: { every_batches: 2 }\n"
+          "trigger:\n"
+          "  interval: 200ms\n");
   const int port = testing::FreePort();
   testing::ChildProcess eddy(EDDY_BINARY,
                              {"run", dir + "/job.yaml", "--quiet", "--metrics-address",
@@ -169,8 +182,10 @@ TEST(DeployFiles, DashboardAndAlertsQueryOnlyExportedMetrics) {
         if (!body) return false;
         exposition = *body;
         // Some series appear with the first watermark or checkpoint.
-        return exposition.find("eddy_source_watermark_seconds{job=\"exported\"") != std::string::npos &&
-               exposition.find("eddy_checkpoint_size_bytes{job=\"exported\"}") != std::string::npos &&
+        return exposition.find("eddy_source_watermark_seconds{job=\"exported\"") !=
+                   std::string::npos &&
+               exposition.find("eddy_checkpoint_size_bytes{job=\"exported\"}") !=
+                   std::string::npos &&
                exposition.find("eddy_model_rmse{") != std::string::npos &&
                exposition.find("eddy_model_accuracy{") != std::string::npos &&
                exposition.find("eddy_model_cluster_size{") != std::string::npos;
@@ -181,7 +196,8 @@ TEST(DeployFiles, DashboardAndAlertsQueryOnlyExportedMetrics) {
   EXPECT_TRUE(exported.count("eddy_batch_duration_seconds_bucket"));
   for (const auto& [name, expr] : referenced) {
     EXPECT_TRUE(exported.count(name) || kPrometheusSeries.count(name))
-        << name << " is not exported by a running Eddy; used in:\n" << expr;
+        << name << " is not exported by a running Eddy; used in:\n"
+        << expr;
   }
   EXPECT_EQ(eddy.Stop(), 0) << testing::ReadFile(dir + "/eddy.log");
   std::filesystem::remove_all(dir);
@@ -194,7 +210,8 @@ TEST(DeployFiles, DashboardAndAlertsQueryOnlyExportedMetrics) {
 TEST(DeployFiles, ComposeGrafanaAndKubernetesFilesAreConsistent) {
   const YAML::Node compose = YAML::LoadFile("deploy/docker-compose.yml");
   ASSERT_TRUE(compose["services"]);
-  for (const char* service : {"kafka", "eddy-pipeline", "eddy-generator", "prometheus", "grafana"}) {
+  for (const char* service :
+       {"kafka", "eddy-pipeline", "eddy-generator", "prometheus", "grafana"}) {
     EXPECT_TRUE(compose["services"][service]) << "compose has no service " << service;
   }
   int mounts = 0;
@@ -217,7 +234,8 @@ TEST(DeployFiles, ComposeGrafanaAndKubernetesFilesAreConsistent) {
   }
   EXPECT_TRUE(dashboard_mounted) << "grafana does not mount the dashboard into " << folder;
 
-  const YAML::Node datasource = YAML::LoadFile("deploy/grafana/provisioning/datasources/prometheus.yml");
+  const YAML::Node datasource =
+      YAML::LoadFile("deploy/grafana/provisioning/datasources/prometheus.yml");
   const std::string uid = datasource["datasources"][0]["uid"].as<std::string>();
   const std::string dashboard = testing::ReadFile("deploy/grafana/eddy-dashboard.json");
   EXPECT_NE(dashboard.find("\"uid\": \"" + uid + "\""), std::string::npos) << uid;
@@ -238,8 +256,8 @@ TEST(DeployFiles, ComposeGrafanaAndKubernetesFilesAreConsistent) {
   ASSERT_FALSE(job_file.empty()) << "no ConfigMap with job.yaml in deploy/k8s";
   const std::string dir = testing::MakeTempDir("eddy-k8s");
   testing::WriteFile(dir + "/job.yaml", job_file);
-  const auto validated =
-      testing::RunShell("KAFKA_BROKERS=kafka:9092 " + std::string(EDDY_BINARY) + " validate " + dir + "/job.yaml");
+  const auto validated = testing::RunShell("KAFKA_BROKERS=kafka:9092 " + std::string(EDDY_BINARY) +
+                                           " validate " + dir + "/job.yaml");
   EXPECT_EQ(validated.exit_code, 0) << validated.output;
   std::filesystem::remove_all(dir);
   for (const char* kind : {"StatefulSet", "ConfigMap", "Service"}) {

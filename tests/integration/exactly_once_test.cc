@@ -71,10 +71,11 @@ std::vector<TestRecord> Events(int per_partition, uint32_t seed) {
       int label = x0 + 2 * (user % 3) * 100 > x1 ? 1 : 0;
       if (random() % 20 == 0) label = 1 - label;
       char value[256];
-      std::snprintf(value, sizeof(value),
-                    R"({"id":%lld,"user":"u%d","t":%lld,"x0":%d.%03d,"x1":%d.%03d,"amount":%d,"label":%d})",
-                    static_cast<long long>(id), user, static_cast<long long>(t), x0 / 1000, x0 % 1000,
-                    x1 / 1000, x1 % 1000, amount, label);
+      std::snprintf(
+          value, sizeof(value),
+          R"({"id":%lld,"user":"u%d","t":%lld,"x0":%d.%03d,"x1":%d.%03d,"amount":%d,"label":%d})",
+          static_cast<long long>(id), user, static_cast<long long>(t), x0 / 1000, x0 % 1000,
+          x1 / 1000, x1 % 1000, amount, label);
       records.push_back({partition, std::nullopt, value});
     }
   }
@@ -111,9 +112,13 @@ struct JobOptions {
 std::string Job(const std::string& bootstrap, const std::string& name, const std::string& state,
                 const JobOptions& options = {}) {
   const std::string producer_properties =
-      options.producer_properties.empty() ? "" : ", properties: {" + options.producer_properties + "}";
-  return "name: " + name + "\n"
-         "kafka: { brokers: \"" + bootstrap + "\" }\n"
+      options.producer_properties.empty() ? ""
+                                          : ", properties: {" + options.producer_properties + "}";
+  return "name: " + name +
+         "\n"
+         "kafka: { brokers: \"" +
+         bootstrap +
+         "\" }\n"
          "sources:\n"
          "  - name: events\n"
          "    kafka: { topics: [events], start: earliest }\n"
@@ -156,21 +161,32 @@ std::string Job(const std::string& bootstrap, const std::string& name, const std
          "      key: [segment]\n"
          "      type: tumbling\n"
          "      size: 1s\n"
-         "      aggregates: [\"count(*) AS n\", \"sum(amount) AS total\", \"avg(probability) AS mean_p\"]\n"
+         "      aggregates: [\"count(*) AS n\", \"sum(amount) AS total\", \"avg(probability) AS "
+         "mean_p\"]\n"
          "sinks:\n"
          "  - name: scored\n"
          "    input: predictions\n"
-         "    kafka: { topic: " + name + "-predictions, key: id" + producer_properties + " }\n"
+         "    kafka: { topic: " +
+         name + "-predictions, key: id" + producer_properties +
+         " }\n"
          "    format: json\n"
          "  - name: windows\n"
          "    input: per_segment\n"
-         "    kafka: { topic: " + name + "-windows, key: segment" + producer_properties + " }\n"
+         "    kafka: { topic: " +
+         name + "-windows, key: segment" + producer_properties +
+         " }\n"
          "    format: json\n"
-         "dead_letter: { kafka: { topic: " + name + "-dead" + producer_properties + " } }\n"
+         "dead_letter: { kafka: { topic: " +
+         name + "-dead" + producer_properties +
+         " } }\n"
          "trigger: { interval: 1ms, max_records_per_partition: " +
-         std::to_string(options.max_records_per_partition) + " }\n"
-         "state: { dir: " + state + " }\n"
-         "checkpoint: { every_batches: " + std::to_string(options.checkpoint_every_batches) + " }\n";
+         std::to_string(options.max_records_per_partition) +
+         " }\n"
+         "state: { dir: " +
+         state +
+         " }\n"
+         "checkpoint: { every_batches: " +
+         std::to_string(options.checkpoint_every_batches) + " }\n";
 }
 
 const char* const kOutputs[] = {"-predictions", "-windows", "-dead"};
@@ -186,8 +202,8 @@ std::string Headers(const TestRecord& record) {
 }
 
 std::string Describe(const TestRecord& record) {
-  return "p" + std::to_string(record.partition) + "@" + std::to_string(record.offset) + Headers(record) +
-         " key=" + record.key.value_or("(null)") + " value=" + record.value;
+  return "p" + std::to_string(record.partition) + "@" + std::to_string(record.offset) +
+         Headers(record) + " key=" + record.key.value_or("(null)") + " value=" + record.value;
 }
 
 // A record's headers but eddy.job and eddy.run, which name the job.
@@ -204,12 +220,13 @@ std::map<std::string, std::string> JobIndependentHeaders(const TestRecord& recor
 // letters carry the same reason and origin); else where they part, the
 // records around it with their eddy.* headers, and every record of
 // `actual` that occurs twice (by partition and value).
-std::string Difference(const std::vector<TestRecord>& expected, const std::vector<TestRecord>& actual) {
+std::string Difference(const std::vector<TestRecord>& expected,
+                       const std::vector<TestRecord>& actual) {
   if (actual == expected) {
     for (size_t idx = 0; idx < actual.size(); ++idx) {
       if (JobIndependentHeaders(actual[idx]) != JobIndependentHeaders(expected[idx])) {
-        return "record " + std::to_string(idx) + " has other headers:\n  expected " + Describe(expected[idx]) +
-               "\n  actual   " + Describe(actual[idx]) + "\n";
+        return "record " + std::to_string(idx) + " has other headers:\n  expected " +
+               Describe(expected[idx]) + "\n  actual   " + Describe(actual[idx]) + "\n";
       }
     }
     return {};
@@ -260,7 +277,8 @@ int ReplaysOfPartlyWrittenBatches(const std::string& log) {
     if (std::regex_search(line, match, kReplay)) {
       replayed = ": batch " + match[1].str() + " seq";
       counted = false;
-    } else if (line.find(kBatchLine) != std::string::npos || line.find("resuming after") != std::string::npos) {
+    } else if (line.find(kBatchLine) != std::string::npos ||
+               line.find("resuming after") != std::string::npos) {
       replayed.clear();
     } else if (!replayed.empty() && !counted && line.find("sink '") != std::string::npos &&
                line.find(replayed) != std::string::npos) {
@@ -295,15 +313,16 @@ class ExactlyOnce : public ::testing::Test {
     EXPECT_TRUE(broker_->CreateTopic(name + "-windows", 2).ok());
     EXPECT_TRUE(broker_->CreateTopic(name + "-dead", 2).ok());
     const std::string file = dir_ + "/" + name + ".yaml";
-    testing::WriteFile(file, Job(broker_->bootstrap(), name, dir_ + "/" + name + "-state", options));
+    testing::WriteFile(file,
+                       Job(broker_->bootstrap(), name, dir_ + "/" + name + "-state", options));
     return file;
   }
 
   std::string Log(const std::string& name) const { return dir_ + "/" + name + ".log"; }
 
   int Spawn(const std::string& name) {
-    return testing::SpawnEddy({"run", "--once", "--metrics-address", "off", dir_ + "/" + name + ".yaml"},
-                              Log(name));
+    return testing::SpawnEddy(
+        {"run", "--once", "--metrics-address", "off", dir_ + "/" + name + ".yaml"}, Log(name));
   }
 
   // Runs job `name` to the end; its exit code.
@@ -331,11 +350,14 @@ class ExactlyOnce : public ::testing::Test {
       const auto actual = Consume(name + output);
       EXPECT_EQ(Difference(reference_[output], actual), "") << "topic " << name << output;
     }
-    const auto reference_model = testing::RunEddy("model export " + dir_ + "/reference.yaml tree 2>/dev/null");
-    const auto model = testing::RunEddy("model export " + dir_ + "/" + name + ".yaml tree 2>/dev/null");
+    const auto reference_model =
+        testing::RunEddy("model export " + dir_ + "/reference.yaml tree 2>/dev/null");
+    const auto model =
+        testing::RunEddy("model export " + dir_ + "/" + name + ".yaml tree 2>/dev/null");
     ASSERT_EQ(reference_model.exit_code, 0) << reference_model.output;
     ASSERT_EQ(model.exit_code, 0) << model.output;
-    EXPECT_NE(reference_model.output.find("\"version\":"), std::string::npos) << reference_model.output;
+    EXPECT_NE(reference_model.output.find("\"version\":"), std::string::npos)
+        << reference_model.output;
     EXPECT_EQ(model.output, reference_model.output);
   }
 
@@ -397,8 +419,9 @@ TEST_F(ExactlyOnce, TwentyKillsAtRandomInstantsLeaveExactlyTheUninterruptedOutpu
     std::this_thread::sleep_for(std::chrono::microseconds(delay));
     ::kill(pid, SIGKILL);
     const int code = testing::WaitForExit(pid);
-    ASSERT_TRUE(code == 128 + SIGKILL) << "attempt " << attempt << " ended on its own with " << code
-                                       << " before the kill:\n" << testing::ReadFile(log);
+    ASSERT_TRUE(code == 128 + SIGKILL)
+        << "attempt " << attempt << " ended on its own with " << code << " before the kill:\n"
+        << testing::ReadFile(log);
     ++kills;
   }
   EXPECT_EQ(kills, 20);
@@ -406,9 +429,10 @@ TEST_F(ExactlyOnce, TwentyKillsAtRandomInstantsLeaveExactlyTheUninterruptedOutpu
   const int resumed = testing::CountInFile(log, "resuming after batch");
   const int replayed = testing::CountInFile(log, "running it again over the same offsets");
   const int partly_written = ReplaysOfPartlyWrittenBatches(testing::ReadFile(log));
-  std::printf("20 kills: %d restarts resumed committed state, %d replayed a logged batch (%d of them found "
-              "part of that batch's output already in a topic), %d batch lines in all\n",
-              resumed, replayed, partly_written, testing::CountInFile(log, kBatchLine));
+  std::printf(
+      "20 kills: %d restarts resumed committed state, %d replayed a logged batch (%d of them found "
+      "part of that batch's output already in a topic), %d batch lines in all\n",
+      resumed, replayed, partly_written, testing::CountInFile(log, kBatchLine));
   EXPECT_GE(resumed, 10);
   EXPECT_GE(replayed, 3);
   // The skipping of records already written was exercised.
@@ -425,8 +449,8 @@ TEST_F(ExactlyOnce, RequestErrorsOnProduceFetchAndMetadataAreRetriedWithoutLossO
   ASSERT_NO_FATAL_FAILURE(Start(3, 1500));
   ASSERT_NO_FATAL_FAILURE(RunReference());
   WriteJob("faulted");
-  const std::vector<std::string> topics = {"events", "users", "faulted-predictions", "faulted-windows",
-                                           "faulted-dead"};
+  const std::vector<std::string> topics = {"events", "users", "faulted-predictions",
+                                           "faulted-windows", "faulted-dead"};
   const int pid = Spawn("faulted");
   struct Wave {
     int16_t api;
@@ -451,12 +475,13 @@ TEST_F(ExactlyOnce, RequestErrorsOnProduceFetchAndMetadataAreRetriedWithoutLossO
     ASSERT_TRUE(WaitForBatches("faulted", 0, batches)) << testing::ReadFile(Log("faulted"));
     if (wave.metadata_without_leader) {
       for (const std::string& topic : topics) {
-        rd_kafka_mock_topic_set_error(cluster(), topic.c_str(), RD_KAFKA_RESP_ERR_LEADER_NOT_AVAILABLE);
+        rd_kafka_mock_topic_set_error(cluster(), topic.c_str(),
+                                      RD_KAFKA_RESP_ERR_LEADER_NOT_AVAILABLE);
       }
     }
     for (int32_t broker = 1; broker <= 3; ++broker) {
-      ASSERT_EQ(rd_kafka_mock_broker_push_request_error_rtts(cluster(), broker, wave.api, 2, wave.error, 0,
-                                                             wave.error, 0),
+      ASSERT_EQ(rd_kafka_mock_broker_push_request_error_rtts(cluster(), broker, wave.api, 2,
+                                                             wave.error, 0, wave.error, 0),
                 RD_KAFKA_RESP_ERR_NO_ERROR);
     }
     if (wave.metadata_without_leader) {
@@ -477,8 +502,8 @@ TEST_F(ExactlyOnce, RequestErrorsOnProduceFetchAndMetadataAreRetriedWithoutLossO
       left[api] += count;
     }
   }
-  std::printf("injected errors the job did not meet: produce %zu of 30, fetch %zu of 12\n", left[kProduce],
-              left[kFetch]);
+  std::printf("injected errors the job did not meet: produce %zu of 30, fetch %zu of 12\n",
+              left[kProduce], left[kFetch]);
   EXPECT_LT(left[kProduce], 30u);
   EXPECT_LT(left[kFetch], 12u);
   ExpectSameAsReference("faulted");
@@ -509,7 +534,8 @@ TEST_F(ExactlyOnce, BrokersDownAndBackMidRunLeaveExactlyTheUninterruptedOutput) 
     ASSERT_EQ(rd_kafka_mock_partition_set_leader(cluster(), "events", partition, 2 + partition % 2),
               RD_KAFKA_RESP_ERR_NO_ERROR);
   }
-  ASSERT_EQ(rd_kafka_mock_partition_set_leader(cluster(), "users", 0, 2), RD_KAFKA_RESP_ERR_NO_ERROR);
+  ASSERT_EQ(rd_kafka_mock_partition_set_leader(cluster(), "users", 0, 2),
+            RD_KAFKA_RESP_ERR_NO_ERROR);
   const int pid = Spawn("faulted");
   ASSERT_TRUE(WaitForBatches("faulted", 0, 6)) << testing::ReadFile(Log("faulted"));
   ASSERT_EQ(rd_kafka_mock_broker_set_down(cluster(), 2), RD_KAFKA_RESP_ERR_NO_ERROR);
@@ -536,7 +562,8 @@ TEST_F(ExactlyOnce, BrokersDownAndBackMidRunLeaveExactlyTheUninterruptedOutput) 
       ASSERT_EQ(rd_kafka_mock_broker_set_up(cluster(), broker), RD_KAFKA_RESP_ERR_NO_ERROR);
     }
   } else {
-    std::printf("the job finished while broker 2 was down; the second fault not applied this run\n");
+    std::printf(
+        "the job finished while broker 2 was down; the second fault not applied this run\n");
   }
   ASSERT_EQ(testing::WaitForExit(pid), 0) << testing::ReadFile(Log("faulted"));
   ExpectSameAsReference("faulted");
@@ -548,9 +575,11 @@ TEST_F(ExactlyOnce, PartitionLeadersMovedMidRunLeaveExactlyTheUninterruptedOutpu
   ASSERT_NO_FATAL_FAILURE(Start(3, 1500));
   ASSERT_NO_FATAL_FAILURE(RunReference());
   WriteJob("faulted");
-  const std::vector<std::pair<std::string, int>> topics = {
-      {"events", kInputPartitions}, {"users", 1},      {"faulted-predictions", 3},
-      {"faulted-windows", 2},       {"faulted-dead", 2}};
+  const std::vector<std::pair<std::string, int>> topics = {{"events", kInputPartitions},
+                                                           {"users", 1},
+                                                           {"faulted-predictions", 3},
+                                                           {"faulted-windows", 2},
+                                                           {"faulted-dead", 2}};
   const int pid = Spawn("faulted");
   for (int move = 1; move <= 3; ++move) {
     ASSERT_TRUE(WaitForBatches("faulted", 0, 8 * move)) << testing::ReadFile(Log("faulted"));
@@ -594,8 +623,9 @@ TEST_F(ExactlyOnce, BrokersThatStayDownStopTheJobWithAnErrorAndARestartCompletes
   const std::string log = testing::ReadFile(Log("faulted"));
   const size_t error_at = log.find("failed error=");
   std::printf("with every broker down the job exited with %d after %.1f s: %s\n", *code, seconds,
-              error_at == std::string::npos ? "(no error line)"
-                                            : log.substr(error_at, log.find('\n', error_at) - error_at).c_str());
+              error_at == std::string::npos
+                  ? "(no error line)"
+                  : log.substr(error_at, log.find('\n', error_at) - error_at).c_str());
   EXPECT_EQ(*code, 2);
   ASSERT_NE(error_at, std::string::npos) << log;
 
@@ -621,7 +651,8 @@ TEST_F(ExactlyOnce, SigtermFinishesTheBatchAndARestartCompletesTheOutputExactly)
   const int stopped_after = testing::CountInFile(Log("stopped"), kBatchLine);
   ASSERT_EQ(RunToEnd("stopped"), 0) << testing::ReadFile(Log("stopped"));
   const std::string log = testing::ReadFile(Log("stopped"));
-  EXPECT_NE(log.find("resuming after batch " + std::to_string(stopped_after)), std::string::npos) << log;
+  EXPECT_NE(log.find("resuming after batch " + std::to_string(stopped_after)), std::string::npos)
+      << log;
   EXPECT_EQ(log.find("running it again"), std::string::npos) << log;
   ExpectSameAsReference("stopped");
 }
@@ -643,7 +674,9 @@ TEST_F(ExactlyOnce, ASecondSigtermLeavesAtOnceAndARestartCompletesTheOutputExact
   }
   ASSERT_TRUE(code.has_value());
   EXPECT_EQ(*code, 130) << testing::ReadFile(Log("stopped"));
-  EXPECT_EQ(testing::CountInFile(Log("stopped"), "second signal: exiting without finishing the batch"), 1);
+  EXPECT_EQ(
+      testing::CountInFile(Log("stopped"), "second signal: exiting without finishing the batch"),
+      1);
   ASSERT_EQ(RunToEnd("stopped"), 0) << testing::ReadFile(Log("stopped"));
   EXPECT_GE(testing::CountInFile(Log("stopped"), "resuming after batch"), 1);
   ExpectSameAsReference("stopped");
@@ -682,7 +715,8 @@ class FullDisk : public ExactlyOnce {
       }
     }
     if (must_fill) {
-      EXPECT_GE(testing::CountInFile(Log("full"), kBatchLine), 1) << "the limit should stop the job mid-run";
+      EXPECT_GE(testing::CountInFile(Log("full"), kBatchLine), 1)
+          << "the limit should stop the job mid-run";
     }
 
     ASSERT_EQ(RunToEnd("full"), 0) << testing::ReadFile(Log("full"));

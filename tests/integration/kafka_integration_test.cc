@@ -5,8 +5,8 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
-#include <filesystem>
 #include <cstdio>
+#include <filesystem>
 
 #include "connectors/kafka/embedded_broker.h"
 #include "connectors/kafka/kafka_client.h"
@@ -41,7 +41,8 @@ class KafkaPipelineTest : public ::testing::Test {
 
 std::string JsonEvent(int id, double price, const std::string& kind) {
   char buf[128];
-  std::snprintf(buf, sizeof(buf), R"({"id": %d, "price": %g, "kind": "%s"})", id, price, kind.c_str());
+  std::snprintf(buf, sizeof(buf), R"({"id": %d, "price": %g, "kind": "%s"})", id, price,
+                kind.c_str());
   return buf;
 }
 
@@ -49,7 +50,9 @@ std::string JsonEvent(int id, double price, const std::string& kind) {
 std::string FilterSelectJob(const std::string& bootstrap, int max_per_partition) {
   return "name: filter-select\n"
          "kafka:\n"
-         "  brokers: " + bootstrap + "\n"
+         "  brokers: " +
+         bootstrap +
+         "\n"
          "sources:\n"
          "  - name: in\n"
          "    kafka: { topics: [events] }\n"
@@ -70,7 +73,8 @@ std::string FilterSelectJob(const std::string& bootstrap, int max_per_partition)
          "dead_letter:\n"
          "  kafka: { topic: dlq }\n"
          "trigger: { interval: 10ms, max_records_per_partition: " +
-         std::to_string(max_per_partition) + " }\n"
+         std::to_string(max_per_partition) +
+         " }\n"
          "state: { dir: state }\n";
 }
 
@@ -94,8 +98,8 @@ std::vector<InputEvent> SampleEvents() {
 // taken batch by batch (at most `max_per_partition` per partition per
 // batch, partitions in order within a batch), each sent to the partition
 // Kafka's murmur2 partitioner picks for its key.
-std::vector<TestRecord> ExpectedResults(const std::vector<InputEvent>& events, int max_per_partition,
-                                        int32_t output_partitions) {
+std::vector<TestRecord> ExpectedResults(const std::vector<InputEvent>& events,
+                                        int max_per_partition, int32_t output_partitions) {
   std::vector<std::vector<InputEvent>> by_partition(3);
   for (const InputEvent& event : events) by_partition[event.partition].push_back(event);
   std::vector<std::vector<TestRecord>> out(output_partitions);
@@ -105,7 +109,8 @@ std::vector<TestRecord> ExpectedResults(const std::vector<InputEvent>& events, i
     more = false;
     for (const auto& partition_events : by_partition) {
       const size_t begin = batch * max_per_partition;
-      for (size_t idx = begin; idx < partition_events.size() && idx < begin + max_per_partition; ++idx) {
+      for (size_t idx = begin; idx < partition_events.size() && idx < begin + max_per_partition;
+           ++idx) {
         const InputEvent& event = partition_events[idx];
         if (!(event.price > 10)) continue;
         std::string kind = event.kind;
@@ -129,7 +134,8 @@ std::vector<TestRecord> ExpectedResults(const std::vector<InputEvent>& events, i
 void ProduceEvents(const std::string& bootstrap, const std::vector<InputEvent>& events) {
   std::vector<TestRecord> records;
   for (const InputEvent& event : events) {
-    records.push_back({event.partition, std::nullopt, JsonEvent(event.id, event.price, event.kind)});
+    records.push_back(
+        {event.partition, std::nullopt, JsonEvent(event.id, event.price, event.kind)});
   }
   ProduceRecords(bootstrap, "events", records);
 }
@@ -141,7 +147,8 @@ TEST_F(KafkaPipelineTest, OnceRunWritesExactlyTheExpectedRecordsInPartitionOrder
   const auto events = SampleEvents();
   ProduceEvents(broker_->bootstrap(), events);
 
-  const auto result = RunEddy("run --once " + WriteJob(FilterSelectJob(broker_->bootstrap(), 1000)));
+  const auto result =
+      RunEddy("run --once " + WriteJob(FilterSelectJob(broker_->bootstrap(), 1000)));
   ASSERT_EQ(result.exit_code, 0) << result.output;
 
   const std::vector<TestRecord> expected = ExpectedResults(events, 1000, 2);
@@ -202,7 +209,8 @@ TEST_F(KafkaPipelineTest, MalformedRecordsLandInTheDeadLetterTopicWithTheirReaso
                   {1, std::nullopt, R"({"id": 3, "price": "cheap", "kind": "view"})"},
                   {2, std::nullopt, JsonEvent(4, 30, "click")}});
 
-  const auto result = RunEddy("run --once " + WriteJob(FilterSelectJob(broker_->bootstrap(), 1000)));
+  const auto result =
+      RunEddy("run --once " + WriteJob(FilterSelectJob(broker_->bootstrap(), 1000)));
   ASSERT_EQ(result.exit_code, 0) << result.output;
 
   const auto results = ConsumeAll(broker_->bootstrap(), "results");
@@ -236,11 +244,12 @@ TEST_F(KafkaPipelineTest, KcatRoundTrip) {
   const std::string input = dir_ + "/input.jsonl";
   testing::WriteFile(input, JsonEvent(7, 11.5, "view") + "\n" + JsonEvent(8, 3, "view") + "\n" +
                                 JsonEvent(9, 99, "click") + "\n");
-  const auto produce = testing::RunShell("kcat -b " + broker_->bootstrap() +
-                                         " -P -t events -p 1 -l " + input);
+  const auto produce =
+      testing::RunShell("kcat -b " + broker_->bootstrap() + " -P -t events -p 1 -l " + input);
   ASSERT_EQ(produce.exit_code, 0) << produce.output;
 
-  const auto result = RunEddy("run --once " + WriteJob(FilterSelectJob(broker_->bootstrap(), 1000)));
+  const auto result =
+      RunEddy("run --once " + WriteJob(FilterSelectJob(broker_->bootstrap(), 1000)));
   ASSERT_EQ(result.exit_code, 0) << result.output;
 
   const auto consumed = testing::RunShell("kcat -b " + broker_->bootstrap() +
@@ -256,7 +265,8 @@ TEST_F(KafkaPipelineTest, KcatRoundTrip) {
   std::sort(lines.begin(), lines.end());
   std::vector<std::string> expected = {
       std::to_string(Murmur2Partition("7", 2)) + R"(|7|{"id":7,"kind":"VIEW","double_price":23})",
-      std::to_string(Murmur2Partition("9", 2)) + R"(|9|{"id":9,"kind":"CLICK","double_price":198})"};
+      std::to_string(Murmur2Partition("9", 2)) +
+          R"(|9|{"id":9,"kind":"CLICK","double_price":198})"};
   std::sort(expected.begin(), expected.end());
   EXPECT_EQ(lines, expected);
 }

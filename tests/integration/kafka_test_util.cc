@@ -1,6 +1,11 @@
 #include "tests/integration/kafka_test_util.h"
 
+#include <fcntl.h>
 #include <librdkafka/rdkafka.h>
+#include <signal.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <array>
 #include <cerrno>
@@ -13,12 +18,6 @@
 #include <sstream>
 #include <stdexcept>
 #include <thread>
-
-#include <fcntl.h>
-#include <signal.h>
-#include <sys/resource.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 namespace eddy::testing {
 namespace {
@@ -49,7 +48,8 @@ void ProduceRecords(const std::string& bootstrap, const std::string& topic,
   for (const TestRecord& record : records) {
     rd_kafka_headers_t* headers = rd_kafka_headers_new(record.headers.size());
     for (const auto& [name, value] : record.headers) {
-      rd_kafka_header_add(headers, name.c_str(), -1, value.data(), static_cast<ssize_t>(value.size()));
+      rd_kafka_header_add(headers, name.c_str(), -1, value.data(),
+                          static_cast<ssize_t>(value.size()));
     }
     const void* key = record.key ? record.key->data() : nullptr;
     const size_t key_size = record.key ? record.key->size() : 0;
@@ -58,8 +58,8 @@ void ProduceRecords(const std::string& bootstrap, const std::string& topic,
                 producer, RD_KAFKA_V_TOPIC(topic.c_str()), RD_KAFKA_V_PARTITION(record.partition),
                 RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
                 RD_KAFKA_V_VALUE(const_cast<char*>(record.value.data()), record.value.size()),
-                RD_KAFKA_V_KEY(key, key_size),
-                RD_KAFKA_V_HEADERS(headers), RD_KAFKA_V_END)) == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
+                RD_KAFKA_V_KEY(key, key_size), RD_KAFKA_V_HEADERS(headers), RD_KAFKA_V_END)) ==
+           RD_KAFKA_RESP_ERR__QUEUE_FULL) {
       rd_kafka_poll(producer, 50);
     }
     if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
@@ -83,7 +83,8 @@ std::vector<TestRecord> ConsumeAll(const std::string& bootstrap, const std::stri
                                     {"fetch.wait.max.ms", "10"}});
   rd_kafka_topic_t* topic_handle = rd_kafka_topic_new(consumer, topic.c_str(), nullptr);
   const rd_kafka_metadata_t* metadata = nullptr;
-  if (rd_kafka_metadata(consumer, 0, topic_handle, &metadata, 10000) != RD_KAFKA_RESP_ERR_NO_ERROR) {
+  if (rd_kafka_metadata(consumer, 0, topic_handle, &metadata, 10000) !=
+      RD_KAFKA_RESP_ERR_NO_ERROR) {
     throw std::runtime_error("metadata for " + topic);
   }
   const int partitions = metadata->topics[0].partition_cnt;
@@ -147,7 +148,8 @@ ProcessResult RunShell(const std::string& command) {
   if (pipe == nullptr) return result;
   std::array<char, 4096> buffer;
   size_t n;
-  while ((n = std::fread(buffer.data(), 1, buffer.size(), pipe)) > 0) result.output.append(buffer.data(), n);
+  while ((n = std::fread(buffer.data(), 1, buffer.size(), pipe)) > 0)
+    result.output.append(buffer.data(), n);
   const int status = ::pclose(pipe);
   result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
   return result;
@@ -240,7 +242,9 @@ std::optional<int> ExitedWithin(int pid, int timeout_ms) {
 int CountInFile(const std::string& path, const std::string& text) {
   const std::string content = ReadFile(path);
   int count = 0;
-  for (size_t at = content.find(text); at != std::string::npos; at = content.find(text, at + text.size())) ++count;
+  for (size_t at = content.find(text); at != std::string::npos;
+       at = content.find(text, at + text.size()))
+    ++count;
   return count;
 }
 

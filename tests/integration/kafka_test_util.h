@@ -67,7 +67,8 @@ int CountInFile(const std::string& path, const std::string& text);
 
 // Polls the file at `path` until `text` occurs `count` times in it; false
 // after `timeout_ms` without.
-bool WaitForLogCount(const std::string& path, const std::string& text, int count, int timeout_ms = 30000);
+bool WaitForLogCount(const std::string& path, const std::string& text, int count,
+                     int timeout_ms = 30000);
 
 // A fresh directory under the system temp directory.
 std::string MakeTempDir(const std::string& prefix);

@@ -22,7 +22,9 @@ namespace {
 // `points` by a generator job.
 std::string FeedJob(const std::string& bootstrap, const std::string& dir) {
   return "name: feed\n"
-         "kafka: { brokers: \"" + bootstrap + "\" }\n"
+         "kafka: { brokers: \"" +
+         bootstrap +
+         "\" }\n"
          "sources:\n"
          "  - name: gen\n"
          "    generator:\n"
@@ -35,12 +37,17 @@ std::string FeedJob(const std::string& bootstrap, const std::string& dir) {
          "  - name: points\n"
          "    kafka: { topic: points, key: id }\n"
          "    format: json\n"
-         "state: { dir: " + dir + "/feed-state }\n";
+         "state: { dir: " +
+         dir + "/feed-state }\n";
 }
 
-std::string LearnJob(const std::string& bootstrap, const std::string& topic, const std::string& state) {
-  return "name: " + topic + "\n"
-         "kafka: { brokers: \"" + bootstrap + "\" }\n"
+std::string LearnJob(const std::string& bootstrap, const std::string& topic,
+                     const std::string& state) {
+  return "name: " + topic +
+         "\n"
+         "kafka: { brokers: \"" +
+         bootstrap +
+         "\" }\n"
          "sources:\n"
          "  - name: points\n"
          "    kafka: { topics: [points], start: earliest }\n"
@@ -64,10 +71,14 @@ std::string LearnJob(const std::string& bootstrap, const std::string& topic, con
          "    select: [id, label, prediction, probability, model_version]\n"
          "sinks:\n"
          "  - name: out\n"
-         "    kafka: { topic: " + topic + ", key: id }\n"
+         "    kafka: { topic: " +
+         topic +
+         ", key: id }\n"
          "    format: json\n"
          "trigger: { interval: 20ms, max_records_per_partition: 100 }\n"
-         "state: { dir: " + state + " }\n"
+         "state: { dir: " +
+         state +
+         " }\n"
          "checkpoint: { every_batches: 4 }\n";
 }
 
@@ -81,12 +92,16 @@ TEST(LearnCrash, KilledAndRestartedTheModelPredictsAsInAnUninterruptedRun) {
   const std::string bootstrap = (*broker)->bootstrap();
 
   testing::WriteFile(dir + "/feed.yaml", FeedJob(bootstrap, dir));
-  ASSERT_EQ(testing::WaitForExit(testing::SpawnEddy({"run", "--once", dir + "/feed.yaml"}, dir + "/feed.log")), 0)
+  ASSERT_EQ(testing::WaitForExit(
+                testing::SpawnEddy({"run", "--once", dir + "/feed.yaml"}, dir + "/feed.log")),
+            0)
       << testing::ReadFile(dir + "/feed.log");
 
   const std::string reference_job = dir + "/reference.yaml";
   testing::WriteFile(reference_job, LearnJob(bootstrap, "reference", dir + "/reference-state"));
-  ASSERT_EQ(testing::WaitForExit(testing::SpawnEddy({"run", "--once", reference_job}, dir + "/reference.log")), 0)
+  ASSERT_EQ(testing::WaitForExit(
+                testing::SpawnEddy({"run", "--once", reference_job}, dir + "/reference.log")),
+            0)
       << testing::ReadFile(dir + "/reference.log");
 
   const std::string crashed_job = dir + "/crashed.yaml";
@@ -98,15 +113,19 @@ TEST(LearnCrash, KilledAndRestartedTheModelPredictsAsInAnUninterruptedRun) {
   int kills = 0;
   for (int attempt = 0; attempt < 4; ++attempt) {
     const int pid = testing::SpawnEddy({"run", "--once", crashed_job}, dir + "/crashed.log");
-    const bool progressed = testing::WaitForLogCount(dir + "/crashed.log", " out=", batches(random) +
-                                                     testing::CountInFile(dir + "/crashed.log", " out="));
+    const bool progressed = testing::WaitForLogCount(
+        dir + "/crashed.log",
+        " out=", batches(random) + testing::CountInFile(dir + "/crashed.log", " out="));
     if (progressed && ::kill(pid, SIGKILL) == 0) ++kills;
     testing::WaitForExit(pid);
   }
   EXPECT_EQ(kills, 4);
-  ASSERT_EQ(testing::WaitForExit(testing::SpawnEddy({"run", "--once", crashed_job}, dir + "/crashed.log")), 0)
+  ASSERT_EQ(testing::WaitForExit(
+                testing::SpawnEddy({"run", "--once", crashed_job}, dir + "/crashed.log")),
+            0)
       << testing::ReadFile(dir + "/crashed.log");
-  EXPECT_NE(testing::ReadFile(dir + "/crashed.log").find("resuming after batch"), std::string::npos);
+  EXPECT_NE(testing::ReadFile(dir + "/crashed.log").find("resuming after batch"),
+            std::string::npos);
 
   const auto reference = testing::ConsumeAll(bootstrap, "reference");
   const auto crashed = testing::ConsumeAll(bootstrap, "crashed");
@@ -116,12 +135,15 @@ TEST(LearnCrash, KilledAndRestartedTheModelPredictsAsInAnUninterruptedRun) {
   EXPECT_EQ(reference_rows.size(), 30000u);  // one per input row
   EXPECT_EQ(crashed, reference);
   // The rows carry the columns the issue asks for.
-  EXPECT_NE(reference.front().value.find("\"probability\":"), std::string::npos) << reference.front().value;
+  EXPECT_NE(reference.front().value.find("\"probability\":"), std::string::npos)
+      << reference.front().value;
   EXPECT_NE(reference.front().value.find("\"model_version\":"), std::string::npos);
 
   // The final models are the same model.
-  const auto exported_reference = testing::RunEddy("model export " + reference_job + " tree 2>/dev/null");
-  const auto exported_crashed = testing::RunEddy("model export " + crashed_job + " tree 2>/dev/null");
+  const auto exported_reference =
+      testing::RunEddy("model export " + reference_job + " tree 2>/dev/null");
+  const auto exported_crashed =
+      testing::RunEddy("model export " + crashed_job + " tree 2>/dev/null");
   ASSERT_EQ(exported_reference.exit_code, 0) << exported_reference.output;
   ASSERT_EQ(exported_crashed.exit_code, 0) << exported_crashed.output;
   EXPECT_NE(exported_reference.output.find("\"version\":"), std::string::npos);

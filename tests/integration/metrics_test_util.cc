@@ -181,8 +181,12 @@ std::set<std::string> ExportedNames(const std::string& exposition) {
 
 namespace {
 
-bool IsIdentStart(char c) { return std::isalpha(static_cast<unsigned char>(c)) || c == '_' || c == ':'; }
-bool IsIdentChar(char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == ':'; }
+bool IsIdentStart(char c) {
+  return std::isalpha(static_cast<unsigned char>(c)) || c == '_' || c == ':';
+}
+bool IsIdentChar(char c) {
+  return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == ':';
+}
 
 // Removes from `text` every bracketed span opened by `open` (after which
 // nesting of the same kind is respected).
@@ -209,11 +213,11 @@ std::set<std::string> MetricNamesIn(const std::string& promql) {
   // Keywords, binary operators and the aggregation operators, which may be
   // followed by `by (...)` before their parenthesis.
   static const std::set<std::string> kKeywords = {
-      "by",     "without", "on",     "ignoring", "group_left", "group_right", "and",
-      "or",     "unless",  "bool",   "offset",   "inf",        "nan",         "atan2",
-      "sum",    "min",     "max",    "avg",      "group",      "stddev",      "stdvar",
-      "count",  "count_values", "bottomk", "topk", "quantile", "limitk",      "limit_ratio"};
-  static const std::set<std::string> kLabelLists = {"by",     "without",    "on",
+      "by",    "without",      "on",      "ignoring", "group_left", "group_right", "and",
+      "or",    "unless",       "bool",    "offset",   "inf",        "nan",         "atan2",
+      "sum",   "min",          "max",     "avg",      "group",      "stddev",      "stdvar",
+      "count", "count_values", "bottomk", "topk",     "quantile",   "limitk",      "limit_ratio"};
+  static const std::set<std::string> kLabelLists = {"by",       "without",    "on",
                                                     "ignoring", "group_left", "group_right"};
   // 1. Strings (label values, legend text) go first: they may hold anything.
   std::string text;

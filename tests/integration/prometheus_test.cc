@@ -30,7 +30,8 @@ std::string TestConfig(int eddy_port) {
   config["global"]["evaluation_interval"] = "1s";
   YAML::Node rules(YAML::NodeType::Sequence);
   for (const auto& file : config["rule_files"]) {
-    rules.push_back(std::filesystem::absolute("deploy/prometheus/" + file.as<std::string>()).string());
+    rules.push_back(
+        std::filesystem::absolute("deploy/prometheus/" + file.as<std::string>()).string());
   }
   config["rule_files"] = rules;
   bool found = false;
@@ -79,7 +80,9 @@ TEST(Prometheus, ScrapesThroughputLagAndBatchDurationsWhileAJobRuns) {
                          dir +
                          "/out.jsonl }\n"
                          "    format: json\n"
-                         "state: { dir: " + dir + "/state }\n"
+                         "state: { dir: " +
+                         dir +
+                         "/state }\n"
                          "checkpoint: { every_batches: 5 }\n"
                          "trigger:\n"
                          "  interval: 100ms\n"
@@ -99,12 +102,11 @@ TEST(Prometheus, ScrapesThroughputLagAndBatchDurationsWhileAJobRuns) {
 
   testing::WriteFile(dir + "/prometheus.yml", TestConfig(eddy_port));
   const int prometheus_port = testing::FreePort();
-  ChildProcess prometheus(PROMETHEUS_BINARY,
-                          {"--config.file=" + dir + "/prometheus.yml",
-                           "--storage.tsdb.path=" + dir + "/tsdb",
-                           "--web.listen-address=127.0.0.1:" + std::to_string(prometheus_port),
-                           "--log.level=warn"},
-                          dir + "/prometheus.log");
+  ChildProcess prometheus(
+      PROMETHEUS_BINARY,
+      {"--config.file=" + dir + "/prometheus.yml", "--storage.tsdb.path=" + dir + "/tsdb",
+       "--web.listen-address=127.0.0.1:" + std::to_string(prometheus_port), "--log.level=warn"},
+      dir + "/prometheus.log");
 
   // Wait until Prometheus has scraped the target a few times.
   std::string errors;
@@ -126,7 +128,8 @@ TEST(Prometheus, ScrapesThroughputLagAndBatchDurationsWhileAJobRuns) {
   EXPECT_EQ(records->front().labels.at("job"), "metered");
   EXPECT_EQ(records->front().labels.at("source"), "ads");
 
-  auto throughput = PromQuery(prometheus_port, "sum(rate(eddy_source_records_total[10s]))", &errors);
+  auto throughput =
+      PromQuery(prometheus_port, "sum(rate(eddy_source_records_total[10s]))", &errors);
   ASSERT_TRUE(throughput && throughput->size() == 1) << errors;
   EXPECT_GT(throughput->front().value, 0);
 
@@ -138,7 +141,8 @@ TEST(Prometheus, ScrapesThroughputLagAndBatchDurationsWhileAJobRuns) {
     EXPECT_EQ(sample.labels.at("topic"), "ads");
   }
   const double lag_before = Sum(*lag);
-  auto batches = PromQuery(prometheus_port, "eddy_batch_duration_seconds_count{job=\"metered\"}", &errors);
+  auto batches =
+      PromQuery(prometheus_port, "eddy_batch_duration_seconds_count{job=\"metered\"}", &errors);
   ASSERT_TRUE(batches && batches->size() == 1) << errors;
   const double batches_before = batches->front().value;
   const double records_before = Sum(*records);
@@ -147,7 +151,8 @@ TEST(Prometheus, ScrapesThroughputLagAndBatchDurationsWhileAJobRuns) {
   std::this_thread::sleep_for(3s);
   records = PromQuery(prometheus_port, "eddy_source_records_total", &errors);
   lag = PromQuery(prometheus_port, "eddy_consumer_lag_records{job=\"metered\"}", &errors);
-  batches = PromQuery(prometheus_port, "eddy_batch_duration_seconds_count{job=\"metered\"}", &errors);
+  batches =
+      PromQuery(prometheus_port, "eddy_batch_duration_seconds_count{job=\"metered\"}", &errors);
   ASSERT_TRUE(records && lag && batches) << errors;
   EXPECT_GT(Sum(*records), records_before);
   // The lag series is updated every batch and stays above zero while the

@@ -22,9 +22,9 @@
 #include <thread>
 
 #include "connectors/kafka/embedded_broker.h"
-#include "runtime/spec/job_spec_loader.h"
 #include "runtime/server/auth.h"
 #include "runtime/server/json_writer.h"
+#include "runtime/spec/job_spec_loader.h"
 #include "runtime/spec/secrets.h"
 #include "tests/integration/kafka_test_util.h"
 #include "tests/integration/server_test_util.h"
@@ -135,10 +135,13 @@ using testing::ServerProcess;
 using testing::WaitFor;
 
 std::string SetUpDir(const std::string& prefix) {
-  return testing::MakeServerDir(prefix, std::string(kAdminToken) + " admin\n" + kReadToken + " read\n");
+  return testing::MakeServerDir(prefix,
+                                std::string(kAdminToken) + " admin\n" + kReadToken + " read\n");
 }
 
-std::string Field(const std::string& body, const std::string& key) { return testing::JsonField(body, key); }
+std::string Field(const std::string& body, const std::string& key) {
+  return testing::JsonField(body, key);
+}
 
 // Sends `bytes` on a fresh TCP connection and returns what comes back
 // within 2 s. (The write side stays open: httplib does not answer a client
@@ -454,8 +457,7 @@ TEST(ServerSecurity, ASaslPasswordNeverAppearsInLogsResponsesMetricsOrFiles) {
   }
   responses.push_back(admin.Get("/api/v1/jobs")->body);
   const std::string spec = admin.Get("/api/v1/jobs/sasl-ok/spec")->body;
-  EXPECT_NE(spec.find(std::string("\"sasl.password\":\"") + kRedacted + "\""),
-            std::string::npos)
+  EXPECT_NE(spec.find(std::string("\"sasl.password\":\"") + kRedacted + "\""), std::string::npos)
       << spec;
   EXPECT_NE(Field(admin.Get("/api/v1/jobs/sasl-fail")->body, "last_error"), "");
 

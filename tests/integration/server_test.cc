@@ -44,7 +44,9 @@ bool StartServer(ServerProcess& server) {
 // An admin client; stop?wait= requests may take a while.
 httplib::Client AdminClient(const ServerProcess& server) { return server.Client(kAdminToken, 70); }
 
-std::string Field(const std::string& body, const std::string& key) { return testing::JsonField(body, key); }
+std::string Field(const std::string& body, const std::string& key) {
+  return testing::JsonField(body, key);
+}
 
 std::string GetJob(httplib::Client& client, const std::string& id) {
   auto res = client.Get(("/api/v1/jobs/" + id).c_str());

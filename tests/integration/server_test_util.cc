@@ -17,7 +17,8 @@ namespace eddy::testing {
 
 using Clock = std::chrono::steady_clock;
 
-bool ServerProcess::Start(const std::vector<std::string>& extra, const std::vector<std::string>& env) {
+bool ServerProcess::Start(const std::vector<std::string>& extra,
+                          const std::vector<std::string>& env) {
   const std::string address_file = dir_ + "/address";
   ::unlink(address_file.c_str());
   pid_ = ::fork();

@@ -1,11 +1,12 @@
 // ADWIN: detects a change in the mean quickly, stays quiet on stationary
 // streams (false positives bounded), restores from snapshots exactly.
 
-#include <random>
+#include "operators/models/adwin.h"
 
 #include <gtest/gtest.h>
 
-#include "operators/models/adwin.h"
+#include <random>
+
 #include "operators/models/model.pb.h"
 
 namespace eddy::learn {

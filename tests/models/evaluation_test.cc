@@ -1,11 +1,12 @@
 // PrequentialEvaluator: metrics exact on hand-made predictions, the sliding
 // window, masks, snapshots.
 
-#include <cmath>
+#include "operators/models/evaluation.h"
 
 #include <gtest/gtest.h>
 
-#include "operators/models/evaluation.h"
+#include <cmath>
+
 #include "operators/models/model.pb.h"
 
 namespace eddy::learn {
@@ -13,7 +14,8 @@ namespace {
 
 PredictionColumns Classified(std::vector<double> predicted, RowMatrix probabilities) {
   PredictionColumns out;
-  out.value = Eigen::Map<Eigen::VectorXd>(predicted.data(), static_cast<Eigen::Index>(predicted.size()));
+  out.value =
+      Eigen::Map<Eigen::VectorXd>(predicted.data(), static_cast<Eigen::Index>(predicted.size()));
   out.probabilities = std::move(probabilities);
   out.score.resize(out.value.size());
   return out;
@@ -24,12 +26,8 @@ class ClassificationMetricsTest : public ::testing::Test {
   void SetUp() override {
     evaluator_ = PrequentialEvaluator::Make(Task::kClassification, 3, 4).value();
     RowMatrix probs(6, 3);
-    probs << 0.8, 0.1, 0.1,
-             0.3, 0.6, 0.1,
-             0.2, 0.7, 0.1,
-             0.1, 0.5, 0.4,
-             0.0, 0.2, 0.8,
-             0.5, 0.1, 0.4;
+    probs << 0.8, 0.1, 0.1, 0.3, 0.6, 0.1, 0.2, 0.7, 0.1, 0.1, 0.5, 0.4, 0.0, 0.2, 0.8, 0.5, 0.1,
+        0.4;
     ASSERT_TRUE(evaluator_->Update(Classified({0, 1, 1, 1, 2, 0}, probs), truth_).ok());
   }
   std::vector<double> truth_ = {0, 0, 1, 1, 2, 2};
@@ -52,8 +50,9 @@ TEST_F(ClassificationMetricsTest, WholeStream) {
   EXPECT_DOUBLE_EQ(r.f1[2], 2.0 / 3);
   EXPECT_DOUBLE_EQ(r.macro_f1, (0.5 + 0.8 + 2.0 / 3) / 3);
   EXPECT_DOUBLE_EQ(r.macro_precision, (0.5 + 2.0 / 3 + 1.0) / 3);
-  const double log_loss =
-      -(std::log(0.8) + std::log(0.3) + std::log(0.7) + std::log(0.5) + std::log(0.8) + std::log(0.4)) / 6;
+  const double log_loss = -(std::log(0.8) + std::log(0.3) + std::log(0.7) + std::log(0.5) +
+                            std::log(0.8) + std::log(0.4)) /
+                          6;
   EXPECT_NEAR(r.log_loss, log_loss, 1e-15);
 }
 
@@ -64,7 +63,8 @@ TEST_F(ClassificationMetricsTest, WindowKeepsTheLastRows) {
   EXPECT_DOUBLE_EQ(r.accuracy, 0.75);
   // Class 0 only predicted (never true): precision 0, counted in the macro.
   EXPECT_DOUBLE_EQ(r.macro_recall, (0 + 1 + 0.5) / 3);
-  EXPECT_NEAR(r.log_loss, -(std::log(0.7) + std::log(0.5) + std::log(0.8) + std::log(0.4)) / 4, 1e-15);
+  EXPECT_NEAR(r.log_loss, -(std::log(0.7) + std::log(0.5) + std::log(0.8) + std::log(0.4)) / 4,
+              1e-15);
 }
 
 TEST_F(ClassificationMetricsTest, ProbabilityZeroIsClipped) {

@@ -3,11 +3,12 @@
 // ordinal codes, online standardization (rows scaled by the statistics of the
 // rows before them), snapshots.
 
-#include <cmath>
+#include "operators/models/features.h"
 
 #include <gtest/gtest.h>
 
-#include "operators/models/features.h"
+#include <cmath>
+
 #include "operators/models/model.pb.h"
 
 namespace eddy::learn {
@@ -55,10 +56,7 @@ TEST(FeaturesTest, NumericAndOneHot) {
   ASSERT_TRUE(encoder->Encode(batch, true, &x, &valid).ok());
   RowMatrix expected(4, 5);
   // green is the third colour: beyond the cap of 2, it encodes as zeros.
-  expected << 1.5, 1, 1, 1, 0,
-              2.5, 2, 0, 0, 1,
-              3.5, 3, 1, 1, 0,
-              4.5, 4, 0, 0, 0;
+  expected << 1.5, 1, 1, 1, 0, 2.5, 2, 0, 0, 1, 3.5, 3, 1, 1, 0, 4.5, 4, 0, 0, 0;
   EXPECT_EQ(x, expected);
   EXPECT_EQ(valid, std::vector<uint8_t>(4, 1));
   EXPECT_EQ(encoder->feature_names(),

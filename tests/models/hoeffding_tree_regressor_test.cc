@@ -1,10 +1,10 @@
 // Hoeffding tree regressor: variance-reduction splits on a step function,
 // linear leaves against mean leaves, quality on diabetes, nominal splits.
 
+#include <gtest/gtest.h>
+
 #include <cmath>
 #include <random>
-
-#include <gtest/gtest.h>
 
 #include "operators/models/evaluation.h"
 #include "operators/models/model.h"
@@ -26,7 +26,7 @@ std::unique_ptr<Model> Make(int features, const HoeffdingTreeRegressorOptions& o
 }
 
 RegressionReport Stream(const Dataset& data, Model* model, int64_t window, Eigen::Index batch,
-                     bool use_window) {
+                        bool use_window) {
   auto evaluator = PrequentialEvaluator::Make(Task::kRegression, 0, window).value();
   RunPrequential(data, model, evaluator.get(), batch);
   return evaluator->Regression(use_window);

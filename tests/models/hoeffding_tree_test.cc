@@ -2,11 +2,11 @@
 // timing (grace period), quality on synthetic concepts and on digits, leaf
 // prediction modes, nominal splits, the memory bound, recovery after drift.
 
+#include <gtest/gtest.h>
+
 #include <cmath>
 #include <random>
 #include <string>
-
-#include <gtest/gtest.h>
 
 #include "operators/models/evaluation.h"
 #include "operators/models/model.h"
@@ -216,8 +216,9 @@ DriftResult RunDrift(bool adaptive) {
   PredictionColumns out;
   int correct_before = 0, correct_after = 0;
   for (int begin = 0; begin < rows; begin += 100) {
-    EXPECT_TRUE(model->Prequential(x.middleRows(begin, 100),
-                                   std::span<const double>(y.data() + begin, 100), nullptr, &out)
+    EXPECT_TRUE(model
+                    ->Prequential(x.middleRows(begin, 100),
+                                  std::span<const double>(y.data() + begin, 100), nullptr, &out)
                     .ok());
     for (int i = 0; i < 100; ++i) {
       const int row = begin + i;

@@ -2,10 +2,10 @@
 // half-life in batches and points, dying-cluster splitting, k-means++
 // seeding, recovery of well-separated synthetic clusters.
 
+#include <gtest/gtest.h>
+
 #include <cmath>
 #include <random>
-
-#include <gtest/gtest.h>
 
 #include "operators/models/evaluation.h"
 #include "operators/models/model.h"

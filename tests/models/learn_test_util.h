@@ -4,21 +4,21 @@
 // deterministic shuffle, batch building, a prequential driver and a minimal
 // JSON syntax checker.
 
+#include <gtest/gtest.h>
+
 #include <algorithm>
 #include <bit>
 #include <cctype>
 #include <cstdint>
 #include <fstream>
-#include <stdexcept>
 #include <random>
 #include <span>
 #include <sstream>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
-
-#include <gtest/gtest.h>
 
 #include "operators/models/evaluation.h"
 #include "operators/models/features.h"
@@ -34,9 +34,7 @@ struct Dataset {
   Eigen::Index rows() const { return x.rows(); }
 };
 
-inline std::string DataPath(std::string_view name) {
-  return "../shared/data/" + std::string(name);
-}
+inline std::string DataPath(std::string_view name) { return "../shared/data/" + std::string(name); }
 
 // Reads a CSV of numbers with a header row; the last column is the target.
 inline Dataset ReadCsv(const std::string& path) {
@@ -44,7 +42,9 @@ inline Dataset ReadCsv(const std::string& path) {
   std::ifstream in(path);
   // A missing data set fails the test with its path (GoogleTest reports the
   // exception) instead of running on no rows.
-  if (!in.good()) throw std::runtime_error("cannot open " + path + " (run from the repo root, with shared/ beside it)");
+  if (!in.good())
+    throw std::runtime_error("cannot open " + path +
+                             " (run from the repo root, with shared/ beside it)");
   std::string line;
   std::getline(in, line);
   {
@@ -90,7 +90,8 @@ inline void Shuffle(Dataset* data, uint64_t seed) {
 // Rows [begin, end) as a Batch of double columns named like the features.
 inline Batch ToBatch(const Dataset& data, Eigen::Index begin, Eigen::Index end) {
   std::vector<Field> fields;
-  for (const std::string& name : data.feature_names) fields.push_back({name, TypeId::kDouble, true});
+  for (const std::string& name : data.feature_names)
+    fields.push_back({name, TypeId::kDouble, true});
   Batch batch{Schema(fields)};
   for (size_t column = 0; column < data.feature_names.size(); ++column) {
     Column& col = batch.column(column);
@@ -115,9 +116,8 @@ inline void RunPrequential(const Dataset& data, Model* model, PrequentialEvaluat
       ASSERT_TRUE(encoder->Encode(ToBatch(data, begin, end), true, &encoded, &valid).ok());
       ASSERT_TRUE(model->Prequential(encoded, y, &valid, &predictions).ok());
     } else {
-      ASSERT_TRUE(model->Prequential(data.x.middleRows(begin, end - begin), y, nullptr,
-                                     &predictions)
-                      .ok());
+      ASSERT_TRUE(
+          model->Prequential(data.x.middleRows(begin, end - begin), y, nullptr, &predictions).ok());
     }
     ASSERT_TRUE(evaluator->Update(predictions, y).ok());
   }
@@ -159,7 +159,10 @@ class JsonChecker {
       ++pos_;
       if (!Value()) return false;
       SkipSpace();
-      if (Peek(',')) { ++pos_; continue; }
+      if (Peek(',')) {
+        ++pos_;
+        continue;
+      }
       if (Peek('}')) return ++pos_, true;
       return false;
     }
@@ -171,7 +174,10 @@ class JsonChecker {
     while (true) {
       if (!Value()) return false;
       SkipSpace();
-      if (Peek(',')) { ++pos_; continue; }
+      if (Peek(',')) {
+        ++pos_;
+        continue;
+      }
       if (Peek(']')) return ++pos_, true;
       return false;
     }
@@ -182,17 +188,19 @@ class JsonChecker {
     while (pos_ < text_.size()) {
       const char c = text_[pos_++];
       if (c == '"') return true;
-      if (c == '\\') ++pos_;
-      else if (static_cast<unsigned char>(c) < 0x20) return false;
+      if (c == '\\')
+        ++pos_;
+      else if (static_cast<unsigned char>(c) < 0x20)
+        return false;
     }
     return false;
   }
   bool Number() {
     const size_t start = pos_;
     if (Peek('-')) ++pos_;
-    while (pos_ < text_.size() && (std::isdigit(static_cast<unsigned char>(text_[pos_])) ||
-                                   text_[pos_] == '.' || text_[pos_] == 'e' ||
-                                   text_[pos_] == 'E' || text_[pos_] == '+' || text_[pos_] == '-')) {
+    while (pos_ < text_.size() &&
+           (std::isdigit(static_cast<unsigned char>(text_[pos_])) || text_[pos_] == '.' ||
+            text_[pos_] == 'e' || text_[pos_] == 'E' || text_[pos_] == '+' || text_[pos_] == '-')) {
       ++pos_;
     }
     return pos_ > start && std::isdigit(static_cast<unsigned char>(text_[pos_ - 1]));

@@ -2,10 +2,10 @@
 // penalty; quality on real data sets; robustness of Huber / epsilon-
 // insensitive to outliers; L1 sparsity; version counter and input checks.
 
+#include <gtest/gtest.h>
+
 #include <cmath>
 #include <random>
-
-#include <gtest/gtest.h>
 
 #include "operators/models/evaluation.h"
 #include "operators/models/features.h"
@@ -65,8 +65,7 @@ Status LearnRows(Model* model, const RowMatrix& x, std::vector<double> y) {
 TEST(LinearModelTest, SquaredLossConstantRateTwoSteps) {
   auto model = Make(2, Plain(LinearLoss::kSquared, 0.1));
   RowMatrix x(2, 2);
-  x << 1, 2,
-       2, 0;
+  x << 1, 2, 2, 0;
   ASSERT_TRUE(LearnRows(model.get(), x, {3, 1}).ok());
   // Row 1: p = 0, g = -3: w = (0.3, 0.6), b = 0.3.
   // Row 2: p = 0.6 + 0.3 = 0.9, g = -0.1: w = (0.32, 0.6), b = 0.31.
@@ -227,7 +226,7 @@ TEST(LinearModelTest, RobustLossesResistOutliers) {
   const double squared = fit(LinearLoss::kSquared);
   const double huber = fit(LinearLoss::kHuber);
   const double eps = fit(LinearLoss::kEpsilonInsensitive);
-  EXPECT_GT(squared, 4.0);           // mean of the targets: 1 + 5
+  EXPECT_GT(squared, 4.0);  // mean of the targets: 1 + 5
   EXPECT_LT(std::abs(huber - 1), 1.0);
   EXPECT_LT(std::abs(eps - 1), 0.5);
   EXPECT_LT(std::abs(huber - 1), std::abs(squared - 1));
@@ -258,9 +257,8 @@ TEST(LinearModelTest, L1DrivesIrrelevantWeightsToExactlyZero) {
   // (they carry the noise of the early steps).
   auto plain = Make(5, Plain(LinearLoss::kSquared, 0.01));
   Eigen::Index noisy_rows = 50;
-  ASSERT_TRUE(plain->Learn(x.topRows(noisy_rows),
-                           std::span<const double>(y.data(), noisy_rows))
-                  .ok());
+  ASSERT_TRUE(
+      plain->Learn(x.topRows(noisy_rows), std::span<const double>(y.data(), noisy_rows)).ok());
   int nonzero = 0;
   for (double w : Weights(*plain)) nonzero += w != 0.0;
   EXPECT_EQ(nonzero, 5);
@@ -351,8 +349,8 @@ FeatureOptions StandardizedColumns(const Dataset& data) {
 }
 
 std::unique_ptr<FeatureEncoder> Encoder(const Dataset& data) {
-  auto encoder = FeatureEncoder::Make(testing::ToBatch(data, 0, 0).schema(),
-                                      StandardizedColumns(data));
+  auto encoder =
+      FeatureEncoder::Make(testing::ToBatch(data, 0, 0).schema(), StandardizedColumns(data));
   EXPECT_TRUE(encoder.ok());
   return std::move(encoder).value();
 }
@@ -372,8 +370,8 @@ TEST(LinearModelQualityTest, LogisticOnBreastCancer) {
   const ClassificationReport report = evaluator->Classification(false);
   EXPECT_EQ(report.count, 569);
   EXPECT_GT(report.accuracy, 0.93);
-  std::printf("breast_cancer logistic prequential accuracy %.4f, log loss %.4f\n",
-              report.accuracy, report.log_loss);
+  std::printf("breast_cancer logistic prequential accuracy %.4f, log loss %.4f\n", report.accuracy,
+              report.log_loss);
 }
 
 // Prequential accuracy over the whole shuffled stream and over its last

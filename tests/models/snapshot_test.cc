@@ -3,10 +3,10 @@
 // (same predictions, same next snapshot bytes). ExportJson is valid JSON.
 // Damaged snapshots are Corruption, never a crash.
 
+#include <gtest/gtest.h>
+
 #include <functional>
 #include <random>
-
-#include <gtest/gtest.h>
 
 #include "operators/models/model.h"
 #include "operators/models/model.pb.h"
@@ -47,52 +47,71 @@ void MakeStream(Task task, int classes, int rows, uint64_t seed, RowMatrix* x,
 
 std::vector<Case> Cases() {
   std::vector<Case> cases;
-  cases.push_back({"linear_squared_adagrad_elasticnet", [] {
+  cases.push_back({"linear_squared_adagrad_elasticnet",
+                   [] {
                      LinearModelOptions o;
                      o.schedule = LearningRate::kAdaGrad;
                      o.penalty = Penalty::kElasticNet;
                      o.alpha = 0.01;
                      return MakeLinearModel(4, o);
                    },
-                   Task::kRegression, 0, {"\"weights\"", "\"intercept\""}});
-  cases.push_back({"linear_huber_invscaling_l1", [] {
+                   Task::kRegression,
+                   0,
+                   {"\"weights\"", "\"intercept\""}});
+  cases.push_back({"linear_huber_invscaling_l1",
+                   [] {
                      LinearModelOptions o;
                      o.loss = LinearLoss::kHuber;
                      o.penalty = Penalty::kL1;
                      o.alpha = 0.001;
                      return MakeLinearModel(4, o);
                    },
-                   Task::kRegression, 0, {"\"weights\""}});
-  cases.push_back({"logistic", [] {
+                   Task::kRegression,
+                   0,
+                   {"\"weights\""}});
+  cases.push_back({"logistic",
+                   [] {
                      LinearModelOptions o;
                      o.loss = LinearLoss::kLogistic;
                      return MakeLinearModel(4, o);
                    },
-                   Task::kClassification, 2, {"\"weights\""}});
-  cases.push_back({"softmax", [] {
+                   Task::kClassification,
+                   2,
+                   {"\"weights\""}});
+  cases.push_back({"softmax",
+                   [] {
                      LinearModelOptions o;
                      o.loss = LinearLoss::kSoftmax;
                      o.num_classes = 3;
                      o.schedule = LearningRate::kConstant;
                      return MakeLinearModel(4, o);
                    },
-                   Task::kClassification, 3, {"\"weights\""}});
-  cases.push_back({"kmeans", [] {
+                   Task::kClassification,
+                   3,
+                   {"\"weights\""}});
+  cases.push_back({"kmeans",
+                   [] {
                      KMeansOptions o;
                      o.k = 3;
                      o.decay_factor = 0.9;
                      return MakeStreamingKMeans(4, o);
                    },
-                   Task::kClustering, 0, {"\"centers\"", "\"weights\""}});
-  cases.push_back({"hoeffding_tree", [] {
+                   Task::kClustering,
+                   0,
+                   {"\"centers\"", "\"weights\""}});
+  cases.push_back({"hoeffding_tree",
+                   [] {
                      HoeffdingTreeOptions o;
                      o.num_classes = 3;
                      o.grace_period = 50;
                      o.nominal_features = {3};
                      return MakeHoeffdingTreeClassifier(4, o);
                    },
-                   Task::kClassification, 3, {"\"root\"", "\"split\"", "\"class_counts\""}});
-  cases.push_back({"hoeffding_tree_gini_bounded", [] {
+                   Task::kClassification,
+                   3,
+                   {"\"root\"", "\"split\"", "\"class_counts\""}});
+  cases.push_back({"hoeffding_tree_gini_bounded",
+                   [] {
                      HoeffdingTreeOptions o;
                      o.num_classes = 3;
                      o.grace_period = 50;
@@ -101,22 +120,30 @@ std::vector<Case> Cases() {
                      o.max_active_leaves = 1;
                      return MakeHoeffdingTreeClassifier(4, o);
                    },
-                   Task::kClassification, 3, {"\"root\"", "\"active\":false"}});
-  cases.push_back({"hoeffding_adaptive_tree", [] {
+                   Task::kClassification,
+                   3,
+                   {"\"root\"", "\"active\":false"}});
+  cases.push_back({"hoeffding_adaptive_tree",
+                   [] {
                      HoeffdingTreeOptions o;
                      o.num_classes = 3;
                      o.grace_period = 50;
                      o.nominal_features = {3};
                      return MakeHoeffdingAdaptiveTreeClassifier(4, o);
                    },
-                   Task::kClassification, 3, {"\"root\"", "\"error_window\""}});
-  cases.push_back({"hoeffding_tree_regressor", [] {
+                   Task::kClassification,
+                   3,
+                   {"\"root\"", "\"error_window\""}});
+  cases.push_back({"hoeffding_tree_regressor",
+                   [] {
                      HoeffdingTreeRegressorOptions o;
                      o.grace_period = 50;
                      o.nominal_features = {3};
                      return MakeHoeffdingTreeRegressor(4, o);
                    },
-                   Task::kRegression, 0, {"\"root\"", "\"split\"", "\"linear_weights\""}});
+                   Task::kRegression,
+                   0,
+                   {"\"root\"", "\"split\"", "\"linear_weights\""}});
   return cases;
 }
 
@@ -144,8 +171,9 @@ TEST_P(SnapshotTest, RestoredModelIsIdentical) {
   const Eigen::Index half = 1500, batch = 100;
   PredictionColumns out;
   for (Eigen::Index begin = 0; begin < half; begin += batch) {
-    ASSERT_TRUE(model->Prequential(x.middleRows(begin, batch),
-                                   std::span<const double>(y.data() + begin, batch), nullptr, &out)
+    ASSERT_TRUE(model
+                    ->Prequential(x.middleRows(begin, batch),
+                                  std::span<const double>(y.data() + begin, batch), nullptr, &out)
                     .ok());
   }
   std::unique_ptr<Model> restored = RoundTrip(*model);
@@ -192,21 +220,28 @@ TEST_P(SnapshotTest, DamagedSnapshotsAreCorruption) {
   pb::ModelSnapshot snapshot;
   ASSERT_TRUE(model->Snapshot(&snapshot).ok());
   switch (snapshot.model_case()) {
-    case pb::ModelSnapshot::kLinear: snapshot.mutable_linear()->mutable_weights()->RemoveLast(); break;
-    case pb::ModelSnapshot::kKmeans: snapshot.mutable_kmeans()->mutable_centers()->RemoveLast(); break;
+    case pb::ModelSnapshot::kLinear:
+      snapshot.mutable_linear()->mutable_weights()->RemoveLast();
+      break;
+    case pb::ModelSnapshot::kKmeans:
+      snapshot.mutable_kmeans()->mutable_centers()->RemoveLast();
+      break;
     case pb::ModelSnapshot::kTreeClassifier:
       snapshot.mutable_tree_classifier()->mutable_nodes(0)->mutable_class_counts()->RemoveLast();
       break;
     case pb::ModelSnapshot::kTreeRegressor:
       snapshot.mutable_tree_regressor()->mutable_nodes(0)->mutable_x_mean()->RemoveLast();
       break;
-    case pb::ModelSnapshot::MODEL_NOT_SET: FAIL();
+    case pb::ModelSnapshot::MODEL_NOT_SET:
+      FAIL();
   }
   EXPECT_EQ(Model::Restore(snapshot).status().code(), StatusCode::kCorruption);
 }
 
 INSTANTIATE_TEST_SUITE_P(AllModels, SnapshotTest, ::testing::ValuesIn(Cases()),
-                         [](const ::testing::TestParamInfo<Case>& info) { return info.param.name; });
+                         [](const ::testing::TestParamInfo<Case>& info) {
+                           return info.param.name;
+                         });
 
 TEST(SnapshotTest, KMeansBufferedRowsSurviveARestore) {
   KMeansOptions options;

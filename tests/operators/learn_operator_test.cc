@@ -3,6 +3,8 @@
 // batches), their file outputs compared with results computed by calling the
 // models library directly, bit for bit where the computation is the same.
 
+#include "operators/learn/learn_operator.h"
+
 #include <gtest/gtest.h>
 #include <simdjson.h>
 
@@ -14,7 +16,6 @@
 
 #include "operators/models/evaluation.h"
 #include "operators/models/features.h"
-#include "operators/learn/learn_operator.h"
 #include "operators/models/model.h"
 #include "runtime/engine/executor.h"
 #include "runtime/engine/job_plan.h"
@@ -53,7 +54,8 @@ class LearnJobTest : public ::testing::Test {
     return RunJob(plan, options);
   }
 
-  Result<RunSummary> RunYaml(const std::string& yaml, const std::string& dir = "", int64_t max_batches = 0) {
+  Result<RunSummary> RunYaml(const std::string& yaml, const std::string& dir = "",
+                             int64_t max_batches = 0) {
     auto plan = Plan(yaml, dir);
     if (!plan.ok()) return plan.status();
     return Run(**plan, max_batches);
@@ -76,10 +78,12 @@ struct Point {
 // Batches of 4 lines. Line 6 (x0 NULL) is a dead letter; lines 3 and 9 are
 // unlabelled: predicted, not learned.
 const std::vector<Point> kPoints = {
-    {0.5, 1.0, "red", 2.0},     {1.5, -1.0, "blue", 0.5},  {-0.5, 2.0, "red", 3.5},
-    {2.0, 0.0, "green", std::nullopt}, {1.0, 1.5, "blue", 2.25}, {0.0, -0.5, "red", -1.0},
-    {std::nullopt, 1.0, "red", 1.0},   {3.0, 0.25, "green", 4.0}, {-1.0, -1.0, "blue", -2.5},
-    {0.75, 0.5, "red", std::nullopt},  {1.25, 2.5, "green", 5.0}, {-2.0, 1.0, "red", -0.75},
+    {0.5, 1.0, "red", 2.0},          {1.5, -1.0, "blue", 0.5},
+    {-0.5, 2.0, "red", 3.5},         {2.0, 0.0, "green", std::nullopt},
+    {1.0, 1.5, "blue", 2.25},        {0.0, -0.5, "red", -1.0},
+    {std::nullopt, 1.0, "red", 1.0}, {3.0, 0.25, "green", 4.0},
+    {-1.0, -1.0, "blue", -2.5},      {0.75, 0.5, "red", std::nullopt},
+    {1.25, 2.5, "green", 5.0},       {-2.0, 1.0, "red", -0.75},
 };
 
 std::string PointsJson() {
@@ -88,9 +92,15 @@ std::string PointsJson() {
     std::ostringstream line;
     line.precision(17);
     line << "{\"x0\":";
-    if (p.x0) line << *p.x0; else line << "null";
+    if (p.x0)
+      line << *p.x0;
+    else
+      line << "null";
     line << ",\"x1\":" << p.x1 << ",\"color\":\"" << p.color << "\",\"y\":";
-    if (p.y) line << *p.y; else line << "null";
+    if (p.y)
+      line << *p.y;
+    else
+      line << "null";
     line << "}\n";
     out += line.str();
   }
@@ -134,7 +144,9 @@ TEST_F(LearnJobTest, PrequentialSgdRegressionMatchesTheLibraryBitForBit) {
 
   // The same computation through the library: features encoded per batch
   // with updates, then test-then-train on the labelled rows.
-  Schema schema({{"x0", TypeId::kDouble, true}, {"x1b", TypeId::kDouble, true}, {"color", TypeId::kString, true}});
+  Schema schema({{"x0", TypeId::kDouble, true},
+                 {"x1b", TypeId::kDouble, true},
+                 {"color", TypeId::kString, true}});
   learn::FeatureOptions feature_options;
   feature_options.columns = {"x0", "x1b", "color"};
   feature_options.standardize = true;
@@ -215,7 +227,8 @@ std::string CancerJob(const std::string& operators, const std::string& sinks, in
   std::string features;
   std::stringstream columns(header);
   for (std::string column; std::getline(columns, column, ',');) {
-    schema += "      - { name: " + column + ", type: " + (column == "benign" ? "int64" : "double") + " }\n";
+    schema += "      - { name: " + column + ", type: " + (column == "benign" ? "int64" : "double") +
+              " }\n";
     if (column != "benign") features += (features.empty() ? "" : ", ") + column;
   }
   std::string ops = operators;
@@ -225,11 +238,14 @@ std::string CancerJob(const std::string& operators, const std::string& sinks, in
   return "name: cancer\n"
          "sources:\n"
          "  - name: cancer\n"
-         "    file: { path: " + std::filesystem::absolute("../shared/data/breast_cancer.csv").string() + " }\n"
+         "    file: { path: " +
+         std::filesystem::absolute("../shared/data/breast_cancer.csv").string() +
+         " }\n"
          "    format: { type: csv, header: true }\n"
-         "    schema:\n" + schema +
-         "operators:\n" + ops + "sinks:\n" + sinks +
-         "trigger: { interval: 1ms, max_records_per_partition: " + std::to_string(batch_rows) + " }\n"
+         "    schema:\n" +
+         schema + "operators:\n" + ops + "sinks:\n" + sinks +
+         "trigger: { interval: 1ms, max_records_per_partition: " + std::to_string(batch_rows) +
+         " }\n"
          "state: { dir: state }\n";
 }
 
@@ -305,14 +321,18 @@ TEST_F(LearnJobTest, LogisticRegressionOnBreastCancerIsAccuratePrequentially) {
   const std::string scraped = registry->Scrape();
   auto sample = [&](const std::string& series) {
     const size_t at = scraped.find("\n" + series + " ");
-    return at == std::string::npos ? -1.0 : std::strtod(scraped.c_str() + at + series.size() + 2, nullptr);
+    return at == std::string::npos ? -1.0
+                                   : std::strtod(scraped.c_str() + at + series.size() + 2, nullptr);
   };
-  EXPECT_EQ(sample("eddy_model_rows_learned_total{job=\"cancer\",operator=\"logistic\"}"), 569) << scraped;
+  EXPECT_EQ(sample("eddy_model_rows_learned_total{job=\"cancer\",operator=\"logistic\"}"), 569)
+      << scraped;
   EXPECT_EQ(sample("eddy_model_version{job=\"cancer\",operator=\"logistic\"}"), 6);
-  EXPECT_DOUBLE_EQ(sample("eddy_model_accuracy{job=\"cancer\",operator=\"logistic\",window=\"all\"}"),
-                   by_name.at("accuracy"));
-  EXPECT_DOUBLE_EQ(sample("eddy_model_accuracy{job=\"cancer\",operator=\"logistic\",window=\"recent\"}"),
-                   by_name.at("window_accuracy"));
+  EXPECT_DOUBLE_EQ(
+      sample("eddy_model_accuracy{job=\"cancer\",operator=\"logistic\",window=\"all\"}"),
+      by_name.at("accuracy"));
+  EXPECT_DOUBLE_EQ(
+      sample("eddy_model_accuracy{job=\"cancer\",operator=\"logistic\",window=\"recent\"}"),
+      by_name.at("window_accuracy"));
 
   // Every row carries a class of the label's type and its probability.
   const std::vector<std::string> lines = Lines(testing::ReadFile(dir_ + "/out.jsonl"));
@@ -462,7 +482,8 @@ state: { dir: state }
 
   const auto missing = testing::RunEddy("model export " + dir_ + "/job.yaml fit --key c");
   EXPECT_EQ(missing.exit_code, 1);
-  EXPECT_NE(missing.output.find("no model stored for 'fit' key 'c'"), std::string::npos) << missing.output;
+  EXPECT_NE(missing.output.find("no model stored for 'fit' key 'c'"), std::string::npos)
+      << missing.output;
   const auto keyless = testing::RunEddy("model export " + dir_ + "/job.yaml fit");
   EXPECT_EQ(keyless.exit_code, 1);
   EXPECT_NE(keyless.output.find("give the key with --key"), std::string::npos) << keyless.output;
@@ -472,15 +493,16 @@ state: { dir: state }
 // Spec errors name the file, line and key.
 
 std::string ErrorOf(const std::string& dir, const std::string& operators) {
-  const std::string yaml = "name: bad\n"                                   // 1
-                           "sources:\n"                                    // 2
-                           "  - name: points\n"                            // 3
-                           "    generator: { kind: regression, count: 10 }\n"  // 4
-                           "operators:\n"                                  // 5
-                           + operators +                                   // 6..
-                           "sinks:\n"
-                           "  - name: out\n"
-                           "    stdout:\n";
+  const std::string yaml =
+      "name: bad\n"                                       // 1
+      "sources:\n"                                        // 2
+      "  - name: points\n"                                // 3
+      "    generator: { kind: regression, count: 10 }\n"  // 4
+      "operators:\n"                                      // 5
+      + operators +                                       // 6..
+      "sinks:\n"
+      "  - name: out\n"
+      "    stdout:\n";
   testing::WriteFile(dir + "/job.yaml", yaml);
   auto job = LoadJobFile(dir + "/job.yaml");
   if (!job.ok()) return job.status().message();
@@ -491,18 +513,19 @@ std::string ErrorOf(const std::string& dir, const std::string& operators) {
 TEST_F(LearnJobTest, BadSpecsAreRefusedNamingFileLineAndKey) {
   const std::string file = dir_ + "/job.yaml";
   std::string error = ErrorOf(dir_,
-                              "  - name: fit\n"                       // 6
-                              "    prequential:\n"                    // 7
-                              "      model: sgd_regressor\n"          // 8
-                              "      features: [x0, x1]\n"            // 9
-                              "      label: label\n"                  // 10
-                              "      options:\n"                      // 11
-                              "        eta0: 0.1\n"                   // 12
-                              "        eta: 0.1\n");                  // 13
+                              "  - name: fit\n"               // 6
+                              "    prequential:\n"            // 7
+                              "      model: sgd_regressor\n"  // 8
+                              "      features: [x0, x1]\n"    // 9
+                              "      label: label\n"          // 10
+                              "      options:\n"              // 11
+                              "        eta0: 0.1\n"           // 12
+                              "        eta: 0.1\n");          // 13
   EXPECT_NE(error.find(file + ":13:"), std::string::npos) << error;
-  EXPECT_NE(error.find("operators[0].prequential.options.eta: option eta: unknown option 'eta' for model "
-                       "sgd_regressor (expected one of: alpha, epsilon, eta0,"),
-            std::string::npos)
+  EXPECT_NE(
+      error.find("operators[0].prequential.options.eta: option eta: unknown option 'eta' for model "
+                 "sgd_regressor (expected one of: alpha, epsilon, eta0,"),
+      std::string::npos)
       << error;
 
   error = ErrorOf(dir_,
@@ -524,8 +547,10 @@ TEST_F(LearnJobTest, BadSpecsAreRefusedNamingFileLineAndKey) {
                   "      features: [x0]\n"
                   "      label: label\n");
   EXPECT_NE(error.find(file + ":8:"), std::string::npos) << error;
-  EXPECT_NE(error.find("operators[0].learn.model: unknown model 'sgd' (expected sgd_regressor | sgd_classifier"),
-            std::string::npos)
+  EXPECT_NE(
+      error.find(
+          "operators[0].learn.model: unknown model 'sgd' (expected sgd_regressor | sgd_classifier"),
+      std::string::npos)
       << error;
 
   error = ErrorOf(dir_,
@@ -542,7 +567,8 @@ TEST_F(LearnJobTest, BadSpecsAreRefusedNamingFileLineAndKey) {
                   "    learn:\n"
                   "      model: hoeffding_tree\n"
                   "      features: [x0]\n");
-  EXPECT_NE(error.find("operators[0].learn.label: is required for model hoeffding_tree"), std::string::npos)
+  EXPECT_NE(error.find("operators[0].learn.label: is required for model hoeffding_tree"),
+            std::string::npos)
       << error;
 
   error = ErrorOf(dir_,
@@ -551,14 +577,16 @@ TEST_F(LearnJobTest, BadSpecsAreRefusedNamingFileLineAndKey) {
                   "  - name: serve\n"
                   "    inputs: points\n"
                   "    predict: { from: fit }\n");
-  EXPECT_NE(error.find("operators[1].inputs: predict must take its learner 'fit' as its only input"),
-            std::string::npos)
+  EXPECT_NE(
+      error.find("operators[1].inputs: predict must take its learner 'fit' as its only input"),
+      std::string::npos)
       << error;
 
   error = ErrorOf(dir_,
                   "  - name: serve\n"
                   "    predict: { from: points }\n");
-  EXPECT_NE(error.find("operators[0].predict.from: 'points' is not a learn operator"), std::string::npos)
+  EXPECT_NE(error.find("operators[0].predict.from: 'points' is not a learn operator"),
+            std::string::npos)
       << error;
 
   EXPECT_EQ(ErrorOf(dir_,

@@ -6,7 +6,8 @@ namespace eddy {
 namespace {
 
 Schema PriceSchema() {
-  return Schema({{"id", TypeId::kInt64, false}, {"price", TypeId::kDouble, true},
+  return Schema({{"id", TypeId::kInt64, false},
+                 {"price", TypeId::kDouble, true},
                  {"raw", TypeId::kString, true}});
 }
 
@@ -48,7 +49,8 @@ std::unique_ptr<Operator> Make(const std::string& yaml_kind, const std::vector<S
 }
 
 TEST(FilterOperator, KeepsRowsWhosePredicateIsTrueAndDropsNulls) {
-  auto filter = Make("cheap", {PriceSchema()}, [](spec::OperatorSpec* s) { s->set_filter("price < 10"); });
+  auto filter =
+      Make("cheap", {PriceSchema()}, [](spec::OperatorSpec* s) { s->set_filter("price < 10"); });
   ASSERT_NE(filter, nullptr);
   Batch input = PriceBatch({{1, 5.0, "a"}, {2, 50.0, "b"}, {3, std::nullopt, "c"}, {4, 9.5, "d"}});
   Batch out(filter->output_schema());
@@ -109,7 +111,8 @@ TEST(SelectOperator, RejectsDuplicateOutputNamesAtTheirItem) {
 }
 
 TEST(UnionOperator, ConcatenatesInputsAndWidensNullability) {
-  Schema strict({{"id", TypeId::kInt64, false}, {"price", TypeId::kDouble, false},
+  Schema strict({{"id", TypeId::kInt64, false},
+                 {"price", TypeId::kDouble, false},
                  {"raw", TypeId::kString, false}});
   auto merged = Make("all", {strict, PriceSchema()}, [](spec::OperatorSpec* s) {
     s->mutable_union_();

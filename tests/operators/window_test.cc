@@ -5,7 +5,6 @@
 // exactly with results worked out by hand in the comments.
 
 #include <gtest/gtest.h>
-
 #include <spdlog/sinks/ringbuffer_sink.h>
 #include <spdlog/spdlog.h>
 
@@ -32,9 +31,7 @@ std::string EventJson(const Event& event) {
          R"(,"v":)" + std::to_string(event.seconds) + "}";
 }
 
-std::string Time(int seconds) {
-  return FormatTimestamp(static_cast<int64_t>(seconds) * 1000000);
-}
+std::string Time(int seconds) { return FormatTimestamp(static_cast<int64_t>(seconds) * 1000000); }
 
 // One window result as the JSON file sink writes it.
 std::string Window(const std::string& key, int start, int end, int count, int total) {
@@ -45,8 +42,8 @@ std::string Window(const std::string& key, int start, int end, int count, int to
 
 // A late row as it arrived.
 std::string Row(const std::string& key, int seconds) {
-  return R"({"key":")" + key + R"(","t":")" + Time(seconds) + R"(","v":)" + std::to_string(seconds) +
-         "}\n";
+  return R"({"key":")" + key + R"(","t":")" + Time(seconds) + R"(","v":)" +
+         std::to_string(seconds) + "}\n";
 }
 
 class WindowJobTest : public ::testing::Test {
@@ -62,38 +59,45 @@ class WindowJobTest : public ::testing::Test {
 
   void Produce(const std::vector<Event>& events, const std::string& topic = "events") {
     std::vector<TestRecord> records;
-    for (const Event& event : events) records.push_back({event.partition, std::nullopt, EventJson(event)});
+    for (const Event& event : events)
+      records.push_back({event.partition, std::nullopt, EventJson(event)});
     testing::ProduceRecords(broker_->bootstrap(), topic, records);
   }
 
   // The job: events -> OPERATORS -> out.jsonl (and late.jsonl when the
   // operator has a late output).
   std::string Job(const std::string& operators, bool late_sink) {
-    std::string yaml = "name: windows\n"
-                       "kafka: { brokers: \"" + broker_->bootstrap() + "\" }\n"
-                       "sources:\n"
-                       "  - name: events\n"
-                       "    kafka: { topics: [events] }\n"
-                       "    format: json\n"
-                       "    schema:\n"
-                       "      - { name: key, type: string }\n"
-                       "      - { name: t, type: timestamp }\n"
-                       "      - { name: v, type: int64 }\n"
-                       "    event_time: { column: t, idle_timeout: 1ms }\n"
-                       "operators:\n" + operators +
-                       "sinks:\n"
-                       "  - name: out\n"
-                       "    input: counts\n"
-                       "    file: { path: out.jsonl }\n"
-                       "    format: json\n";
+    std::string yaml =
+        "name: windows\n"
+        "kafka: { brokers: \"" +
+        broker_->bootstrap() +
+        "\" }\n"
+        "sources:\n"
+        "  - name: events\n"
+        "    kafka: { topics: [events] }\n"
+        "    format: json\n"
+        "    schema:\n"
+        "      - { name: key, type: string }\n"
+        "      - { name: t, type: timestamp }\n"
+        "      - { name: v, type: int64 }\n"
+        "    event_time: { column: t, idle_timeout: 1ms }\n"
+        "operators:\n" +
+        operators +
+        "sinks:\n"
+        "  - name: out\n"
+        "    input: counts\n"
+        "    file: { path: out.jsonl }\n"
+        "    format: json\n";
     if (late_sink) {
-      yaml += "  - name: late\n"
-              "    input: counts.late\n"
-              "    file: { path: late.jsonl }\n"
-              "    format: json\n";
+      yaml +=
+          "  - name: late\n"
+          "    input: counts.late\n"
+          "    file: { path: late.jsonl }\n"
+          "    format: json\n";
     }
-    yaml += "trigger: { interval: 1ms, max_records_per_partition: 2 }\n"
-            "state: { dir: state }\n";
+    yaml +=
+        "trigger: { interval: 1ms, max_records_per_partition: 2 }\n"
+        "state: { dir: state }\n";
     return yaml;
   }
 
@@ -130,8 +134,8 @@ class WindowJobTest : public ::testing::Test {
 //                                          the 5 s lateness of [10,20); watermark 41
 //   batch 4: p0 a@8                     -> [0,10) closed at 10 + 5 <= 41: late
 const std::vector<Event> kTumblingEvents = {
-    {0, "a", 1}, {0, "a", 5}, {0, "a", 21}, {0, "a", 22}, {0, "a", 40}, {0, "a", 42}, {0, "a", 8},
-    {1, "b", 2}, {1, "b", 11}, {1, "a", 3}, {1, "b", 14}, {1, "b", 12}, {1, "b", 41}};
+    {0, "a", 1}, {0, "a", 5},  {0, "a", 21}, {0, "a", 22}, {0, "a", 40}, {0, "a", 42}, {0, "a", 8},
+    {1, "b", 2}, {1, "b", 11}, {1, "a", 3},  {1, "b", 14}, {1, "b", 12}, {1, "b", 41}};
 
 const char* kTumbling =
     "  - name: counts\n"
@@ -167,26 +171,29 @@ TEST_F(WindowJobTest, TumblingUpdateEmitsChangedWindowsEveryBatch) {
   EXPECT_EQ(Output("out.jsonl"),
             // batch 1
             Window("a", 0, 10, 2, 6) + Window("b", 0, 10, 1, 2) + Window("b", 10, 20, 1, 11) +
-            // batch 2
-            Window("a", 20, 30, 2, 43) + Window("a", 0, 10, 3, 9) + Window("b", 10, 20, 2, 25) +
-            // batch 3
-            Window("a", 40, 50, 2, 82) + Window("b", 10, 20, 3, 37) + Window("b", 40, 50, 1, 41));
+                // batch 2
+                Window("a", 20, 30, 2, 43) + Window("a", 0, 10, 3, 9) + Window("b", 10, 20, 2, 25) +
+                // batch 3
+                Window("a", 40, 50, 2, 82) + Window("b", 10, 20, 3, 37) +
+                Window("b", 40, 50, 1, 41));
   EXPECT_EQ(Output("late.jsonl"), Row("a", 8));
 }
 
 // One key on partition 0; partitions 1 and 2 idle.
 //   batch 1: a@1 a@7   -> windows [-5,5) [0,10) / [0,10) [5,15); watermark 7: [-5,5) fires
-//   batch 2: a@12 a@30 -> [5,15) [10,20) / [25,35) [30,40); watermark 30: [0,10) [5,15) [10,20) fire
+//   batch 2: a@12 a@30 -> [5,15) [10,20) / [25,35) [30,40); watermark 30: [0,10) [5,15) [10,20)
+//   fire
 TEST_F(WindowJobTest, SlidingWindowsCountEveryWindowARowFallsIn) {
   Produce({{0, "a", 1}, {0, "a", 7}, {0, "a", 12}, {0, "a", 30}});
-  auto summary = Run(Job("  - name: counts\n"
-                         "    window:\n"
-                         "      key: [key]\n"
-                         "      type: sliding\n"
-                         "      size: 10s\n"
-                         "      slide: 5s\n"
-                         "      aggregates: [\"count(*) AS n\", \"sum(v) AS total\"]\n",
-                         false));
+  auto summary =
+      Run(Job("  - name: counts\n"
+              "    window:\n"
+              "      key: [key]\n"
+              "      type: sliding\n"
+              "      size: 10s\n"
+              "      slide: 5s\n"
+              "      aggregates: [\"count(*) AS n\", \"sum(v) AS total\"]\n",
+              false));
   ASSERT_TRUE(summary.ok()) << summary.status().ToString();
   EXPECT_EQ(Output("out.jsonl"), Window("a", -5, 5, 1, 1) + Window("a", 0, 10, 2, 8) +
                                      Window("a", 5, 15, 2, 19) + Window("a", 10, 20, 1, 12));
@@ -198,14 +205,21 @@ TEST_F(WindowJobTest, SlidingWindowsCountEveryWindowARowFallsIn) {
 //   batch 3: a@7 a@22  -> a@7 late (7 + 5 <= 20); a@22 merges into a[20,27)   watermark 22
 //   batch 4: a@40      -> watermark 40: a[20,27) fires
 TEST_F(WindowJobTest, SessionWindowsMergeAcrossBatchesAndCloseAfterTheGap) {
-  Produce({{0, "a", 1}, {0, "a", 4}, {0, "b", 2}, {0, "a", 20}, {0, "a", 7}, {0, "a", 22}, {0, "a", 40}});
-  auto summary = Run(Job("  - name: counts\n"
-                         "    window:\n"
-                         "      key: [key]\n"
-                         "      type: session\n"
-                         "      gap: 5s\n"
-                         "      aggregates: [\"count(*) AS n\", \"sum(v) AS total\"]\n",
-                         true));
+  Produce({{0, "a", 1},
+           {0, "a", 4},
+           {0, "b", 2},
+           {0, "a", 20},
+           {0, "a", 7},
+           {0, "a", 22},
+           {0, "a", 40}});
+  auto summary =
+      Run(Job("  - name: counts\n"
+              "    window:\n"
+              "      key: [key]\n"
+              "      type: session\n"
+              "      gap: 5s\n"
+              "      aggregates: [\"count(*) AS n\", \"sum(v) AS total\"]\n",
+              true));
   ASSERT_TRUE(summary.ok()) << summary.status().ToString();
   EXPECT_EQ(Output("out.jsonl"),
             Window("b", 2, 7, 1, 2) + Window("a", 1, 9, 2, 5) + Window("a", 20, 27, 2, 42));
@@ -216,51 +230,60 @@ TEST_F(WindowJobTest, SessionWindowsMergeAcrossBatchesAndCloseAfterTheGap) {
 // changed, in the order the batch first touched them.
 TEST_F(WindowJobTest, SlidingUpdateEmitsEveryWindowABatchChanged) {
   Produce({{0, "a", 1}, {0, "a", 7}, {0, "a", 12}, {0, "a", 30}});
-  auto summary = Run(Job("  - name: counts\n"
-                         "    window:\n"
-                         "      key: [key]\n"
-                         "      type: sliding\n"
-                         "      size: 10s\n"
-                         "      slide: 5s\n"
-                         "      output_mode: update\n"
-                         "      aggregates: [\"count(*) AS n\", \"sum(v) AS total\"]\n",
-                         false));
+  auto summary =
+      Run(Job("  - name: counts\n"
+              "    window:\n"
+              "      key: [key]\n"
+              "      type: sliding\n"
+              "      size: 10s\n"
+              "      slide: 5s\n"
+              "      output_mode: update\n"
+              "      aggregates: [\"count(*) AS n\", \"sum(v) AS total\"]\n",
+              false));
   ASSERT_TRUE(summary.ok()) << summary.status().ToString();
   EXPECT_EQ(Output("out.jsonl"),
             // batch 1: a@1 -> [0,10) [-5,5); a@7 -> [5,15) [0,10)
             Window("a", 0, 10, 2, 8) + Window("a", -5, 5, 1, 1) + Window("a", 5, 15, 1, 7) +
-            // batch 2: a@12 -> [10,20) [5,15); a@30 -> [30,40) [25,35)
-            Window("a", 10, 20, 1, 12) + Window("a", 5, 15, 2, 19) + Window("a", 30, 40, 1, 30) +
-            Window("a", 25, 35, 1, 30));
+                // batch 2: a@12 -> [10,20) [5,15); a@30 -> [30,40) [25,35)
+                Window("a", 10, 20, 1, 12) + Window("a", 5, 15, 2, 19) +
+                Window("a", 30, 40, 1, 30) + Window("a", 25, 35, 1, 30));
 }
 
 // The session stream above in update mode.
 TEST_F(WindowJobTest, SessionUpdateEmitsSessionsAsTheyGrowAndMerge) {
-  Produce({{0, "a", 1}, {0, "a", 4}, {0, "b", 2}, {0, "a", 20}, {0, "a", 7}, {0, "a", 22}, {0, "a", 40}});
-  auto summary = Run(Job("  - name: counts\n"
-                         "    window:\n"
-                         "      key: [key]\n"
-                         "      type: session\n"
-                         "      gap: 5s\n"
-                         "      output_mode: update\n"
-                         "      aggregates: [\"count(*) AS n\", \"sum(v) AS total\"]\n",
-                         true));
+  Produce({{0, "a", 1},
+           {0, "a", 4},
+           {0, "b", 2},
+           {0, "a", 20},
+           {0, "a", 7},
+           {0, "a", 22},
+           {0, "a", 40}});
+  auto summary =
+      Run(Job("  - name: counts\n"
+              "    window:\n"
+              "      key: [key]\n"
+              "      type: session\n"
+              "      gap: 5s\n"
+              "      output_mode: update\n"
+              "      aggregates: [\"count(*) AS n\", \"sum(v) AS total\"]\n",
+              true));
   ASSERT_TRUE(summary.ok()) << summary.status().ToString();
-  EXPECT_EQ(Output("out.jsonl"),
-            Window("a", 1, 9, 2, 5) +                                // batch 1
-                Window("b", 2, 7, 1, 2) + Window("a", 20, 25, 1, 20) +  // batch 2
-                Window("a", 20, 27, 2, 42) +                          // batch 3: a@22 merges
-                Window("a", 40, 45, 1, 40));                          // batch 4
+  EXPECT_EQ(Output("out.jsonl"), Window("a", 1, 9, 2, 5) +  // batch 1
+                                     Window("b", 2, 7, 1, 2) +
+                                     Window("a", 20, 25, 1, 20) +  // batch 2
+                                     Window("a", 20, 27, 2, 42) +  // batch 3: a@22 merges
+                                     Window("a", 40, 45, 1, 40));  // batch 4
   EXPECT_EQ(Output("late.jsonl"), Row("a", 7));
 }
 
 TEST_F(WindowJobTest, KeyedAggregateEmitsRunningTotalsOfTheKeysEachBatchChanged) {
   Produce({{0, "a", 1}, {0, "a", 2}, {1, "b", 5}, {0, "a", 3}, {1, "b", 6}, {1, "c", 7}});
-  auto summary = Run(Job("  - name: counts\n"
-                         "    aggregate:\n"
-                         "      key: [key]\n"
-                         "      aggregates: [\"count(*) AS n\", \"sum(v) AS total\"]\n",
-                         false));
+  auto summary =
+      Run(Job("  - name: counts\n"
+              "    aggregate:\n"
+              "      key: [key]\n"
+              "      aggregates: [\"count(*) AS n\", \"sum(v) AS total\"]\n",
+              false));
   ASSERT_TRUE(summary.ok()) << summary.status().ToString();
   // batch 1: p0 a@1 a@2, p1 b@5 b@6; batch 2: p0 a@3, p1 c@7.
   EXPECT_EQ(Output("out.jsonl"),
@@ -329,7 +352,8 @@ TEST_F(WindowJobTest, DamagedNewestCheckpointsFallBackToTheLastCompleteOne) {
   ASSERT_TRUE(std::filesystem::exists(checkpoints + "/chk-000000000004/MANIFEST"));
   std::filesystem::remove_all(dir_ + "/state/db");
   const std::string manifest = testing::ReadFile(checkpoints + "/chk-000000000004/MANIFEST");
-  testing::WriteFile(checkpoints + "/chk-000000000004/MANIFEST", manifest.substr(0, manifest.size() / 2));
+  testing::WriteFile(checkpoints + "/chk-000000000004/MANIFEST",
+                     manifest.substr(0, manifest.size() / 2));
   testing::WriteFile(checkpoints + "/chk-000000000003/rocksdb/CURRENT", "MANIFEST-999999\n");
   std::filesystem::create_directories(checkpoints + "/.tmp-chk-000000000005/rocksdb");
   std::filesystem::remove(dir_ + "/out.jsonl");
@@ -344,10 +368,13 @@ TEST_F(WindowJobTest, DamagedNewestCheckpointsFallBackToTheLastCompleteOne) {
   std::string lines;
   for (const std::string& line : log->last_formatted()) lines += line;
   EXPECT_NE(lines.find("ignoring incomplete checkpoint " + checkpoints + "/chk-000000000004"),
-            std::string::npos) << lines;
+            std::string::npos)
+      << lines;
   EXPECT_NE(lines.find("ignoring incomplete checkpoint " + checkpoints + "/.tmp-chk-000000000005"),
-            std::string::npos) << lines;
-  EXPECT_NE(lines.find("checkpoint " + checkpoints + "/chk-000000000003 is unusable"), std::string::npos)
+            std::string::npos)
+      << lines;
+  EXPECT_NE(lines.find("checkpoint " + checkpoints + "/chk-000000000003 is unusable"),
+            std::string::npos)
       << lines;
   EXPECT_NE(lines.find("falling back to " + checkpoints + "/chk-000000000002"), std::string::npos)
       << lines;
@@ -373,7 +400,8 @@ TEST_F(WindowJobTest, StateAndCheckpointsNeverHoldASecret) {
   for (const auto& entry : std::filesystem::recursive_directory_iterator(dir_ + "/state")) {
     if (!entry.is_regular_file()) continue;
     ++files;
-    EXPECT_EQ(testing::ReadFile(entry.path().string()).find("hunter2-not-in-files"), std::string::npos)
+    EXPECT_EQ(testing::ReadFile(entry.path().string()).find("hunter2-not-in-files"),
+              std::string::npos)
         << entry.path();
   }
   EXPECT_GT(files, 10u);
@@ -388,7 +416,8 @@ TEST_F(WindowJobTest, AChangedWindowDefinitionIsRefusedNamingTheOperator) {
   ASSERT_FALSE(refused.ok());
   EXPECT_NE(refused.status().message().find("operator 'counts' changed"), std::string::npos)
       << refused.status().message();
-  EXPECT_NE(refused.status().message().find("size=20s"), std::string::npos) << refused.status().message();
+  EXPECT_NE(refused.status().message().find("size=20s"), std::string::npos)
+      << refused.status().message();
 }
 
 TEST_F(WindowJobTest, LookupJoinEnrichesFromATableTopicKeptCurrent) {
@@ -400,10 +429,11 @@ TEST_F(WindowJobTest, LookupJoinEnrichesFromATableTopicKeptCurrent) {
                            {0, std::nullopt, R"({"id":"a","label":"ALPHA"})"},
                            {0, std::nullopt, R"({"id":"b","label":null})"}});
   Produce({{0, "a", 1}, {1, "b", 2}, {0, "c", 3}});
-  std::string yaml = Job("  - name: counts\n"
-                         "    inputs: [events, labels]\n"
-                         "    lookup_join: { key: key, table_key: id, join_type: left }\n",
-                         false);
+  std::string yaml =
+      Job("  - name: counts\n"
+          "    inputs: [events, labels]\n"
+          "    lookup_join: { key: key, table_key: id, join_type: left }\n",
+          false);
   yaml.replace(yaml.find("operators:\n"), 11,
                "  - name: labels\n"
                "    kafka: { topics: [table] }\n"
@@ -416,10 +446,13 @@ TEST_F(WindowJobTest, LookupJoinEnrichesFromATableTopicKeptCurrent) {
   auto summary = Run(yaml);
   ASSERT_TRUE(summary.ok()) << summary.status().ToString();
   // One batch: the table's four rows apply first (a -> ALPHA, b deleted).
-  EXPECT_EQ(Output("out.jsonl"),
-            "{\"key\":\"a\",\"t\":\"" + Time(1) + "\",\"v\":1,\"label\":\"ALPHA\"}\n"
-            "{\"key\":\"c\",\"t\":\"" + Time(3) + "\",\"v\":3,\"label\":null}\n"
-            "{\"key\":\"b\",\"t\":\"" + Time(2) + "\",\"v\":2,\"label\":null}\n");
+  EXPECT_EQ(Output("out.jsonl"), "{\"key\":\"a\",\"t\":\"" + Time(1) +
+                                     "\",\"v\":1,\"label\":\"ALPHA\"}\n"
+                                     "{\"key\":\"c\",\"t\":\"" +
+                                     Time(3) +
+                                     "\",\"v\":3,\"label\":null}\n"
+                                     "{\"key\":\"b\",\"t\":\"" +
+                                     Time(2) + "\",\"v\":2,\"label\":null}\n");
 }
 
 }  // namespace

@@ -53,13 +53,17 @@ TEST(JobPlan, SchemasFlowThroughTheDag) {
             "job plan-test\n"
             "  source   orders [file]\n"
             "           {id:int64, amount:double?, country:string}\n"
-            "  operator big <- orders: filter " + (*plan)->nodes[1].op->Describe().substr(7) + "\n"
-            "           {id:int64, amount:double?, country:string}\n"
-            "  operator shaped <- big: " + (*plan)->nodes[2].op->Describe() + "\n"
-            "           {id:int64, country:string, hundreds:double?}\n"
-            "  sink     out <- shaped [stdout]\n"
-            "           {id:int64, country:string, hundreds:double?}\n"
-            "  dead letters -> file eddy-state/plan-test/dead-letter.jsonl\n");
+            "  operator big <- orders: filter " +
+                (*plan)->nodes[1].op->Describe().substr(7) +
+                "\n"
+                "           {id:int64, amount:double?, country:string}\n"
+                "  operator shaped <- big: " +
+                (*plan)->nodes[2].op->Describe() +
+                "\n"
+                "           {id:int64, country:string, hundreds:double?}\n"
+                "  sink     out <- shaped [stdout]\n"
+                "           {id:int64, country:string, hundreds:double?}\n"
+                "  dead letters -> file eddy-state/plan-test/dead-letter.jsonl\n");
 }
 
 TEST(JobPlan, TypeErrorInAFilterNamesItsLineAndKey) {
@@ -100,11 +104,14 @@ sinks:
 
 TEST(Executor, RunsAFileJobToAFileSinkWithDeadLetters) {
   const std::string dir = testing::MakeTempDir("eddy-plan");
-  testing::WriteFile(dir + "/orders.jsonl",
-                     R"({"id": 1, "amount": 250.0, "country": "FR"})" "\n"
-                     R"({"id": 2, "amount": 50.0, "country": "DE"})" "\n"
-                     R"({"id": 3, "amount": "lots", "country": "DE"})" "\n"
-                     R"({"id": 4, "amount": 1000, "country": "NL"})" "\n");
+  testing::WriteFile(dir + "/orders.jsonl", R"({"id": 1, "amount": 250.0, "country": "FR"})"
+                                            "\n"
+                                            R"({"id": 2, "amount": 50.0, "country": "DE"})"
+                                            "\n"
+                                            R"({"id": 3, "amount": "lots", "country": "DE"})"
+                                            "\n"
+                                            R"({"id": 4, "amount": 1000, "country": "NL"})"
+                                            "\n");
   std::string yaml = kFileJob;
   yaml.replace(yaml.find("    stdout:\n"), 12, "    file: { path: out.jsonl }\n    format: json\n");
   yaml += "state: { dir: state }\n";

@@ -143,8 +143,10 @@ TEST(JobMetrics, CountersAccumulateAcrossBatches) {
   EXPECT_EQ(Value(samples, "eddy_batches_total{job=\"ads\"}"), 2);
   job.SetTriggerInterval(0.25);
   EXPECT_EQ(Value(Parse(registry->Scrape()), "eddy_trigger_interval_seconds{job=\"ads\"}"), 0.25);
-  EXPECT_EQ(Value(samples, "eddy_dead_letters_total{job=\"ads\",node=\"events\",stage=\"decode\"}"), 2);
-  EXPECT_EQ(Value(samples, "eddy_dead_letters_total{job=\"ads\",node=\"views\",stage=\"process\"}"), 2);
+  EXPECT_EQ(Value(samples, "eddy_dead_letters_total{job=\"ads\",node=\"events\",stage=\"decode\"}"),
+            2);
+  EXPECT_EQ(Value(samples, "eddy_dead_letters_total{job=\"ads\",node=\"views\",stage=\"process\"}"),
+            2);
   // The batch's dead letters not claimed by a node belong to the sink.
   EXPECT_EQ(Value(samples, "eddy_dead_letters_total{job=\"ads\",node=\"out\",stage=\"sink\"}"), 2);
 
@@ -155,13 +157,17 @@ TEST(JobMetrics, CountersAccumulateAcrossBatches) {
   EXPECT_EQ(Value(samples, "eddy_batch_duration_seconds_count{job=\"ads\"}"), 2);
   EXPECT_DOUBLE_EQ(Value(samples, "eddy_batch_duration_seconds_sum{job=\"ads\"}"), 1.0);
   EXPECT_DOUBLE_EQ(Value(samples, "eddy_batch_phase_seconds_sum{job=\"ads\",phase=\"sink\"}"), 0.8);
-  EXPECT_EQ(Value(samples, "eddy_batch_phase_seconds_bucket{job=\"ads\",phase=\"fetch\",le=\"0.025\"}"), 2);
-  EXPECT_EQ(Value(samples, "eddy_batch_phase_seconds_bucket{job=\"ads\",phase=\"fetch\",le=\"0.01\"}"), 0);
+  EXPECT_EQ(
+      Value(samples, "eddy_batch_phase_seconds_bucket{job=\"ads\",phase=\"fetch\",le=\"0.025\"}"),
+      2);
+  EXPECT_EQ(
+      Value(samples, "eddy_batch_phase_seconds_bucket{job=\"ads\",phase=\"fetch\",le=\"0.01\"}"),
+      0);
   // Checkpoints have not landed: the series exists, empty.
   EXPECT_EQ(Value(samples, "eddy_batch_phase_seconds_count{job=\"ads\",phase=\"checkpoint\"}"), 0);
 
-  const double now = std::chrono::duration<double>(
-                         std::chrono::system_clock::now().time_since_epoch()).count();
+  const double now =
+      std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
   EXPECT_NEAR(Value(samples, "eddy_last_batch_timestamp_seconds{job=\"ads\"}"), now, 5);
 }
 
@@ -188,7 +194,8 @@ TEST(JobMetrics, LabelSetsAreBounded) {
   }
   for (int64_t batch = 1; batch < 300; ++batch) {
     BatchReport report = Report(batch, batch + 1);
-    for (int sample = 0; sample < 50; ++sample) report.latency_samples.push_back(0.001 * sample * batch);
+    for (int sample = 0; sample < 50; ++sample)
+      report.latency_samples.push_back(0.001 * sample * batch);
     job.RecordBatch(report);
   }
   std::set<std::string> last;
@@ -197,7 +204,7 @@ TEST(JobMetrics, LabelSetsAreBounded) {
   }
   EXPECT_EQ(first, last);
 
-  const std::set<std::string> allowed = {"job",   "source", "operator", "sink",  "node",
+  const std::set<std::string> allowed = {"job",   "source", "operator",  "sink",  "node",
                                          "stage", "topic",  "partition", "phase", "le"};
   for (const std::string& series : last) {
     const size_t open = series.find('{');
@@ -249,19 +256,27 @@ TEST(JobMetrics, LaterSubsystemsReportThroughPlainValues) {
   EXPECT_EQ(Value(samples, "eddy_checkpoint_size_bytes{job=\"learn\"}"), 8192);
   EXPECT_EQ(Value(samples, "eddy_checkpoint_duration_seconds_count{job=\"learn\"}"), 3);
   EXPECT_DOUBLE_EQ(Value(samples, "eddy_checkpoint_duration_seconds_sum{job=\"learn\"}"), 3.0);
-  EXPECT_EQ(Value(samples, "eddy_batch_phase_seconds_count{job=\"learn\",phase=\"checkpoint\"}"), 3);
-  EXPECT_EQ(Value(samples, "eddy_source_watermark_seconds{job=\"learn\",source=\"events\"}"), 1.7e9);
+  EXPECT_EQ(Value(samples, "eddy_batch_phase_seconds_count{job=\"learn\",phase=\"checkpoint\"}"),
+            3);
+  EXPECT_EQ(Value(samples, "eddy_source_watermark_seconds{job=\"learn\",source=\"events\"}"),
+            1.7e9);
   EXPECT_EQ(Value(samples, "eddy_late_records_total{job=\"learn\",operator=\"per-minute\"}"), 7);
-  EXPECT_EQ(Value(samples, "eddy_state_size_bytes{job=\"learn\",operator=\"per-minute\"}"), 1 << 20);
-  EXPECT_EQ(Value(samples, "eddy_state_estimated_keys{job=\"learn\",operator=\"per-minute\"}"), 1234);
+  EXPECT_EQ(Value(samples, "eddy_state_size_bytes{job=\"learn\",operator=\"per-minute\"}"),
+            1 << 20);
+  EXPECT_EQ(Value(samples, "eddy_state_estimated_keys{job=\"learn\",operator=\"per-minute\"}"),
+            1234);
   EXPECT_EQ(Value(samples, "eddy_model_rows_learned_total{job=\"learn\",operator=\"tree\"}"), 150);
   EXPECT_EQ(Value(samples, "eddy_model_version{job=\"learn\",operator=\"tree\"}"), 7);
-  EXPECT_EQ(Value(samples, "eddy_model_accuracy{job=\"learn\",operator=\"tree\",window=\"all\"}"), 0.9);
-  EXPECT_EQ(Value(samples, "eddy_model_accuracy{job=\"learn\",operator=\"tree\",window=\"recent\"}"), 0.8);
+  EXPECT_EQ(Value(samples, "eddy_model_accuracy{job=\"learn\",operator=\"tree\",window=\"all\"}"),
+            0.9);
+  EXPECT_EQ(
+      Value(samples, "eddy_model_accuracy{job=\"learn\",operator=\"tree\",window=\"recent\"}"),
+      0.8);
   EXPECT_EQ(samples.count("eddy_model_rmse{job=\"learn\",operator=\"tree\",window=\"all\"}"), 0u);
   EXPECT_EQ(Value(samples, "eddy_model_tree_nodes{job=\"learn\",operator=\"tree\"}"), 15);
   EXPECT_EQ(Value(samples, "eddy_model_tree_depth{job=\"learn\",operator=\"tree\"}"), 4);
-  EXPECT_EQ(Value(samples, "eddy_model_cluster_size{cluster=\"2\",job=\"learn\",operator=\"tree\"}"), 30);
+  EXPECT_EQ(
+      Value(samples, "eddy_model_cluster_size{cluster=\"2\",job=\"learn\",operator=\"tree\"}"), 30);
 }
 
 TEST(JobMetrics, WatermarksLateRowsAndCheckpointsFromTheBatchReport) {
@@ -322,8 +337,8 @@ TEST(ProcessMetrics, ReadFromProcSelf) {
             Value(samples, "eddy_process_resident_memory_bytes"));
   EXPECT_GE(Value(samples, "eddy_process_open_fds"), 3);  // stdin, stdout, stderr
   EXPECT_GE(Value(samples, "eddy_process_max_fds"), Value(samples, "eddy_process_open_fds"));
-  const double now = std::chrono::duration<double>(
-                         std::chrono::system_clock::now().time_since_epoch()).count();
+  const double now =
+      std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
   const double start = Value(samples, "eddy_process_start_time_seconds");
   EXPECT_LE(start, now + 1);
   EXPECT_GT(start, now - 600);

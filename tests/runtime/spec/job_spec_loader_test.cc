@@ -432,9 +432,10 @@ TEST(JobSpecLoaderTest, ProcessEnvironmentReadsNameFileWhenNameIsUnset) {
   const EnvLookup env = ProcessEnvironment();
   // The file's content without its final line break.
   EXPECT_EQ(env("EDDY_TEST_SECRET"), std::optional<std::string>("s3cret value"));
-  auto job = LoadJobText("name: j\nkafka: {properties: {sasl.password: \"${EDDY_TEST_SECRET}\"}}\n"
-                         "sources: [{name: g, generator: {kind: ysb}}]\nsinks: [{name: o, stdout: {}}]\n",
-                         "job.yaml", env);
+  auto job = LoadJobText(
+      "name: j\nkafka: {properties: {sasl.password: \"${EDDY_TEST_SECRET}\"}}\n"
+      "sources: [{name: g, generator: {kind: ysb}}]\nsinks: [{name: o, stdout: {}}]\n",
+      "job.yaml", env);
   ASSERT_TRUE(job.ok()) << job.status().ToString();
   EXPECT_EQ(job->spec.kafka().properties().at("sasl.password"), "s3cret value");
   // The variable itself wins over its _FILE.
@@ -452,9 +453,10 @@ TEST(JobSpecLoaderTest, UnknownKeyListsFieldsAndSuggestsTheClosest) {
   EXPECT_EQ(ErrorOf("name: j\nsources:\n  - name: s\n    kafka:\n      topic: orders\n"),
             "job.yaml:5:7: sources[0].kafka: unknown key 'topic' (expected one of: brokers, "
             "topics, group_id, start, properties, partitions); did you mean 'topics'?");
-  EXPECT_EQ(ErrorOf("nmae: j\n"),
-            "job.yaml:1:1: unknown key 'nmae' (expected one of: name, description, sources, "
-            "operators, sinks, trigger, state, dead_letter, kafka, checkpoint); did you mean 'name'?");
+  EXPECT_EQ(
+      ErrorOf("nmae: j\n"),
+      "job.yaml:1:1: unknown key 'nmae' (expected one of: name, description, sources, "
+      "operators, sinks, trigger, state, dead_letter, kafka, checkpoint); did you mean 'name'?");
   EXPECT_EQ(ErrorOf("name: j\nwatermark: 5s\n"),
             "job.yaml:2:1: unknown key 'watermark' (expected one of: name, description, sources, "
             "operators, sinks, trigger, state, dead_letter, kafka, checkpoint)");
@@ -466,9 +468,10 @@ TEST(JobSpecLoaderTest, TwoMembersOfAOneofAreAnError) {
   EXPECT_EQ(ErrorOf("name: j\nsources:\n  - name: s\n    kafka: {topics: t}\n    file: x\n"),
             "job.yaml:5:5: sources[0]: 'kafka' and 'file' cannot both be set (choose one of: "
             "kafka, file, generator)");
-  EXPECT_EQ(ErrorOf("name: j\noperators:\n  - name: o\n    filter: a\n    select: [a]\n"),
-            "job.yaml:5:5: operators[0]: 'filter' and 'select' cannot both be set (choose one "
-            "of: filter, select, union, window, aggregate, lookup_join, learn, predict, prequential)");
+  EXPECT_EQ(
+      ErrorOf("name: j\noperators:\n  - name: o\n    filter: a\n    select: [a]\n"),
+      "job.yaml:5:5: operators[0]: 'filter' and 'select' cannot both be set (choose one "
+      "of: filter, select, union, window, aggregate, lookup_join, learn, predict, prequential)");
 }
 
 TEST(JobSpecLoaderTest, KeyGivenTwiceIsAnError) {
