@@ -17,7 +17,7 @@
 
 #include "connectors/core/sink.h"
 #include "connectors/kafka/kafka_client.h"
-#include "connectors/kafka/kafka_writer.h"
+#include "connectors/kafka/kafka_writer.h"  // Delivery
 
 namespace eddy {
 

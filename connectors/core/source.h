@@ -25,15 +25,19 @@
 
 namespace eddy {
 
+// One offset per partition of a source, in the order of Source::partitions().
+using Offsets = std::vector<Offset>;
+
 struct SourcePartition {
   std::string topic;  // Kafka topic; the source's name for file and generator sources
-  int32_t partition = 0;
+  PartitionId partition;
 };
 
 struct PartitionRange {
   size_t partition_index = 0;  // into Source::partitions()
-  int64_t start = 0;
-  int64_t end = 0;  // exclusive
+  Offset start;
+  Offset end;  // exclusive
+  int64_t size() const { return end - start; }
 };
 
 class Source {
@@ -49,24 +53,24 @@ class Source {
   virtual const std::vector<SourcePartition>& partitions() const = 0;
   // Where each partition starts when the job has no saved position
   // (earliest, latest or a timestamp for Kafka).
-  virtual Result<std::vector<int64_t>> InitialOffsets() = 0;
+  virtual Result<Offsets> InitialOffsets() = 0;
   // Positions the source so that the next Read of each partition starts at
   // `next_offsets` (from InitialOffsets or a checkpoint). Called once before
   // the first batch; a Read whose range starts elsewhere seeks by itself.
-  virtual Status StartFrom(const std::vector<int64_t>& next_offsets) {
+  virtual Status StartFrom(const Offsets& next_offsets) {
     (void)next_offsets;
     return Status::OK();
   }
   // The end (exclusive) of what can be read now, per partition.
-  virtual Result<std::vector<int64_t>> LatestOffsets() = 0;
+  virtual Result<Offsets> LatestOffsets() = 0;
   // True when the source has an end (a generator with a count, a file); an
   // unbounded source (Kafka) returns false.
   virtual bool IsBounded() const { return false; }
   // True when a job positioned at `next_offsets` has read everything the
   // source will ever produce; `latest` is what LatestOffsets() just returned.
   // The default suits sources whose LatestOffsets() is their end.
-  virtual bool Exhausted(const std::vector<int64_t>& next_offsets,
-                         const std::vector<int64_t>& latest) const {
+  virtual bool Exhausted(const Offsets& next_offsets,
+                         const Offsets& latest) const {
     return IsBounded() && next_offsets == latest;
   }
   // Reads exactly the records of `range`, appending decoded rows (with
@@ -77,7 +81,7 @@ class Source {
                       DeadLetters* dead_letters) = 0;
   // Tells the source that every partition has been processed up to
   // `next_offsets` (for Kafka: committed to the group for lag tools).
-  virtual void Acknowledge(const std::vector<int64_t>& next_offsets) { (void)next_offsets; }
+  virtual void Acknowledge(const Offsets& next_offsets) { (void)next_offsets; }
 };
 
 }  // namespace eddy

@@ -82,38 +82,38 @@ class FileSource final : public Source {
       return Status::IOError("file source '" + name_ + "': '" + path_ + "' is not a regular file");
     }
     fd_ = fd;
-    partitions_ = {SourcePartition{name_, 0}};
+    partitions_ = {SourcePartition{name_, PartitionId{0}}};
     return Status::OK();
   }
 
   const std::vector<SourcePartition>& partitions() const override { return partitions_; }
 
-  Result<std::vector<int64_t>> InitialOffsets() override { return std::vector<int64_t>{0}; }
+  Result<Offsets> InitialOffsets() override { return Offsets{Offset{0}}; }
 
-  Result<std::vector<int64_t>> LatestOffsets() override {
+  Result<Offsets> LatestOffsets() override {
     std::lock_guard<std::mutex> lock(mutex_);
     EDDY_RETURN_IF_ERROR(ScanLocked());
-    return std::vector<int64_t>{DataLinesLocked()};
+    return Offsets{Offset{DataLinesLocked()}};
   }
 
   bool IsBounded() const override { return true; }
 
   // Not exhausted while an unterminated last line waits to be counted: the
   // next LatestOffsets will include it.
-  bool Exhausted(const std::vector<int64_t>& next_offsets,
-                 const std::vector<int64_t>& latest) const override {
+  bool Exhausted(const Offsets& next_offsets, const Offsets& latest) const override {
     return !pending_tail_.load(std::memory_order_relaxed) && next_offsets == latest;
   }
 
   Status Read(const PartitionRange& range, const std::atomic<bool>& cancel, Batch* out,
               DeadLetters* dead_letters) override {
     if (fd_ < 0) return Status::Internal("file source '" + name_ + "': Read before Open");
-    if (range.partition_index != 0 || range.start < 0 || range.end < range.start) {
+    const int64_t start = range.start.value, end = range.end.value;
+    if (range.partition_index != 0 || start < 0 || end < start) {
       return Status::Internal("file source '" + name_ + "': invalid range [" +
-                              std::to_string(range.start) + ", " + std::to_string(range.end) +
+                              std::to_string(start) + ", " + std::to_string(end) +
                               ") of partition " + std::to_string(range.partition_index));
     }
-    if (range.start == range.end) return Status::OK();
+    if (start == end) return Status::OK();
     // Under the lock: the byte span of the range and where each line starts
     // in it. The read and the decoding happen outside.
     int64_t first_byte = 0;
@@ -121,14 +121,14 @@ class FileSource final : public Source {
     std::vector<int64_t> starts;
     {
       std::lock_guard<std::mutex> lock(mutex_);
-      if (range.end > DataLinesLocked()) EDDY_RETURN_IF_ERROR(ScanLocked());
-      if (range.end > DataLinesLocked()) {
+      if (end > DataLinesLocked()) EDDY_RETURN_IF_ERROR(ScanLocked());
+      if (end > DataLinesLocked()) {
         return Status::Internal("file source '" + name_ + "': range end " +
-                                std::to_string(range.end) + " is beyond the " +
+                                std::to_string(end) + " is beyond the " +
                                 std::to_string(DataLinesLocked()) + " lines of '" + path_ + "'");
       }
-      const size_t first_line = static_cast<size_t>(range.start + header_lines_);
-      const size_t end_line = static_cast<size_t>(range.end + header_lines_);
+      const size_t first_line = static_cast<size_t>(start + header_lines_);
+      const size_t end_line = static_cast<size_t>(end + header_lines_);
       starts.assign(line_starts_.begin() + static_cast<ptrdiff_t>(first_line),
                     line_starts_.begin() + static_cast<ptrdiff_t>(end_line));
       first_byte = starts.front();
@@ -152,7 +152,7 @@ class FileSource final : public Source {
       record.value = line;
       record.topic = name_;
       record.partition = 0;
-      record.offset = range.start + static_cast<int64_t>(idx);
+      record.offset = start + static_cast<int64_t>(idx);
       records.push_back(record);
     }
     const size_t first_letter = dead_letters->size();

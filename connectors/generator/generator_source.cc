@@ -179,6 +179,13 @@ Result<GeneratorConfig> BuildConfig(const spec::GeneratorSpec& spec) {
   return config;
 }
 
+Offsets ToOffsets(const std::vector<int64_t>& values) {
+  Offsets offsets;
+  offsets.reserve(values.size());
+  for (int64_t value : values) offsets.push_back(Offset{value});
+  return offsets;
+}
+
 // Records of partition `partition` among the first `total` records when
 // record i lives in partition i % partitions.
 int64_t RecordsInPartition(int64_t total, int32_t partition, int32_t partitions) {
@@ -207,7 +214,7 @@ class GeneratorSource final : public Source {
   Status Open() override {
     if (opened_) return Status::OK();
     partitions_.clear();
-    for (int32_t p = 0; p < config_.partitions; ++p) partitions_.push_back({name_, p});
+    for (int32_t p = 0; p < config_.partitions; ++p) partitions_.push_back({name_, PartitionId{p}});
     open_time_ = std::chrono::steady_clock::now();
     opened_ = true;
     return Status::OK();
@@ -215,12 +222,12 @@ class GeneratorSource final : public Source {
 
   const std::vector<SourcePartition>& partitions() const override { return partitions_; }
 
-  Result<std::vector<int64_t>> InitialOffsets() override {
+  Result<Offsets> InitialOffsets() override {
     if (!opened_) return NotOpened();
-    return std::vector<int64_t>(partitions_.size(), 0);
+    return Offsets(partitions_.size(), Offset{0});
   }
 
-  Result<std::vector<int64_t>> LatestOffsets() override {
+  Result<Offsets> LatestOffsets() override {
     if (!opened_) return NotOpened();
     const int32_t parts = config_.partitions;
     std::vector<int64_t> latest(static_cast<size_t>(parts), 0);
@@ -244,27 +251,26 @@ class GeneratorSource final : public Source {
     for (int32_t p = 0; p < parts; ++p) {
       latest[p] = std::max(latest[p], read_end_[p].load(std::memory_order_relaxed));
     }
-    return latest;
+    return ToOffsets(latest);
   }
 
   bool IsBounded() const override { return config_.count > 0; }
 
   // A rate-limited generator releases records over time; it is done only
   // once all `count` records have been read.
-  bool Exhausted(const std::vector<int64_t>& next_offsets,
-                 const std::vector<int64_t>&) const override {
+  bool Exhausted(const Offsets& next_offsets, const Offsets&) const override {
     if (config_.count <= 0) return false;
     int64_t read = 0;
-    for (int64_t offset : next_offsets) read += offset;
+    for (Offset offset : next_offsets) read += offset.value;
     return read >= config_.count;
   }
 
   // The rate budget restarts where the job resumes, so a job restored at
   // offset N does not wait for N / rate seconds before its next record.
-  Status StartFrom(const std::vector<int64_t>& next_offsets) override {
+  Status StartFrom(const Offsets& next_offsets) override {
     if (!opened_) return NotOpened();
     resumed_records_ = 0;
-    for (int64_t offset : next_offsets) resumed_records_ += offset;
+    for (Offset offset : next_offsets) resumed_records_ += offset.value;
     open_time_ = std::chrono::steady_clock::now();
     return Status::OK();
   }
@@ -279,18 +285,18 @@ class GeneratorSource final : public Source {
                                      std::to_string(parts) + ")");
     }
     const int32_t partition = static_cast<int32_t>(range.partition_index);
-    if (range.start < 0 || range.end < range.start) {
+    const int64_t start = range.start.value, end = range.end.value;
+    if (start < 0 || end < start) {
       return Status::InvalidArgument("source '" + name_ + "': bad range [" +
-                                     std::to_string(range.start) + ", " +
-                                     std::to_string(range.end) + ")");
+                                     std::to_string(start) + ", " + std::to_string(end) + ")");
     }
-    if (config_.count > 0 && range.end > RecordsInPartition(config_.count, partition, parts)) {
+    if (config_.count > 0 && end > RecordsInPartition(config_.count, partition, parts)) {
       return Status::InvalidArgument(
-          "source '" + name_ + "': range end " + std::to_string(range.end) + " of partition " +
+          "source '" + name_ + "': range end " + std::to_string(end) + " of partition " +
           std::to_string(partition) + " is past its last record (" +
           std::to_string(RecordsInPartition(config_.count, partition, parts)) + " records)");
     }
-    if (range.end > std::numeric_limits<int64_t>::max() / parts) {
+    if (end > std::numeric_limits<int64_t>::max() / parts) {
       return Status::InvalidArgument("source '" + name_ + "': offset out of range");
     }
 
@@ -310,7 +316,7 @@ class GeneratorSource final : public Source {
     // (and copying) chunk after chunk; capped so an absurd range fails by
     // running long (and being cancellable), not by one huge allocation.
     const size_t final_rows = rows_in_out + static_cast<size_t>(std::min<int64_t>(
-                                                range.end - range.start, kMaxReserveRows));
+                                                end - start, kMaxReserveRows));
     for (size_t idx = 0; idx < out->num_columns(); ++idx) out->column(idx).Reserve(final_rows);
     SourceMeta& meta = out->meta();
     for (Column* column :
@@ -319,13 +325,13 @@ class GeneratorSource final : public Source {
     }
 
     std::vector<TimestampMicros> event_times;
-    for (int64_t offset = range.start; offset < range.end;) {
+    for (int64_t offset = start; offset < end;) {
       if (cancel.load(std::memory_order_relaxed)) {
         return Status::Cancelled("source '" + name_ + "': read cancelled at offset " +
                                  std::to_string(offset));
       }
       const size_t rows = static_cast<size_t>(
-          std::min<int64_t>(range.end - offset, static_cast<int64_t>(kChunkRows)));
+          std::min<int64_t>(end - offset, static_cast<int64_t>(kChunkRows)));
       const RecordSpan records{offset * parts + partition, parts, rows};
       event_times.resize(rows);
       for (size_t row = 0; row < rows; ++row) event_times[row] = EventTime(records.index(row));
@@ -340,8 +346,8 @@ class GeneratorSource final : public Source {
 
     std::atomic<int64_t>& read_end = read_end_[static_cast<size_t>(partition)];
     int64_t seen = read_end.load(std::memory_order_relaxed);
-    while (seen < range.end &&
-           !read_end.compare_exchange_weak(seen, range.end, std::memory_order_relaxed)) {
+    while (seen < end &&
+           !read_end.compare_exchange_weak(seen, end, std::memory_order_relaxed)) {
     }
     return Status::OK();
   }

@@ -42,7 +42,7 @@ class KafkaSource final : public Source {
                                           options_.client.brokers);
       }
       for (int32_t partition = 0; partition < *count; ++partition) {
-        partitions_.push_back({topic, partition});
+        partitions_.push_back({topic, PartitionId{partition}});
       }
     }
     buffers_ = std::vector<PartitionBuffer>(partitions_.size());
@@ -53,13 +53,13 @@ class KafkaSource final : public Source {
 
   const std::vector<SourcePartition>& partitions() const override { return partitions_; }
 
-  Result<std::vector<int64_t>> InitialOffsets() override {
+  Result<Offsets> InitialOffsets() override {
     const std::string& start = options_.start.empty() ? std::string("earliest") : options_.start;
-    std::vector<int64_t> offsets(partitions_.size());
+    Offsets offsets(partitions_.size());
     if (start == "earliest" || start == "latest") {
       for (size_t idx = 0; idx < partitions_.size(); ++idx) {
         EDDY_ASSIGN_OR_RETURN(auto marks, QueryWatermarks(idx));
-        offsets[idx] = start == "earliest" ? marks.first : marks.second;
+        offsets[idx] = Offset{start == "earliest" ? marks.first : marks.second};
       }
       return offsets;
     }
@@ -67,8 +67,8 @@ class KafkaSource final : public Source {
     KafkaPartitionList list(
         rd_kafka_topic_partition_list_new(static_cast<int>(partitions_.size())));
     for (const SourcePartition& part : partitions_) {
-      rd_kafka_topic_partition_list_add(list.get(), part.topic.c_str(), part.partition)->offset =
-          millis;
+      rd_kafka_topic_partition_list_add(list.get(), part.topic.c_str(), part.partition.value)
+          ->offset = millis;
     }
     const rd_kafka_resp_err_t err = rd_kafka_offsets_for_times(
         consumer_.get(), list.get(), static_cast<int>(kBrokerTimeout.count()));
@@ -79,17 +79,17 @@ class KafkaSource final : public Source {
     for (size_t idx = 0; idx < partitions_.size(); ++idx) {
       const int64_t found = list->elems[idx].offset;
       if (found >= 0) {
-        offsets[idx] = found;
+        offsets[idx] = Offset{found};
       } else {
         // No record at or after the time: start at the end, as Kafka does.
         EDDY_ASSIGN_OR_RETURN(auto marks, QueryWatermarks(idx));
-        offsets[idx] = marks.second;
+        offsets[idx] = Offset{marks.second};
       }
     }
     return offsets;
   }
 
-  Status StartFrom(const std::vector<int64_t>& next_offsets) override {
+  Status StartFrom(const Offsets& next_offsets) override {
     if (next_offsets.size() != partitions_.size()) {
       return Status::InvalidArgument("source '" + options_.name +
                                      "': " + std::to_string(next_offsets.size()) + " offsets for " +
@@ -99,11 +99,11 @@ class KafkaSource final : public Source {
         rd_kafka_topic_partition_list_new(static_cast<int>(partitions_.size())));
     for (size_t idx = 0; idx < partitions_.size(); ++idx) {
       rd_kafka_topic_partition_list_add(list.get(), partitions_[idx].topic.c_str(),
-                                        partitions_[idx].partition)
-          ->offset = next_offsets[idx];
+                                        partitions_[idx].partition.value)
+          ->offset = next_offsets[idx].value;
       std::lock_guard<std::mutex> lock(mutex_);
       buffers_[idx].messages.clear();
-      buffers_[idx].next_offset = next_offsets[idx];
+      buffers_[idx].next_offset = next_offsets[idx].value;
       buffers_[idx].eof_offset = -1;
     }
     const rd_kafka_resp_err_t err = rd_kafka_assign(consumer_.get(), list.get());
@@ -114,11 +114,11 @@ class KafkaSource final : public Source {
     return Status::OK();
   }
 
-  Result<std::vector<int64_t>> LatestOffsets() override {
-    std::vector<int64_t> offsets(partitions_.size());
+  Result<Offsets> LatestOffsets() override {
+    Offsets offsets(partitions_.size());
     for (size_t idx = 0; idx < partitions_.size(); ++idx) {
       EDDY_ASSIGN_OR_RETURN(auto marks, QueryWatermarks(idx));
-      offsets[idx] = marks.second;
+      offsets[idx] = Offset{marks.second};
     }
     return offsets;
   }
@@ -127,10 +127,10 @@ class KafkaSource final : public Source {
               DeadLetters* dead_letters) override {
     if (!assigned_)
       return Status::Internal("source '" + options_.name + "': Read before StartFrom");
-    if (range.end <= range.start) return Status::OK();
+    if (range.end.value <= range.start.value) return Status::OK();
     EDDY_RETURN_IF_ERROR(SeekIfNeeded(range));
     std::vector<KafkaMessage> taken;
-    taken.reserve(static_cast<size_t>(range.end - range.start));
+    taken.reserve(static_cast<size_t>(range.end.value - range.start.value));
     auto last_progress = std::chrono::steady_clock::now();
     while (true) {
       bool complete = false;
@@ -138,7 +138,7 @@ class KafkaSource final : public Source {
         std::unique_lock<std::mutex> lock(mutex_);
         PartitionBuffer& buffer = buffers_[range.partition_index];
         const size_t before = taken.size();
-        while (!buffer.messages.empty() && buffer.messages.front()->offset < range.end) {
+        while (!buffer.messages.empty() && buffer.messages.front()->offset < range.end.value) {
           if (buffer.messages.front()->offset >= buffer.next_offset) {
             buffer.next_offset = buffer.messages.front()->offset + 1;
             taken.push_back(std::move(buffer.messages.front()));
@@ -149,33 +149,33 @@ class KafkaSource final : public Source {
         // Complete when the last offset of the range arrived, or when the
         // partition's end was reached at or past the range's end (the last
         // offsets may be transaction markers, which carry no message).
-        complete = buffer.next_offset >= range.end ||
-                   (buffer.eof_offset >= range.end && buffer.messages.empty());
-        if (complete) buffer.next_offset = std::max(buffer.next_offset, range.end);
+        complete = buffer.next_offset >= range.end.value ||
+                   (buffer.eof_offset >= range.end.value && buffer.messages.empty());
+        if (complete) buffer.next_offset = std::max(buffer.next_offset, range.end.value);
       }
       if (complete) break;
       if (cancel.load()) return Status::Cancelled("source '" + options_.name + "' read cancelled");
       if (std::chrono::steady_clock::now() - last_progress > options_.read_timeout) {
         const SourcePartition& part = partitions_[range.partition_index];
         return Status::Unavailable("source '" + options_.name + "': no records from " + part.topic +
-                                   "/" + std::to_string(part.partition) + " for " +
+                                   "/" + std::to_string(part.partition.value) + " for " +
                                    std::to_string(options_.read_timeout.count()) +
-                                   " ms while reading offsets " + std::to_string(range.start) +
-                                   ".." + std::to_string(range.end) + " (broker unreachable?)");
+                                   " ms while reading offsets " + std::to_string(range.start.value) +
+                                   ".." + std::to_string(range.end.value) + " (broker unreachable?)");
       }
       PullFromConsumerQueue();
     }
     return DecodeMessages(range, taken, out, dead_letters);
   }
 
-  void Acknowledge(const std::vector<int64_t>& next_offsets) override {
+  void Acknowledge(const Offsets& next_offsets) override {
     if (options_.group_id.empty() || !consumer_) return;
     KafkaPartitionList list(
         rd_kafka_topic_partition_list_new(static_cast<int>(partitions_.size())));
     for (size_t idx = 0; idx < partitions_.size() && idx < next_offsets.size(); ++idx) {
       rd_kafka_topic_partition_list_add(list.get(), partitions_[idx].topic.c_str(),
-                                        partitions_[idx].partition)
-          ->offset = next_offsets[idx];
+                                        partitions_[idx].partition.value)
+          ->offset = next_offsets[idx].value;
     }
     // Asynchronous: this commit informs lag tools only; Eddy's own progress
     // lives in its checkpoints.
@@ -204,12 +204,12 @@ class KafkaSource final : public Source {
   Result<std::pair<int64_t, int64_t>> QueryWatermarks(size_t idx) {
     int64_t low = 0, high = 0;
     const rd_kafka_resp_err_t err = rd_kafka_query_watermark_offsets(
-        consumer_.get(), partitions_[idx].topic.c_str(), partitions_[idx].partition, &low, &high,
+        consumer_.get(), partitions_[idx].topic.c_str(), partitions_[idx].partition.value, &low, &high,
         static_cast<int>(kBrokerTimeout.count()));
     if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
       return Status::Unavailable(
           "source '" + options_.name + "': watermarks of " + partitions_[idx].topic + "/" +
-          std::to_string(partitions_[idx].partition) + ": " + rd_kafka_err2str(err));
+          std::to_string(partitions_[idx].partition.value) + ": " + rd_kafka_err2str(err));
     }
     return std::make_pair(low, high);
   }
@@ -218,23 +218,23 @@ class KafkaSource final : public Source {
     {
       std::lock_guard<std::mutex> lock(mutex_);
       PartitionBuffer& buffer = buffers_[range.partition_index];
-      if (buffer.next_offset == range.start) return Status::OK();
+      if (buffer.next_offset == range.start.value) return Status::OK();
       buffer.messages.clear();
       buffer.eof_offset = -1;
-      buffer.next_offset = range.start;
+      buffer.next_offset = range.start.value;
     }
     const SourcePartition& part = partitions_[range.partition_index];
     KafkaPartitionList list(rd_kafka_topic_partition_list_new(1));
-    rd_kafka_topic_partition_list_add(list.get(), part.topic.c_str(), part.partition)->offset =
-        range.start;
+    rd_kafka_topic_partition_list_add(list.get(), part.topic.c_str(), part.partition.value)->offset =
+        range.start.value;
     rd_kafka_error_t* error = rd_kafka_seek_partitions(consumer_.get(), list.get(),
                                                        static_cast<int>(kBrokerTimeout.count()));
     if (error != nullptr) {
       const std::string message = rd_kafka_error_string(error);
       rd_kafka_error_destroy(error);
       return Status::Unavailable("source '" + options_.name + "': seek " + part.topic + "/" +
-                                 std::to_string(part.partition) + " to " +
-                                 std::to_string(range.start) + ": " + message);
+                                 std::to_string(part.partition.value) + " to " +
+                                 std::to_string(range.start.value) + ": " + message);
     }
     return Status::OK();
   }
@@ -284,7 +284,7 @@ class KafkaSource final : public Source {
       const std::string topic = rd_kafka_topic_name(message->rkt);
       for (size_t idx = 0; idx < partitions_.size(); ++idx) {
         if (partitions_[idx].topic != topic) continue;
-        const auto partition = static_cast<size_t>(partitions_[idx].partition);
+        const auto partition = static_cast<size_t>(partitions_[idx].partition.value);
         if (indexes.size() <= partition) indexes.resize(partition + 1, SIZE_MAX);
         indexes[partition] = idx;
       }
@@ -298,10 +298,10 @@ class KafkaSource final : public Source {
   Status DecodeMessages(const PartitionRange& range, const std::vector<KafkaMessage>& messages,
                         Batch* out, DeadLetters* dead_letters) {
     const SourcePartition& part = partitions_[range.partition_index];
-    if (!messages.empty() && messages.front()->offset > range.start) {
+    if (!messages.empty() && messages.front()->offset > range.start.value) {
       spdlog::warn(
           "source '{}': {}/{} offsets {}..{} were deleted by retention before they were read",
-          options_.name, part.topic, part.partition, range.start, messages.front()->offset);
+          options_.name, part.topic, part.partition.value, range.start.value, messages.front()->offset);
     }
     std::vector<RawRecord> records;
     records.reserve(messages.size());
@@ -312,7 +312,7 @@ class KafkaSource final : public Source {
         record.key = std::string_view(static_cast<const char*>(message->key), message->key_len);
       }
       record.topic = part.topic;
-      record.partition = part.partition;
+      record.partition = part.partition.value;
       record.offset = message->offset;
       rd_kafka_timestamp_type_t ts_type;
       const int64_t ts = rd_kafka_message_timestamp(message.get(), &ts_type);

@@ -1,7 +1,7 @@
 #pragma once
 // The learning operators `learn`, `predict` and `prequential` (issue 5;
 // docs/learning.md): stateful DAG operators that drive the models of
-// operators/learn/ over each batch, in row order, and keep the models (and
+// operators/models/ over each batch, in row order, and keep the models (and
 // the prequential metrics) in the operator's RocksDB table.
 
 #include <memory>

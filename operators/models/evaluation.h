@@ -1,5 +1,5 @@
 #pragma once
-// Prequential (test-then-train) evaluation of the models in operators/learn/:
+// Prequential (test-then-train) evaluation of the models in operators/models/:
 // feed it each labelled row's prediction, made before the row was learned,
 // and read metrics over the whole stream and over a sliding window of the
 // last `window` rows.

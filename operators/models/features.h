@@ -1,6 +1,6 @@
 #pragma once
 // Turning Batch columns into the feature matrix and label vector the models
-// in operators/learn/ read.
+// in operators/models/ read.
 //
 // Numeric columns (double, int64, timestamp, bool) become one feature each,
 // copied column-wise from an Eigen::Map of the column's contiguous values into

@@ -1,5 +1,5 @@
 #pragma once
-// Helpers shared by the model implementations in operators/learn/: input
+// Helpers shared by the model implementations in operators/models/: input
 // validation, the counter-based RNG, a minimal JSON writer and the per-model
 // restore entry points used by Model::Restore. Not for use outside learn/.
 

@@ -67,6 +67,10 @@ struct PartitionId {
 struct Offset {
   int64_t value = 0;
   auto operator<=>(const Offset&) const = default;
+  // `count` records further on.
+  Offset operator+(int64_t count) const { return Offset{value + count}; }
+  // Records from `from` up to (not including) this offset.
+  int64_t operator-(Offset from) const { return value - from.value; }
 };
 struct BatchId {
   int64_t value = 0;

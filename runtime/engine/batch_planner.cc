@@ -37,7 +37,7 @@ Status BatchPlanner::LoadLogged(int64_t batch_id) {
 }
 
 Result<PlannedTasks> BatchPlanner::Next(int64_t last_batch_id,
-                                        const std::vector<std::vector<int64_t>>& latest) {
+                                        const std::vector<Offsets>& latest) {
   EDDY_RETURN_IF_ERROR(LoadLogged(last_batch_id + 1));
   PlannedTasks planned;
   if (logged_) {
@@ -50,12 +50,12 @@ Result<PlannedTasks> BatchPlanner::Next(int64_t last_batch_id,
   return planned;
 }
 
-std::vector<Task> BatchPlanner::PlanTasks(const std::vector<std::vector<int64_t>>& latest) const {
+std::vector<Task> BatchPlanner::PlanTasks(const std::vector<Offsets>& latest) const {
   std::vector<Task> tasks;
   for (size_t source = 0; source < plan_.sources.size(); ++source) {
     for (size_t part = 0; part < latest[source].size(); ++part) {
-      const int64_t start = positions_.next_offset(source, part);
-      const int64_t end = std::min(latest[source][part], start + plan_.max_records_per_partition);
+      const Offset start = positions_.next_offset(source, part);
+      const Offset end = std::min(latest[source][part], start + plan_.max_records_per_partition);
       if (end <= start) continue;
       Task task;
       task.source = source;
@@ -78,16 +78,16 @@ Status BatchPlanner::Log(const std::vector<Task>& tasks, int64_t batch_id,
     for (size_t part = 0; part < partitions.size(); ++part) {
       state::PlannedRange* range = planned_source->add_partitions();
       range->set_topic(partitions[part].topic);
-      range->set_partition(partitions[part].partition);
-      range->set_start(positions_.next_offset(source, part));
-      range->set_end(positions_.next_offset(source, part));
+      range->set_partition(partitions[part].partition.value);
+      range->set_start(positions_.next_offset(source, part).value);
+      range->set_end(positions_.next_offset(source, part).value);
       range->set_idle(positions_.idle(source, part));
     }
   }
   for (const Task& task : tasks) {
     planned.mutable_sources(static_cast<int>(task.source))
         ->mutable_partitions(static_cast<int>(task.range.partition_index))
-        ->set_end(task.range.end);
+        ->set_end(task.range.end.value);
   }
   *planned.mutable_sinks() = sinks;
   return log_->Append(planned);
@@ -102,22 +102,22 @@ Result<std::vector<Task>> BatchPlanner::TasksFromLog(const state::PlannedBatch& 
       for (const state::PlannedRange& range : planned_source.partitions()) {
         for (size_t part = 0; part < partitions.size(); ++part) {
           if (partitions[part].topic != range.topic() ||
-              partitions[part].partition != range.partition()) {
+              partitions[part].partition.value != range.partition()) {
             continue;
           }
-          if (range.start() != positions_.next_offset(source, part)) {
+          if (range.start() != positions_.next_offset(source, part).value) {
             return Status::Corruption(
                 "planned batch " + std::to_string(planned.batch_id()) + " reads " + range.topic() +
                 "/" + std::to_string(range.partition()) + " from offset " +
                 std::to_string(range.start()) + ", but the job's state is at " +
-                std::to_string(positions_.next_offset(source, part)));
+                std::to_string(positions_.next_offset(source, part).value));
           }
           positions_.set_idle(source, part, range.idle());
           if (range.end() <= range.start()) continue;
           Task task;
           task.source = source;
           task.source_node = source_node_[source];
-          task.range = {part, range.start(), range.end()};
+          task.range = {part, Offset{range.start()}, Offset{range.end()}};
           tasks.push_back(std::move(task));
         }
       }

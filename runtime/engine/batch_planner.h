@@ -49,7 +49,7 @@ class BatchPlanner {
   // the log has one (its idle decisions restored into the positions), else
   // new ranges up to `latest` (per source, per partition). Empty when
   // nothing is available.
-  Result<PlannedTasks> Next(int64_t last_batch_id, const std::vector<std::vector<int64_t>>& latest);
+  Result<PlannedTasks> Next(int64_t last_batch_id, const std::vector<Offsets>& latest);
 
   // Durably records new batch `batch_id`: every partition's range and idle
   // decision, and where the sinks stand before it.
@@ -62,7 +62,7 @@ class BatchPlanner {
  private:
   Status LoadLogged(int64_t batch_id);
   Result<std::vector<Task>> TasksFromLog(const state::PlannedBatch& planned);
-  std::vector<Task> PlanTasks(const std::vector<std::vector<int64_t>>& latest) const;
+  std::vector<Task> PlanTasks(const std::vector<Offsets>& latest) const;
 
   const JobPlan& plan_;
   SourcePositions& positions_;

@@ -67,15 +67,15 @@ class Driver {
   }
 
   Status Open();
-  Result<std::vector<std::vector<int64_t>>> LatestOffsets(
-      const std::vector<std::vector<int64_t>>& once_targets);
-  bool AllSourcesFinished(const std::vector<std::vector<int64_t>>& latest) const;
+  Result<std::vector<Offsets>> LatestOffsets(
+      const std::vector<Offsets>& once_targets);
+  bool AllSourcesFinished(const std::vector<Offsets>& latest) const;
   Status RunBatch(std::vector<Task>& tasks, BatchReport* report);
   Status ReadAndWriteTasks(std::vector<Task>& tasks, BatchId batch_id, DeadLetters* dead_letters,
                            BatchReport* report);
   void SumNodeStats(const std::vector<Task>& tasks, BatchReport* report) const;
   Status CommitBatch(const std::vector<Task>& tasks, StateWriteBatch writes, BatchReport* report);
-  void AddPositions(const std::vector<std::vector<int64_t>>& latest, BatchReport* report) const;
+  void AddPositions(const std::vector<Offsets>& latest, BatchReport* report) const;
   state::CheckpointManifest Progress() const;
   void WriteCheckpoint(BatchReport* report) { checkpointer_.Write(Progress(), report); }
 
@@ -96,7 +96,7 @@ Result<RunSummary> Driver::Run() {
   EDDY_RETURN_IF_ERROR(Open());
   const auto started = Clock::now();
   RunSummary summary;
-  std::vector<std::vector<int64_t>> once_targets;
+  std::vector<Offsets> once_targets;
   if (options_.once) {
     for (auto& source : plan_.sources) {
       EDDY_ASSIGN_OR_RETURN(auto latest, source->LatestOffsets());
@@ -183,10 +183,10 @@ Status Driver::Open() {
   return Status::OK();
 }
 
-Result<std::vector<std::vector<int64_t>>> Driver::LatestOffsets(
-    const std::vector<std::vector<int64_t>>& once_targets) {
+Result<std::vector<Offsets>> Driver::LatestOffsets(
+    const std::vector<Offsets>& once_targets) {
   if (options_.once) return once_targets;
-  std::vector<std::vector<int64_t>> latest;
+  std::vector<Offsets> latest;
   for (auto& source : plan_.sources) {
     EDDY_ASSIGN_OR_RETURN(auto available, source->LatestOffsets());
     latest.push_back(std::move(available));
@@ -194,7 +194,7 @@ Result<std::vector<std::vector<int64_t>>> Driver::LatestOffsets(
   return latest;
 }
 
-bool Driver::AllSourcesFinished(const std::vector<std::vector<int64_t>>& latest) const {
+bool Driver::AllSourcesFinished(const std::vector<Offsets>& latest) const {
   for (size_t idx = 0; idx < plan_.sources.size(); ++idx) {
     if (!plan_.sources[idx]->Exhausted(positions_.NextOffsets(idx), latest[idx])) return false;
   }
@@ -271,7 +271,7 @@ Status Driver::ReadAndWriteTasks(std::vector<Task>& tasks, BatchId batch_id,
     status = task.status;
     if (!status.ok()) break;
     const auto write_start = Clock::now();
-    report->records_in += static_cast<int64_t>(task.range.end - task.range.start);
+    report->records_in += task.range.size();
     for (size_t sink = 0; sink < plan_.sinks.size() && status.ok(); ++sink) {
       if (!task.has_sink_rows[sink]) continue;
       status = sinks_.Write(sink, task.sink_rows[sink],
@@ -334,15 +334,16 @@ Status Driver::CommitBatch(const std::vector<Task>& tasks, StateWriteBatch write
   return Status::OK();
 }
 
-void Driver::AddPositions(const std::vector<std::vector<int64_t>>& latest,
+void Driver::AddPositions(const std::vector<Offsets>& latest,
                           BatchReport* report) const {
   for (size_t idx = 0; idx < plan_.sources.size(); ++idx) {
     const auto& partitions = plan_.sources[idx]->partitions();
     for (size_t part = 0; part < latest[idx].size(); ++part) {
-      const int64_t next = positions_.next_offset(idx, part);
+      const Offset next = positions_.next_offset(idx, part);
       report->lag += std::max<int64_t>(0, latest[idx][part] - next);
       report->partitions.push_back({plan_.sources[idx]->name(), partitions[part].topic,
-                                    partitions[part].partition, next, latest[idx][part]});
+                                    partitions[part].partition.value, next.value,
+                                    latest[idx][part].value});
     }
     report->watermarks.emplace_back(plan_.sources[idx]->name(), positions_.watermarks()[idx]);
   }

@@ -2,7 +2,7 @@
 
 namespace eddy {
 
-void SourcePositions::Init(size_t source, const std::vector<int64_t>& initial,
+void SourcePositions::Init(size_t source, const Offsets& initial,
                            Clock::time_point now) {
   partitions_[source].assign(initial.size(), PartitionState());
   idle_[source].assign(initial.size(), false);
@@ -21,10 +21,10 @@ void SourcePositions::Restore(size_t source, const state::CheckpointManifest& pr
     for (const state::PartitionPosition& stored : position.partitions()) {
       for (size_t part = 0; part < partitions.size(); ++part) {
         if (partitions[part].topic != stored.topic() ||
-            partitions[part].partition != stored.partition()) {
+            partitions[part].partition.value != stored.partition()) {
           continue;
         }
-        partitions_[source][part].next_offset = stored.next_offset();
+        partitions_[source][part].next_offset = Offset{stored.next_offset()};
         if (stored.has_max_event_time()) {
           partitions_[source][part].max_event_time = stored.max_event_time();
         }
@@ -42,8 +42,8 @@ void SourcePositions::Save(state::CheckpointManifest* progress) const {
     for (size_t part = 0; part < partitions.size(); ++part) {
       state::PartitionPosition* stored = position->add_partitions();
       stored->set_topic(partitions[part].topic);
-      stored->set_partition(partitions[part].partition);
-      stored->set_next_offset(partitions_[source][part].next_offset);
+      stored->set_partition(partitions[part].partition.value);
+      stored->set_next_offset(partitions_[source][part].next_offset.value);
       if (partitions_[source][part].max_event_time) {
         stored->set_max_event_time(*partitions_[source][part].max_event_time);
       }
@@ -51,8 +51,8 @@ void SourcePositions::Save(state::CheckpointManifest* progress) const {
   }
 }
 
-std::vector<int64_t> SourcePositions::NextOffsets(size_t source) const {
-  std::vector<int64_t> next;
+Offsets SourcePositions::NextOffsets(size_t source) const {
+  Offsets next;
   next.reserve(partitions_[source].size());
   for (const PartitionState& state : partitions_[source]) next.push_back(state.next_offset);
   return next;

@@ -34,17 +34,17 @@ class SourcePositions {
 
   // Starts source `source` at `initial` (its InitialOffsets), all
   // partitions active as of `now`.
-  void Init(size_t source, const std::vector<int64_t>& initial, Clock::time_point now);
+  void Init(size_t source, const Offsets& initial, Clock::time_point now);
   // Overrides source `source`'s offsets, event times and watermark with
   // what `progress` recorded for it.
   void Restore(size_t source, const state::CheckpointManifest& progress);
   // Records every source's positions and watermark into `progress`.
   void Save(state::CheckpointManifest* progress) const;
 
-  int64_t next_offset(size_t source, size_t partition) const {
+  Offset next_offset(size_t source, size_t partition) const {
     return partitions_[source][partition].next_offset;
   }
-  std::vector<int64_t> NextOffsets(size_t source) const;
+  Offsets NextOffsets(size_t source) const;
   bool idle(size_t source, size_t partition) const { return idle_[source][partition]; }
   void set_idle(size_t source, size_t partition, bool idle) { idle_[source][partition] = idle; }
   const Watermarks& watermarks() const { return watermarks_; }
@@ -65,7 +65,7 @@ class SourcePositions {
 
  private:
   struct PartitionState {
-    int64_t next_offset = 0;
+    Offset next_offset;
     std::optional<TimestampMicros> max_event_time;
     Clock::time_point last_active;
   };

@@ -14,7 +14,7 @@ Status ProcessTask(const JobPlan& plan, Task& task) {
   task.node_stats.assign(node_count, NodeStats());
   {
     NodeStats& source_stats = task.node_stats[task.source_node];
-    source_stats.rows_in = task.range.end - task.range.start;
+    source_stats.rows_in = task.range.size();
     source_stats.rows_out = static_cast<int64_t>(task.input.num_rows());
     source_stats.bytes_out = static_cast<int64_t>(task.input.ApproximateBytes());
     source_stats.dead_letters = static_cast<int64_t>(task.dead_letters.size());

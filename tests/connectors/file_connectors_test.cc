@@ -9,6 +9,7 @@
 #include "connectors/file/file_sink.h"
 #include "connectors/file/file_source.h"
 #include "connectors/file/stdout_sink.h"
+#include "tests/connectors/offsets_test_util.h"
 
 namespace eddy {
 namespace {
@@ -65,7 +66,7 @@ class FileConnectorsTest : public ::testing::Test {
     auto latest = source.LatestOffsets();
     EXPECT_TRUE(latest.ok()) << latest.status().ToString();
     EXPECT_EQ(latest->size(), 1u);
-    return latest.ok() ? (*latest)[0] : -1;
+    return latest.ok() ? (*latest)[0].value : -1;
   }
 
   struct ReadResult {
@@ -105,7 +106,7 @@ TEST_F(FileConnectorsTest, ReadsLineRangesWithLineNumbersAsOffsets) {
   ASSERT_EQ(source->partitions().size(), 1u);
   EXPECT_EQ(source->partitions()[0].topic, "events");
   EXPECT_TRUE(source->IsBounded());
-  EXPECT_EQ(source->InitialOffsets().value(), std::vector<int64_t>{0});
+  EXPECT_EQ(source->InitialOffsets().value(), testing::OffsetsOf({0}));
   EXPECT_EQ(Latest(*source), 6);
 
   ReadResult all = ReadRange(*source, 0, 6);
@@ -164,10 +165,10 @@ TEST_F(FileConnectorsTest, PicksUpLinesAppendedBetweenCalls) {
   // then the source is not exhausted even though next == latest.
   WriteFile("grow.jsonl", "{\"id\": 5}", /*append=*/true);
   EXPECT_EQ(Latest(*source), 4);
-  EXPECT_FALSE(source->Exhausted({4}, {4}));
+  EXPECT_FALSE(source->Exhausted(testing::OffsetsOf({4}), testing::OffsetsOf({4})));
   EXPECT_EQ(Latest(*source), 5);
-  EXPECT_TRUE(source->Exhausted({5}, {5}));
-  EXPECT_FALSE(source->Exhausted({4}, {5}));
+  EXPECT_TRUE(source->Exhausted(testing::OffsetsOf({5}), testing::OffsetsOf({5})));
+  EXPECT_FALSE(source->Exhausted(testing::OffsetsOf({4}), testing::OffsetsOf({5})));
   EXPECT_EQ(ReadRange(*source, 4, 5).batch.ToString(), "id=5, name=NULL\n");
   // Text appended after it starts a new line; line 4 stays as it was read.
   WriteFile("grow.jsonl", "\n{\"id\": 6}\n", /*append=*/true);
@@ -183,7 +184,7 @@ TEST_F(FileConnectorsTest, FirstScanTakesALastLineWithoutNewline) {
   auto source = MustOpen(JsonSource("done.jsonl"));
   ASSERT_NE(source, nullptr);
   EXPECT_EQ(Latest(*source), 2);
-  EXPECT_TRUE(source->Exhausted({2}, {2}));
+  EXPECT_TRUE(source->Exhausted(testing::OffsetsOf({2}), testing::OffsetsOf({2})));
   EXPECT_EQ(ReadRange(*source, 1, 2).batch.ToString(), "id=2, name=NULL\n");
 }
 

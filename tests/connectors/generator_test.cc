@@ -12,6 +12,7 @@
 
 #include "connectors/generator/generator_source.h"
 #include "tests/connectors/generator_test_util.h"
+#include "tests/connectors/offsets_test_util.h"
 
 namespace eddy {
 namespace {
@@ -106,14 +107,14 @@ TEST(GeneratorTest, PartitionOffsetMapsToRecordIndex) {
   std::unique_ptr<Source> split = OpenSource(GeneratorSpecFor("regression", 10, 5, {}, 3));
   ASSERT_EQ(split->partitions().size(), 3u);
   EXPECT_EQ(split->partitions()[2].topic, "gen");
-  EXPECT_EQ(split->partitions()[2].partition, 2);
-  Result<std::vector<int64_t>> latest = split->LatestOffsets();
+  EXPECT_EQ(split->partitions()[2].partition, PartitionId{2});
+  Result<Offsets> latest = split->LatestOffsets();
   ASSERT_TRUE(latest.ok());
   // Records 0..9 over 3 partitions: {0,3,6,9}, {1,4,7}, {2,5,8}.
-  EXPECT_EQ(*latest, (std::vector<int64_t>{4, 3, 3}));
-  Result<std::vector<int64_t>> initial = split->InitialOffsets();
+  EXPECT_EQ(*latest, testing::OffsetsOf({4, 3, 3}));
+  Result<Offsets> initial = split->InitialOffsets();
   ASSERT_TRUE(initial.ok());
-  EXPECT_EQ(*initial, (std::vector<int64_t>{0, 0, 0}));
+  EXPECT_EQ(*initial, testing::OffsetsOf({0, 0, 0}));
 
   Batch part1 = ReadRange(split.get(), 1, 0, 3);
   ASSERT_EQ(part1.num_rows(), 3u);
@@ -167,20 +168,20 @@ TEST(GeneratorTest, CancelStopsALargeRead) {
 
 TEST(GeneratorTest, UnthrottledBoundedOffersEverything) {
   std::unique_ptr<Source> source = OpenSource(GeneratorSpecFor("ysb", 101, 1, {}, 2));
-  Result<std::vector<int64_t>> latest = source->LatestOffsets();
+  Result<Offsets> latest = source->LatestOffsets();
   ASSERT_TRUE(latest.ok());
-  EXPECT_EQ(*latest, (std::vector<int64_t>{51, 50}));
+  EXPECT_EQ(*latest, testing::OffsetsOf({51, 50}));
 }
 
 TEST(GeneratorTest, UnthrottledUnboundedOffersAMillionBeyondWhatWasRead) {
   std::unique_ptr<Source> source = OpenSource(GeneratorSpecFor("ysb", 0, 1, {}, 2));
-  Result<std::vector<int64_t>> latest = source->LatestOffsets();
+  Result<Offsets> latest = source->LatestOffsets();
   ASSERT_TRUE(latest.ok());
-  EXPECT_EQ(*latest, (std::vector<int64_t>{1'000'000, 1'000'000}));
+  EXPECT_EQ(*latest, testing::OffsetsOf({1'000'000, 1'000'000}));
   ReadRange(source.get(), 1, 0, 25);
   latest = source->LatestOffsets();
   ASSERT_TRUE(latest.ok());
-  EXPECT_EQ(*latest, (std::vector<int64_t>{1'000'000, 1'000'025}));
+  EXPECT_EQ(*latest, testing::OffsetsOf({1'000'000, 1'000'025}));
 }
 
 TEST(GeneratorTest, RateLimitsAvailability) {
@@ -188,9 +189,9 @@ TEST(GeneratorTest, RateLimitsAvailability) {
   spec.mutable_generator()->set_rate(10'000);  // 10 records per ms
   std::unique_ptr<Source> source = OpenSource(spec);
   std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  Result<std::vector<int64_t>> latest = source->LatestOffsets();
+  Result<Offsets> latest = source->LatestOffsets();
   ASSERT_TRUE(latest.ok());
-  const int64_t total = (*latest)[0] + (*latest)[1];
+  const int64_t total = (*latest)[0].value + (*latest)[1].value;
   EXPECT_GE(total, 400);      // at least 40 ms worth
   EXPECT_LT(total, 100'000);  // well short of the count after 50 ms
   // Partition 0 holds the even records, so it is never behind partition 1.
@@ -203,7 +204,7 @@ TEST(GeneratorTest, RateLimitsAvailability) {
   std::this_thread::sleep_for(std::chrono::milliseconds(5));
   latest = fast->LatestOffsets();
   ASSERT_TRUE(latest.ok());
-  EXPECT_EQ(*latest, (std::vector<int64_t>{50'000, 50'000}));
+  EXPECT_EQ(*latest, testing::OffsetsOf({50'000, 50'000}));
 }
 
 TEST(GeneratorTest, EventTimeFollowsRateAndStartTime) {
@@ -267,9 +268,9 @@ TEST(GeneratorTest, YsbValueDomains) {
 
   std::unique_ptr<Source> campaigns = OpenSource(GeneratorSpecFor("ysb_campaigns", 0, 9, options));
   EXPECT_TRUE(campaigns->IsBounded());
-  Result<std::vector<int64_t>> latest = campaigns->LatestOffsets();
+  Result<Offsets> latest = campaigns->LatestOffsets();
   ASSERT_TRUE(latest.ok());
-  ASSERT_EQ(*latest, (std::vector<int64_t>{21}));
+  ASSERT_EQ(*latest, testing::OffsetsOf({21}));
   Batch table = ReadRange(campaigns.get(), 0, 0, 21);
   std::set<std::string> table_ads;
   std::map<std::string, int> ads_per_campaign;
@@ -323,9 +324,9 @@ TEST(GeneratorTest, YsbCampaignsDefaultsAndCount) {
       MakeGeneratorSource(GeneratorSpecFor("ysb_campaigns", 1000));
   ASSERT_TRUE(table.ok()) << table.status().ToString();  // 100 campaigns x 10 ads
   ASSERT_TRUE((*table)->Open().ok());
-  Result<std::vector<int64_t>> latest = (*table)->LatestOffsets();
+  Result<Offsets> latest = (*table)->LatestOffsets();
   ASSERT_TRUE(latest.ok());
-  EXPECT_EQ(*latest, (std::vector<int64_t>{1000}));
+  EXPECT_EQ(*latest, testing::OffsetsOf({1000}));
   EXPECT_NE(StatusMessage(GeneratorSpecFor("ysb_campaigns", 5)).find("'count' is 5"),
             std::string::npos);
   // Other seeds give other uuids.

@@ -1,5 +1,5 @@
 #pragma once
-// Helpers for the tests of operators/learn/: a tiny CSV reader for the data
+// Helpers for the tests of operators/models/: a tiny CSV reader for the data
 // sets in ../shared/data (header row, numeric features first, target last), a
 // deterministic shuffle, batch building, a prequential driver and a minimal
 // JSON syntax checker.
