@@ -36,8 +36,7 @@ Status BatchPlanner::LoadLogged(int64_t batch_id) {
   return Status::OK();
 }
 
-Result<PlannedTasks> BatchPlanner::Next(int64_t last_batch_id,
-                                        const std::vector<Offsets>& latest) {
+Result<PlannedTasks> BatchPlanner::Next(int64_t last_batch_id, const std::vector<Offsets>& latest) {
   EDDY_RETURN_IF_ERROR(LoadLogged(last_batch_id + 1));
   PlannedTasks planned;
   if (logged_) {

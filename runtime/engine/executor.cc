@@ -67,8 +67,7 @@ class Driver {
   }
 
   Status Open();
-  Result<std::vector<Offsets>> LatestOffsets(
-      const std::vector<Offsets>& once_targets);
+  Result<std::vector<Offsets>> LatestOffsets(const std::vector<Offsets>& once_targets);
   bool AllSourcesFinished(const std::vector<Offsets>& latest) const;
   Status RunBatch(std::vector<Task>& tasks, BatchReport* report);
   Status ReadAndWriteTasks(std::vector<Task>& tasks, BatchId batch_id, DeadLetters* dead_letters,
@@ -183,8 +182,7 @@ Status Driver::Open() {
   return Status::OK();
 }
 
-Result<std::vector<Offsets>> Driver::LatestOffsets(
-    const std::vector<Offsets>& once_targets) {
+Result<std::vector<Offsets>> Driver::LatestOffsets(const std::vector<Offsets>& once_targets) {
   if (options_.once) return once_targets;
   std::vector<Offsets> latest;
   for (auto& source : plan_.sources) {
@@ -334,8 +332,7 @@ Status Driver::CommitBatch(const std::vector<Task>& tasks, StateWriteBatch write
   return Status::OK();
 }
 
-void Driver::AddPositions(const std::vector<Offsets>& latest,
-                          BatchReport* report) const {
+void Driver::AddPositions(const std::vector<Offsets>& latest, BatchReport* report) const {
   for (size_t idx = 0; idx < plan_.sources.size(); ++idx) {
     const auto& partitions = plan_.sources[idx]->partitions();
     for (size_t part = 0; part < latest[idx].size(); ++part) {

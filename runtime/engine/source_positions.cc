@@ -2,8 +2,7 @@
 
 namespace eddy {
 
-void SourcePositions::Init(size_t source, const Offsets& initial,
-                           Clock::time_point now) {
+void SourcePositions::Init(size_t source, const Offsets& initial, Clock::time_point now) {
   partitions_[source].assign(initial.size(), PartitionState());
   idle_[source].assign(initial.size(), false);
   for (size_t part = 0; part < initial.size(); ++part) {
