@@ -14,6 +14,7 @@
 #include "runtime/engine/executor.h"
 #include "runtime/engine/job_plan.h"
 #include "runtime/metrics/metrics.h"
+#include "runtime/sql/sql.h"
 #include "state/checkpoint_store.h"
 
 namespace eddy {
@@ -55,7 +56,7 @@ class EmbeddedBrokers {
 
 Result<std::unique_ptr<JobPlan>> LoadAndPlan(const std::string& job_file,
                                              ConnectorContext context) {
-  EDDY_ASSIGN_OR_RETURN(LoadedJob job, LoadJobFile(job_file));
+  EDDY_ASSIGN_OR_RETURN(LoadedJob job, LoadAnyJobFile(job_file));
   return PlanJob(std::move(job), std::move(context));
 }
 
@@ -164,7 +165,7 @@ int ValidateCommand(const std::string& job_file) {
 }
 
 int CheckpointsCommand(const std::string& job_file) {
-  auto job = LoadJobFile(job_file);
+  auto job = LoadAnyJobFile(job_file);
   if (!job.ok()) {
     std::fprintf(stderr, "%s\n", job.status().message().c_str());
     return 1;

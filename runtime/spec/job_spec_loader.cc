@@ -370,6 +370,7 @@ SourceLocation LoadedJob::Locate(std::string_view path) const {
 }
 
 Status LoadedJob::ErrorAt(std::string_view path, std::string_view message) const {
+  if (error_hook) return error_hook(path, message);
   return PositionedError(Locate(path), path, message);
 }
 
