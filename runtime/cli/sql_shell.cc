@@ -345,7 +345,8 @@ class Shell {
     executor.stop = &g_interrupted;
     executor.once = options_.once;
     auto summary = RunJob(**plan, executor);
-    g_interrupted = false;
+    // After Ctrl-C the terminal shows "^C": the summary starts a line.
+    if (g_interrupted.exchange(false)) std::printf("\n");
     if (!summary.ok()) {
       std::printf("ERROR: %s\n", summary.status().ToString().c_str());
     } else {
