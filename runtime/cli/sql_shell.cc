@@ -15,12 +15,11 @@
 #include <filesystem>
 #include <iostream>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <vector>
 
-#include "connectors/kafka/embedded_broker.h"
 #include "runtime/cli/commands.h"
+#include "runtime/cli/embedded_brokers.h"
 #include "runtime/engine/executor.h"
 #include "runtime/engine/job_plan.h"
 #include "runtime/sql/sql.h"
@@ -156,26 +155,6 @@ class LineReader {
   bool continuation_ = false;
 };
 
-// The in-process broker, started on first use, as `eddy run` does.
-class ShellBrokers {
- public:
-  Result<std::string> Resolve(const std::string& brokers, const std::string& topic,
-                              int partitions) {
-    if (brokers != "embedded") return brokers;
-    std::lock_guard<std::mutex> lock(mutex_);
-    if (!broker_) {
-      EDDY_ASSIGN_OR_RETURN(broker_, EmbeddedBroker::Start({}));
-      std::printf("embedded Kafka broker at %s\n", broker_->bootstrap().c_str());
-    }
-    if (!topic.empty()) EDDY_RETURN_IF_ERROR(broker_->CreateTopic(topic, partitions));
-    return broker_->bootstrap();
-  }
-
- private:
-  std::mutex mutex_;
-  std::unique_ptr<EmbeddedBroker> broker_;
-};
-
 bool IsComplete(const std::string& buffer) {
   size_t end = buffer.find_last_not_of(" \t\r\n");
   return end != std::string::npos && buffer[end] == ';';
@@ -296,15 +275,6 @@ class Shell {
     }
   }
 
-  ConnectorContext Context() {
-    ConnectorContext context;
-    context.resolve_brokers = [this](const std::string& brokers, const std::string& topic,
-                                     int partitions) {
-      return brokers_.Resolve(brokers, topic, partitions);
-    };
-    return context;
-  }
-
   // A job for the session's definitions and `texts`' last statement, with
   // state in a directory of its own.
   Result<std::unique_ptr<JobPlan>> Plan(std::vector<SqlText> texts, std::string* state_dir) {
@@ -317,7 +287,7 @@ class Shell {
     compile.prune_unused_sources = true;
     compile.default_name = "sql-shell";
     EDDY_ASSIGN_OR_RETURN(CompiledSql compiled, CompileSql(texts, compile));
-    return PlanJob(std::move(compiled.job), Context());
+    return PlanJob(std::move(compiled.job), brokers_.Context());
   }
 
   void Run(const std::vector<SqlText>& texts, SqlStatementKind kind) {
@@ -384,7 +354,7 @@ class Shell {
 
   const SqlShellOptions& options_;
   std::vector<SqlText> definitions_;
-  ShellBrokers brokers_;
+  EmbeddedBrokers brokers_;
   int statement_count_ = 0;
   int jobs_ = 0;
 };

@@ -53,6 +53,8 @@ class LoadedJob {
 };
 
 Result<LoadedJob> LoadJobFile(const std::string& path, const EnvLookup& env = ProcessEnvironment());
+// The text of a job file (NotFound / IOError naming it), for any front end.
+Result<std::string> ReadJobFileText(const std::string& path);
 Result<LoadedJob> LoadJobText(std::string_view yaml, const std::string& file_name,
                               const EnvLookup& env = ProcessEnvironment());
 

@@ -1621,18 +1621,14 @@ class Compiler {
     return true;
   }
 
-  // GROUP BY: a window (after a window table function) or a keyed running
-  // aggregate; HAVING and the select list above it.
-  Result<std::string> Aggregate(PgNode select, const std::vector<PgNode>& targets,
-                                const std::string& target, const Input& input,
-                                QueryContext& context) {
-    const int at = context.statement_offset;
-    AggregateState state;
-    state.windowed = input.window.has_value();
-    ExprScope scope = Scope(input);
+  // The GROUP BY items: the keys (as "expr AS name" window or aggregate
+  // keys, and in `state` for the expressions above the aggregation) and
+  // whether window_start and window_end are among them.
+  Status GroupKeys(PgNode select, const std::vector<PgNode>& targets, const Input& input,
+                   const ExprScope& scope, int at, AggregateState* state,
+                   std::vector<std::string>* keys,
+                   std::vector<std::pair<std::string, FieldOrigin>>* origins) {
     bool saw_start = false, saw_end = false;
-    std::vector<std::pair<std::string, FieldOrigin>> origins;
-    std::vector<std::string> keys;
     int group_idx = 0;
     for (PgNode group : select["groupClause"].items()) {
       PgNode expr = group;
@@ -1652,7 +1648,7 @@ class Compiler {
       if (expr.type() == "ColumnRef" && !fields.empty()) {
         const std::string column(fields.back().AsString());
         if (column == "window_start" || column == "window_end") {
-          if (!state.windowed) {
+          if (!state->windowed) {
             return ErrorAt(group_at, column + " is a column of TUMBLE, HOP or SESSION in FROM");
           }
           (column == "window_start" ? saw_start : saw_end) = true;
@@ -1679,25 +1675,40 @@ class Compiler {
         }
       }
       if (name.empty()) {
-        name = sql::ImplicitName(expr).value_or("_key" + std::to_string(state.keys.size()));
+        name = sql::ImplicitName(expr).value_or("_key" + std::to_string(state->keys.size()));
       }
       std::string key_text = text.text;
       if (key_text != EddyIdentifier(name)) key_text += " AS " + EddyIdentifier(name);
-      state.keys.push_back({text.text, name});
-      origins.push_back(
+      state->keys.push_back({text.text, name});
+      origins->push_back(
           {"[" + std::to_string(group_idx++) + "]", Origin(group_at, "GROUP BY", text.anchors)});
-      keys.push_back(key_text);
+      keys->push_back(key_text);
     }
-    if (state.windowed && (!saw_start || !saw_end)) {
+    if (state->windowed && (!saw_start || !saw_end)) {
       return ErrorAt(input.window_offset,
                      "a windowed aggregation groups by window_start and window_end: GROUP BY "
                      "window_start, window_end[, keys]");
     }
-    if (!state.windowed && state.keys.empty()) {
+    if (!state->windowed && state->keys.empty()) {
       return ErrorAt(at,
                      "an aggregate needs GROUP BY: a key (a running aggregate per key) or "
                      "window_start, window_end of a TUMBLE, HOP or SESSION window");
     }
+    return Status::OK();
+  }
+
+  // GROUP BY: a window (after a window table function) or a keyed running
+  // aggregate; HAVING and the select list above it.
+  Result<std::string> Aggregate(PgNode select, const std::vector<PgNode>& targets,
+                                const std::string& target, const Input& input,
+                                QueryContext& context) {
+    const int at = context.statement_offset;
+    AggregateState state;
+    state.windowed = input.window.has_value();
+    ExprScope scope = Scope(input);
+    std::vector<std::pair<std::string, FieldOrigin>> origins;
+    std::vector<std::string> keys;
+    EDDY_RETURN_IF_ERROR(GroupKeys(select, targets, input, scope, at, &state, &keys, &origins));
     scope.aggregate = &state;
     // Select items that are an aggregate call take the item's name.
     std::vector<std::string> items;

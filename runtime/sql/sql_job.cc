@@ -1,10 +1,7 @@
 // Job files in SQL next to YAML: reading them, and choosing the loader by
 // file name.
 
-#include <cerrno>
-#include <cstring>
-#include <fstream>
-#include <sstream>
+#include <functional>
 
 #include "runtime/spec/secrets.h"
 #include "runtime/sql/pg_tree.h"
@@ -13,20 +10,6 @@
 
 namespace eddy {
 namespace {
-
-Result<std::string> ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    const int error = errno;
-    std::string message = "cannot read job file '" + path + "': " + std::strerror(error);
-    if (error == ENOENT) return Status::NotFound(std::move(message));
-    return Status::IOError(std::move(message));
-  }
-  std::ostringstream text;
-  text << in.rdbuf();
-  if (in.bad()) return Status::IOError("cannot read job file '" + path + "'");
-  return text.str();
-}
 
 // Walks a parse tree for WITH options and SETs whose key is a credential
 // and whose value is written out rather than taken from ${VAR}.
@@ -64,7 +47,7 @@ Status CheckCredentials(sql::PgNode node, const sql::RewrittenSql& rewritten,
 }  // namespace
 
 Result<LoadedJob> LoadSqlJobFile(const std::string& path, const EnvLookup& env) {
-  EDDY_ASSIGN_OR_RETURN(std::string text, ReadFile(path));
+  EDDY_ASSIGN_OR_RETURN(std::string text, ReadJobFileText(path));
   return LoadSqlJobText(text, path, env);
 }
 

@@ -382,6 +382,72 @@ TEST(SqlErrorTest, DeclarationsAndOptions) {
             "(...) AS SELECT * FROM relation");
 }
 
+TEST(SqlErrorTest, StreamingClauses) {
+  const std::string prefix = std::string(kEvents) +
+                             "CREATE TABLE ads (ad_id text PRIMARY KEY, c text)\n"
+                             "  WITH (connector = 'kafka', topic = 'ads');\n";
+  // The statements below start on line 13.
+  EXPECT_EQ(Error(prefix + "INSERT INTO out SELECT * FROM events EMIT ON WINDOW CLOSE;"),
+            "job.sql:13:38: EMIT applies to a windowed aggregation (GROUP BY window_start, "
+            "window_end over TUMBLE, HOP or SESSION), and this statement has none");
+  EXPECT_EQ(Error(prefix + "INSERT INTO out SELECT * FROM events EMIT NOW;"),
+            "job.sql:13:43: expected ON WINDOW CLOSE or ON UPDATE after EMIT");
+  EXPECT_EQ(Error(prefix + "INSERT INTO out SELECT ad_id, count(*) FROM events GROUP BY ad_id\n"
+                           "EMIT ON WINDOW CLOSE;"),
+            "job.sql:14:1: EMIT ON WINDOW CLOSE needs a window; a GROUP BY without one emits on "
+            "update");
+  EXPECT_EQ(Error(prefix + "INSERT INTO out SELECT * FROM TUMBLE(events, event_time, '10s');"),
+            "job.sql:13:31: a window table function is aggregated: GROUP BY window_start, "
+            "window_end (and keys), with aggregates in the select list");
+  EXPECT_EQ(Error(prefix + "INSERT INTO out SELECT ad_id, count(*) FROM TUMBLE(events, event_time, "
+                           "'10s') GROUP BY ad_id, window_start;"),
+            "job.sql:13:45: a windowed aggregation groups by window_start and window_end: GROUP "
+            "BY window_start, window_end[, keys]");
+  EXPECT_EQ(Error(prefix + "INSERT INTO out SELECT * FROM ads;"),
+            "job.sql:13:31: 'ads' is a table (kept from a changelog): JOIN it to a stream on its "
+            "PRIMARY KEY; to read its changelog, declare a SOURCE");
+  EXPECT_EQ(Error(prefix + "INSERT INTO out SELECT * FROM events e JOIN ads a ON e.ad_id = a.c;"),
+            "job.sql:13:62: a lookup join's ON compares the table's PRIMARY KEY, a.ad_id, with an "
+            "expression over the stream");
+  EXPECT_EQ(Error(prefix + "INSERT INTO out SELECT * FROM out;"),
+            "job.sql:13:31: 'out' is a sink: queries cannot read from it");
+  EXPECT_EQ(Error(prefix + "INSERT INTO out SELECT q.ad_id FROM events;"),
+            "job.sql:13:24: unknown relation 'q' in q.ad_id (the query reads events)");
+  // Flink's FOR SYSTEM_TIME AS OF is accepted: every join is a lookup.
+  auto job = Load(prefix +
+                  "INSERT INTO out SELECT e.*, a.c FROM events AS e\n"
+                  "JOIN ads FOR SYSTEM_TIME AS OF e.event_time AS a ON e.ad_id = a.ad_id;");
+  ASSERT_TRUE(job.ok()) << job.status().ToString();
+  EXPECT_EQ(job->spec.operators_size(), 1);
+  EXPECT_EQ(job->spec.operators(0).lookup_join().columns(0), "c");
+  EXPECT_EQ(job->spec.sinks(0).input(), "out_join");
+}
+
+TEST(SqlErrorTest, Models) {
+  const std::string prefix =
+      "CREATE SOURCE p WITH (connector = 'generator', kind = 'sea');\n"
+      "CREATE SINK out WITH (connector = 'stdout');\n";
+  EXPECT_EQ(Error(prefix + "CREATE MODEL m WITH (classes = 2);"),
+            "job.sql:3:14: CREATE MODEL m needs USING type (sgd_regressor, sgd_classifier, kmeans, "
+            "hoeffding_tree, hoeffding_adaptive_tree, hoeffding_tree_regressor)");
+  EXPECT_EQ(
+      Error(prefix + "CREATE MODEL m USING kmeans;\nINSERT INTO out SELECT * FROM PREDICT(m);"),
+      "job.sql:4:39: PREDICT(m) needs LEARN(m, ...) first: it predicts with that learner's "
+      "model");
+  EXPECT_EQ(Error(prefix + "CREATE MODEL m USING hoeffding_tree;\n"
+                           "CREATE VIEW a AS SELECT * FROM PREQUENTIAL(m, p, label => label);\n"
+                           "INSERT INTO out SELECT * FROM PREQUENTIAL(m, p, label => label);"),
+            "job.sql:5:43: model 'm' is already trained by another query (one LEARN or "
+            "PREQUENTIAL per model)");
+  EXPECT_EQ(Error(prefix + "CREATE MODEL m USING hoeffding_tree;\n"
+                           "INSERT INTO out SELECT * FROM PREQUENTIAL(m, p, lable => label);"),
+            "job.sql:4:49: unknown argument 'lable' of PREQUENTIAL (expected one of: features, "
+            "label, per_key)");
+  EXPECT_EQ(Error(prefix + "INSERT INTO out SELECT * FROM m.metrics;"),
+            "job.sql:3:31: unknown relation 'm.metrics' (side outputs are VIEW.late and "
+            "MODEL.metrics)");
+}
+
 TEST(SqlErrorTest, TypeErrorsFoundWhenPlannedPointIntoTheSql) {
   // The expression compiler reports "at N" in the generated text; the
   // error hook turns it into the SQL position.
