@@ -517,15 +517,13 @@ class Compiler {
     relation.kind = is_source ? Relation::Kind::kSource : Relation::Kind::kTable;
     spec::SourceSpec& source = relation.source;
     source.set_name(name);
-    int watermark_at = -1;
     for (PgNode element : node["tableElts"].items()) {
       if (element.type() == "ColumnDef") {
         EDDY_RETURN_IF_ERROR(Column(element, at, &relation));
       } else if (element.type() == "Constraint") {
         const std::string_view contype = element.Str("contype");
         if (contype == "CONSTR_CHECK" && rewritten_.watermarks.count(element.location()) > 0) {
-          watermark_at = Offset(element, at);
-          EDDY_RETURN_IF_ERROR(Watermark(element, watermark_at, &relation));
+          EDDY_RETURN_IF_ERROR(Watermark(element, Offset(element, at), &relation));
         } else if (contype == "CONSTR_PRIMARY") {
           const std::vector<PgNode> keys = element["keys"].items();
           if (keys.size() != 1) {
@@ -558,7 +556,6 @@ class Compiler {
                      "a generator source has its own columns (docs/generators.md): leave out the "
                      "column list");
     }
-    (void)watermark_at;
     return Declare(std::move(relation), name, at);
   }
 
@@ -1517,9 +1514,6 @@ class Compiler {
                      "(and keys), with aggregates in the select list");
     }
     if (grouped) return Aggregate(select, targets, target, input, context);
-    if (context.emit) {
-      // Not an aggregation: the statement's EMIT is reported by Statement.
-    }
     return Project(targets, target, input, at);
   }
 
@@ -1825,7 +1819,6 @@ class Compiler {
         AddOperator(std::move(op), target + (state.windowed ? "_window" : "_aggregate"),
                     std::move(op_origins), agg_at, label);
     if (context.aggregate_op != nullptr) *context.aggregate_op = node;
-    const std::string aggregation = node;
     if (having_node.valid()) {
       spec::OperatorSpec filter;
       filter.add_inputs(node);
@@ -1848,7 +1841,6 @@ class Compiler {
     spec::OperatorSpec project;
     project.add_inputs(node);
     for (std::string& item : items) project.mutable_select()->add_columns(std::move(item));
-    (void)aggregation;
     return AddOperator(std::move(project), target + "_select", std::move(item_origins), at,
                        "SELECT");
   }
@@ -1939,9 +1931,12 @@ class Compiler {
   std::map<std::string, Relation> relations_;
   std::vector<std::string> order_;
   std::set<std::string> node_names_;
-  std::set<std::string> learned_;
+  std::set<std::string> learned_;  // models with a LEARN, which PREDICT needs
+  // The SELECT whose FROM is being compiled (a join adds the table columns
+  // the whole SELECT names) and the name its operators are named after.
   PgNode current_select_;
   std::string context_target_;
+  // Where the view options ttl and allowed_lateness were written.
   int ttl_offset_ = 0;
   int lateness_offset_ = 0;
 };

@@ -205,5 +205,37 @@ TEST(SqlShellTest, WindowedQueryOverALiveTopicInAPseudoTerminal) {
   std::filesystem::remove_all(dir);
 }
 
+// The job-file commands take .sql files: validate prints the DAG or the
+// error with its SQL position, run writes the exact rows.
+TEST(SqlCliTest, ValidateAndRunTakeSqlJobFiles) {
+  auto valid = testing::RunShell(EDDY_BINARY " validate jobs/ysb-campaign-windows.sql");
+  EXPECT_EQ(valid.exit_code, 0) << valid.output;
+  EXPECT_NE(valid.output.find("operator per_campaign <- with_campaign: window tumbling size=10s"),
+            std::string::npos)
+      << valid.output;
+
+  const std::string dir = testing::MakeTempDir("eddy-sql-cli");
+  testing::WriteFile(dir + "/bad.sql",
+                     "CREATE SOURCE s WITH (connector = 'generator', kind = 'ysb', count = 5);\n"
+                     "CREATE SINK o WITH (connector = 'stdout') AS\n"
+                     "SELECT ad_id FROM s WHERE ad_type > 1;\n");
+  auto bad = testing::RunShell(EDDY_BINARY " validate " + dir + "/bad.sql");
+  EXPECT_EQ(bad.exit_code, 1);
+  EXPECT_EQ(bad.output, dir + "/bad.sql:3:35: WHERE: cannot compare string with int64 using >\n");
+
+  testing::WriteFile(
+      dir + "/job.sql",
+      "CREATE SOURCE s WITH (connector = 'generator', kind = 'regression', count = 4,\n"
+      "  seed = 7, options.features = 1);\n"
+      "CREATE SINK o WITH (connector = 'file', path = 'out.jsonl') AS\n"
+      "SELECT id, id * 10 AS tens FROM s WHERE id % 2 = 1;\n");
+  auto run = testing::RunShell(
+      "cd " + dir + " && " EDDY_BINARY " run --once --quiet --metrics-address off job.sql");
+  EXPECT_EQ(run.exit_code, 0) << run.output;
+  EXPECT_EQ(testing::ReadFile(dir + "/out.jsonl"),
+            "{\"id\":1,\"tens\":10}\n{\"id\":3,\"tens\":30}\n");
+  std::filesystem::remove_all(dir);
+}
+
 }  // namespace
 }  // namespace eddy
