@@ -17,6 +17,7 @@
 #include <filesystem>
 #include <set>
 #include <sstream>
+#include <thread>
 
 #include "connectors/kafka/embedded_broker.h"
 #include "runtime/core/batch.h"
@@ -92,14 +93,17 @@ class Terminal {
     return count;
   }
 
+  // Waits up to 10 s for the shell to exit; its exit code.
   int Wait() {
     int status = 0;
-    for (int waited = 0; waited < 100; ++waited) {
+    for (int waited = 0; waited < 200; ++waited) {
       if (waitpid(pid_, &status, WNOHANG) == pid_) {
         exited_ = true;
         return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
       }
-      WaitFor([](const std::string&) { return false; }, 100);
+      // Keep reading so the shell never blocks on a full terminal.
+      WaitFor([](const std::string&) { return false; }, 50);
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
     }
     return -1;
   }
