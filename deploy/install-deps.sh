@@ -4,7 +4,9 @@
 # prometheus (the server and promtool) and libcpp-httplib-dev are for the
 # metrics integration tests (tests/integration/prometheus_test.cc);
 # libcpp-httplib-dev and libssl-dev also build `eddy serve` (HTTPS), and the
-# openssl CLI makes the server tests' throwaway certificates.
+# openssl CLI makes the server tests' throwaway certificates. libpg-query-dev
+# is PostgreSQL's parser for jobs written in SQL (runtime/sql); libedit-dev
+# gives `eddy sql` its line editing and history.
 set -euo pipefail
 
 packages=(
@@ -18,6 +20,7 @@ packages=(
   prometheus libcpp-httplib-dev
   libssl-dev openssl
   clang-format
+  libpg-query-dev libedit-dev
 )
 
 missing=()

@@ -79,6 +79,8 @@ const std::vector<PackageHeaders>& Packages() {
       {"fmt/", {"fmt::fmt", "spdlog::spdlog"}},
       {"httplib.h", {"PkgConfig::EDDY_HTTPLIB"}},
       {"CLI/", {"CLI11::CLI11"}},
+      {"pg_query.h", {"pg_query::pg_query"}},
+      {"histedit.h", {"PkgConfig::LIBEDIT"}},
   };
   return packages;
 }

@@ -10,52 +10,40 @@
 #include <mutex>
 #include <thread>
 
-#include "connectors/kafka/embedded_broker.h"
+#include "runtime/cli/embedded_brokers.h"
 #include "runtime/engine/executor.h"
 #include "runtime/engine/job_plan.h"
 #include "runtime/metrics/metrics.h"
+#include "runtime/sql/sql.h"
 #include "state/checkpoint_store.h"
 
 namespace eddy {
+
+Result<std::string> EmbeddedBrokers::Resolve(const std::string& brokers, const std::string& topic,
+                                             int partitions) {
+  if (brokers != "embedded") return brokers;
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (!broker_) {
+    EDDY_ASSIGN_OR_RETURN(broker_, EmbeddedBroker::Start(options_));
+    spdlog::info("embedded Kafka broker listening at {} (in memory; kcat -b {} -L)",
+                 broker_->bootstrap(), broker_->bootstrap());
+  }
+  if (!topic.empty()) EDDY_RETURN_IF_ERROR(broker_->CreateTopic(topic, partitions));
+  return broker_->bootstrap();
+}
+
+ConnectorContext EmbeddedBrokers::Context() {
+  ConnectorContext context;
+  context.resolve_brokers = [this](const std::string& brokers, const std::string& topic,
+                                   int partitions) { return Resolve(brokers, topic, partitions); };
+  return context;
+}
+
 namespace {
-
-// Starts the in-process broker the first time a job asks for "embedded",
-// and creates the topics jobs name on it.
-class EmbeddedBrokers {
- public:
-  explicit EmbeddedBrokers(EmbeddedBrokerOptions options = {}) : options_(options) {}
-
-  Result<std::string> Resolve(const std::string& brokers, const std::string& topic,
-                              int partitions) {
-    if (brokers != "embedded") return brokers;
-    std::lock_guard<std::mutex> lock(mutex_);
-    if (!broker_) {
-      EDDY_ASSIGN_OR_RETURN(broker_, EmbeddedBroker::Start(options_));
-      spdlog::info("embedded Kafka broker listening at {} (in memory; kcat -b {} -L)",
-                   broker_->bootstrap(), broker_->bootstrap());
-    }
-    if (!topic.empty()) EDDY_RETURN_IF_ERROR(broker_->CreateTopic(topic, partitions));
-    return broker_->bootstrap();
-  }
-
-  ConnectorContext Context() {
-    ConnectorContext context;
-    context.resolve_brokers = [this](const std::string& brokers, const std::string& topic,
-                                     int partitions) {
-      return Resolve(brokers, topic, partitions);
-    };
-    return context;
-  }
-
- private:
-  EmbeddedBrokerOptions options_;
-  std::mutex mutex_;
-  std::unique_ptr<EmbeddedBroker> broker_;
-};
 
 Result<std::unique_ptr<JobPlan>> LoadAndPlan(const std::string& job_file,
                                              ConnectorContext context) {
-  EDDY_ASSIGN_OR_RETURN(LoadedJob job, LoadJobFile(job_file));
+  EDDY_ASSIGN_OR_RETURN(LoadedJob job, LoadAnyJobFile(job_file));
   return PlanJob(std::move(job), std::move(context));
 }
 
@@ -164,7 +152,7 @@ int ValidateCommand(const std::string& job_file) {
 }
 
 int CheckpointsCommand(const std::string& job_file) {
-  auto job = LoadJobFile(job_file);
+  auto job = LoadAnyJobFile(job_file);
   if (!job.ok()) {
     std::fprintf(stderr, "%s\n", job.status().message().c_str());
     return 1;

@@ -53,6 +53,22 @@ int CheckpointsCommand(const std::string& job_file);
 int BrokerCommand(const BrokerCommandOptions& options, const std::atomic<bool>& stop);
 int DemoCommand(const DemoCommandOptions& options, const std::atomic<bool>& stop);
 
+struct SqlShellOptions {
+  // Kafka bootstrap servers for the session's sources and sinks, or
+  // "embedded" (an in-process broker).
+  std::string brokers = "embedded";
+  // Statements to run instead of reading a terminal (`-e`).
+  std::vector<std::string> execute;
+  // Line history; default ~/.eddy_sql_history.
+  std::string history_file;
+  // A SELECT ends once it has read what its sources had at its start.
+  bool once = false;
+};
+
+// `eddy sql`: the interactive SQL shell (runtime/cli/sql_shell.cc). Takes
+// over SIGINT: Ctrl-C stops a running query, not the shell.
+int SqlShellCommand(const SqlShellOptions& options);
+
 }  // namespace eddy
 
 namespace eddy {

@@ -43,7 +43,7 @@ int main(int argc, char** argv) {
 
   eddy::RunCommandOptions run;
   auto* run_cmd = app.add_subcommand("run", "Run a job file");
-  run_cmd->add_option("job", run.job_file, "Job definition (YAML)")
+  run_cmd->add_option("job", run.job_file, "Job definition (YAML, or SQL: *.sql)")
       ->required()
       ->check(CLI::ExistingFile);
   run_cmd->add_flag("--once", run.once,
@@ -62,12 +62,14 @@ int main(int argc, char** argv) {
 
   std::string validate_file;
   auto* validate_cmd = app.add_subcommand("validate", "Check a job file and print its DAG");
-  validate_cmd->add_option("job", validate_file, "Job definition (YAML)")->required();
+  validate_cmd->add_option("job", validate_file, "Job definition (YAML, or SQL: *.sql)")
+      ->required();
 
   std::string checkpoints_file;
   auto* checkpoints_cmd =
       app.add_subcommand("checkpoints", "List a job's checkpoints, newest first");
-  checkpoints_cmd->add_option("job", checkpoints_file, "Job definition (YAML)")->required();
+  checkpoints_cmd->add_option("job", checkpoints_file, "Job definition (YAML, or SQL: *.sql)")
+      ->required();
 
   eddy::BrokerCommandOptions broker;
   auto* broker_cmd = app.add_subcommand("broker", "Run an embedded Kafka broker on localhost");
@@ -96,13 +98,26 @@ int main(int argc, char** argv) {
   model_cmd->require_subcommand(1);
   auto* model_export_cmd = model_cmd->add_subcommand(
       "export", "Print a learning operator's model as JSON, from the job's state");
-  model_export_cmd->add_option("job", model_job, "Job definition (YAML)")
+  model_export_cmd->add_option("job", model_job, "Job definition (YAML, or SQL: *.sql)")
       ->required()
       ->check(CLI::ExistingFile);
   model_export_cmd->add_option("operator", model_operator, "The learn or prequential operator")
       ->required();
   model_export_cmd->add_option("--key", model_key,
                                "Per-key models: the key (values comma-separated)");
+
+  eddy::SqlShellOptions sql_shell;
+  auto* sql_cmd = app.add_subcommand(
+      "sql", "Interactive SQL shell: define sources, run live queries (docs/sql.md)");
+  sql_cmd->add_option("--brokers", sql_shell.brokers, "Kafka bootstrap servers, or embedded")
+      ->envname("KAFKA_BROKERS")
+      ->capture_default_str();
+  sql_cmd->add_option("-e,--execute", sql_shell.execute,
+                      "Run this statement (repeatable) instead of reading the terminal");
+  sql_cmd->add_option("--history", sql_shell.history_file,
+                      "History file (default ~/.eddy_sql_history)");
+  sql_cmd->add_flag("--once", sql_shell.once,
+                    "A query ends once it has read what was available at its start");
 
   // The job server (docs/server.md) and the commands that talk to it.
   eddy::server::ServeOptions serve;
@@ -162,7 +177,7 @@ int main(int argc, char** argv) {
   int wait_seconds = 0;
   auto* submit_cmd =
       app.add_subcommand("submit", "Submit a job file to the server (validated first)");
-  submit_cmd->add_option("job", submit_file, "Job definition (YAML)")
+  submit_cmd->add_option("job", submit_file, "Job definition (YAML, or SQL: *.sql)")
       ->required()
       ->check(CLI::ExistingFile);
   auto* jobs_cmd = app.add_subcommand("jobs", "List the server's jobs");
@@ -204,6 +219,7 @@ int main(int argc, char** argv) {
     return eddy::RunCommand(run, g_stop);
   }
   if (*validate_cmd) return eddy::ValidateCommand(validate_file);
+  if (*sql_cmd) return eddy::SqlShellCommand(sql_shell);
   if (*serve_cmd) {
     for (auto [text, target] : {std::pair{&restart_delay, &serve.restart.initial_delay},
                                 std::pair{&restart_max_delay, &serve.restart.max_delay}}) {

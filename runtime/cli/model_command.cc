@@ -14,6 +14,7 @@
 #include "operators/learn/learn_operator.h"
 #include "runtime/cli/commands.h"
 #include "runtime/engine/job_plan.h"
+#include "runtime/sql/sql.h"
 #include "state/checkpoint_store.h"
 
 namespace eddy {
@@ -32,7 +33,7 @@ Result<std::string> ExportFrom(const std::string& db_dir, const JobPlan& plan, c
 
 Result<std::string> ExportModel(const std::string& job_file, const std::string& op,
                                 const std::string& key) {
-  EDDY_ASSIGN_OR_RETURN(LoadedJob job, LoadJobFile(job_file));
+  EDDY_ASSIGN_OR_RETURN(LoadedJob job, LoadAnyJobFile(job_file));
   ConnectorContext context;
   // Planning connects to nothing: brokers stay as written.
   context.resolve_brokers = [](const std::string& brokers, const std::string&, int) {

@@ -13,6 +13,7 @@
 #include <sstream>
 
 #include "runtime/server/json_writer.h"
+#include "runtime/sql/sql.h"
 
 namespace eddy::server {
 namespace {
@@ -208,7 +209,8 @@ int SubmitCommand(const ClientOptions& options, const std::string& job_file) {
   std::ostringstream text;
   text << in.rdbuf();
   const std::string path = "/api/v1/jobs?file=" + httplib::detail::encode_query_param(job_file);
-  const Reply reply = Call(options, "POST", path, text.str(), "application/yaml");
+  const Reply reply = Call(options, "POST", path, text.str(),
+                           IsSqlFileName(job_file) ? "application/sql" : "application/yaml");
   return Print(options, reply, [](simdjson::dom::element job) {
     std::printf("submitted %s (%s)\n", Str(job, "id").c_str(), Str(job, "state").c_str());
   });

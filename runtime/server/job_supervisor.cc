@@ -9,6 +9,7 @@
 
 #include "runtime/engine/job_plan.h"
 #include "runtime/spec/secrets.h"
+#include "runtime/sql/sql.h"
 #include "state/checkpoint_store.h"
 
 namespace eddy::server {
@@ -47,7 +48,7 @@ int64_t UnixMillisNow() {
 }
 
 Result<LoadedJob> LoadRecordJob(const JobRecord& record, const std::string& job_dir) {
-  EDDY_ASSIGN_OR_RETURN(LoadedJob job, LoadJobText(record.job_text(), record.file_name()));
+  EDDY_ASSIGN_OR_RETURN(LoadedJob job, LoadAnyJobText(record.job_text(), record.file_name()));
   // The server owns where state lives, so two jobs never share it whatever
   // their files say.
   job.spec.mutable_state()->set_dir((std::filesystem::path(job_dir) / "state").string());

@@ -23,6 +23,7 @@
 #include "runtime/server/job_registry.h"
 #include "runtime/server/json_writer.h"
 #include "runtime/spec/secrets.h"
+#include "runtime/sql/sql.h"
 #include "state/checkpoint_store.h"
 
 namespace eddy::server {
@@ -241,7 +242,7 @@ class JobServer {
   // The job file is checked exactly as `eddy validate` checks it, so a bad
   // file gets the same FILE:LINE:COL: KEY: message.
   Result<std::unique_ptr<JobPlan>> Validate(const JobRecord& record) const {
-    EDDY_RETURN_IF_ERROR(CheckNoInlineSecrets(record.job_text(), record.file_name()));
+    EDDY_RETURN_IF_ERROR(CheckAnyJobForInlineSecrets(record.job_text(), record.file_name()));
     EDDY_ASSIGN_OR_RETURN(LoadedJob job, LoadRecordJob(record, registry_->JobDir(record.id())));
     ConnectorContext context;
     context.resolve_brokers = [](const std::string& brokers, const std::string&, int) {
@@ -254,16 +255,20 @@ class JobServer {
 
   void Submit(const httplib::Request& req, httplib::Response& res) {
     if (req.body.empty()) {
-      ReplyError(res, 400, "empty body: send the job file (YAML) as the request body");
+      ReplyError(res, 400, "empty body: send the job file (YAML or SQL) as the request body");
       return;
     }
     JobRecord record;
     record.set_job_text(req.body);
-    std::string file_name = req.has_param("file") ? req.get_param_value("file") : "job.yaml";
-    if (file_name.empty() || file_name.size() > 256) file_name = "job.yaml";
+    // A job in SQL is named *.sql, or sent as application/sql.
+    const std::string fallback = req.get_header_value("Content-Type").starts_with("application/sql")
+                                     ? "job.sql"
+                                     : "job.yaml";
+    std::string file_name = req.has_param("file") ? req.get_param_value("file") : fallback;
+    if (file_name.empty() || file_name.size() > 256) file_name = fallback;
     record.set_file_name(file_name);
     // The id is the job's name: load once to learn it.
-    auto loaded = LoadJobText(record.job_text(), file_name);
+    auto loaded = LoadAnyJobText(record.job_text(), file_name);
     if (!loaded.ok()) {
       ReplyError(res, 400, loaded.status().message());
       return;

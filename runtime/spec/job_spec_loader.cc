@@ -370,6 +370,7 @@ SourceLocation LoadedJob::Locate(std::string_view path) const {
 }
 
 Status LoadedJob::ErrorAt(std::string_view path, std::string_view message) const {
+  if (error_hook) return error_hook(path, message);
   return PositionedError(Locate(path), path, message);
 }
 
@@ -417,6 +418,11 @@ Result<LoadedJob> LoadJobText(std::string_view yaml, const std::string& file_nam
 }
 
 Result<LoadedJob> LoadJobFile(const std::string& path, const EnvLookup& env) {
+  EDDY_ASSIGN_OR_RETURN(std::string text, ReadJobFileText(path));
+  return LoadJobText(text, path, env);
+}
+
+Result<std::string> ReadJobFileText(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) {
     const int error = errno;
@@ -427,7 +433,7 @@ Result<LoadedJob> LoadJobFile(const std::string& path, const EnvLookup& env) {
   std::ostringstream text;
   text << in.rdbuf();
   if (in.bad()) return Status::IOError("cannot read job file '" + path + "'");
-  return LoadJobText(text.str(), path, env);
+  return text.str();
 }
 
 Status ValidateJobStructure(const LoadedJob& job) { return StructureValidator(job).Validate(); }

@@ -45,9 +45,16 @@ class LoadedJob {
 
   // Filled by the loader: field path -> position.
   std::map<std::string, SourceLocation, std::less<>> locations;
+
+  // Set by a front end that is not YAML (runtime/sql: jobs written in SQL):
+  // turns an error at a spec field path into the error the user sees, in
+  // the terms and positions of the text they wrote. ErrorAt defers to it.
+  std::function<Status(std::string_view path, std::string_view message)> error_hook;
 };
 
 Result<LoadedJob> LoadJobFile(const std::string& path, const EnvLookup& env = ProcessEnvironment());
+// The text of a job file (NotFound / IOError naming it), for any front end.
+Result<std::string> ReadJobFileText(const std::string& path);
 Result<LoadedJob> LoadJobText(std::string_view yaml, const std::string& file_name,
                               const EnvLookup& env = ProcessEnvironment());
 

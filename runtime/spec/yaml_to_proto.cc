@@ -408,97 +408,9 @@ class Converter {
       if (!replaced.ok()) return Error(node.Mark(), path, replaced.status().message());
       text = std::move(replaced).value();
     }
-    const Reflection* reflection = message->GetReflection();
-    std::optional<std::string> problem;
-    switch (field->cpp_type()) {
-      case FieldDescriptor::CPPTYPE_STRING:
-        add ? reflection->AddString(message, field, std::move(text))
-            : reflection->SetString(message, field, std::move(text));
-        break;
-      case FieldDescriptor::CPPTYPE_INT32: {
-        int32_t parsed = 0;
-        problem = ParseInteger(text, &parsed);
-        if (!problem) {
-          add ? reflection->AddInt32(message, field, parsed)
-              : reflection->SetInt32(message, field, parsed);
-        }
-        break;
-      }
-      case FieldDescriptor::CPPTYPE_INT64: {
-        int64_t parsed = 0;
-        problem = ParseInteger(text, &parsed);
-        if (!problem) {
-          add ? reflection->AddInt64(message, field, parsed)
-              : reflection->SetInt64(message, field, parsed);
-        }
-        break;
-      }
-      case FieldDescriptor::CPPTYPE_UINT32: {
-        uint32_t parsed = 0;
-        problem = ParseInteger(text, &parsed);
-        if (!problem) {
-          add ? reflection->AddUInt32(message, field, parsed)
-              : reflection->SetUInt32(message, field, parsed);
-        }
-        break;
-      }
-      case FieldDescriptor::CPPTYPE_UINT64: {
-        uint64_t parsed = 0;
-        problem = ParseInteger(text, &parsed);
-        if (!problem) {
-          add ? reflection->AddUInt64(message, field, parsed)
-              : reflection->SetUInt64(message, field, parsed);
-        }
-        break;
-      }
-      case FieldDescriptor::CPPTYPE_DOUBLE: {
-        double parsed = 0;
-        problem = ParseDouble(text, &parsed);
-        if (!problem) {
-          add ? reflection->AddDouble(message, field, parsed)
-              : reflection->SetDouble(message, field, parsed);
-        }
-        break;
-      }
-      case FieldDescriptor::CPPTYPE_FLOAT: {
-        double parsed = 0;
-        problem = ParseDouble(text, &parsed);
-        if (!problem) {
-          const auto narrowed = static_cast<float>(parsed);
-          add ? reflection->AddFloat(message, field, narrowed)
-              : reflection->SetFloat(message, field, narrowed);
-        }
-        break;
-      }
-      case FieldDescriptor::CPPTYPE_BOOL: {
-        bool parsed = false;
-        problem = ParseBool(text, &parsed);
-        if (!problem) {
-          add ? reflection->AddBool(message, field, parsed)
-              : reflection->SetBool(message, field, parsed);
-        }
-        break;
-      }
-      case FieldDescriptor::CPPTYPE_ENUM: {
-        const EnumValueDescriptor* found = field->enum_type()->FindValueByName(text);
-        if (found == nullptr) {
-          std::string names;
-          for (int idx = 0; idx < field->enum_type()->value_count(); ++idx) {
-            if (idx > 0) names += ", ";
-            names += field->enum_type()->value(idx)->name();
-          }
-          problem = "expected one of " + names + ", got '" + text + "'";
-        } else {
-          add ? reflection->AddEnum(message, field, found)
-              : reflection->SetEnum(message, field, found);
-        }
-        break;
-      }
-      case FieldDescriptor::CPPTYPE_MESSAGE:
-        problem = "expected a mapping, got '" + text + "'";
-        break;
+    if (auto problem = SetFieldFromText(text, field, add, message)) {
+      return Error(node.Mark(), path, *problem);
     }
-    if (problem) return Error(node.Mark(), path, *problem);
     return Status::OK();
   }
 
@@ -544,6 +456,101 @@ size_t EditDistance(std::string_view a, std::string_view b) {
 }
 
 }  // namespace
+
+std::optional<std::string> SetFieldFromText(std::string text, const FieldDescriptor* field,
+                                            bool add, Message* message) {
+  const Reflection* reflection = message->GetReflection();
+  std::optional<std::string> problem;
+  switch (field->cpp_type()) {
+    case FieldDescriptor::CPPTYPE_STRING:
+      add ? reflection->AddString(message, field, std::move(text))
+          : reflection->SetString(message, field, std::move(text));
+      break;
+    case FieldDescriptor::CPPTYPE_INT32: {
+      int32_t parsed = 0;
+      problem = ParseInteger(text, &parsed);
+      if (!problem) {
+        add ? reflection->AddInt32(message, field, parsed)
+            : reflection->SetInt32(message, field, parsed);
+      }
+      break;
+    }
+    case FieldDescriptor::CPPTYPE_INT64: {
+      int64_t parsed = 0;
+      problem = ParseInteger(text, &parsed);
+      if (!problem) {
+        add ? reflection->AddInt64(message, field, parsed)
+            : reflection->SetInt64(message, field, parsed);
+      }
+      break;
+    }
+    case FieldDescriptor::CPPTYPE_UINT32: {
+      uint32_t parsed = 0;
+      problem = ParseInteger(text, &parsed);
+      if (!problem) {
+        add ? reflection->AddUInt32(message, field, parsed)
+            : reflection->SetUInt32(message, field, parsed);
+      }
+      break;
+    }
+    case FieldDescriptor::CPPTYPE_UINT64: {
+      uint64_t parsed = 0;
+      problem = ParseInteger(text, &parsed);
+      if (!problem) {
+        add ? reflection->AddUInt64(message, field, parsed)
+            : reflection->SetUInt64(message, field, parsed);
+      }
+      break;
+    }
+    case FieldDescriptor::CPPTYPE_DOUBLE: {
+      double parsed = 0;
+      problem = ParseDouble(text, &parsed);
+      if (!problem) {
+        add ? reflection->AddDouble(message, field, parsed)
+            : reflection->SetDouble(message, field, parsed);
+      }
+      break;
+    }
+    case FieldDescriptor::CPPTYPE_FLOAT: {
+      double parsed = 0;
+      problem = ParseDouble(text, &parsed);
+      if (!problem) {
+        const auto narrowed = static_cast<float>(parsed);
+        add ? reflection->AddFloat(message, field, narrowed)
+            : reflection->SetFloat(message, field, narrowed);
+      }
+      break;
+    }
+    case FieldDescriptor::CPPTYPE_BOOL: {
+      bool parsed = false;
+      problem = ParseBool(text, &parsed);
+      if (!problem) {
+        add ? reflection->AddBool(message, field, parsed)
+            : reflection->SetBool(message, field, parsed);
+      }
+      break;
+    }
+    case FieldDescriptor::CPPTYPE_ENUM: {
+      const EnumValueDescriptor* found = field->enum_type()->FindValueByName(text);
+      if (found == nullptr) {
+        std::string names;
+        for (int idx = 0; idx < field->enum_type()->value_count(); ++idx) {
+          if (idx > 0) names += ", ";
+          names += field->enum_type()->value(idx)->name();
+        }
+        problem = "expected one of " + names + ", got '" + text + "'";
+      } else {
+        add ? reflection->AddEnum(message, field, found)
+            : reflection->SetEnum(message, field, found);
+      }
+      break;
+    }
+    case FieldDescriptor::CPPTYPE_MESSAGE:
+      problem = "expected a mapping, got '" + text + "'";
+      break;
+  }
+  return problem;
+}
 
 Status YamlToProto(const YAML::Node& node, const std::string& file, const EnvLookup& env,
                    Message* message, LocationMap* locations) {

@@ -23,6 +23,7 @@ class Node;
 }  // namespace YAML
 
 namespace google::protobuf {
+class FieldDescriptor;
 class Message;
 }  // namespace google::protobuf
 
@@ -37,6 +38,15 @@ using LocationMap = std::map<std::string, SourceLocation, std::less<>>;
 // Catches no yaml-cpp exceptions: the caller owns that boundary.
 Status YamlToProto(const YAML::Node& node, const std::string& file, const EnvLookup& env,
                    google::protobuf::Message* message, LocationMap* locations);
+
+// Converts `text` by the type of scalar `field` of `message` (integers,
+// numbers, booleans as YAML writes them, enum names, strings as they are) and
+// sets it, or appends it when `add` (a repeated field). Returns what is wrong
+// with the text, e.g. "expected an integer, got 'x'", or nullopt once set.
+// Shared by every front end that fills a spec from text (YAML, SQL).
+std::optional<std::string> SetFieldFromText(std::string text,
+                                            const google::protobuf::FieldDescriptor* field,
+                                            bool add, google::protobuf::Message* message);
 
 // Replaces `${VAR}` and `${VAR:-default}` (default also when VAR is empty,
 // as in the shell) anywhere in `text`; `$${` stands for a literal `${`. The

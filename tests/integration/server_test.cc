@@ -377,3 +377,69 @@ TEST(Server, KilledWithSigkillAndRestartedResumesItsJobFromItsCheckpoint) {
 
 }  // namespace
 }  // namespace eddy
+
+namespace eddy {
+namespace {
+
+// A job in SQL goes through the server as a YAML one does: `eddy submit
+// job.sql` validates and runs it (the server reloads it from its registry
+// by the .sql name); errors and inline credentials are refused with the
+// SQL position.
+TEST(Server, SqlJobsAreSubmittedRunAndRefusedAsYamlOnesAre) {
+  auto broker = EmbeddedBroker::Start({});
+  ASSERT_TRUE(broker.ok());
+  const std::string bootstrap = (*broker)->bootstrap();
+  for (const char* topic : {"sql-in", "sql-out"})
+    ASSERT_TRUE((*broker)->CreateTopic(topic, 2).ok());
+  testing::ProduceRecords(bootstrap, "sql-in", Records(0, 100, 2));
+
+  const std::string dir = SetUpDir("eddy-server-sql");
+  ServerProcess server(dir);
+  ASSERT_TRUE(StartServer(server)) << server.Log();
+  auto client = AdminClient(server);
+
+  const std::string job =
+      "SET name = 'sql-copy';\n"
+      "SET kafka.brokers = '" +
+      bootstrap +
+      "';\n"
+      "SET trigger.interval = '100ms';\n"
+      "CREATE SOURCE input (id bigint NOT NULL, v text NOT NULL)\n"
+      "  WITH (connector = 'kafka', topic = 'sql-in', format = 'json');\n"
+      "CREATE SINK output WITH (connector = 'kafka', topic = 'sql-out', format = 'json')\n"
+      "AS SELECT id, v FROM input WHERE id % 2 = 0;\n";
+  const std::string job_file = dir + "/copy.sql";
+  testing::WriteFile(job_file, job);
+  const std::string env = "EDDY_SERVER=" + server.Url() + " EDDY_TOKEN=" + kAdminToken + " ";
+  auto submitted = testing::RunShell(env + EDDY_BINARY " submit " + job_file);
+  EXPECT_EQ(submitted.exit_code, 0) << submitted.output;
+  EXPECT_NE(submitted.output.find("submitted sql-copy"), std::string::npos) << submitted.output;
+  std::multiset<int64_t> even;
+  for (int64_t id = 0; id < 100; id += 2) even.insert(id);
+  EXPECT_TRUE(WaitFor([&] { return OutputIds(bootstrap, "sql-out").size() >= 50; }, 30));
+  EXPECT_EQ(OutputIds(bootstrap, "sql-out"), even);
+
+  // A mistake: the SQL file, line and column.
+  auto bad =
+      client.Post("/api/v1/jobs?file=bad.sql", "SET name = 'b';\nSELEC 1;", "application/sql");
+  ASSERT_TRUE(bad);
+  EXPECT_EQ(bad->status, 400);
+  EXPECT_EQ(Field(bad->body, "error"),
+            "bad.sql:2:1: syntax error at or near \"SELEC\" (expected PostgreSQL syntax, "
+            "docs/sql.md)")
+      << bad->body;
+  // A credential written inline (no file name: application/sql says SQL).
+  auto secret =
+      client.Post("/api/v1/jobs", "SET kafka.properties.\"sasl.password\" = 'hunter2';\n" + job,
+                  "application/sql");
+  ASSERT_TRUE(secret);
+  EXPECT_EQ(secret->status, 400);
+  EXPECT_EQ(Field(secret->body, "error")
+                .rfind("job.sql:1:1: kafka.properties.sasl.password: a credential", 0),
+            0u)
+      << secret->body;
+  EXPECT_EQ(server.Kill(SIGTERM), 0) << server.Log();
+}
+
+}  // namespace
+}  // namespace eddy
