@@ -287,8 +287,8 @@ class GeneratorSource final : public Source {
     const int32_t partition = static_cast<int32_t>(range.partition_index);
     const int64_t start = range.start.value, end = range.end.value;
     if (start < 0 || end < start) {
-      return Status::InvalidArgument("source '" + name_ + "': bad range [" +
-                                     std::to_string(start) + ", " + std::to_string(end) + ")");
+      return Status::InvalidArgument("source '" + name_ + "': bad range [" + std::to_string(start) +
+                                     ", " + std::to_string(end) + ")");
     }
     if (config_.count > 0 && end > RecordsInPartition(config_.count, partition, parts)) {
       return Status::InvalidArgument(
@@ -315,8 +315,8 @@ class GeneratorSource final : public Source {
     // One allocation per column for the whole range instead of regrowing
     // (and copying) chunk after chunk; capped so an absurd range fails by
     // running long (and being cancellable), not by one huge allocation.
-    const size_t final_rows = rows_in_out + static_cast<size_t>(std::min<int64_t>(
-                                                end - start, kMaxReserveRows));
+    const size_t final_rows =
+        rows_in_out + static_cast<size_t>(std::min<int64_t>(end - start, kMaxReserveRows));
     for (size_t idx = 0; idx < out->num_columns(); ++idx) out->column(idx).Reserve(final_rows);
     SourceMeta& meta = out->meta();
     for (Column* column :
@@ -330,8 +330,8 @@ class GeneratorSource final : public Source {
         return Status::Cancelled("source '" + name_ + "': read cancelled at offset " +
                                  std::to_string(offset));
       }
-      const size_t rows = static_cast<size_t>(
-          std::min<int64_t>(end - offset, static_cast<int64_t>(kChunkRows)));
+      const size_t rows =
+          static_cast<size_t>(std::min<int64_t>(end - offset, static_cast<int64_t>(kChunkRows)));
       const RecordSpan records{offset * parts + partition, parts, rows};
       event_times.resize(rows);
       for (size_t row = 0; row < rows; ++row) event_times[row] = EventTime(records.index(row));
@@ -346,8 +346,7 @@ class GeneratorSource final : public Source {
 
     std::atomic<int64_t>& read_end = read_end_[static_cast<size_t>(partition)];
     int64_t seen = read_end.load(std::memory_order_relaxed);
-    while (seen < end &&
-           !read_end.compare_exchange_weak(seen, end, std::memory_order_relaxed)) {
+    while (seen < end && !read_end.compare_exchange_weak(seen, end, std::memory_order_relaxed)) {
     }
     return Status::OK();
   }

@@ -160,8 +160,9 @@ class KafkaSource final : public Source {
         return Status::Unavailable("source '" + options_.name + "': no records from " + part.topic +
                                    "/" + std::to_string(part.partition.value) + " for " +
                                    std::to_string(options_.read_timeout.count()) +
-                                   " ms while reading offsets " + std::to_string(range.start.value) +
-                                   ".." + std::to_string(range.end.value) + " (broker unreachable?)");
+                                   " ms while reading offsets " +
+                                   std::to_string(range.start.value) + ".." +
+                                   std::to_string(range.end.value) + " (broker unreachable?)");
       }
       PullFromConsumerQueue();
     }
@@ -204,8 +205,8 @@ class KafkaSource final : public Source {
   Result<std::pair<int64_t, int64_t>> QueryWatermarks(size_t idx) {
     int64_t low = 0, high = 0;
     const rd_kafka_resp_err_t err = rd_kafka_query_watermark_offsets(
-        consumer_.get(), partitions_[idx].topic.c_str(), partitions_[idx].partition.value, &low, &high,
-        static_cast<int>(kBrokerTimeout.count()));
+        consumer_.get(), partitions_[idx].topic.c_str(), partitions_[idx].partition.value, &low,
+        &high, static_cast<int>(kBrokerTimeout.count()));
     if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
       return Status::Unavailable(
           "source '" + options_.name + "': watermarks of " + partitions_[idx].topic + "/" +
@@ -225,8 +226,8 @@ class KafkaSource final : public Source {
     }
     const SourcePartition& part = partitions_[range.partition_index];
     KafkaPartitionList list(rd_kafka_topic_partition_list_new(1));
-    rd_kafka_topic_partition_list_add(list.get(), part.topic.c_str(), part.partition.value)->offset =
-        range.start.value;
+    rd_kafka_topic_partition_list_add(list.get(), part.topic.c_str(), part.partition.value)
+        ->offset = range.start.value;
     rd_kafka_error_t* error = rd_kafka_seek_partitions(consumer_.get(), list.get(),
                                                        static_cast<int>(kBrokerTimeout.count()));
     if (error != nullptr) {
@@ -301,7 +302,8 @@ class KafkaSource final : public Source {
     if (!messages.empty() && messages.front()->offset > range.start.value) {
       spdlog::warn(
           "source '{}': {}/{} offsets {}..{} were deleted by retention before they were read",
-          options_.name, part.topic, part.partition.value, range.start.value, messages.front()->offset);
+          options_.name, part.topic, part.partition.value, range.start.value,
+          messages.front()->offset);
     }
     std::vector<RawRecord> records;
     records.reserve(messages.size());
