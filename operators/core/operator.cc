@@ -31,4 +31,11 @@ DeadLetter RowDeadLetter(const Batch& batch, size_t row, const std::string& node
   return letter;
 }
 
+void RejectRow(const Batch& batch, uint32_t row, const std::string& node, std::string reason,
+               std::vector<uint8_t>* rejected, DeadLetters* dead_letters) {
+  if ((*rejected)[row]) return;
+  (*rejected)[row] = 1;
+  dead_letters->push_back(RowDeadLetter(batch, row, node, std::move(reason)));
+}
+
 }  // namespace eddy
