@@ -51,6 +51,14 @@ Result<std::unique_ptr<Model>> NewModel(const ModelConfig& config, const Feature
       options.nominal_features = features.nominal_features();
       return learn::MakeHoeffdingTreeRegressor(width, options);
     }
+    case ModelType::kAdaptiveRandomForest: {
+      learn::AdaptiveRandomForestOptions options = config.forest;
+      options.tree.nominal_features = features.nominal_features();
+      return learn::MakeAdaptiveRandomForestClassifier(width, options);
+    }
+    case ModelType::kMlpClassifier:
+    case ModelType::kMlpRegressor:
+      return learn::MakeMlp(width, config.mlp);
   }
   return Status::Internal("unknown model type");
 }
@@ -262,6 +270,9 @@ Status LearningOperator::ProcessRows(const StatefulBatchContext& context,
   }
   std::vector<Group> groups = GroupRowsByKey(accepted);
   EDDY_RETURN_IF_ERROR(LoadModels(context, &groups));
+  for (Group& group : groups) {
+    if (group.learner != nullptr) group.learner->model->set_thread_pool(context.thread_pool);
+  }
   std::vector<double> y;
   std::vector<uint8_t> labelled;
   EDDY_RETURN_IF_ERROR(EncodeLabels(&accepted, &y, &labelled));

@@ -32,6 +32,9 @@ constexpr std::pair<std::string_view, ModelType> kModelNames[] = {
     {"hoeffding_tree", ModelType::kHoeffdingTree},
     {"hoeffding_adaptive_tree", ModelType::kHoeffdingAdaptiveTree},
     {"hoeffding_tree_regressor", ModelType::kHoeffdingTreeRegressor},
+    {"adaptive_random_forest", ModelType::kAdaptiveRandomForest},
+    {"mlp_classifier", ModelType::kMlpClassifier},
+    {"mlp_regressor", ModelType::kMlpRegressor},
 };
 
 // ---------------------------------------------------------------------------
@@ -104,6 +107,27 @@ class OptionReader {
       expected += (expected.empty() ? "" : " | ") + std::string(choice);
     }
     return Error(name, "expected " + expected + ", got '" + *text + "'");
+  }
+
+  // A comma-separated list of integers in [min, max], e.g. "64,32".
+  Status IntegerList(std::string_view name, std::vector<int>* out, int min, int max) {
+    const std::string* text = Find(name);
+    if (text == nullptr) return Status::OK();
+    std::vector<int> values;
+    size_t start = 0;
+    while (start <= text->size()) {
+      const size_t comma = std::min(text->find(',', start), text->size());
+      int value = 0;
+      const auto [end, ec] = std::from_chars(text->data() + start, text->data() + comma, value);
+      if (ec != std::errc() || end != text->data() + comma || value < min || value > max) {
+        return Error(name, "expected integers between " + std::to_string(min) + " and " +
+                               std::to_string(max) + " separated by commas, got '" + *text + "'");
+      }
+      values.push_back(value);
+      start = comma + 1;
+    }
+    *out = std::move(values);
+    return Status::OK();
   }
 
   bool Has(std::string_view name) const { return options_.count(std::string(name)) > 0; }
@@ -259,6 +283,40 @@ Status ReadModelOptions(OptionReader& reader, ModelConfig* config) {
       EDDY_RETURN_IF_ERROR(reader.Integer("max_depth", &options.max_depth, 0, 1 << 20));
       EDDY_RETURN_IF_ERROR(
           reader.Double("min_branch_fraction", &options.min_branch_fraction, 0, 0.5));
+      return Status::OK();
+    }
+    case ModelType::kAdaptiveRandomForest: {
+      learn::AdaptiveRandomForestOptions& options = config->forest;
+      options.num_classes = config->num_classes;
+      EDDY_RETURN_IF_ERROR(ReadTreeOptions(reader, false, &options.tree));
+      EDDY_RETURN_IF_ERROR(reader.Integer("trees", &options.n_models, 1, 1000));
+      EDDY_RETURN_IF_ERROR(reader.Integer("max_features", &options.max_features, 0, 1 << 20));
+      EDDY_RETURN_IF_ERROR(reader.Double("lambda", &options.lambda, 0, 100, /*min_open=*/true));
+      EDDY_RETURN_IF_ERROR(
+          reader.Double("warning_delta", &options.warning_delta, 0, 1, /*min_open=*/true));
+      EDDY_RETURN_IF_ERROR(
+          reader.Double("drift_delta", &options.drift_delta, 0, 1, /*min_open=*/true));
+      EDDY_RETURN_IF_ERROR(reader.Bool("weighted_vote", &options.weighted_vote));
+      EDDY_RETURN_IF_ERROR(reader.Integer("seed", &options.seed, 0, INT64_MAX));
+      return Status::OK();
+    }
+    case ModelType::kMlpClassifier:
+    case ModelType::kMlpRegressor: {
+      learn::MlpOptions& options = config->mlp;
+      options.task = config->task;
+      options.num_classes = config->num_classes;
+      EDDY_RETURN_IF_ERROR(reader.IntegerList("hidden", &options.hidden, 1, 100000));
+      EDDY_RETURN_IF_ERROR(reader.Choice<learn::Activation>(
+          "activation", &options.activation,
+          {{"relu", learn::Activation::kRelu}, {"tanh", learn::Activation::kTanh}}));
+      EDDY_RETURN_IF_ERROR(reader.Choice<learn::Optimizer>(
+          "optimizer", &options.optimizer,
+          {{"sgd", learn::Optimizer::kSgd}, {"adam", learn::Optimizer::kAdam}}));
+      EDDY_RETURN_IF_ERROR(reader.Double("learning_rate", &options.learning_rate, 0, INFINITY,
+                                         /*min_open=*/true));
+      EDDY_RETURN_IF_ERROR(reader.Double("l2", &options.l2, 0, INFINITY));
+      EDDY_RETURN_IF_ERROR(reader.Integer("batch_size", &options.batch_size, 1, 1 << 20));
+      EDDY_RETURN_IF_ERROR(reader.Integer("seed", &options.seed, 0, INT64_MAX));
       return Status::OK();
     }
   }
@@ -452,6 +510,7 @@ Result<std::unique_ptr<StatefulOperator>> MakeOperator(const spec::OperatorSpec&
   switch (config.type) {
     case ModelType::kSgdRegressor:
     case ModelType::kHoeffdingTreeRegressor:
+    case ModelType::kMlpRegressor:
       config.task = Task::kRegression;
       break;
     case ModelType::kKMeans:

@@ -54,6 +54,9 @@ enum class ModelType : uint8_t {
   kHoeffdingTree,
   kHoeffdingAdaptiveTree,
   kHoeffdingTreeRegressor,
+  kAdaptiveRandomForest,
+  kMlpClassifier,
+  kMlpRegressor,
 };
 
 // Everything that decides how a model is built.
@@ -66,6 +69,8 @@ struct ModelConfig {
   learn::KMeansOptions kmeans;
   learn::HoeffdingTreeOptions tree;
   learn::HoeffdingTreeRegressorOptions tree_regressor;
+  learn::AdaptiveRandomForestOptions forest;
+  learn::MlpOptions mlp;
   learn::FeatureOptions features;
 };
 
