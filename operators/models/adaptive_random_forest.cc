@@ -34,9 +34,9 @@
 namespace eddy::learn {
 namespace {
 
-// Knuth's multiplication method (river's utils.random.poisson).
-int Poisson(double lambda, CounterRng* rng) {
-  const double limit = std::exp(-lambda);
+// Knuth's multiplication method (river's utils.random.poisson); `limit` is
+// exp(-lambda).
+int Poisson(double limit, CounterRng* rng) {
   int k = 0;
   double product = rng->NextDouble();
   while (product > limit) {
@@ -102,7 +102,8 @@ class AdaptiveRandomForest final : public Model {
     std::vector<double> proba(classes);
     for (const Member& member : members_) {
       for (Eigen::Index row = 0; row < x.rows(); ++row) {
-        AddVote(member, x.row(row).data(), proba.data(), &votes.row(row)[0]);
+        TreeProbabilities(*member.tree, x.row(row).data(), proba.data());
+        AddVote(member, proba.data(), &votes.row(row)[0]);
       }
     }
     Finish(votes, out);
@@ -145,9 +146,9 @@ class AdaptiveRandomForest final : public Model {
     member->drift = std::make_unique<Adwin>(options_.drift_delta);
   }
 
-  // Adds `member`'s weighted class probabilities for row `x` to `votes`.
-  void AddVote(const Member& member, const double* x, double* proba, double* votes) const {
-    TreeProbabilities(*member.tree, x, proba);
+  // Adds `member`'s class probabilities `proba` for a row, weighted, to
+  // `votes`.
+  void AddVote(const Member& member, const double* proba, double* votes) const {
     const double accuracy = member.accuracy();
     const double weight = options_.weighted_vote && accuracy > 0 ? accuracy : 1.0;
     for (int c = 0; c < options_.num_classes; ++c) votes[c] += proba[c] * weight;
@@ -212,11 +213,8 @@ class AdaptiveRandomForest final : public Model {
     for (Eigen::Index row = 0; row < x.rows(); ++row) {
       const double* features = x.row(row).data();
       const bool learns = RowSelected(mask, row);
-      if (votes != nullptr) {
-        AddVote(*member, features, proba.data(), &(*votes)(row, 0));
-      } else if (learns) {
-        TreeProbabilities(*member->tree, features, proba.data());
-      }
+      TreeProbabilitiesBeforeLearning(member->tree.get(), features, proba.data());
+      if (votes != nullptr) AddVote(*member, proba.data(), &(*votes)(row, 0));
       if (!learns) continue;
       const int label = static_cast<int>(y[row]);
       const int predicted =
@@ -224,7 +222,7 @@ class AdaptiveRandomForest final : public Model {
       const double error = predicted == label ? 0.0 : 1.0;
       member->correct += 1.0 - error;
       member->seen += 1;
-      const int k = Poisson(options_.lambda, &member->rng);
+      const int k = Poisson(poisson_limit_, &member->rng);
       if (k == 0) continue;
       if (member->background) TreeLearnOne(member->background.get(), features, label, k);
       TreeLearnOne(member->tree.get(), features, label, k);
@@ -250,6 +248,7 @@ class AdaptiveRandomForest final : public Model {
   const AdaptiveRandomForestOptions options_;
   const int num_features_;
   HoeffdingTreeOptions tree_options_;
+  const double poisson_limit_ = std::exp(-options_.lambda);
   std::vector<Member> members_;
 };
 

@@ -204,12 +204,33 @@ class HoeffdingTreeClassifier final : public Model {
   }
 
   // For the ensembles (model_internal.h): one row's class probabilities, and
-  // learning one row `weight` times.
+  // learning one row `weight` times. A forest asks for a row's probabilities
+  // (ProbabilitiesBeforeLearning) right before it learns the row, so the leaf's naive Bayes
+  // posterior is kept for LearnAtLeaf (adaptive NB scores it): the same numbers, computed once. Not
+  // for concurrent use (a forest's tree belongs to one task).
   void Probabilities(const double* x, double* out) const {
     LeafProbabilities(*SortToLeaf(root_.get(), x), x, out);
   }
+  void ProbabilitiesBeforeLearning(const double* x, double* out) {
+    Node* leaf = SortToLeaf(root_.get(), x);
+    nb_leaf_ = nullptr;
+    if (leaf->active && options_.leaf_prediction != LeafPrediction::kMajorityClass) {
+      nb_.resize(options_.num_classes);
+      nb_ok_ = NaiveBayesProbabilities(*leaf, x, nb_.data());
+      nb_leaf_ = leaf;
+      nb_x_ = x;
+      const bool use_nb = options_.leaf_prediction == LeafPrediction::kNaiveBayes ||
+                          leaf->nb_correct >= leaf->mc_correct;
+      if (use_nb && nb_ok_) {
+        std::copy(nb_.begin(), nb_.end(), out);
+        return;
+      }
+    }
+    MajorityProbabilities(*leaf, out);
+  }
   void LearnWeighted(const double* x, int y, double weight) {
     LearnRow(x, y, weight);
+    nb_leaf_ = nullptr;
     EnforceMemoryBound();
   }
 
@@ -378,9 +399,13 @@ class HoeffdingTreeClassifier final : public Model {
   void LearnAtLeaf(Node* leaf, const double* x, int y, double weight = 1.0) {
     if (leaf->active && options_.leaf_prediction == LeafPrediction::kNaiveBayesAdaptive) {
       if (ArgMax(leaf->class_counts.data()) == y) leaf->mc_correct += weight;
-      scratch_.resize(options_.num_classes);
-      if (NaiveBayesProbabilities(*leaf, x, scratch_.data()) && ArgMax(scratch_.data()) == y) {
-        leaf->nb_correct += weight;
+      if (leaf == nb_leaf_ && x == nb_x_) {  // Probabilities computed it for this row
+        if (nb_ok_ && ArgMax(nb_.data()) == y) leaf->nb_correct += weight;
+      } else {
+        scratch_.resize(options_.num_classes);
+        if (NaiveBayesProbabilities(*leaf, x, scratch_.data()) && ArgMax(scratch_.data()) == y) {
+          leaf->nb_correct += weight;
+        }
       }
     }
     leaf->class_counts[y] += weight;
@@ -654,6 +679,11 @@ class HoeffdingTreeClassifier final : public Model {
   int64_t num_alternates_switched_ = 0;
   int64_t num_alternates_pruned_ = 0;
   std::vector<double> scratch_;
+  // Probabilities' naive Bayes posterior of leaf nb_leaf_ for row nb_x_.
+  const Node* nb_leaf_ = nullptr;
+  const double* nb_x_ = nullptr;
+  bool nb_ok_ = false;
+  std::vector<double> nb_;
 };
 
 void HoeffdingTreeClassifier::SaveNode(const Node& node, pb::TreeState* state) const {
@@ -938,6 +968,10 @@ HoeffdingTreeOptions LoadTreeOptions(const pb::TreeOptions& o) {
 
 void TreeProbabilities(const Model& tree, const double* x, double* out) {
   static_cast<const HoeffdingTreeClassifier&>(tree).Probabilities(x, out);
+}
+
+void TreeProbabilitiesBeforeLearning(Model* tree, const double* x, double* out) {
+  static_cast<HoeffdingTreeClassifier*>(tree)->ProbabilitiesBeforeLearning(x, out);
 }
 
 void TreeLearnOne(Model* tree, const double* x, int y, double weight) {

@@ -142,6 +142,9 @@ HoeffdingTreeOptions LoadTreeOptions(const pb::TreeOptions& in);
 // leaf's, num_classes of them), and learning one row `weight` times (river's
 // sample_weight: class counts, observers and the grace period count it).
 void TreeProbabilities(const Model& tree, const double* x, double* out);
+// The same numbers, remembering the leaf's naive Bayes posterior for a
+// TreeLearnOne of the same row next (computed once instead of twice).
+void TreeProbabilitiesBeforeLearning(Model* tree, const double* x, double* out);
 void TreeLearnOne(Model* tree, const double* x, int y, double weight);
 
 // Hoeffding bound: with probability 1 - delta, the true mean of a variable of
