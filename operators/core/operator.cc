@@ -38,4 +38,13 @@ void RejectRow(const Batch& batch, uint32_t row, const std::string& node, std::s
   dead_letters->push_back(RowDeadLetter(batch, row, node, std::move(reason)));
 }
 
+void RejectFailedRows(const Batch& batch, const std::vector<RowError>& errors,
+                      const std::string& node, std::vector<uint8_t>* rejected,
+                      DeadLetters* dead_letters) {
+  if (rejected->empty()) rejected->assign(batch.num_rows(), 0);
+  for (const RowError& error : errors) {
+    RejectRow(batch, error.row, node, error.reason, rejected, dead_letters);
+  }
+}
+
 }  // namespace eddy

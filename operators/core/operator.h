@@ -15,6 +15,7 @@
 #include "runtime/core/batch.h"
 #include "runtime/core/dead_letter.h"
 #include "runtime/core/status.h"
+#include "runtime/expr/expression.h"
 #include "runtime/spec/job_spec.pb.h"
 #include "runtime/spec/spec_error.h"
 
@@ -39,20 +40,17 @@ class Operator {
 DeadLetter RowDeadLetter(const Batch& batch, size_t row, const std::string& node,
                          std::string reason);
 
+// Sends the rows of `batch` that expressions failed on to `dead_letters`,
+// one dead letter per row (with its first error in `errors` order), and
+// marks them in `rejected` (one flag per row of `batch`, resized if empty).
+void RejectFailedRows(const Batch& batch, const std::vector<RowError>& errors,
+                      const std::string& node, std::vector<uint8_t>* rejected,
+                      DeadLetters* dead_letters);
+
 // Rejects row `row` of `batch`: marks it in `rejected` (one byte per row)
 // and dead-letters it with `reason` (RowDeadLetter) — unless it was rejected
 // before, so each row gives one dead letter, with its first reason.
 void RejectRow(const Batch& batch, uint32_t row, const std::string& node, std::string reason,
                std::vector<uint8_t>* rejected, DeadLetters* dead_letters);
-
-// RejectRow for each of `errors`, in order: anything with `row` and `reason`
-// (the expressions' RowErrors).
-template <typename Errors>
-void RejectRows(const Batch& batch, const Errors& errors, const std::string& node,
-                std::vector<uint8_t>* rejected, DeadLetters* dead_letters) {
-  for (const auto& error : errors) {
-    RejectRow(batch, error.row, node, error.reason, rejected, dead_letters);
-  }
-}
 
 }  // namespace eddy

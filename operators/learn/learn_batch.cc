@@ -300,7 +300,7 @@ void LearningOperator::EvaluateAndValidate(const Batch& input, AcceptedRows* acc
   std::vector<uint8_t> rejected(input.num_rows(), 0);
   std::sort(errors.begin(), errors.end(),
             [](const RowError& a, const RowError& b) { return a.row < b.row; });
-  RejectRows(input, errors, name_, &rejected, dead_letters);
+  RejectFailedRows(input, errors, name_, &rejected, dead_letters);
   Validate(input, feature_columns, accepted->label ? &*accepted->label : nullptr, &rejected,
            dead_letters);
   accepted->rows.reserve(input.num_rows());

@@ -13,13 +13,13 @@
 #include <algorithm>
 #include <charconv>
 #include <cmath>
-#include <cstdio>
 #include <map>
 #include <set>
 
 #include "operators/core/key_codec.h"
 #include "operators/learn/learn_operator_internal.h"
 #include "operators/models/model.pb.h"
+#include "runtime/core/json_string.h"
 #include "runtime/expr/expression.h"
 
 namespace eddy::learn_op {
@@ -321,38 +321,6 @@ Status ReadModelOptions(OptionReader& reader, ModelConfig* config) {
     }
   }
   return Status::OK();
-}
-
-std::string JsonString(std::string_view text) {
-  std::string out = "\"";
-  for (const char c : text) {
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          char buf[8];
-          std::snprintf(buf, sizeof(buf), "\\u%04x", c);
-          out += buf;
-        } else {
-          out += c;
-        }
-    }
-  }
-  return out + "\"";
 }
 
 const spec::LearnSpec& LearnSpecOf(const spec::OperatorSpec& spec, OpKind* kind,

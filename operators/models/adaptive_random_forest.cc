@@ -187,7 +187,7 @@ class AdaptiveRandomForest final : public Model {
       statuses[i] = RunMember(&members_[i], x, y, mask, out != nullptr ? &votes[i] : nullptr);
     };
     if (pool_ != nullptr && n > 1) {
-      pool_->Run(static_cast<size_t>(n), task);
+      EDDY_RETURN_IF_ERROR(pool_->Run(static_cast<size_t>(n), task));
     } else {
       for (int i = 0; i < n; ++i) task(static_cast<size_t>(i));
     }
