@@ -31,14 +31,19 @@ DeadLetter RowDeadLetter(const Batch& batch, size_t row, const std::string& node
   return letter;
 }
 
+void RejectRow(const Batch& batch, uint32_t row, const std::string& node, std::string reason,
+               std::vector<uint8_t>* rejected, DeadLetters* dead_letters) {
+  if ((*rejected)[row]) return;
+  (*rejected)[row] = 1;
+  dead_letters->push_back(RowDeadLetter(batch, row, node, std::move(reason)));
+}
+
 void RejectFailedRows(const Batch& batch, const std::vector<RowError>& errors,
                       const std::string& node, std::vector<uint8_t>* rejected,
                       DeadLetters* dead_letters) {
   if (rejected->empty()) rejected->assign(batch.num_rows(), 0);
   for (const RowError& error : errors) {
-    if ((*rejected)[error.row]) continue;
-    (*rejected)[error.row] = 1;
-    dead_letters->push_back(RowDeadLetter(batch, error.row, node, error.reason));
+    RejectRow(batch, error.row, node, error.reason, rejected, dead_letters);
   }
 }
 

@@ -5,6 +5,7 @@
 // and is called concurrently by the tasks of different partitions, so any
 // per-task state lives in the call, and keyed state (later) in state/.
 
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
@@ -45,5 +46,11 @@ DeadLetter RowDeadLetter(const Batch& batch, size_t row, const std::string& node
 void RejectFailedRows(const Batch& batch, const std::vector<RowError>& errors,
                       const std::string& node, std::vector<uint8_t>* rejected,
                       DeadLetters* dead_letters);
+
+// Rejects row `row` of `batch`: marks it in `rejected` (one byte per row)
+// and dead-letters it with `reason` (RowDeadLetter) — unless it was rejected
+// before, so each row gives one dead letter, with its first reason.
+void RejectRow(const Batch& batch, uint32_t row, const std::string& node, std::string reason,
+               std::vector<uint8_t>* rejected, DeadLetters* dead_letters);
 
 }  // namespace eddy

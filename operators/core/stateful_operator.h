@@ -27,6 +27,8 @@
 
 namespace eddy {
 
+class ThreadPool;
+
 // What a stateful operator reports after its last batch, for the metrics and
 // the job API: counters of the batch and gauges after it, by name. The
 // learners report "rows_learned", "model_version", "tree_nodes" and
@@ -57,6 +59,10 @@ struct StatefulBatchContext {
   const StateTable* table = nullptr;
   StateWriteBatch* writes = nullptr;
   int key_groups = kDefaultKeyGroups;
+  // The job's workers, for operators that can use them within a batch (the
+  // forest's trees learn in parallel); results must not depend on it.
+  // nullptr: run on the calling thread.
+  ThreadPool* thread_pool = nullptr;
 };
 
 class StatefulOperator {

@@ -1,23 +1,8 @@
 // The learning operators: learn, predict, prequential (docs/learning.md).
 //
-// Per batch, over all of the operator's rows in batch order:
-//  1. feature, label and key expressions are evaluated a column at a time;
-//     rows with an expression error, a NULL or non-finite numeric feature or
-//     an invalid label become dead letters;
-//  2. the models the batch needs are read with one MultiGet (the global
-//     model stays cached between consecutive batches: a restored model is
-//     bit-identical to the one that was saved, so the cache changes nothing
-//     but the cost);
-//  3. each model sees its rows in order (per-key models: each key's rows, in
-//     batch order) through the library's Learn / Predict / Prequential;
-//  4. the changed models go back into the batch's StateWriteBatch, committed
-//     atomically with the batch's offsets, so after a restart the operator
-//     continues exactly where the last committed batch left it.
-//
-// State layout (learn_state.proto): 'O' in key group 0 -> OperatorState
-// (label vocabulary, evaluator); 'M' in key group 0 -> LearnerState of the
-// global model; 'K' + encoded key in the key's group -> LearnerState of that
-// key's model.
+// This file: the options, the factory (spec -> operator) and `eddy model
+// export`. One batch, step by step: learn_batch.cc; the shared types:
+// learn_operator_internal.h.
 //
 // predict uses the model of the learn operator named in `from`, which must be
 // its input: the learner runs first in every batch and leaves the models it
@@ -28,47 +13,17 @@
 #include <algorithm>
 #include <charconv>
 #include <cmath>
-#include <cstdio>
 #include <map>
-#include <mutex>
 #include <set>
-#include <unordered_map>
 
 #include "operators/core/key_codec.h"
-#include "operators/core/operator.h"
-#include "operators/learn/learn_state.pb.h"
-#include "operators/models/evaluation.h"
-#include "operators/models/features.h"
-#include "operators/models/model.h"
+#include "operators/learn/learn_operator_internal.h"
 #include "operators/models/model.pb.h"
 #include "runtime/core/json_string.h"
 #include "runtime/expr/expression.h"
 
-namespace eddy {
+namespace eddy::learn_op {
 namespace {
-
-using learn::FeatureEncoder;
-using learn::LabelEncoder;
-using learn::Model;
-using learn::PredictionColumns;
-using learn::PrequentialEvaluator;
-using learn::RowMatrix;
-using learn::Task;
-
-constexpr int kStateFormat = 1;
-constexpr KeyGroupId kGlobalGroup{0};
-constexpr std::string_view kOperatorStateKey = "O";
-constexpr std::string_view kGlobalModelKey = "M";
-
-enum class OpKind : uint8_t { kLearn, kPredict, kPrequential };
-enum class ModelType : uint8_t {
-  kSgdRegressor,
-  kSgdClassifier,
-  kKMeans,
-  kHoeffdingTree,
-  kHoeffdingAdaptiveTree,
-  kHoeffdingTreeRegressor,
-};
 
 constexpr std::pair<std::string_view, ModelType> kModelNames[] = {
     {"sgd_regressor", ModelType::kSgdRegressor},
@@ -77,13 +32,10 @@ constexpr std::pair<std::string_view, ModelType> kModelNames[] = {
     {"hoeffding_tree", ModelType::kHoeffdingTree},
     {"hoeffding_adaptive_tree", ModelType::kHoeffdingAdaptiveTree},
     {"hoeffding_tree_regressor", ModelType::kHoeffdingTreeRegressor},
+    {"adaptive_random_forest", ModelType::kAdaptiveRandomForest},
+    {"mlp_classifier", ModelType::kMlpClassifier},
+    {"mlp_regressor", ModelType::kMlpRegressor},
 };
-
-std::string KeyStateKey(std::string_view key) {
-  std::string out(1, 'K');
-  out.append(key);
-  return out;
-}
 
 // ---------------------------------------------------------------------------
 // Options: map<string, string> -> the library's options structs, with errors
@@ -157,6 +109,27 @@ class OptionReader {
     return Error(name, "expected " + expected + ", got '" + *text + "'");
   }
 
+  // A comma-separated list of integers in [min, max], e.g. "64,32".
+  Status IntegerList(std::string_view name, std::vector<int>* out, int min, int max) {
+    const std::string* text = Find(name);
+    if (text == nullptr) return Status::OK();
+    std::vector<int> values;
+    size_t start = 0;
+    while (start <= text->size()) {
+      const size_t comma = std::min(text->find(',', start), text->size());
+      int value = 0;
+      const auto [end, ec] = std::from_chars(text->data() + start, text->data() + comma, value);
+      if (ec != std::errc() || end != text->data() + comma || value < min || value > max) {
+        return Error(name, "expected integers between " + std::to_string(min) + " and " +
+                               std::to_string(max) + " separated by commas, got '" + *text + "'");
+      }
+      values.push_back(value);
+      start = comma + 1;
+    }
+    *out = std::move(values);
+    return Status::OK();
+  }
+
   bool Has(std::string_view name) const { return options_.count(std::string(name)) > 0; }
 
   // Every option given must have been read.
@@ -198,19 +171,6 @@ class OptionReader {
   std::string path_;
   const SpecErrorReporter& error_at_;
   std::set<std::string> known_;
-};
-
-// Everything that decides how a model is built.
-struct ModelConfig {
-  ModelType type = ModelType::kSgdRegressor;
-  std::string type_name;
-  Task task = Task::kRegression;
-  int num_classes = 0;  // classification only
-  learn::LinearModelOptions linear;
-  learn::KMeansOptions kmeans;
-  learn::HoeffdingTreeOptions tree;
-  learn::HoeffdingTreeRegressorOptions tree_regressor;
-  learn::FeatureOptions features;
 };
 
 Status ReadLinearOptions(OptionReader& reader, bool classification,
@@ -325,808 +285,42 @@ Status ReadModelOptions(OptionReader& reader, ModelConfig* config) {
           reader.Double("min_branch_fraction", &options.min_branch_fraction, 0, 0.5));
       return Status::OK();
     }
-  }
-  return Status::OK();
-}
-
-Result<std::unique_ptr<Model>> NewModel(const ModelConfig& config, const FeatureEncoder& features) {
-  const int width = features.num_features();
-  switch (config.type) {
-    case ModelType::kSgdRegressor:
-    case ModelType::kSgdClassifier:
-      return learn::MakeLinearModel(width, config.linear);
-    case ModelType::kKMeans:
-      return learn::MakeStreamingKMeans(width, config.kmeans);
-    case ModelType::kHoeffdingTree:
-    case ModelType::kHoeffdingAdaptiveTree: {
-      learn::HoeffdingTreeOptions options = config.tree;
-      options.nominal_features = features.nominal_features();
-      return config.type == ModelType::kHoeffdingTree
-                 ? learn::MakeHoeffdingTreeClassifier(width, options)
-                 : learn::MakeHoeffdingAdaptiveTreeClassifier(width, options);
+    case ModelType::kAdaptiveRandomForest: {
+      learn::AdaptiveRandomForestOptions& options = config->forest;
+      options.num_classes = config->num_classes;
+      EDDY_RETURN_IF_ERROR(ReadTreeOptions(reader, false, &options.tree));
+      EDDY_RETURN_IF_ERROR(reader.Integer("trees", &options.n_models, 1, 1000));
+      EDDY_RETURN_IF_ERROR(reader.Integer("max_features", &options.max_features, 0, 1 << 20));
+      EDDY_RETURN_IF_ERROR(reader.Double("lambda", &options.lambda, 0, 100, /*min_open=*/true));
+      EDDY_RETURN_IF_ERROR(
+          reader.Double("warning_delta", &options.warning_delta, 0, 1, /*min_open=*/true));
+      EDDY_RETURN_IF_ERROR(
+          reader.Double("drift_delta", &options.drift_delta, 0, 1, /*min_open=*/true));
+      EDDY_RETURN_IF_ERROR(reader.Bool("weighted_vote", &options.weighted_vote));
+      EDDY_RETURN_IF_ERROR(reader.Integer("seed", &options.seed, 0, INT64_MAX));
+      return Status::OK();
     }
-    case ModelType::kHoeffdingTreeRegressor: {
-      learn::HoeffdingTreeRegressorOptions options = config.tree_regressor;
-      options.nominal_features = features.nominal_features();
-      return learn::MakeHoeffdingTreeRegressor(width, options);
-    }
-  }
-  return Status::Internal("unknown model type");
-}
-
-// One model with its feature encoding.
-struct Learner {
-  std::unique_ptr<FeatureEncoder> features;
-  std::unique_ptr<Model> model;
-};
-
-Result<std::unique_ptr<Learner>> RestoreLearner(std::string_view bytes, const std::string& what) {
-  learn::pb::LearnerState state;
-  if (!state.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
-    return Status::Corruption(what + ": unreadable model state");
-  }
-  auto learner = std::make_unique<Learner>();
-  auto features = FeatureEncoder::Restore(state.features());
-  if (!features.ok()) return features.status().WithContext(what);
-  learner->features = std::move(features).value();
-  auto model = Model::Restore(state.model());
-  if (!model.ok()) return model.status().WithContext(what);
-  learner->model = std::move(model).value();
-  return learner;
-}
-
-Status SerializeLearner(const Learner& learner, std::string* out) {
-  learn::pb::LearnerState state;
-  state.set_format_version(kStateFormat);
-  EDDY_RETURN_IF_ERROR(learner.model->Snapshot(state.mutable_model()));
-  learner.features->Snapshot(state.mutable_features());
-  if (!state.SerializeToString(out)) return Status::Internal("cannot serialize model state");
-  return Status::OK();
-}
-
-// The model side of a learner operator, shared with the predict operators
-// that name it in `from`. Holds the models of the last batch processed.
-struct LearnerCore {
-  std::string name;  // the learn operator
-  ModelConfig config;
-  Schema input_schema;  // the learner's input
-  Schema output_schema;
-  std::vector<std::string> feature_texts;
-  std::vector<std::string> key_texts;
-  std::vector<TypeId> key_types;
-  std::string label_text;
-  TypeId label_type = TypeId::kDouble;
-  bool has_label = false;
-
-  // Cache, valid for the batch `batch_id` (and, for the global model and
-  // the operator state, as the start of batch batch_id + 1).
-  int64_t batch_id = -1;
-  std::unique_ptr<Learner> global;
-  std::unordered_map<std::string, std::unique_ptr<Learner>> keyed;  // this batch's keys
-  std::unique_ptr<LabelEncoder> labels;
-  std::unique_ptr<PrequentialEvaluator> evaluator;
-};
-
-// ---------------------------------------------------------------------------
-
-// What a learn or prequential operator did in its last batch.
-struct LearnerStatus {
-  int64_t rows_learned = 0;   // labelled rows learned in the last batch
-  int64_t model_version = 0;  // the model's (per-key models: the highest of the batch's)
-  learn::ModelShape shape;    // the global model's; empty for per-key models
-  std::vector<std::pair<std::string, double>> quality;  // LearningMetrics()
-};
-
-class LearningOperator final : public StatefulOperator {
- public:
-  LearningOperator(std::string name, OpKind kind, std::shared_ptr<LearnerCore> core,
-                   std::vector<NamedExpression> features, std::unique_ptr<Expression> label,
-                   std::vector<NamedExpression> keys, Schema input_schema, Schema output_schema,
-                   std::optional<size_t> dropped_version, int64_t metrics_window,
-                   std::string signature)
-      : name_(std::move(name)),
-        kind_(kind),
-        core_(std::move(core)),
-        features_(std::move(features)),
-        label_(std::move(label)),
-        keys_(std::move(keys)),
-        input_schema_(std::move(input_schema)),
-        output_schema_(std::move(output_schema)),
-        dropped_version_(dropped_version),
-        metrics_window_(metrics_window),
-        signature_(std::move(signature)) {
-    for (const NamedExpression& feature : features_) {
-      feature_schema_.AddField({feature.name, feature.expression->type(), true});
-    }
-    if (label_) label_schema_.AddField({"label", label_->type(), true});
-    if (kind_ == OpKind::kPrequential) {
-      metrics_schema_.AddField({"batch_id", TypeId::kInt64, false});
-      for (const std::string& name : QualityNames(core_->config.task)) {
-        metrics_schema_.AddField({name, TypeId::kDouble, true});
-      }
-    }
-  }
-
-  // The prequential figures PublishMetrics computes, in its order: the
-  // whole stream's, then the window's ("window_" prefix).
-  static std::vector<std::string> QualityNames(Task task) {
-    std::vector<std::string> names;
-    for (const std::string prefix : {"", "window_"}) {
-      names.push_back(prefix + "rows");
-      switch (task) {
-        case Task::kClassification:
-          for (const char* name : {"accuracy", "log_loss", "precision", "recall", "f1"})
-            names.push_back(prefix + name);
-          break;
-        case Task::kRegression:
-          for (const char* name : {"rmse", "mae", "r2"}) names.push_back(prefix + name);
-          break;
-        case Task::kClustering:
-          for (const char* name : {"sse", "mean_squared_distance"}) names.push_back(prefix + name);
-          break;
-      }
-    }
-    return names;
-  }
-
-  const std::string& name() const override { return name_; }
-  std::string kind() const override {
-    return kind_ == OpKind::kLearn     ? "learn"
-           : kind_ == OpKind::kPredict ? "predict"
-                                       : "prequential";
-  }
-  const Schema& output_schema() const override { return output_schema_; }
-  // prequential: "<name>.metrics", one row of quality figures per batch.
-  const Schema* late_schema() const override {
-    return kind_ == OpKind::kPrequential ? &metrics_schema_ : nullptr;
-  }
-  std::string side_output_name() const override { return "metrics"; }
-  bool keeps_input_time() const override { return true; }
-  std::string Signature() const override { return signature_; }
-  std::string Describe() const override { return kind() + " " + signature_; }
-
-  Status ProcessBatch(const StatefulBatchContext& context, const std::vector<Batch>& inputs,
-                      Batch* out, Batch* metrics_out, DeadLetters* dead_letters) override;
-
-  std::vector<std::pair<std::string, double>> Metrics() const {
-    std::lock_guard<std::mutex> lock(metrics_mutex_);
-    return status_.quality;
-  }
-  // True for learn (the operators a predict may take its model from).
-  bool learns() const { return kind_ == OpKind::kLearn; }
-  const std::shared_ptr<LearnerCore>& core() const { return core_; }
-
-  // learn and prequential: rows learned in the last batch, the model's
-  // version (per-key models: the highest of the batch's), the global model's
-  // shape and the prequential quality.
-  std::optional<OperatorStatus> LastBatchStatus() const override {
-    if (kind_ == OpKind::kPredict) return std::nullopt;
-    std::lock_guard<std::mutex> lock(metrics_mutex_);
-    OperatorStatus status;
-    status.figures.emplace_back("rows_learned", static_cast<double>(status_.rows_learned));
-    status.figures.emplace_back("model_version", static_cast<double>(status_.model_version));
-    if (status_.shape.tree_nodes > 0) {
-      status.figures.emplace_back("tree_nodes", static_cast<double>(status_.shape.tree_nodes));
-      status.figures.emplace_back("tree_depth", static_cast<double>(status_.shape.tree_depth));
-    }
-    if (!status_.shape.cluster_weights.empty()) {
-      status.series.emplace_back("cluster_weight", status_.shape.cluster_weights);
-    }
-    status.figures.insert(status.figures.end(), status_.quality.begin(), status_.quality.end());
-    return status;
-  }
-
-  Result<std::string> Export(const StateTable& table, int key_groups,
-                             const std::string& key_text) const;
-
- private:
-  // Rows of one model, as indices into the batch's accepted rows.
-  struct Group {
-    std::string key;  // encoded key; empty for the global model
-    std::vector<uint32_t> rows;
-    Learner* learner = nullptr;
-  };
-
-  Status Validate(const Batch& input, const std::vector<Column>& features, const Column* label,
-                  std::vector<uint8_t>* rejected, DeadLetters* dead_letters) const;
-  Status ProcessRows(const StatefulBatchContext& context, const std::vector<Batch>& inputs,
-                     Batch* out, DeadLetters* dead_letters);
-  Status LoadState(const StatefulBatchContext& context, std::vector<Group>* groups);
-  Status NewLearner(std::unique_ptr<Learner>* out) const;
-  void PublishMetrics(int64_t rows_learned, int64_t model_version, learn::ModelShape shape);
-
-  std::string name_;
-  OpKind kind_;
-  std::shared_ptr<LearnerCore> core_;
-  std::vector<NamedExpression> features_;
-  std::unique_ptr<Expression> label_;
-  std::vector<NamedExpression> keys_;
-  Schema input_schema_;
-  Schema output_schema_;
-  std::optional<size_t> dropped_version_;  // an input model_version column replaced by ours
-  int64_t metrics_window_;
-  std::string signature_;
-  Schema feature_schema_;
-  Schema label_schema_;
-  Schema metrics_schema_;  // prequential only
-
-  mutable std::mutex metrics_mutex_;
-  LearnerStatus status_;
-};
-
-Status LearningOperator::Validate(const Batch& input, const std::vector<Column>& features,
-                                  const Column* label, std::vector<uint8_t>* rejected,
-                                  DeadLetters* dead_letters) const {
-  auto reject = [&](uint32_t row, std::string reason) {
-    if ((*rejected)[row]) return;
-    (*rejected)[row] = 1;
-    dead_letters->push_back(RowDeadLetter(input, row, name_, std::move(reason)));
-  };
-  const size_t rows = input.num_rows();
-  for (size_t idx = 0; idx < features.size(); ++idx) {
-    const Column& column = features[idx];
-    if (column.type() == TypeId::kString) continue;  // NULL category = unknown
-    if (column.MayHaveNulls()) {
-      for (uint32_t row = 0; row < rows; ++row) {
-        if (column.IsNull(row)) reject(row, "feature '" + features_[idx].name + "' is NULL");
-      }
-    }
-    if (column.type() == TypeId::kDouble) {
-      const std::span<const double> values = column.doubles();
-      for (uint32_t row = 0; row < rows; ++row) {
-        if (!std::isfinite(values[row]) && !column.IsNull(row)) {
-          reject(row, "feature '" + features_[idx].name + "' is not finite");
-        }
-      }
-    }
-  }
-  if (label == nullptr) return Status::OK();
-  const bool classification = core_->config.task == Task::kClassification;
-  const int classes = core_->config.num_classes;
-  for (uint32_t row = 0; row < rows; ++row) {
-    if (label->IsNull(row)) continue;
-    double value = 0;
-    switch (label->type()) {
-      case TypeId::kDouble:
-        value = label->GetDouble(row);
-        break;
-      case TypeId::kInt64:
-      case TypeId::kTimestamp:
-        value = static_cast<double>(label->GetInt64(row));
-        break;
-      case TypeId::kBool:
-        value = label->GetBool(row) ? 1 : 0;
-        break;
-      case TypeId::kString:
-        continue;  // classes by first appearance
-    }
-    if (!std::isfinite(value)) {
-      reject(row, "label is not finite");
-    } else if (classification && (value != std::floor(value) || value < 0 || value >= classes)) {
-      reject(row, "label " + label->ValueToString(row) + " is not a class id in [0, " +
-                      std::to_string(classes) + ") (set option classes)");
+    case ModelType::kMlpClassifier:
+    case ModelType::kMlpRegressor: {
+      learn::MlpOptions& options = config->mlp;
+      options.task = config->task;
+      options.num_classes = config->num_classes;
+      EDDY_RETURN_IF_ERROR(reader.IntegerList("hidden", &options.hidden, 1, 100000));
+      EDDY_RETURN_IF_ERROR(reader.Choice<learn::Activation>(
+          "activation", &options.activation,
+          {{"relu", learn::Activation::kRelu}, {"tanh", learn::Activation::kTanh}}));
+      EDDY_RETURN_IF_ERROR(reader.Choice<learn::Optimizer>(
+          "optimizer", &options.optimizer,
+          {{"sgd", learn::Optimizer::kSgd}, {"adam", learn::Optimizer::kAdam}}));
+      EDDY_RETURN_IF_ERROR(reader.Double("learning_rate", &options.learning_rate, 0, INFINITY,
+                                         /*min_open=*/true));
+      EDDY_RETURN_IF_ERROR(reader.Double("l2", &options.l2, 0, INFINITY));
+      EDDY_RETURN_IF_ERROR(reader.Integer("batch_size", &options.batch_size, 1, 1 << 20));
+      EDDY_RETURN_IF_ERROR(reader.Integer("seed", &options.seed, 0, INT64_MAX));
+      return Status::OK();
     }
   }
   return Status::OK();
-}
-
-Status LearningOperator::NewLearner(std::unique_ptr<Learner>* out) const {
-  auto learner = std::make_unique<Learner>();
-  EDDY_ASSIGN_OR_RETURN(learner->features,
-                        FeatureEncoder::Make(feature_schema_, core_->config.features));
-  EDDY_ASSIGN_OR_RETURN(learner->model, NewModel(core_->config, *learner->features));
-  *out = std::move(learner);
-  return Status::OK();
-}
-
-// Makes core_'s operator state and global model current for this batch and
-// loads the models of `groups` — one MultiGet.
-Status LearningOperator::LoadState(const StatefulBatchContext& context,
-                                   std::vector<Group>* groups) {
-  LearnerCore& core = *core_;
-  const bool cached =
-      core.batch_id >= 0 && core.batch_id == context.batch_id - 1 && core.labels != nullptr;
-  const bool global = keys_.empty();
-  std::vector<std::string> state_keys;
-  std::vector<StateKey> lookups;
-  if (!cached) {
-    core.global.reset();
-    core.labels.reset();
-    core.evaluator.reset();
-    lookups.push_back({kGlobalGroup, kOperatorStateKey});
-    if (global) lookups.push_back({kGlobalGroup, kGlobalModelKey});
-  }
-  core.keyed.clear();
-  if (!global) {
-    state_keys.reserve(groups->size());
-    for (const Group& group : *groups) state_keys.push_back(KeyStateKey(group.key));
-    for (size_t idx = 0; idx < groups->size(); ++idx) {
-      lookups.push_back({KeyGroupForKey((*groups)[idx].key, context.key_groups), state_keys[idx]});
-    }
-  }
-  std::vector<std::optional<std::string>> values;
-  if (!lookups.empty()) EDDY_RETURN_IF_ERROR(context.table->MultiGet(lookups, &values));
-  size_t next = 0;
-  if (!cached) {
-    const std::optional<std::string>& op_state = values[next++];
-    if (op_state) {
-      learn::pb::OperatorState state;
-      if (!state.ParseFromString(*op_state)) return Status::Corruption("unreadable operator state");
-      if (core.has_label) {
-        EDDY_ASSIGN_OR_RETURN(
-            core.labels, LabelEncoder::Restore("label", core.config.num_classes, state.labels()));
-      }
-      if (state.has_evaluator()) {
-        EDDY_ASSIGN_OR_RETURN(core.evaluator, PrequentialEvaluator::Restore(state.evaluator()));
-      }
-    }
-    if (core.has_label && core.labels == nullptr) {
-      EDDY_ASSIGN_OR_RETURN(
-          core.labels,
-          LabelEncoder::Make(label_schema_, "label", core.config.task == Task::kClassification,
-                             core.config.num_classes));
-    }
-    if (core.labels == nullptr) {
-      // kmeans without a label: an empty encoder keeps the cache test simple.
-      Schema schema({{"label", TypeId::kDouble, true}});
-      EDDY_ASSIGN_OR_RETURN(core.labels, LabelEncoder::Make(schema, "label", false, 0));
-    }
-    if (kind_ == OpKind::kPrequential && core.evaluator == nullptr) {
-      EDDY_ASSIGN_OR_RETURN(
-          core.evaluator,
-          PrequentialEvaluator::Make(core.config.task, core.config.num_classes, metrics_window_));
-    }
-    if (global) {
-      const std::optional<std::string>& model = values[next++];
-      if (model) {
-        EDDY_ASSIGN_OR_RETURN(core.global, RestoreLearner(*model, "model of '" + name_ + "'"));
-      }
-    }
-  }
-  if (global) {
-    if (core.global == nullptr) EDDY_RETURN_IF_ERROR(NewLearner(&core.global));
-    for (Group& group : *groups) group.learner = core.global.get();
-    return Status::OK();
-  }
-  for (Group& group : *groups) {
-    const std::optional<std::string>& model = values[next++];
-    std::unique_ptr<Learner> learner;
-    if (model) {
-      EDDY_ASSIGN_OR_RETURN(learner, RestoreLearner(*model, "model of '" + name_ + "'"));
-    } else {
-      EDDY_RETURN_IF_ERROR(NewLearner(&learner));
-    }
-    group.learner = learner.get();
-    core.keyed.emplace(group.key, std::move(learner));
-  }
-  return Status::OK();
-}
-
-Status LearningOperator::ProcessBatch(const StatefulBatchContext& context,
-                                      const std::vector<Batch>& inputs, Batch* out,
-                                      Batch* metrics_out, DeadLetters* dead_letters) {
-  EDDY_RETURN_IF_ERROR(ProcessRows(context, inputs, out, dead_letters));
-  if (kind_ != OpKind::kPrequential || metrics_out == nullptr) return Status::OK();
-  // The metrics output: this batch's id and the figures after it.
-  const std::vector<std::pair<std::string, double>> figures = Metrics();
-  Batch row(metrics_schema_);
-  row.column(0).AppendInt64(context.batch_id);
-  for (size_t idx = 1; idx < metrics_schema_.size(); ++idx) {
-    if (idx - 1 < figures.size() && std::isfinite(figures[idx - 1].second)) {
-      row.column(idx).AppendDouble(figures[idx - 1].second);
-    } else {
-      row.column(idx).AppendNull();  // nothing evaluated yet
-    }
-  }
-  EDDY_RETURN_IF_ERROR(row.SetNumRows(1));
-  return metrics_out->Append(row);
-}
-
-Status LearningOperator::ProcessRows(const StatefulBatchContext& context,
-                                     const std::vector<Batch>& inputs, Batch* out,
-                                     DeadLetters* dead_letters) {
-  const Batch& input = inputs.at(0);
-  LearnerCore& core = *core_;
-  const Task task = core.config.task;
-  if (kind_ == OpKind::kPredict && input.num_rows() > 0 && core.batch_id != context.batch_id) {
-    return Status::Internal("learner '" + core.name + "' has not processed batch " +
-                            std::to_string(context.batch_id));
-  }
-
-  // 1. Expressions and validation.
-  std::vector<RowError> errors;
-  std::vector<Column> feature_columns;
-  feature_columns.reserve(features_.size());
-  for (const NamedExpression& feature : features_)
-    feature_columns.push_back(feature.expression->Evaluate(input, &errors));
-  std::optional<Column> label_column;
-  if (label_ && kind_ != OpKind::kPredict) label_column = label_->Evaluate(input, &errors);
-  std::vector<Column> key_columns;
-  for (const NamedExpression& key : keys_)
-    key_columns.push_back(key.expression->Evaluate(input, &errors));
-  std::vector<uint8_t> rejected(input.num_rows(), 0);
-  std::sort(errors.begin(), errors.end(),
-            [](const RowError& a, const RowError& b) { return a.row < b.row; });
-  for (const RowError& error : errors) {
-    if (rejected[error.row]) continue;
-    rejected[error.row] = 1;
-    dead_letters->push_back(RowDeadLetter(input, error.row, name_, error.reason));
-  }
-  EDDY_RETURN_IF_ERROR(Validate(input, feature_columns, label_column ? &*label_column : nullptr,
-                                &rejected, dead_letters));
-  std::vector<uint32_t> accepted;
-  accepted.reserve(input.num_rows());
-  for (uint32_t row = 0; row < input.num_rows(); ++row) {
-    if (!rejected[row]) accepted.push_back(row);
-  }
-  const size_t n = accepted.size();
-  if (kind_ != OpKind::kPredict && n == 0) {
-    // Nothing changes; the cache stays valid for the next batch.
-    PublishMetrics(0, status_.model_version, status_.shape);
-    if (core.batch_id == context.batch_id - 1) core.batch_id = context.batch_id;
-    core.keyed.clear();
-    return Status::OK();
-  }
-  if (n == 0) return Status::OK();
-
-  // The model's view of the accepted rows: features, then the label.
-  Batch model_input;
-  const bool all = n == input.num_rows();
-  for (size_t idx = 0; idx < features_.size(); ++idx) {
-    model_input.AddColumn(feature_schema_.field(idx), all ? std::move(feature_columns[idx])
-                                                          : feature_columns[idx].Gather(accepted));
-  }
-
-  // 2. Groups of rows per model, in order of first appearance.
-  std::vector<Group> groups;
-  if (keys_.empty()) {
-    groups.resize(1);
-    groups[0].rows.resize(n);
-    for (uint32_t idx = 0; idx < n; ++idx) groups[0].rows[idx] = idx;
-  } else {
-    std::unordered_map<std::string, uint32_t> index;
-    std::string key;
-    for (uint32_t idx = 0; idx < n; ++idx) {
-      key.clear();
-      EncodeKey(key_columns, accepted[idx], &key);
-      auto [it, inserted] = index.try_emplace(key, static_cast<uint32_t>(groups.size()));
-      if (inserted) {
-        groups.emplace_back();
-        groups.back().key = key;
-      }
-      groups[it->second].rows.push_back(idx);
-    }
-  }
-
-  // 3. Models.
-  if (kind_ == OpKind::kPredict) {
-    for (Group& group : groups) {
-      if (keys_.empty()) {
-        group.learner = core.global.get();
-      } else {
-        auto it = core.keyed.find(group.key);
-        group.learner = it == core.keyed.end() ? nullptr : it->second.get();
-      }
-    }
-  } else {
-    EDDY_RETURN_IF_ERROR(LoadState(context, &groups));
-  }
-
-  // 4. Labels, over all accepted rows in batch order (one vocabulary).
-  std::vector<double> y;
-  std::vector<uint8_t> labelled;
-  if (label_column) {
-    Batch label_batch;
-    label_batch.AddColumn(label_schema_.field(0),
-                          all ? std::move(*label_column) : label_column->Gather(accepted));
-    EDDY_RETURN_IF_ERROR(core.labels->Encode(label_batch, /*update=*/true, &y, &labelled));
-  } else {
-    y.assign(n, 0.0);
-    labelled.assign(n, task == Task::kClustering ? 1 : 0);
-  }
-
-  // 5. Learn / predict, model by model.
-  const bool predicts = kind_ != OpKind::kLearn;
-  const int classes = task == Task::kClassification ? core.config.num_classes : 0;
-  PredictionColumns predictions;
-  std::vector<int64_t> versions(n, 0);
-  std::vector<uint8_t> predicted(n, 0);
-  if (predicts) {
-    predictions.value.setZero(static_cast<Eigen::Index>(n));
-    predictions.score.setZero(static_cast<Eigen::Index>(n));
-    if (classes > 0) predictions.probabilities.setZero(static_cast<Eigen::Index>(n), classes);
-  }
-  RowMatrix x;
-  std::vector<uint8_t> valid;
-  std::vector<double> group_y;
-  std::vector<uint8_t> group_mask;
-  PredictionColumns group_out;
-  int64_t rows_learned = 0;
-  int64_t latest_version = 0;
-  for (Group& group : groups) {
-    if (group.learner == nullptr) continue;  // predict: the learner has no model for this key
-    Learner& learner = *group.learner;
-    const bool whole = groups.size() == 1;
-    Batch subset;
-    if (!whole) subset = model_input.Gather(group.rows);
-    const Batch& rows = whole ? model_input : subset;
-    EDDY_RETURN_IF_ERROR(
-        learner.features->Encode(rows, /*update=*/kind_ != OpKind::kPredict, &x, &valid));
-    group_y.resize(group.rows.size());
-    group_mask.resize(group.rows.size());
-    for (size_t idx = 0; idx < group.rows.size(); ++idx) {
-      group_y[idx] = y[group.rows[idx]];
-      group_mask[idx] = labelled[group.rows[idx]] & valid[idx];
-    }
-    const std::span<const double> labels =
-        task == Task::kClustering ? std::span<const double>() : std::span<const double>(group_y);
-    const int64_t version_before = learner.model->version();
-    switch (kind_) {
-      case OpKind::kLearn:
-        EDDY_RETURN_IF_ERROR(learner.model->Learn(x, labels, &group_mask));
-        break;
-      case OpKind::kPredict:
-        EDDY_RETURN_IF_ERROR(learner.model->Predict(x, &group_out));
-        break;
-      case OpKind::kPrequential:
-        EDDY_RETURN_IF_ERROR(learner.model->Prequential(x, labels, &group_mask, &group_out));
-        break;
-    }
-    const int64_t version = kind_ == OpKind::kLearn ? learner.model->version() : version_before;
-    latest_version = std::max(latest_version, learner.model->version());
-    for (const uint8_t learned : group_mask) rows_learned += learned;
-    for (size_t idx = 0; idx < group.rows.size(); ++idx) {
-      const uint32_t row = group.rows[idx];
-      versions[row] = version;
-      if (!predicts) continue;
-      predicted[row] = 1;
-      predictions.value[row] = group_out.value[static_cast<Eigen::Index>(idx)];
-      if (group_out.score.size() > 0)
-        predictions.score[row] = group_out.score[static_cast<Eigen::Index>(idx)];
-      if (classes > 0)
-        predictions.probabilities.row(row) =
-            group_out.probabilities.row(static_cast<Eigen::Index>(idx));
-    }
-  }
-
-  // 6. Evaluation and state.
-  if (kind_ != OpKind::kPredict) {
-    if (kind_ == OpKind::kPrequential) {
-      std::vector<uint8_t> evaluated = labelled;
-      if (task == Task::kClustering) {
-        for (size_t row = 0; row < n; ++row) evaluated[row] = predictions.value[row] >= 0;
-      }
-      EDDY_RETURN_IF_ERROR(core.evaluator->Update(predictions, y, &evaluated));
-    }
-    std::string value;
-    for (const Group& group : groups) {
-      value.clear();
-      EDDY_RETURN_IF_ERROR(SerializeLearner(*group.learner, &value));
-      if (keys_.empty()) {
-        context.writes->Put(*context.table, kGlobalGroup, kGlobalModelKey, value);
-      } else {
-        context.writes->Put(*context.table, KeyGroupForKey(group.key, context.key_groups),
-                            KeyStateKey(group.key), value);
-      }
-    }
-    learn::pb::OperatorState state;
-    state.set_format_version(kStateFormat);
-    core.labels->Snapshot(state.mutable_labels());
-    if (core.evaluator) core.evaluator->Snapshot(state.mutable_evaluator());
-    context.writes->Put(*context.table, kGlobalGroup, kOperatorStateKey, state.SerializeAsString());
-    core.batch_id = context.batch_id;
-    PublishMetrics(
-        rows_learned, latest_version,
-        keys_.empty() && core.global ? core.global->model->Shape() : learn::ModelShape());
-  }
-
-  // 7. Output: the accepted rows, the predictions, the model version.
-  Batch passed = input.Gather(accepted);
-  Batch result(output_schema_);
-  size_t column = 0;
-  for (size_t idx = 0; idx < passed.num_columns(); ++idx) {
-    if (dropped_version_ && idx == *dropped_version_) continue;
-    result.column(column++) = std::move(passed.column(idx));
-  }
-  if (predicts) {
-    Column& prediction = result.column(column++);
-    prediction.Reserve(n);
-    switch (task) {
-      case Task::kRegression:
-        for (size_t row = 0; row < n; ++row) {
-          if (predicted[row]) {
-            prediction.AppendDouble(predictions.value[row]);
-          } else {
-            prediction.AppendNull();
-          }
-        }
-        break;
-      case Task::kClassification: {
-        Column& probability = result.column(column++);
-        for (size_t row = 0; row < n; ++row) {
-          if (!predicted[row]) {
-            prediction.AppendNull();
-            probability.AppendNull();
-            continue;
-          }
-          const int id = static_cast<int>(predictions.value[row]);
-          switch (core.label_type) {
-            case TypeId::kString: {
-              const std::string name = core.labels->ClassName(id);
-              if (name.empty()) {
-                prediction.AppendNull();  // a class no labelled row has named yet
-              } else {
-                prediction.AppendString(name);
-              }
-              break;
-            }
-            case TypeId::kDouble:
-              prediction.AppendDouble(id);
-              break;
-            case TypeId::kBool:
-              prediction.AppendBool(id != 0);
-              break;
-            default:
-              prediction.AppendInt64(id);
-              break;
-          }
-          probability.AppendDouble(predictions.score[row]);
-        }
-        break;
-      }
-      case Task::kClustering: {
-        Column& distance = result.column(column++);
-        for (size_t row = 0; row < n; ++row) {
-          const double cluster = predictions.value[row];
-          if (!predicted[row] || cluster < 0) {  // not seeded yet
-            prediction.AppendNull();
-            distance.AppendNull();
-          } else {
-            prediction.AppendInt64(static_cast<int64_t>(cluster));
-            distance.AppendDouble(predictions.score[row]);
-          }
-        }
-        break;
-      }
-    }
-  }
-  Column& version_column = result.column(column++);
-  for (size_t row = 0; row < n; ++row) version_column.AppendInt64(versions[row]);
-  result.meta() = std::move(passed.meta());
-  EDDY_RETURN_IF_ERROR(result.SetNumRows(n));
-  return out->Append(result);
-}
-
-void LearningOperator::PublishMetrics(int64_t rows_learned, int64_t model_version,
-                                      learn::ModelShape shape) {
-  std::vector<std::pair<std::string, double>> metrics;
-  for (const bool window : {false, true}) {
-    if (core_->evaluator == nullptr) break;  // learn: no prequential evaluation
-    const PrequentialEvaluator& evaluator = *core_->evaluator;
-    const std::string prefix = window ? "window_" : "";
-    switch (evaluator.task()) {
-      case Task::kClassification: {
-        const learn::ClassificationReport report = evaluator.Classification(window);
-        metrics.emplace_back(prefix + "rows", static_cast<double>(report.count));
-        metrics.emplace_back(prefix + "accuracy", report.accuracy);
-        metrics.emplace_back(prefix + "log_loss", report.log_loss);
-        metrics.emplace_back(prefix + "precision", report.macro_precision);
-        metrics.emplace_back(prefix + "recall", report.macro_recall);
-        metrics.emplace_back(prefix + "f1", report.macro_f1);
-        break;
-      }
-      case Task::kRegression: {
-        const learn::RegressionReport report = evaluator.Regression(window);
-        metrics.emplace_back(prefix + "rows", static_cast<double>(report.count));
-        metrics.emplace_back(prefix + "rmse", report.rmse);
-        metrics.emplace_back(prefix + "mae", report.mae);
-        metrics.emplace_back(prefix + "r2", report.r2);
-        break;
-      }
-      case Task::kClustering: {
-        const learn::ClusteringReport report = evaluator.Clustering(window);
-        metrics.emplace_back(prefix + "rows", static_cast<double>(report.count));
-        metrics.emplace_back(prefix + "sse", report.sse);
-        metrics.emplace_back(prefix + "mean_squared_distance", report.mean_squared_distance);
-        break;
-      }
-    }
-  }
-  std::lock_guard<std::mutex> lock(metrics_mutex_);
-  status_.rows_learned = rows_learned;
-  status_.model_version = model_version;
-  status_.shape = std::move(shape);
-  status_.quality = std::move(metrics);
-}
-
-Result<std::string> LearningOperator::Export(const StateTable& table, int key_groups,
-                                             const std::string& key_text) const {
-  const LearnerCore& core = *core_;
-  if (kind_ == OpKind::kPredict) {
-    return Status::InvalidArgument("'" + name_ + "' predicts with the model of '" + core.name +
-                                   "': export that");
-  }
-  std::string state_key(kGlobalModelKey);
-  KeyGroupId group = kGlobalGroup;
-  if (!keys_.empty()) {
-    if (key_text.empty()) {
-      return Status::InvalidArgument("'" + name_ +
-                                     "' keeps one model per key: give the key with --key");
-    }
-    std::vector<std::string> parts;
-    size_t start = 0;
-    while (parts.size() + 1 < keys_.size()) {
-      const size_t comma = key_text.find(',', start);
-      if (comma == std::string::npos) break;
-      parts.push_back(key_text.substr(start, comma - start));
-      start = comma + 1;
-    }
-    parts.push_back(key_text.substr(start));
-    if (parts.size() != keys_.size()) {
-      return Status::InvalidArgument("the key of '" + name_ + "' has " +
-                                     std::to_string(keys_.size()) +
-                                     " values (comma-separated), got '" + key_text + "'");
-    }
-    std::vector<Column> columns;
-    for (size_t idx = 0; idx < keys_.size(); ++idx) {
-      const std::string& part = parts[idx];
-      Column column(keys_[idx].expression->type());
-      bool ok = true;
-      switch (column.type()) {
-        case TypeId::kString:
-          column.AppendString(part);
-          break;
-        case TypeId::kBool:
-          ok = part == "true" || part == "false";
-          column.AppendBool(part == "true");
-          break;
-        case TypeId::kInt64:
-        case TypeId::kTimestamp: {
-          int64_t value = 0;
-          const auto [end, ec] = std::from_chars(part.data(), part.data() + part.size(), value);
-          ok = ec == std::errc() && end == part.data() + part.size();
-          column.AppendInt64(value);
-          break;
-        }
-        case TypeId::kDouble: {
-          double value = 0;
-          const auto [end, ec] = std::from_chars(part.data(), part.data() + part.size(), value);
-          ok = ec == std::errc() && end == part.data() + part.size();
-          column.AppendDouble(value);
-          break;
-        }
-      }
-      if (!ok) {
-        return Status::InvalidArgument("key value '" + part + "' is not a " +
-                                       std::string(TypeName(column.type())) + " (key " +
-                                       keys_[idx].name + ")");
-      }
-      columns.push_back(std::move(column));
-    }
-    std::string encoded;
-    EncodeKey(columns, 0, &encoded);
-    state_key = KeyStateKey(encoded);
-    group = KeyGroupForKey(encoded, key_groups);
-  } else if (!key_text.empty()) {
-    return Status::InvalidArgument("'" + name_ + "' has one model for all rows; drop --key");
-  }
-  const StateKey lookup{group, state_key};
-  std::vector<std::optional<std::string>> values;
-  EDDY_RETURN_IF_ERROR(table.MultiGet(std::span<const StateKey>(&lookup, 1), &values));
-  if (!values[0]) {
-    return Status::NotFound("no model stored for '" + name_ + "'" +
-                            (key_text.empty() ? std::string() : " key '" + key_text + "'") +
-                            " yet");
-  }
-  EDDY_ASSIGN_OR_RETURN(auto learner, RestoreLearner(*values[0], "model of '" + name_ + "'"));
-  std::string json = "{\"operator\":" + JsonString(name_) + ",\"kind\":" + JsonString(kind()) +
-                     ",\"model\":" + JsonString(core.config.type_name);
-  if (!keys_.empty()) json += ",\"key\":" + JsonString(key_text);
-  json += ",\"version\":" + std::to_string(learner->model->version()) + ",\"features\":[";
-  const std::vector<std::string> names = learner->features->feature_names();
-  for (size_t idx = 0; idx < names.size(); ++idx) json += (idx ? "," : "") + JsonString(names[idx]);
-  json += "],\"state\":" + learner->model->ExportJson() + "}";
-  return json;
 }
 
 const spec::LearnSpec& LearnSpecOf(const spec::OperatorSpec& spec, OpKind* kind,
@@ -1245,15 +439,10 @@ Result<std::unique_ptr<StatefulOperator>> MakePredictOperator(const spec::Operat
       "from=" + from));
 }
 
-}  // namespace
-
-bool IsLearningOperator(const spec::OperatorSpec& spec) {
-  return spec.has_learn() || spec.has_predict() || spec.has_prequential();
-}
-
-Result<std::unique_ptr<StatefulOperator>> MakeLearningOperator(
-    const spec::OperatorSpec& spec, const std::vector<StatefulInput>& inputs,
-    const SpecErrorReporter& error_at) {
+// The learn and prequential operators (predict: MakePredictOperator).
+Result<std::unique_ptr<StatefulOperator>> MakeOperator(const spec::OperatorSpec& spec,
+                                                       const std::vector<StatefulInput>& inputs,
+                                                       const SpecErrorReporter& error_at) {
   if (!IsLearningOperator(spec)) return error_at("", "not a learning operator");
   if (inputs.size() != 1) {
     return error_at("inputs", "takes exactly one input, got " + std::to_string(inputs.size()) +
@@ -1289,6 +478,7 @@ Result<std::unique_ptr<StatefulOperator>> MakeLearningOperator(
   switch (config.type) {
     case ModelType::kSgdRegressor:
     case ModelType::kHoeffdingTreeRegressor:
+    case ModelType::kMlpRegressor:
       config.task = Task::kRegression;
       break;
     case ModelType::kKMeans:
@@ -1410,14 +600,120 @@ Result<std::unique_ptr<StatefulOperator>> MakeLearningOperator(
       schema, std::move(output), dropped, window, std::move(signature)));
 }
 
+}  // namespace
+
+Result<std::string> LearningOperator::Export(const StateTable& table, int key_groups,
+                                             const std::string& key_text) const {
+  const LearnerCore& core = *core_;
+  if (kind_ == OpKind::kPredict) {
+    return Status::InvalidArgument("'" + name_ + "' predicts with the model of '" + core.name +
+                                   "': export that");
+  }
+  std::string state_key(kGlobalModelKey);
+  KeyGroupId group = kGlobalGroup;
+  if (!keys_.empty()) {
+    if (key_text.empty()) {
+      return Status::InvalidArgument("'" + name_ +
+                                     "' keeps one model per key: give the key with --key");
+    }
+    std::vector<std::string> parts;
+    size_t start = 0;
+    while (parts.size() + 1 < keys_.size()) {
+      const size_t comma = key_text.find(',', start);
+      if (comma == std::string::npos) break;
+      parts.push_back(key_text.substr(start, comma - start));
+      start = comma + 1;
+    }
+    parts.push_back(key_text.substr(start));
+    if (parts.size() != keys_.size()) {
+      return Status::InvalidArgument("the key of '" + name_ + "' has " +
+                                     std::to_string(keys_.size()) +
+                                     " values (comma-separated), got '" + key_text + "'");
+    }
+    std::vector<Column> columns;
+    for (size_t idx = 0; idx < keys_.size(); ++idx) {
+      const std::string& part = parts[idx];
+      Column column(keys_[idx].expression->type());
+      bool ok = true;
+      switch (column.type()) {
+        case TypeId::kString:
+          column.AppendString(part);
+          break;
+        case TypeId::kBool:
+          ok = part == "true" || part == "false";
+          column.AppendBool(part == "true");
+          break;
+        case TypeId::kInt64:
+        case TypeId::kTimestamp: {
+          int64_t value = 0;
+          const auto [end, ec] = std::from_chars(part.data(), part.data() + part.size(), value);
+          ok = ec == std::errc() && end == part.data() + part.size();
+          column.AppendInt64(value);
+          break;
+        }
+        case TypeId::kDouble: {
+          double value = 0;
+          const auto [end, ec] = std::from_chars(part.data(), part.data() + part.size(), value);
+          ok = ec == std::errc() && end == part.data() + part.size();
+          column.AppendDouble(value);
+          break;
+        }
+      }
+      if (!ok) {
+        return Status::InvalidArgument("key value '" + part + "' is not a " +
+                                       std::string(TypeName(column.type())) + " (key " +
+                                       keys_[idx].name + ")");
+      }
+      columns.push_back(std::move(column));
+    }
+    std::string encoded;
+    EncodeKey(columns, 0, &encoded);
+    state_key = KeyStateKey(encoded);
+    group = KeyGroupForKey(encoded, key_groups);
+  } else if (!key_text.empty()) {
+    return Status::InvalidArgument("'" + name_ + "' has one model for all rows; drop --key");
+  }
+  const StateKey lookup{group, state_key};
+  std::vector<std::optional<std::string>> values;
+  EDDY_RETURN_IF_ERROR(table.MultiGet(std::span<const StateKey>(&lookup, 1), &values));
+  if (!values[0]) {
+    return Status::NotFound("no model stored for '" + name_ + "'" +
+                            (key_text.empty() ? std::string() : " key '" + key_text + "'") +
+                            " yet");
+  }
+  EDDY_ASSIGN_OR_RETURN(auto learner, RestoreLearner(*values[0], "model of '" + name_ + "'"));
+  std::string json = "{\"operator\":" + JsonString(name_) + ",\"kind\":" + JsonString(kind()) +
+                     ",\"model\":" + JsonString(core.config.type_name);
+  if (!keys_.empty()) json += ",\"key\":" + JsonString(key_text);
+  json += ",\"version\":" + std::to_string(learner->model->version()) + ",\"features\":[";
+  const std::vector<std::string> names = learner->features->feature_names();
+  for (size_t idx = 0; idx < names.size(); ++idx) json += (idx ? "," : "") + JsonString(names[idx]);
+  json += "],\"state\":" + learner->model->ExportJson() + "}";
+  return json;
+}
+
+}  // namespace eddy::learn_op
+
+namespace eddy {
+
+bool IsLearningOperator(const spec::OperatorSpec& spec) {
+  return spec.has_learn() || spec.has_predict() || spec.has_prequential();
+}
+
+Result<std::unique_ptr<StatefulOperator>> MakeLearningOperator(
+    const spec::OperatorSpec& spec, const std::vector<StatefulInput>& inputs,
+    const SpecErrorReporter& error_at) {
+  return learn_op::MakeOperator(spec, inputs, error_at);
+}
+
 std::vector<std::pair<std::string, double>> LearningMetrics(const StatefulOperator& op) {
-  const auto* learning = dynamic_cast<const LearningOperator*>(&op);
+  const auto* learning = dynamic_cast<const learn_op::LearningOperator*>(&op);
   return learning == nullptr ? std::vector<std::pair<std::string, double>>() : learning->Metrics();
 }
 
 Result<std::string> ExportLearningModel(const StatefulOperator& op, const StateTable& table,
                                         int key_groups, const std::string& key) {
-  const auto* learning = dynamic_cast<const LearningOperator*>(&op);
+  const auto* learning = dynamic_cast<const learn_op::LearningOperator*>(&op);
   if (learning == nullptr)
     return Status::InvalidArgument("'" + op.name() + "' is not a learning operator");
   return learning->Export(table, key_groups, key);

@@ -7,9 +7,16 @@
 // evaluate the best split per feature and split when
 //   merit(best) - merit(second best) > epsilon  or  epsilon < tau,
 //   epsilon = sqrt(R^2 ln(1/delta) / (2 n))   (R = log2(classes) or 1 for Gini)
-// with "no split" (merit 0) among the candidates; if it wins, the leaf is
-// deactivated (pre-pruning, as MOA). Children start with the class counts the
-// split estimates for them.
+// with "no split" among the candidates at merit -infinity (river's null
+// split): it wins only when no feature has a valid split, and then the leaf
+// is deactivated (pre-pruning). Children start with the class counts the
+// split estimates for them. The merit of "no split" is not 0 (MOA's) on
+// purpose: a leaf's class counts include those inherited from its parent's
+// split estimate while its observers only see the rows since, so under drift
+// the two mixes differ, every feature's merit can go negative, and a merit-0
+// "no split" would win and deactivate the leaf for good: on MOA's drifting
+// RBF stream that cost 0.07 of prequential accuracy (0.692 vs river's
+// 0.760; tests/models/drift_quality_test.cc).
 //
 // Observers: numeric features keep one Gaussian per class (weight, mean,
 // variance, min, max); the candidate thresholds are num_split_points (10)
@@ -69,16 +76,18 @@ struct Gaussian {
   double min = std::numeric_limits<double>::infinity();
   double max = -std::numeric_limits<double>::infinity();
 
-  void Add(double x) {
+  // `x` seen `w` times (MOA's weighted update; exactly the unweighted one
+  // for w = 1).
+  void Add(double x, double w) {
     min = std::min(min, x);
     max = std::max(max, x);
     if (weight > 0) {
-      weight += 1;
+      weight += w;
       const double last = mean;
-      mean += (x - last) / weight;
-      m2 += (x - last) * (x - mean);
+      mean += w * (x - last) / weight;
+      m2 += w * (x - last) * (x - mean);
     } else {
-      weight = 1;
+      weight = w;
       mean = x;
     }
   }
@@ -127,6 +136,9 @@ struct Node {
   double mc_correct = 0;
   double nb_correct = 0;
   std::vector<Observer> observers;  // empty until the leaf learns (or when inactive)
+  // The features the observers watch when max_features is set (drawn when
+  // they start); empty: all.
+  std::vector<int> subspace;
   // HAT.
   std::unique_ptr<Adwin> adwin;
   std::unique_ptr<Node> alternate;
@@ -183,9 +195,43 @@ class HoeffdingTreeClassifier final : public Model {
       : options_(options),
         num_features_(num_features),
         adaptive_(adaptive),
-        nominal_(num_features, false) {
+        nominal_(num_features, false),
+        all_features_(num_features),
+        rng_(options.seed) {
     for (int f : options_.nominal_features) nominal_[f] = true;
+    for (int f = 0; f < num_features; ++f) all_features_[f] = f;
     root_ = NewLeaf(0);
+  }
+
+  // For the ensembles (model_internal.h): one row's class probabilities, and
+  // learning one row `weight` times. A forest asks for a row's probabilities
+  // (ProbabilitiesBeforeLearning) right before it learns the row, so the leaf's naive Bayes
+  // posterior is kept for LearnAtLeaf (adaptive NB scores it): the same numbers, computed once. Not
+  // for concurrent use (a forest's tree belongs to one task).
+  void Probabilities(const double* x, double* out) const {
+    LeafProbabilities(*SortToLeaf(root_.get(), x), x, out);
+  }
+  void ProbabilitiesBeforeLearning(const double* x, double* out) {
+    Node* leaf = SortToLeaf(root_.get(), x);
+    nb_leaf_ = nullptr;
+    if (leaf->active && options_.leaf_prediction != LeafPrediction::kMajorityClass) {
+      nb_.resize(options_.num_classes);
+      nb_ok_ = NaiveBayesProbabilities(*leaf, x, nb_.data());
+      nb_leaf_ = leaf;
+      nb_x_ = x;
+      const bool use_nb = options_.leaf_prediction == LeafPrediction::kNaiveBayes ||
+                          leaf->nb_correct >= leaf->mc_correct;
+      if (use_nb && nb_ok_) {
+        std::copy(nb_.begin(), nb_.end(), out);
+        return;
+      }
+    }
+    MajorityProbabilities(*leaf, out);
+  }
+  void LearnWeighted(const double* x, int y, double weight) {
+    LearnRow(x, y, weight);
+    nb_leaf_ = nullptr;
+    EnforceMemoryBound();
   }
 
   ModelKind kind() const override {
@@ -291,7 +337,8 @@ class HoeffdingTreeClassifier final : public Model {
     double best = kNegInf;
     for (int c = 0; c < options_.num_classes; ++c) {
       double log_vote = leaf.class_counts[c] > 0 ? std::log(leaf.class_counts[c] / total) : kNegInf;
-      for (int f = 0; f < num_features_ && log_vote > kNegInf; ++f) {
+      for (const int f : Observed(leaf)) {
+        if (log_vote == kNegInf) break;
         const Observer& obs = leaf.observers[f];
         double p;
         if (nominal_[f]) {
@@ -334,45 +381,69 @@ class HoeffdingTreeClassifier final : public Model {
     return best;
   }
 
-  void LearnRow(const double* x, int y) {
+  // The features a leaf's observers watch.
+  const std::vector<int>& Observed(const Node& leaf) const {
+    return leaf.subspace.empty() ? all_features_ : leaf.subspace;
+  }
+
+  // `weight` > 1 only through LearnWeighted (the forest's online bagging);
+  // the adaptive tree learns every row once.
+  void LearnRow(const double* x, int y, double weight = 1.0) {
     if (adaptive_) {
       LearnAdaptive(&root_, x, y);
     } else {
-      LearnAtLeaf(SortToLeaf(root_.get(), x), x, y);
+      LearnAtLeaf(SortToLeaf(root_.get(), x), x, y, weight);
     }
   }
 
-  void LearnAtLeaf(Node* leaf, const double* x, int y) {
+  void LearnAtLeaf(Node* leaf, const double* x, int y, double weight = 1.0) {
     if (leaf->active && options_.leaf_prediction == LeafPrediction::kNaiveBayesAdaptive) {
-      if (ArgMax(leaf->class_counts.data()) == y) leaf->mc_correct += 1;
-      scratch_.resize(options_.num_classes);
-      if (NaiveBayesProbabilities(*leaf, x, scratch_.data()) && ArgMax(scratch_.data()) == y) {
-        leaf->nb_correct += 1;
+      if (ArgMax(leaf->class_counts.data()) == y) leaf->mc_correct += weight;
+      if (leaf == nb_leaf_ && x == nb_x_) {  // Probabilities computed it for this row
+        if (nb_ok_ && ArgMax(nb_.data()) == y) leaf->nb_correct += weight;
+      } else {
+        scratch_.resize(options_.num_classes);
+        if (NaiveBayesProbabilities(*leaf, x, scratch_.data()) && ArgMax(scratch_.data()) == y) {
+          leaf->nb_correct += weight;
+        }
       }
     }
-    leaf->class_counts[y] += 1;
+    leaf->class_counts[y] += weight;
     if (!leaf->active) return;
     if (leaf->observers.empty()) InitObservers(leaf);
-    for (int f = 0; f < num_features_; ++f) {
+    for (const int f : Observed(*leaf)) {
       Observer& obs = leaf->observers[f];
       if (nominal_[f]) {
         auto [it, inserted] = obs.nominal.try_emplace(x[f]);
         if (inserted) it->second.assign(options_.num_classes, 0.0);
-        it->second[y] += 1;
+        it->second[y] += weight;
       } else {
-        obs.per_class[y].Add(x[f]);
+        obs.per_class[y].Add(x[f], weight);
       }
     }
-    const double weight = leaf->weight();
-    if (weight - leaf->weight_at_last_eval >= options_.grace_period) {
+    const double seen = leaf->weight();
+    if (seen - leaf->weight_at_last_eval >= options_.grace_period) {
       AttemptSplit(leaf);
-      leaf->weight_at_last_eval = weight;
+      leaf->weight_at_last_eval = seen;
     }
   }
 
-  void InitObservers(Node* leaf) const {
+  // Starts a leaf's observers; with max_features, on a random subset of
+  // that many features (partial Fisher-Yates, sorted).
+  void InitObservers(Node* leaf) {
     leaf->observers.resize(num_features_);
-    for (int f = 0; f < num_features_; ++f) {
+    leaf->subspace.clear();
+    if (options_.max_features > 0 && options_.max_features < num_features_) {
+      std::vector<int> pool = all_features_;
+      for (int i = 0; i < options_.max_features; ++i) {
+        const int j =
+            i + static_cast<int>(rng_.NextU64() % static_cast<uint64_t>(num_features_ - i));
+        std::swap(pool[i], pool[j]);
+      }
+      leaf->subspace.assign(pool.begin(), pool.begin() + options_.max_features);
+      std::sort(leaf->subspace.begin(), leaf->subspace.end());
+    }
+    for (const int f : Observed(*leaf)) {
       if (!nominal_[f]) leaf->observers[f].per_class.resize(options_.num_classes);
     }
   }
@@ -458,10 +529,9 @@ class HoeffdingTreeClassifier final : public Model {
       return;
     }
     // Best and second best among the features' best splits and "no split".
-    SplitCandidate best;  // "no split", merit 0
-    best.merit = 0;
+    SplitCandidate best;  // "no split", merit -infinity (see the file comment)
     double second = kNegInf;
-    for (int f = 0; f < num_features_; ++f) {
+    for (const int f : Observed(*leaf)) {
       SplitCandidate candidate = BestSplit(*leaf, f);
       if (candidate.merit > best.merit) {
         second = best.merit;
@@ -600,6 +670,8 @@ class HoeffdingTreeClassifier final : public Model {
   const int num_features_;
   const bool adaptive_;
   std::vector<bool> nominal_;
+  std::vector<int> all_features_;  // 0 .. num_features - 1
+  CounterRng rng_;                 // feature subsets (max_features)
   std::unique_ptr<Node> root_;
   int64_t num_splits_ = 0;
   int64_t num_deactivations_ = 0;
@@ -607,6 +679,11 @@ class HoeffdingTreeClassifier final : public Model {
   int64_t num_alternates_switched_ = 0;
   int64_t num_alternates_pruned_ = 0;
   std::vector<double> scratch_;
+  // Probabilities' naive Bayes posterior of leaf nb_leaf_ for row nb_x_.
+  const Node* nb_leaf_ = nullptr;
+  const double* nb_x_ = nullptr;
+  bool nb_ok_ = false;
+  std::vector<double> nb_;
 };
 
 void HoeffdingTreeClassifier::SaveNode(const Node& node, pb::TreeState* state) const {
@@ -622,6 +699,7 @@ void HoeffdingTreeClassifier::SaveNode(const Node& node, pb::TreeState* state) c
   out->set_weight_at_last_eval(node.weight_at_last_eval);
   out->set_mc_correct(node.mc_correct);
   out->set_nb_correct(node.nb_correct);
+  out->mutable_subspace()->Assign(node.subspace.begin(), node.subspace.end());
   out->set_left(-1);
   out->set_right(-1);
   out->set_alternate(-1);
@@ -674,6 +752,10 @@ Result<std::unique_ptr<Node>> HoeffdingTreeClassifier::LoadNode(const pb::TreeSt
   if (in.observers_size() != 0 && in.observers_size() != num_features_) {
     return Status::Corruption("tree snapshot: bad observers");
   }
+  for (const int f : in.subspace()) {
+    if (f < 0 || f >= num_features_) return Status::Corruption("tree snapshot: bad subspace");
+    node->subspace.push_back(f);
+  }
   node->observers.resize(in.observers_size());
   for (int f = 0; f < in.observers_size(); ++f) {
     const pb::ObserverState& o = in.observers(f);
@@ -687,7 +769,9 @@ Result<std::unique_ptr<Node>> HoeffdingTreeClassifier::LoadNode(const pb::TreeSt
         obs.nominal[o.nominal_values(v)].assign(begin, begin + options_.num_classes);
       }
     } else {
-      if (o.per_class_size() != options_.num_classes) {
+      // A feature outside the leaf's subspace has no Gaussians.
+      const bool unobserved = o.per_class_size() == 0 && !node->subspace.empty();
+      if (o.per_class_size() != options_.num_classes && !unobserved) {
         return Status::Corruption("tree snapshot: bad numeric observer");
       }
       for (const pb::GaussianState& gs : o.per_class()) {
@@ -715,24 +799,6 @@ Result<std::unique_ptr<Node>> HoeffdingTreeClassifier::LoadNode(const pb::TreeSt
   return node;
 }
 
-void SaveTreeOptions(const HoeffdingTreeOptions& o, bool adaptive, pb::TreeOptions* out) {
-  out->set_num_classes(o.num_classes);
-  out->set_split_criterion(static_cast<int>(o.split_criterion));
-  out->set_delta(o.delta);
-  out->set_grace_period(o.grace_period);
-  out->set_tau(o.tau);
-  out->set_leaf_prediction(static_cast<int>(o.leaf_prediction));
-  for (int f : o.nominal_features) out->add_nominal_features(f);
-  out->set_max_active_leaves(o.max_active_leaves);
-  out->set_max_bytes(o.max_bytes);
-  out->set_max_depth(o.max_depth);
-  out->set_min_branch_fraction(o.min_branch_fraction);
-  out->set_num_split_points(o.num_split_points);
-  out->set_adwin_delta(o.adwin_delta);
-  out->set_drift_window_threshold(o.drift_window_threshold);
-  out->set_adaptive(adaptive);
-}
-
 Status HoeffdingTreeClassifier::Snapshot(pb::ModelSnapshot* out) const {
   out->Clear();
   out->set_format_version(1);
@@ -745,6 +811,7 @@ Status HoeffdingTreeClassifier::Snapshot(pb::ModelSnapshot* out) const {
   state->set_num_alternates_created(num_alternates_created_);
   state->set_num_alternates_switched(num_alternates_switched_);
   state->set_num_alternates_pruned(num_alternates_pruned_);
+  rng_.Save(state->mutable_rng());
   SaveNode(*root_, state);
   return Status::OK();
 }
@@ -756,6 +823,7 @@ Status HoeffdingTreeClassifier::Load(const pb::TreeState& state, int64_t version
   num_alternates_created_ = state.num_alternates_created();
   num_alternates_switched_ = state.num_alternates_switched();
   num_alternates_pruned_ = state.num_alternates_pruned();
+  if (state.has_rng()) rng_.Load(state.rng());
   version_ = version;
   return Status::OK();
 }
@@ -851,10 +919,64 @@ Status CheckOptions(int num_features, const HoeffdingTreeOptions& o) {
   for (int f : o.nominal_features) {
     if (f < 0 || f >= num_features) return Status::InvalidArgument("nominal feature out of range");
   }
+  if (o.max_features < 0) return Status::InvalidArgument("max_features must be >= 0");
   return Status::OK();
 }
 
 }  // namespace
+
+void SaveTreeOptions(const HoeffdingTreeOptions& o, bool adaptive, pb::TreeOptions* out) {
+  out->set_num_classes(o.num_classes);
+  out->set_split_criterion(static_cast<int>(o.split_criterion));
+  out->set_delta(o.delta);
+  out->set_grace_period(o.grace_period);
+  out->set_tau(o.tau);
+  out->set_leaf_prediction(static_cast<int>(o.leaf_prediction));
+  for (int f : o.nominal_features) out->add_nominal_features(f);
+  out->set_max_active_leaves(o.max_active_leaves);
+  out->set_max_bytes(o.max_bytes);
+  out->set_max_depth(o.max_depth);
+  out->set_min_branch_fraction(o.min_branch_fraction);
+  out->set_num_split_points(o.num_split_points);
+  out->set_adwin_delta(o.adwin_delta);
+  out->set_drift_window_threshold(o.drift_window_threshold);
+  out->set_adaptive(adaptive);
+  out->set_max_features(o.max_features);
+  out->set_seed(o.seed);
+}
+
+HoeffdingTreeOptions LoadTreeOptions(const pb::TreeOptions& o) {
+  HoeffdingTreeOptions options;
+  options.num_classes = o.num_classes();
+  options.split_criterion = static_cast<SplitCriterion>(o.split_criterion());
+  options.delta = o.delta();
+  options.grace_period = o.grace_period();
+  options.tau = o.tau();
+  options.leaf_prediction = static_cast<LeafPrediction>(o.leaf_prediction());
+  options.nominal_features.assign(o.nominal_features().begin(), o.nominal_features().end());
+  options.max_active_leaves = o.max_active_leaves();
+  options.max_bytes = o.max_bytes();
+  options.max_depth = o.max_depth();
+  options.min_branch_fraction = o.min_branch_fraction();
+  options.num_split_points = o.num_split_points();
+  options.adwin_delta = o.adwin_delta();
+  options.drift_window_threshold = o.drift_window_threshold();
+  options.max_features = o.max_features();
+  options.seed = o.seed();
+  return options;
+}
+
+void TreeProbabilities(const Model& tree, const double* x, double* out) {
+  static_cast<const HoeffdingTreeClassifier&>(tree).Probabilities(x, out);
+}
+
+void TreeProbabilitiesBeforeLearning(Model* tree, const double* x, double* out) {
+  static_cast<HoeffdingTreeClassifier*>(tree)->ProbabilitiesBeforeLearning(x, out);
+}
+
+void TreeLearnOne(Model* tree, const double* x, int y, double weight) {
+  static_cast<HoeffdingTreeClassifier*>(tree)->LearnWeighted(x, y, weight);
+}
 
 Result<std::unique_ptr<Model>> MakeHoeffdingTreeClassifier(int num_features,
                                                            const HoeffdingTreeOptions& options) {
@@ -873,21 +995,7 @@ Result<std::unique_ptr<Model>> MakeHoeffdingAdaptiveTreeClassifier(
 Result<std::unique_ptr<Model>> RestoreHoeffdingTreeClassifier(const pb::TreeState& state,
                                                               int64_t version) {
   const pb::TreeOptions& o = state.options();
-  HoeffdingTreeOptions options;
-  options.num_classes = o.num_classes();
-  options.split_criterion = static_cast<SplitCriterion>(o.split_criterion());
-  options.delta = o.delta();
-  options.grace_period = o.grace_period();
-  options.tau = o.tau();
-  options.leaf_prediction = static_cast<LeafPrediction>(o.leaf_prediction());
-  options.nominal_features.assign(o.nominal_features().begin(), o.nominal_features().end());
-  options.max_active_leaves = o.max_active_leaves();
-  options.max_bytes = o.max_bytes();
-  options.max_depth = o.max_depth();
-  options.min_branch_fraction = o.min_branch_fraction();
-  options.num_split_points = o.num_split_points();
-  options.adwin_delta = o.adwin_delta();
-  options.drift_window_threshold = o.drift_window_threshold();
+  const HoeffdingTreeOptions options = LoadTreeOptions(o);
   if (o.split_criterion() < 0 || o.leaf_prediction() < 0) {
     return Status::Corruption("tree snapshot has invalid options");
   }

@@ -19,6 +19,10 @@ Result<std::unique_ptr<Model>> Model::Restore(const pb::ModelSnapshot& snapshot)
       return RestoreHoeffdingTreeClassifier(snapshot.tree_classifier(), snapshot.version());
     case pb::ModelSnapshot::kTreeRegressor:
       return RestoreHoeffdingTreeRegressor(snapshot.tree_regressor(), snapshot.version());
+    case pb::ModelSnapshot::kForest:
+      return RestoreAdaptiveRandomForest(snapshot.forest(), snapshot.version());
+    case pb::ModelSnapshot::kMlp:
+      return RestoreMlp(snapshot.mlp(), snapshot.version());
     case pb::ModelSnapshot::MODEL_NOT_SET:
       break;
   }

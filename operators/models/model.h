@@ -29,6 +29,10 @@
 
 #include "runtime/core/status.h"
 
+namespace eddy {
+class ThreadPool;
+}  // namespace eddy
+
 namespace eddy::learn {
 
 namespace pb {
@@ -47,6 +51,8 @@ enum class ModelKind : uint8_t {
   kHoeffdingTreeClassifier,
   kHoeffdingAdaptiveTreeClassifier,
   kHoeffdingTreeRegressor,
+  kAdaptiveRandomForestClassifier,
+  kMlp,
 };
 
 enum class Task : uint8_t { kRegression, kClassification, kClustering };
@@ -104,9 +110,14 @@ class Model {
   virtual std::string ExportJson() const = 0;
   virtual ModelShape Shape() const { return {}; }
 
+  // Workers for models that can learn in parallel (the forest's trees); the
+  // result is the same with or without. Not owned; nullptr: none.
+  void set_thread_pool(ThreadPool* pool) { pool_ = pool; }
+
  protected:
   Model() = default;
   int64_t version_ = 0;
+  ThreadPool* pool_ = nullptr;
 };
 
 // ---------------------------------------------------------------------------
@@ -185,6 +196,10 @@ struct HoeffdingTreeOptions {
   // Adaptive tree only.
   double adwin_delta = 0.002;
   int drift_window_threshold = 300;
+  // Features each leaf observes, drawn at random (from `seed`) when its
+  // observers start; 0 = all. The forest's random subspaces.
+  int max_features = 0;
+  uint64_t seed = 0;
 };
 
 Result<std::unique_ptr<Model>> MakeHoeffdingTreeClassifier(int num_features,
@@ -192,6 +207,57 @@ Result<std::unique_ptr<Model>> MakeHoeffdingTreeClassifier(int num_features,
 // Hoeffding adaptive tree (HAT-ADWIN; Bifet & Gavalda 2009).
 Result<std::unique_ptr<Model>> MakeHoeffdingAdaptiveTreeClassifier(
     int num_features, const HoeffdingTreeOptions& options);
+
+// ---------------------------------------------------------------------------
+// Adaptive random forest classifier (Gomes et al. 2017; river's
+// ARFClassifier): online bagging of Hoeffding trees over random feature
+// subsets, with a warning and a drift detector per tree.
+
+// river's ARF base-tree defaults: grace period 50, delta 0.01, tau 0.05.
+inline HoeffdingTreeOptions ForestTreeDefaults() {
+  HoeffdingTreeOptions tree;
+  tree.grace_period = 50;
+  tree.delta = 0.01;
+  return tree;
+}
+
+struct AdaptiveRandomForestOptions {
+  int num_classes = 2;
+  int n_models = 10;
+  int max_features = 0;  // features per leaf; 0 = round(sqrt(num_features))
+  double lambda = 6.0;   // Poisson rate of online bagging
+  double warning_delta = 0.01;
+  double drift_delta = 0.001;
+  bool weighted_vote = true;  // trees' votes weighted by their accuracy
+  uint64_t seed = 42;
+  HoeffdingTreeOptions tree =
+      ForestTreeDefaults();  // num_classes/max_features/seed set by the forest
+};
+
+Result<std::unique_ptr<Model>> MakeAdaptiveRandomForestClassifier(
+    int num_features, const AdaptiveRandomForestOptions& options);
+
+// ---------------------------------------------------------------------------
+// Multilayer perceptron (mlp.cc): dense layers, ReLU or tanh, a softmax
+// (classification) or linear (regression) output, trained online by SGD or
+// Adam on mini-batches of `batch_size` rows cut from each call in order.
+
+enum class Activation : uint8_t { kRelu, kTanh };
+enum class Optimizer : uint8_t { kSgd, kAdam };
+
+struct MlpOptions {
+  Task task = Task::kClassification;  // or kRegression
+  int num_classes = 2;                // classification
+  std::vector<int> hidden = {64};     // hidden layer sizes, input side first
+  Activation activation = Activation::kRelu;
+  Optimizer optimizer = Optimizer::kAdam;
+  double learning_rate = 0.001;
+  double l2 = 1e-4;
+  int batch_size = 32;
+  uint64_t seed = 42;  // initial weights
+};
+
+Result<std::unique_ptr<Model>> MakeMlp(int num_features, const MlpOptions& options);
 
 enum class RegressionLeaf : uint8_t {
   kMean,      // the leaf's target mean

@@ -19,6 +19,9 @@ namespace pb {
 class LinearState;
 class KMeansState;
 class TreeState;
+class TreeOptions;
+class ForestState;
+class MlpState;
 class Rng;
 }  // namespace pb
 
@@ -126,6 +129,23 @@ Result<std::unique_ptr<Model>> RestoreHoeffdingTreeClassifier(const pb::TreeStat
                                                               int64_t version);
 Result<std::unique_ptr<Model>> RestoreHoeffdingTreeRegressor(const pb::TreeState& state,
                                                              int64_t version);
+Result<std::unique_ptr<Model>> RestoreAdaptiveRandomForest(const pb::ForestState& state,
+                                                           int64_t version);
+Result<std::unique_ptr<Model>> RestoreMlp(const pb::MlpState& state, int64_t version);
+
+// A Hoeffding tree classifier's options in and out of its snapshot.
+void SaveTreeOptions(const HoeffdingTreeOptions& options, bool adaptive, pb::TreeOptions* out);
+HoeffdingTreeOptions LoadTreeOptions(const pb::TreeOptions& in);
+
+// Row-level access to a tree made by MakeHoeffdingTreeClassifier (not the
+// adaptive one), for the ensembles: one row's class probabilities (the
+// leaf's, num_classes of them), and learning one row `weight` times (river's
+// sample_weight: class counts, observers and the grace period count it).
+void TreeProbabilities(const Model& tree, const double* x, double* out);
+// The same numbers, remembering the leaf's naive Bayes posterior for a
+// TreeLearnOne of the same row next (computed once instead of twice).
+void TreeProbabilitiesBeforeLearning(Model* tree, const double* x, double* out);
+void TreeLearnOne(Model* tree, const double* x, int y, double weight);
 
 // Hoeffding bound: with probability 1 - delta, the true mean of a variable of
 // range `range` is within this of the mean of n observations.

@@ -101,6 +101,10 @@ std::vector<ModelCase> Cases() {
        [](int d) { return Check(learn::MakeHoeffdingAdaptiveTreeClassifier(d, {})); }},
       {"hoeffding_tree_regressor", "regression", regression, "{}",
        [](int d) { return Check(learn::MakeHoeffdingTreeRegressor(d, {})); }},
+      {"adaptive_random_forest", "random_rbf", rbf, "{classes: 2}",
+       [](int d) { return Check(learn::MakeAdaptiveRandomForestClassifier(d, {})); }},
+      {"mlp_classifier", "random_rbf", rbf, "{classes: 2}",
+       [](int d) { return Check(learn::MakeMlp(d, {})); }},
   };
 }
 
@@ -323,6 +327,8 @@ void EndToEnd(int64_t rows, int rounds) {
       {"prequential hoeffding_tree", prequential("hoeffding_tree", "{classes: 2}")},
       {"prequential hoeffding_adaptive_tree",
        prequential("hoeffding_adaptive_tree", "{classes: 2}")},
+      {"prequential adaptive_random_forest", prequential("adaptive_random_forest", "{classes: 2}")},
+      {"prequential mlp_classifier", prequential("mlp_classifier", "{classes: 2}")},
   };
   // Rounds interleave the variants so that a noisy neighbour on the shared
   // machine hits them alike; each figure is the best round.

@@ -193,8 +193,9 @@ TEST(HoeffdingTreeQualityTest, DigitsPrequential) {
 }
 
 // An abrupt drift: y = x0 > 0.5 for `drift` rows, then the labels flip.
-// A plain Hoeffding tree keeps its leaves' stale counts and stays wrong;
-// the adaptive tree grows an alternate root and switches to it.
+// A plain Hoeffding tree keeps its leaves' stale counts and only partly
+// recovers (by splitting those leaves further); the adaptive tree grows an
+// alternate root and switches to it.
 struct DriftResult {
   double before;
   double after;  // accuracy over rows [drift + 2000, drift + 3000)
@@ -238,7 +239,8 @@ TEST(HoeffdingAdaptiveTreeTest, RecoversAfterAbruptDrift) {
   EXPECT_GT(plain.before, 0.95);
   EXPECT_GT(hat.before, 0.95);
   EXPECT_GT(hat.after, 0.9);
-  EXPECT_LT(plain.after, 0.6);
+  EXPECT_LT(plain.after, 0.85);  // 0.778: river's null split lets stale leaves split on
+  EXPECT_GT(hat.after, plain.after + 0.1);
   EXPECT_TRUE(testing::JsonChecker::Valid(hat.json));
   EXPECT_EQ(hat.json.find("\"alternates_switched\":0"), std::string::npos) << hat.json;
   EXPECT_NE(hat.json.find("\"error_window\""), std::string::npos);

@@ -144,6 +144,40 @@ std::vector<Case> Cases() {
                    Task::kRegression,
                    0,
                    {"\"root\"", "\"split\"", "\"linear_weights\""}});
+  cases.push_back({"adaptive_random_forest",
+                   [] {
+                     AdaptiveRandomForestOptions o;
+                     o.num_classes = 3;
+                     o.n_models = 3;
+                     o.max_features = 2;
+                     o.tree.nominal_features = {3};
+                     return MakeAdaptiveRandomForestClassifier(4, o);
+                   },
+                   Task::kClassification,
+                   3,
+                   {"\"trees\"", "\"drifts\""}});
+  cases.push_back({"mlp_classifier",
+                   [] {
+                     MlpOptions o;
+                     o.num_classes = 3;
+                     o.hidden = {8, 4};
+                     return MakeMlp(4, o);
+                   },
+                   Task::kClassification,
+                   3,
+                   {"\"layers\"", "\"steps\""}});
+  cases.push_back({"mlp_regressor_sgd",
+                   [] {
+                     MlpOptions o;
+                     o.task = Task::kRegression;
+                     o.optimizer = Optimizer::kSgd;
+                     o.learning_rate = 0.01;
+                     o.activation = Activation::kTanh;
+                     return MakeMlp(4, o);
+                   },
+                   Task::kRegression,
+                   0,
+                   {"\"layers\""}});
   return cases;
 }
 
@@ -231,6 +265,12 @@ TEST_P(SnapshotTest, DamagedSnapshotsAreCorruption) {
       break;
     case pb::ModelSnapshot::kTreeRegressor:
       snapshot.mutable_tree_regressor()->mutable_nodes(0)->mutable_x_mean()->RemoveLast();
+      break;
+    case pb::ModelSnapshot::kForest:
+      snapshot.mutable_forest()->mutable_members()->RemoveLast();
+      break;
+    case pb::ModelSnapshot::kMlp:
+      snapshot.mutable_mlp()->mutable_weights()->RemoveLast();
       break;
     case pb::ModelSnapshot::MODEL_NOT_SET:
       FAIL();

@@ -408,6 +408,56 @@ TEST_F(LearnJobTest, ARestartedJobWritesExactlyWhatOneUninterruptedRunWrites) {
   EXPECT_NE(last.back().find("\"model_version\":5}"), std::string::npos) << last.back();
 }
 
+TEST_F(LearnJobTest, ForestAndMlpRestartExactly) {
+  // The adaptive random forest (Poisson weights and feature subsets from its
+  // RNGs) and the MLP (Adam moments) through the job path, 100 rows a batch:
+  // a run stopped after 2 batches and resumed writes what one run writes.
+  const std::string yaml = CancerJob(
+      "  - name: forest\n"
+      "    inputs: cancer\n"
+      "    prequential:\n"
+      "      model: adaptive_random_forest\n"
+      "      features: [FEATURES]\n"
+      "      label: benign\n"
+      "      options: { trees: 4, seed: 3 }\n"
+      "  - name: mlp\n"
+      "    inputs: cancer\n"
+      "    prequential:\n"
+      "      model: mlp_classifier\n"
+      "      features: [FEATURES]\n"
+      "      standardize: true\n"
+      "      label: benign\n"
+      "      options: { hidden: \"16,8\", learning_rate: 0.01, batch_size: 10 }\n",
+      "  - name: forests\n"
+      "    input: forest\n"
+      "    file: { path: forest.jsonl }\n"
+      "    format: json\n"
+      "  - name: mlps\n"
+      "    input: mlp\n"
+      "    file: { path: mlp.jsonl }\n"
+      "    format: json\n",
+      100);
+  const std::string once = dir_ + "/once";
+  const std::string twice = dir_ + "/twice";
+  std::filesystem::create_directories(once);
+  std::filesystem::create_directories(twice);
+  auto whole = RunYaml(yaml, once);
+  ASSERT_TRUE(whole.ok()) << whole.status().ToString();
+  EXPECT_EQ(whole->batches, 6);
+  auto first = RunYaml(yaml, twice, 2);
+  ASSERT_TRUE(first.ok()) << first.status().ToString();
+  auto rest = RunYaml(yaml, twice);
+  ASSERT_TRUE(rest.ok()) << rest.status().ToString();
+  EXPECT_EQ(rest->batches, 4);
+  for (const char* file : {"/forest.jsonl", "/mlp.jsonl"}) {
+    const std::string out = testing::ReadFile(once + file);
+    EXPECT_EQ(Lines(out).size(), 569u) << file;
+    EXPECT_EQ(testing::ReadFile(twice + file), out) << file;
+    EXPECT_NE(out.find("\"prediction\":1"), std::string::npos) << file;
+    EXPECT_NE(out.find("\"prediction\":0"), std::string::npos) << file;
+  }
+}
+
 // ---------------------------------------------------------------------------
 // Per-key models, predict from a learner, and `eddy model export`.
 
