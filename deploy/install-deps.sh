@@ -5,6 +5,10 @@
 # metrics integration tests (tests/integration/prometheus_test.cc);
 # libcpp-httplib-dev and libssl-dev also build `eddy serve` (HTTPS), and the
 # openssl CLI makes the server tests' throwaway certificates.
+# The web UI (runtime/ui/) is bundled from npm packages at build time with
+# Node.js: Debian's nodejs and npm are installed only when no node is on the
+# PATH (CI machines come with a newer one). chromium (headless) runs the
+# UI's browser test (tests/integration/ui_browser_test.cc).
 set -euo pipefail
 
 packages=(
@@ -18,7 +22,11 @@ packages=(
   prometheus libcpp-httplib-dev
   libssl-dev openssl
   clang-format
+  chromium
 )
+if ! command -v node >/dev/null 2>&1; then
+  packages+=(nodejs npm)
+fi
 
 missing=()
 for pkg in "${packages[@]}"; do

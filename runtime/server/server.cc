@@ -21,6 +21,7 @@
 #include "runtime/server/auth.h"
 #include "runtime/server/job_registry.h"
 #include "runtime/server/json_writer.h"
+#include "runtime/server/ui_routes.h"
 #include "runtime/spec/secrets.h"
 #include "state/checkpoint_store.h"
 
@@ -179,6 +180,14 @@ class JobServer {
               });
     http.Delete(R"(/api/v1/jobs/([^/]+))",
                 [this](const httplib::Request& req, httplib::Response& res) { Delete(req, res); });
+  }
+
+  // What the web UI's endpoints read of job `id` (ui_routes.h).
+  std::optional<UiJob> FindUi(const std::string& id) const {
+    std::lock_guard<std::mutex> lock(mutex_);
+    auto it = jobs_.find(id);
+    if (it == jobs_.end()) return std::nullopt;
+    return UiJob{it->second->Snapshot().record, it->second->monitor()};
   }
 
  private:
@@ -554,6 +563,10 @@ class JobServer {
         .Int(record.submitted_unix_ms())
         .Key("restarts")
         .Int(job.restarts)
+        .Key("run_started_unix_ms")
+        .Int(job.started_unix_ms)
+        .Key("records_per_second")
+        .Double(job.records_per_second)
         .Key("current_batch");
     if (job.last_batch) {
       json.Int(job.last_batch->batch_id);
@@ -585,8 +598,6 @@ class JobServer {
           .Int(job.consecutive_failures)
           .Key("next_restart_unix_ms")
           .Int(job.next_restart_unix_ms)
-          .Key("run_started_unix_ms")
-          .Int(job.started_unix_ms)
           .Key("batches_this_run")
           .Int(job.batches)
           .Key("records_in")
@@ -865,6 +876,7 @@ int ServeCommand(const ServeOptions& options, const std::atomic<bool>& stop) {
     Reply(res, 200, "{\"status\":\"ok\"}");
   });
   server.Register(*http);
+  RegisterUi(*http, &tokens, [&server](const std::string& id) { return server.FindUi(id); });
 
   int bound = port;
   if (port == 0) {
