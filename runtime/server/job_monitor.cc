@@ -89,8 +89,7 @@ void JobMonitor::RecordBatch(const BatchReport& report, int64_t unix_ms) {
     const size_t idx = SourceIndexLocked(source);
     if (point.watermark_delay_seconds.size() <= idx) point.watermark_delay_seconds.resize(idx + 1);
     if (watermark) {
-      point.watermark_delay_seconds[idx] =
-          static_cast<double>(unix_ms * 1000 - *watermark) / 1e6;
+      point.watermark_delay_seconds[idx] = static_cast<double>(unix_ms * 1000 - *watermark) / 1e6;
     }
   }
   for (const NodeStats& node : report.nodes) {
@@ -105,8 +104,7 @@ void JobMonitor::RecordBatch(const BatchReport& report, int64_t unix_ms) {
 
   if (report.checkpointed || !report.checkpoint_error.empty()) {
     checkpoints_.push_back({report.batch_id, unix_ms, report.checkpoint_seconds,
-                            report.checkpoint_bytes, report.checkpoint_error,
-                            report.state_sizes});
+                            report.checkpoint_bytes, report.checkpoint_error, report.state_sizes});
     Trim(checkpoints_, options_.checkpoints);
   }
   for (const BatchReport::StateSize& size : report.state_sizes) state_sizes_[size.op] = size;
@@ -122,14 +120,12 @@ void JobMonitor::RecordBatch(const BatchReport& report, int64_t unix_ms) {
   }
 }
 
-void JobMonitor::RecordDeadLetters(const DeadLetters& letters, int64_t batch_id,
-                                   int64_t unix_ms) {
+void JobMonitor::RecordDeadLetters(const DeadLetters& letters, int64_t batch_id, int64_t unix_ms) {
   std::lock_guard<std::mutex> lock(mutex_);
   letters_total_ += static_cast<int64_t>(letters.size());
   // Only the newest can be kept: skip the rest without copying them.
-  const size_t skip = letters.size() > options_.dead_letters
-                          ? letters.size() - options_.dead_letters
-                          : 0;
+  const size_t skip =
+      letters.size() > options_.dead_letters ? letters.size() - options_.dead_letters : 0;
   for (size_t idx = skip; idx < letters.size(); ++idx) {
     const DeadLetter& letter = letters[idx];
     letters_.push_back({batch_id, unix_ms, letter.reason, letter.node, letter.topic,
@@ -189,8 +185,8 @@ void JobMonitor::WriteHistory(JsonWriter& json, int64_t since_batch) const {
   json.EndArray().Key("points").BeginArray();
   for (const Point& point : points_) {
     if (point.batch_id <= since_batch) continue;
-    const double rate = point.seconds > 0 ? static_cast<double>(point.records_in) / point.seconds
-                                          : 0;
+    const double rate =
+        point.seconds > 0 ? static_cast<double>(point.records_in) / point.seconds : 0;
     json.BeginObject()
         .Key("batch_id")
         .Int(point.batch_id)

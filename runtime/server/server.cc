@@ -19,6 +19,7 @@
 #include "connectors/kafka/embedded_broker.h"
 #include "runtime/engine/job_plan.h"
 #include "runtime/server/auth.h"
+#include "runtime/server/job_json.h"
 #include "runtime/server/job_registry.h"
 #include "runtime/server/json_writer.h"
 #include "runtime/server/ui_routes.h"
@@ -451,30 +452,7 @@ class JobServer {
       return;
     }
     JsonWriter json;
-    json.BeginObject().Key("id").String(record.id()).Key("nodes").BeginArray();
-    for (const PlanNode& node : (*plan)->nodes) {
-      json.BeginObject().Key("name").String(node.dag.name).Key("kind");
-      switch (node.dag.kind) {
-        case DagNode::Kind::kSource:
-          json.String("source");
-          break;
-        case DagNode::Kind::kOperator:
-          json.String("operator");
-          break;
-        case DagNode::Kind::kSink:
-          json.String("sink");
-          break;
-      }
-      json.Key("inputs").BeginArray();
-      for (const std::string& input : node.dag.inputs) json.String(input);
-      json.EndArray()
-          .Key("schema")
-          .String(node.schema.ToString())
-          .Key("stateful")
-          .Bool(node.stateful != nullptr);
-      json.EndObject();
-    }
-    json.EndArray().Key("text").String((*plan)->Describe()).EndObject();
+    WriteDag(json, record.id(), **plan);
     Reply(res, 200, json.str());
   }
 
@@ -495,28 +473,14 @@ class JobServer {
   }
 
   void Checkpoints(const JobRecord& record, httplib::Response& res) {
-    CheckpointStore store(
-        (fs::path(StateDir(registry_->JobDir(record.id()))) / "checkpoints").string(), 0);
-    auto listed = store.List();
+    JsonWriter json;
+    Status listed = WriteCheckpoints(
+        json, record.id(),
+        (fs::path(StateDir(registry_->JobDir(record.id()))) / "checkpoints").string());
     if (!listed.ok()) {
-      ReplyError(res, 500, listed.status().message());
+      ReplyError(res, 500, listed.message());
       return;
     }
-    JsonWriter json;
-    json.BeginObject().Key("id").String(record.id()).Key("checkpoints").BeginArray();
-    for (const CheckpointInfo& info : *listed) {
-      json.BeginObject()
-          .Key("name")
-          .String(fs::path(info.path).filename().string())
-          .Key("batch_id")
-          .Int(info.manifest.batch_id())
-          .Key("created_unix_ms")
-          .Int(info.manifest.created_unix_ms())
-          .Key("size_bytes")
-          .Int(static_cast<int64_t>(info.manifest.size_bytes()))
-          .EndObject();
-    }
-    json.EndArray().EndObject();
     Reply(res, 200, json.str());
   }
 

@@ -13,7 +13,7 @@ namespace {
 void ReplyJson(httplib::Response& res, int status, const std::string& json) {
   res.status = status;
   res.set_header("Cache-Control", "no-store");
-  res.set_content(json + "\n", "application/json");
+  res.set_content(json.empty() || json.back() != '\n' ? json + "\n" : json, "application/json");
 }
 
 // The pages load only their own files and talk only to this server.
@@ -70,7 +70,8 @@ std::string JobFileText(const JobRecord& record) {
 
 void RegisterUi(httplib::Server& http, const TokenAuth* auth, FindUiJob find) {
   http.Get("/", [](const httplib::Request&, httplib::Response& res) { res.set_redirect("/ui/"); });
-  http.Get("/ui", [](const httplib::Request&, httplib::Response& res) { res.set_redirect("/ui/"); });
+  http.Get("/ui",
+           [](const httplib::Request&, httplib::Response& res) { res.set_redirect("/ui/"); });
   http.Get(R"(/ui/(.*))", [](const httplib::Request& req, httplib::Response& res) {
     const std::string path = req.matches[1].str();
     const ui::Asset* asset = ui::FindAsset(path.empty() ? "index.html" : path);
@@ -83,7 +84,8 @@ void RegisterUi(httplib::Server& http, const TokenAuth* auth, FindUiJob find) {
   // The pages ask first, with whatever token they hold: a 401 here is what
   // makes them ask for one.
   http.Get("/api/v1/whoami", [auth](const httplib::Request& req, httplib::Response& res) {
-    const Role role = auth == nullptr ? Role::kAdmin : auth->Check(req.get_header_value("Authorization"));
+    const Role role =
+        auth == nullptr ? Role::kAdmin : auth->Check(req.get_header_value("Authorization"));
     JsonWriter json;
     json.BeginObject()
         .Key("role")

@@ -1,19 +1,20 @@
 // The web UI end to end: a real `eddy serve` running three jobs (a filter
 // and projection, a prequential learner with its .metrics side output, and
-// a 50-operator chain), and the pages driven in Debian's headless Chromium
-// by ui_browser_test.mjs (playwright-core from the UI's npm packages). The
-// script checks what a person sees; this test then checks through the API
-// that the stop clicked on the page happened and that the read token's
-// attempt was refused. Screenshots land in the build directory
+// a 50-operator chain), an `eddy run --ui` beside it, and the pages driven in Debian's headless
+// Chromium by ui_browser_test.mjs (playwright-core from the UI's npm packages). The script checks
+// what a person sees; this test then checks through the API that the stop clicked on the page
+// happened and that the read token's attempt was refused. Screenshots land in the build directory
 // (ui-screenshots/).
 
 #include <gtest/gtest.h>
+#include <signal.h>
 #include <sys/wait.h>
 
 #include <chrono>
 #include <cstdio>
 #include <ctime>
 #include <filesystem>
+#include <optional>
 #include <string>
 
 #include "tests/integration/kafka_test_util.h"
@@ -102,6 +103,25 @@ std::string WideJob() {
          kCadence;
 }
 
+// Kills a process the test started if the test ends before it did.
+struct KillAtEnd {
+  int pid;
+  ~KillAtEnd() {
+    if (pid > 0 && !testing::ExitedWithin(pid, 0)) {
+      ::kill(pid, SIGKILL);
+      testing::WaitForExit(pid);
+    }
+  }
+};
+
+// The bound port in `eddy run --ui`'s log line "web UI url=http://HOST:PORT/...".
+int UiPort(const std::string& log) {
+  const std::string text = testing::ReadFile(log);
+  const size_t at = text.find("web UI url=http://127.0.0.1:");
+  if (at == std::string::npos) return -1;
+  return std::stoi(text.substr(at + std::string("web UI url=http://127.0.0.1:").size()));
+}
+
 int RunScript(const std::string& env, const std::string& log) {
   const std::string command = env + " " + EDDY_NODE + " " + EDDY_SOURCE_DIR +
                               "/tests/integration/ui_browser_test.mjs > " + log + " 2>&1";
@@ -121,15 +141,43 @@ TEST(UiBrowser, PagesShowTheJobsAndAnAdminStopsOneFromItsPage) {
     ASSERT_EQ(res->status, 201) << res->body;
   }
 
+  // `eddy run --ui` beside it: one job, no tokens.
+  const std::string local_job = dir + "/local.yaml";
+  testing::WriteFile(local_job,
+                     "name: ui-local\n"
+                     "sources:\n"
+                     "  - name: sea\n"
+                     "    generator: { kind: sea, rate: 1000, seed: 5 }\n"
+                     "sinks:\n"
+                     "  - name: out\n"
+                     "    file: { path: " +
+                         dir +
+                         "/local.jsonl }\n"
+                         "    format: json\n"
+                         "state: { dir: " +
+                         dir + "/local-state }\n" + kCadence);
+  const std::string local_log = dir + "/local.log";
+  const int local = testing::SpawnEddy(
+      {"run", local_job, "--ui", "127.0.0.1:0", "--metrics-address", "off", "--quiet"}, local_log);
+  KillAtEnd local_guard{local};
+  ASSERT_TRUE(testing::WaitForLogCount(local_log, "web UI url=", 1, 20000))
+      << testing::ReadFile(local_log);
+  const int local_port = UiPort(local_log);
+  ASSERT_GT(local_port, 0) << testing::ReadFile(local_log);
+  httplib::Client local_client("127.0.0.1", local_port);
+  auto whoami = local_client.Get("/api/v1/whoami");
+  ASSERT_TRUE(whoami);
+  EXPECT_EQ(whoami->body, "{\"role\":\"admin\",\"tokens_required\":false}\n");
+
   const std::string screenshots = std::string(EDDY_BINARY_DIR) + "/ui-screenshots";
   std::filesystem::create_directories(screenshots);
   const std::string log = screenshots + "/browser.log";
-  const std::string env = "EDDY_URL=" + server.Url() + " ADMIN_TOKEN=" + kAdminToken +
-                          " READ_TOKEN=" + kReadToken +
-                          " JOBS=ui-learner,ui-ads LEARNER=ui-learner WIDE=ui-wide"
-                          " SCREENSHOTS=" +
-                          screenshots + " NODE_MODULES=" + EDDY_UI_NODE_MODULES +
-                          " CHROMIUM=" + EDDY_CHROMIUM;
+  const std::string env =
+      "EDDY_URL=" + server.Url() + " ADMIN_TOKEN=" + kAdminToken + " READ_TOKEN=" + kReadToken +
+      " JOBS=ui-learner,ui-ads LEARNER=ui-learner WIDE=ui-wide"
+      " SCREENSHOTS=" +
+      screenshots + " NODE_MODULES=" + EDDY_UI_NODE_MODULES + " CHROMIUM=" + EDDY_CHROMIUM +
+      " LOCAL_URL=http://127.0.0.1:" + std::to_string(local_port) + " LOCAL_JOB=ui-local";
   const auto started = std::chrono::steady_clock::now();
   const int code = RunScript(env, log);
   const double seconds =
@@ -147,10 +195,40 @@ TEST(UiBrowser, PagesShowTheJobsAndAnAdminStopsOneFromItsPage) {
             std::string::npos)
       << server_log;
   EXPECT_NE(server_log.find("job=ui-ads stopped with a final checkpoint"), std::string::npos);
-  for (const char* shot : {"ui-job-list.png", "ui-job-ui-learner.png", "ui-job-ui-learner-dark.png",
-                           "ui-job-ui-ads-stopped.png"}) {
+  // The local UI: a form another site posts is refused; the page's own
+  // stop (no Origin of another site) ends the run cleanly.
+  httplib::Headers foreign = {{"Origin", "http://attacker.example"}};
+  auto refused = local_client.Post("/api/v1/jobs/ui-local/stop", foreign, "", "text/plain");
+  ASSERT_TRUE(refused);
+  EXPECT_EQ(refused->status, 403);
+  auto stopped = local_client.Post("/api/v1/jobs/ui-local/stop", "", "application/json");
+  ASSERT_TRUE(stopped);
+  EXPECT_EQ(stopped->status, 202) << stopped->body;
+  EXPECT_EQ(testing::JsonField(stopped->body, "state"), "STOPPING");
+  EXPECT_EQ(testing::ExitedWithin(local, 20000), std::optional<int>(0))
+      << testing::ReadFile(local_log);
+  local_guard.pid = -1;
+
+  for (const char* shot : {"ui-job-list.png", "ui-local-job.png", "ui-job-ui-learner.png",
+                           "ui-job-ui-learner-dark.png", "ui-job-ui-ads-stopped.png"}) {
     EXPECT_GT(std::filesystem::file_size(screenshots + "/" + shot), 10000u) << shot;
   }
+}
+
+TEST(UiLocal, RunRefusesAUiOffLoopbackWithoutTokens) {
+  const std::string dir = testing::MakeTempDir("eddy-ui-local");
+  const std::string job = dir + "/job.yaml";
+  testing::WriteFile(job,
+                     "name: j\nsources: [{name: g, generator: {kind: sea, count: 10}}]\n"
+                     "sinks: [{name: o, stdout: {}}]\nstate: { dir: " +
+                         dir + "/state }\n");
+  auto result = testing::RunEddy("run " + job + " --ui 0.0.0.0:0 --metrics-address off");
+  EXPECT_EQ(result.exit_code, 1);
+  EXPECT_NE(result.output.find("--ui 0.0.0.0:0: the local UI has no tokens, so it listens on "
+                               "loopback only (127.0.0.1:PORT); use `eddy serve` to share jobs "
+                               "with tokens and TLS"),
+            std::string::npos)
+      << result.output;
 }
 
 }  // namespace

@@ -3,7 +3,8 @@
 // started with jobs running. Prints one "ok: ..." line per check and
 // "figure: ..." lines with what it measured; exits 1 at the first failure.
 //
-// Environment: EDDY_URL, ADMIN_TOKEN, READ_TOKEN, JOBS (comma-separated ids;
+// Environment: EDDY_URL, ADMIN_TOKEN, READ_TOKEN, LOCAL_URL and LOCAL_JOB
+// (an `eddy run --ui`), JOBS (comma-separated ids;
 // the last is the one stopped from the page), LEARNER (its learning job),
 // WIDE (a 50-operator job), SCREENSHOTS (a folder), NODE_MODULES (where
 // `npm ci` put playwright-core), CHROMIUM.
@@ -51,6 +52,21 @@ try {
   const page = await context.newPage();
   const errors = [];
   page.on('pageerror', (e) => errors.push(e.message));
+
+  // 0. `eddy run --ui`: no tokens, so no sign-in; the job's page at once.
+  const local = await context.newPage();
+  local.on('pageerror', (e) => errors.push(e.message));
+  await local.goto(env.LOCAL_URL + '/ui/');
+  await local.waitForSelector(`#jobs tr[data-job="${env.LOCAL_JOB}"]`, { timeout: 10000 });
+  if (await local.$('#login')) fail('the local UI asks for a token');
+  await local.click(`#jobs tr[data-job="${env.LOCAL_JOB}"] a`);
+  await until('the local job page shows rates on both nodes', async () =>
+    local.$$eval('#dag g[data-node]', (gs) => gs.length === 2 && gs.every((g) => Number(g.dataset.rowsOutPerSecond) > 0 || Number(g.dataset.rowsInPerSecond) > 0)));
+  if (!(await local.$('button[data-action="stop"]'))) fail('the local UI has no stop button');
+  if (!local.url().endsWith('/ui/jobs/' + env.LOCAL_JOB)) fail('the link did not lead to the job page: ' + local.url());
+  await local.screenshot({ path: join(env.SCREENSHOTS, 'ui-local-job.png'), fullPage: true });
+  await local.close();
+  ok('eddy run --ui: no sign-in, the job page shows its DAG with rates and a stop button');
 
   // 1. Tokens are configured: the page asks for one; a read token lists the jobs.
   await page.goto(url + '/ui/');

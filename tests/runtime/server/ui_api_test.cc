@@ -221,8 +221,8 @@ TEST_F(UiApiTest, JobFileIsServedAsSubmittedWithSecretValuesScrubbed) {
   ASSERT_EQ(res->status, 200) << res->body;
   std::string expected = text;
   expected.replace(expected.find("s3cret-pw-value"), 15, kRedacted);
-  EXPECT_EQ(res->body, std::string(R"({"file_name":"job-a.yaml","text":)") + JsonQuote(expected) +
-                           "}\n");
+  EXPECT_EQ(res->body,
+            std::string(R"({"file_name":"job-a.yaml","text":)") + JsonQuote(expected) + "}\n");
   ::unsetenv("UI_TEST_PASSWORD");
 }
 
