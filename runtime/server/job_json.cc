@@ -27,7 +27,13 @@ void WriteDag(JsonWriter& json, const std::string& id, const JobPlan& plan) {
         .Key("schema")
         .String(node.schema.ToString())
         .Key("stateful")
-        .Bool(node.stateful != nullptr);
+        .Bool(node.stateful != nullptr)
+        .Key("side_output_of");
+    if (node.late_of) {
+      json.String(plan.nodes[*node.late_of].dag.name);
+    } else {
+      json.Null();
+    }
     json.EndObject();
   }
   json.EndArray().Key("text").String(plan.Describe()).EndObject();

@@ -11,7 +11,9 @@
 
 namespace eddy::server {
 
-// {"id", "nodes": [{name, kind, inputs, schema, stateful}], "text"}.
+// {"id", "nodes": [{name, kind, inputs, schema, stateful, side_output_of}],
+// "text"}; side_output_of names the operator whose side output (W.late,
+// P.metrics) the node is, or is null.
 void WriteDag(JsonWriter& json, const std::string& id, const JobPlan& plan);
 
 // {"id", "checkpoints": [{name, batch_id, created_unix_ms, size_bytes}]},

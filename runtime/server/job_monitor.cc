@@ -33,7 +33,7 @@ class MonitoredDeadLetterSink final : public DeadLetterSink {
 
   Status Open() override { return inner_->Open(); }
   Status Write(const DeadLetters& dead_letters, BatchId batch_id) override {
-    monitor_->RecordDeadLetters(dead_letters, batch_id, UnixMillis());
+    monitor_->RecordDeadLetters(dead_letters, batch_id.value, UnixMillis());
     return inner_->Write(dead_letters, batch_id);
   }
   Status Flush() override { return inner_->Flush(); }

@@ -6,7 +6,7 @@
 // Environment: EDDY_URL, ADMIN_TOKEN, READ_TOKEN, LOCAL_URL and LOCAL_JOB
 // (an `eddy run --ui`), JOBS (comma-separated ids;
 // the last is the one stopped from the page), LEARNER (its learning job),
-// WIDE (a 50-operator job), SCREENSHOTS (a folder), NODE_MODULES (where
+// WIDE (a 50-operator job), DEAD (a job with dead letters), SCREENSHOTS (a folder), NODE_MODULES (where
 // `npm ci` put playwright-core), CHROMIUM.
 import { createRequire } from 'node:module';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -42,13 +42,15 @@ async function api(path, token, method = 'GET') {
 }
 
 const profile = mkdtempSync(join(tmpdir(), 'eddy-ui-chromium-'));
-const browser = await chromium.launch({
+// A fresh profile: playwright passes it as --user-data-dir.
+const context = await chromium.launchPersistentContext(profile, {
   executablePath: env.CHROMIUM,
   args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-    '--disable-background-networking', '--disable-component-update', '--disable-sync', `--user-data-dir=${profile}`],
+    '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  viewport: { width: 1400, height: 1000 },
+  colorScheme: 'light',
 });
 try {
-  const context = await browser.newContext({ viewport: { width: 1400, height: 1000 }, colorScheme: 'light' });
   const page = await context.newPage();
   const errors = [];
   page.on('pageerror', (e) => errors.push(e.message));
@@ -131,6 +133,12 @@ try {
       return n > first ? n : null;
     });
     ok(`${id}: checkpoint table grew from ${first} to ${grown} rows`);
+    if (id === env.DEAD) {
+      const letter = await until(`${id}: the dead letters are listed with their reasons`, async () =>
+        page.$$eval('#dead-letters tbody tr', (rs) => (rs.length ? [rs[0].cells[2].textContent, rs[0].cells[4].textContent] : null)));
+      if (letter[0] !== 'shaped' || !letter[1].includes("cannot cast 'n/a' to int64")) fail(`${id}: dead letter ${JSON.stringify(letter)}`);
+      ok(`${id}: dead letters listed, the newest from ${letter[0]}: ${letter[1]}`);
+    }
     if (id === env.LEARNER) {
       const quality = await until(`${id}: the model-quality chart shows accuracy`, async () =>
         page.evaluate(() => {
@@ -144,6 +152,9 @@ try {
       ok(`${id}: model quality chart (${quality.labels.join(', ')}) with ${quality.points} points; accuracy now ${accuracy.toFixed(3)}`);
       await page.waitForTimeout(1500);
       await page.screenshot({ path: join(env.SCREENSHOTS, `ui-job-${id}.png`), fullPage: true });
+      // Down to the model quality: the picture in docs/ui-job-page.png.
+      const bottom = await page.evaluate(() => document.querySelector('#models').getBoundingClientRect().bottom + window.scrollY + 16);
+      await page.screenshot({ path: join(env.SCREENSHOTS, `ui-job-${id}-top.png`), fullPage: true, clip: { x: 0, y: 0, width: 1400, height: Math.ceil(bottom) } });
       await page.emulateMedia({ colorScheme: 'dark' });
       await page.waitForTimeout(300);
       await page.screenshot({ path: join(env.SCREENSHOTS, `ui-job-${id}-dark.png`), fullPage: true });
@@ -162,7 +173,7 @@ try {
   if (errors.length) fail('page errors: ' + errors.join('; '));
   ok('no script errors on any page');
 } finally {
-  await browser.close();
+  await context.close();
   rmSync(profile, { recursive: true, force: true });
 }
 console.log(`all checks passed: ui_browser_test.mjs in ${((Date.now() - started) / 1000).toFixed(1)} s`);

@@ -7,6 +7,7 @@
 #include <simdjson.h>
 #include <stdlib.h>
 
+#include <chrono>
 #include <string>
 #include <thread>
 
@@ -85,7 +86,8 @@ class UiApiTest : public ::testing::Test {
     port_ = http_.bind_to_any_port("127.0.0.1");
     ASSERT_GT(port_, 0);
     listener_ = std::thread([this] { http_.listen_after_bind(); });
-    http_.wait_until_ready();
+    // A stop() before the listener runs would be lost.
+    while (!http_.is_running()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
   }
   void TearDown() override {
     http_.stop();
@@ -247,7 +249,7 @@ TEST(UiRoutes, WithoutTokensEveryoneIsAdmin) {
   RegisterUi(http, nullptr, [](const std::string&) { return std::nullopt; });
   const int port = http.bind_to_any_port("127.0.0.1");
   std::thread listener([&http] { http.listen_after_bind(); });
-  http.wait_until_ready();
+  while (!http.is_running()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
   httplib::Client client("127.0.0.1", port);
   auto res = client.Get("/api/v1/whoami");
   http.stop();

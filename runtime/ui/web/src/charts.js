@@ -45,7 +45,7 @@ export class Chart {
       cursor: { drag: { x: false, y: false } },
       scales: { x: { time: true } },
       series: [
-        {},
+        { label: 'time', value: (u, v) => (v === null || v === undefined ? '—' : new Date(v * 1000).toLocaleTimeString()) },
         ...this.series.map((s, idx) => ({
           label: s.label,
           stroke: s.color || cssVar(PALETTE[idx % PALETTE.length]),
@@ -55,7 +55,7 @@ export class Chart {
           value: (u, v) => (v === null || v === undefined ? '—' : this.format(v)),
         })),
       ],
-      axes: [axis(), axis({ size: 60, values: (u, vals) => vals.map((v) => this.format(v)) })],
+      axes: [axis(), axis({ size: 70, values: (u, vals) => vals.map((v) => this.format(v)) })],
     };
     this.plot = new uPlot(opts, this.data, this.box);
   }

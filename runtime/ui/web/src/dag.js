@@ -17,13 +17,18 @@ function s(tag, attrs = {}, text) {
   return el;
 }
 
-// The edges of `nodes` (from GET /jobs/{id}/dag): an input is a node's name,
-// or NAME.SIDE for a side output of NAME (a window's .late, a learner's
-// .metrics).
+// The edges of `nodes` (from GET /jobs/{id}/dag): an input is a node's name;
+// a side-output node (a window's W.late, a learner's P.metrics) is fed by
+// the operator named in its side_output_of.
 export function edgesOf(nodes) {
   const names = new Set(nodes.map((n) => n.name));
   const edges = [];
   for (const node of nodes) {
+    // A side output's rows come from its operator, whatever that reads.
+    if (node.side_output_of) {
+      edges.push({ from: node.side_output_of, to: node.name, side: node.name.slice(node.side_output_of.length + 1) || 'side' });
+      continue;
+    }
     for (const input of node.inputs) {
       if (names.has(input)) {
         edges.push({ from: input, to: node.name, side: null });
@@ -70,13 +75,14 @@ export class DagView {
     for (const name of graph.nodes()) {
       const laid = graph.node(name);
       const info = kinds.get(name) || { kind: 'operator', stateful: false };
+      const kindLabel = info.side_output_of ? 'side output' : info.kind;
       const x = laid.x - WIDTH / 2;
       const y = laid.y - HEIGHT / 2;
-      const g = s('g', { class: `node kind-${info.kind}`, 'data-node': name, transform: `translate(${x},${y})` });
-      g.append(s('title', {}, `${name} (${info.kind}${info.stateful ? ', stateful' : ''})\n${info.schema || ''}`));
+      const g = s('g', { class: `node kind-${info.kind}${info.side_output_of ? ' side-output' : ''}`, 'data-node': name, transform: `translate(${x},${y})` });
+      g.append(s('title', {}, `${name} (${kindLabel}${info.stateful ? ', stateful' : ''})\n${info.schema || ''}`));
       g.append(s('rect', { width: WIDTH, height: HEIGHT, rx: 6 }));
       g.append(s('text', { x: 10, y: 18, class: 'name' }, name.length > 24 ? name.slice(0, 23) + '…' : name));
-      g.append(s('text', { x: WIDTH - 10, y: 18, class: 'kind', 'text-anchor': 'end' }, info.kind + (info.stateful ? ' ◆' : '')));
+      g.append(s('text', { x: WIDTH - 10, y: 18, class: 'kind', 'text-anchor': 'end' }, kindLabel + (info.stateful ? ' ◆' : '')));
       const io = s('text', { x: 10, y: 38, class: 'figure rates' }, 'in — · out —');
       const extra = s('text', { x: 10, y: 56, class: 'figure extra' }, '');
       g.append(io, extra);

@@ -20,7 +20,7 @@ export function num(value, digits = 1) {
   const abs = Math.abs(value);
   if (abs >= 1e9) return (value / 1e9).toFixed(digits) + 'G';
   if (abs >= 1e6) return (value / 1e6).toFixed(digits) + 'M';
-  if (abs >= 1e4) return (value / 1e3).toFixed(digits) + 'k';
+  if (abs >= 1e3) return (value / 1e3).toFixed(digits) + 'k';
   if (Number.isInteger(value)) return String(value);
   return value.toFixed(abs < 10 ? 2 : digits);
 }
@@ -43,9 +43,15 @@ export function bytes(value) {
 
 export function seconds(value) {
   if (value === null || value === undefined) return '—';
-  if (value < 1e-3) return (value * 1e6).toFixed(0) + ' µs';
-  if (value < 1) return (value * 1e3).toFixed(value < 0.01 ? 2 : 1) + ' ms';
-  return value.toFixed(2) + ' s';
+  const abs = Math.abs(value);
+  if (abs === 0) return '0';
+  if (abs < 1e-3) return (value * 1e6).toFixed(0) + ' µs';
+  if (abs < 0.01) return (value * 1e3).toFixed(2) + ' ms';
+  if (abs < 1) return (value * 1e3).toFixed(0) + ' ms';
+  if (abs < 120) return value.toFixed(abs < 10 ? 2 : 1) + ' s';
+  if (abs < 7200) return (value / 60).toFixed(1) + ' min';
+  if (abs < 172800) return (value / 3600).toFixed(1) + ' h';
+  return (value / 86400).toFixed(1) + ' d';
 }
 
 export function duration(ms) {

@@ -89,7 +89,7 @@ export class JobPage {
     this.error = h('pre', { class: 'error', hidden: true });
     this.dagBox = h('div', { class: 'dag-box', id: 'dag' }, h('p', { class: 'muted' }, 'Loading the DAG…'));
     this.chartBox = h('div', { class: 'charts', id: 'charts' });
-    this.modelBox = h('div', { class: 'models', id: 'models' }, h('p', { class: 'muted' }, 'No learning operator has reported yet.'));
+    this.modelBox = h('div', { class: 'models', id: 'models' }, h('p', { class: 'muted' }, 'No learning operator has reported (the job may have none).'));
     this.checkpointBody = h('tbody');
     this.letterBody = h('tbody');
     this.letterTotal = h('span', { class: 'muted' });
@@ -100,18 +100,18 @@ export class JobPage {
       section('DAG', this.dagBox),
       section('Live', this.chartBox),
       section('Model quality', this.modelBox),
-      section('Checkpoints',
+      section('Checkpoints', h('div', { class: 'scroll' },
         h('table', { id: 'checkpoints' },
           h('thead', {}, h('tr', {}, ['Checkpoint', 'Batch', 'Written', 'Size', 'Duration', 'State per operator'].map((t) => h('th', {}, t)))),
-          this.checkpointBody)),
-      section('Dead letters', this.letterTotal,
+          this.checkpointBody))),
+      section('Dead letters', this.letterTotal, h('div', { class: 'scroll' },
         h('table', { id: 'dead-letters' },
           h('thead', {}, h('tr', {}, ['Time', 'Batch', 'Node', 'Origin', 'Reason'].map((t) => h('th', {}, t)))),
-          this.letterBody)),
+          this.letterBody))),
       section('Job file', this.file));
     const secondsFormat = (v) => seconds(v);
     this.charts = {
-      rate: new Chart(this.chartBox, { title: 'Input rate (records/s)', series: [{ label: 'records/s' }], format: (v) => num(v) }),
+      rate: new Chart(this.chartBox, { title: 'Input rate (records/s over 1 s)', series: [{ label: 'records/s' }], format: (v) => num(v) }),
       lag: new Chart(this.chartBox, { title: 'Lag (records)', series: [{ label: 'lag' }], format: (v) => num(v) }),
       phases: new Chart(this.chartBox, {
         title: 'Batch duration',
@@ -130,17 +130,22 @@ export class JobPage {
   }
 
   async start() {
+    // The figures and the DAG's structure are asked for at once; the DAG
+    // is drawn with the figures already there.
+    const first = this.tick();
     try {
       const [dag, file] = await Promise.all([api(jobPath(this.id) + '/dag'), api(jobPath(this.id) + '/file')]);
+      if (this.destroyed) return;
       this.dagBox.replaceChildren();
       this.dag = new DagView(this.dagBox, dag.nodes);
+      if (this.operators) this.dag.update(this.operators);
       this.file.textContent = file.text;
     } catch (e) {
       if (this.handle(e)) return;
       this.dagBox.replaceChildren(h('p', { class: 'error' }, e.message));
     }
-    await this.tick();
-    this.timer = setInterval(() => this.tick(), 1000);
+    await first;
+    if (!this.destroyed) this.timer = setInterval(() => this.tick(), 1000);
   }
 
   handle(e) {
@@ -166,6 +171,7 @@ export class JobPage {
       ]);
       if (this.destroyed) return;
       this.showJob(job);
+      this.operators = operators.nodes;
       if (this.dag) this.dag.update(operators.nodes);
       this.addHistory(history, job);
       if (checkpoints) this.showCheckpoints(checkpoints.checkpoints);
@@ -177,7 +183,7 @@ export class JobPage {
   }
 
   showJob(job) {
-    const checkpoint = job.last_checkpoint ? `${job.last_checkpoint.name} · ${ago(job.last_checkpoint.created_unix_ms)}` : '—';
+    const checkpoint = job.last_checkpoint ? `batch ${job.last_checkpoint.batch_id} · ${ago(job.last_checkpoint.created_unix_ms)}` : '—';
     const items = [
       ['State', h('span', { class: stateClass(job.state), id: 'job-state' }, job.state)],
       ['Uptime', uptime(job)],
@@ -240,13 +246,21 @@ export class JobPage {
     this.points.push(...history.points);
     if (this.points.length > MAX_POINTS) this.points.splice(0, this.points.length - MAX_POINTS);
     this.checkpointMemory = history.checkpoints;
-    if (history.sources.length && !this.charts.watermark) {
-      this.sources = history.sources;
-      this.charts.watermark = new Chart(this.chartBox, {
-        title: 'Watermark delay per source',
-        series: history.sources.map((name) => ({ label: name })),
-        format: (v) => seconds(v),
-      });
+    this.sources = history.sources;
+    // Only sources with event time have a watermark.
+    const timed = this.sources.filter((_, idx) => this.points.some((p) => p.watermark_delay_seconds[idx] !== null && p.watermark_delay_seconds[idx] !== undefined));
+    if (timed.join() !== (this.timedSources || []).join()) {
+      if (this.charts.watermark) this.charts.watermark.destroy();
+      if (this.noWatermark) this.noWatermark.remove();
+      this.noWatermark = null;
+      this.timedSources = timed;
+      this.charts.watermark = timed.length
+        ? new Chart(this.chartBox, { title: 'Watermark delay per source', series: timed.map((name) => ({ label: name })), format: (v) => seconds(v) })
+        : null;
+    }
+    if (!timed.length && this.sources.length && !this.noWatermark) {
+      this.noWatermark = h('p', { class: 'muted' }, 'Watermark delay: no source has event time (event_time in the job file).');
+      this.chartBox.append(this.noWatermark);
     }
     for (const learner of history.learners) this.addLearner(learner);
     this.drawCharts();
@@ -283,19 +297,26 @@ export class JobPage {
 
   drawCharts() {
     const xs = this.points.map((p) => p.unix_ms / 1000);
+    // Records over the last second of batches (idle time included), so a
+    // batch that catches up right after a slow one is no spike. The window
+    // opens at the end of the latest batch at least 1 s before.
     const rates = [];
+    let start = 0;
     for (let idx = 0; idx < this.points.length; idx++) {
       const p = this.points[idx];
-      const prev = this.points[idx - 1];
-      // Throughput: records over the time since the previous batch ended.
-      const span = prev && !p.run_start ? (p.unix_ms - prev.unix_ms) / 1000 : p.seconds;
-      rates.push(span > 0 ? p.records_in / span : null);
+      if (p.run_start) start = idx;
+      while (start < idx - 1 && p.unix_ms - this.points[start + 1].unix_ms >= 1000) start++;
+      let rows = 0;
+      for (let j = start + 1; j <= idx; j++) rows += this.points[j].records_in;
+      const span = (p.unix_ms - this.points[start].unix_ms) / 1000;
+      rates.push(idx > start && span > 0 ? rows / span : p.seconds > 0 ? p.records_in / p.seconds : null);
     }
     this.charts.rate.set(xs, [rates]);
     this.charts.lag.set(xs, [this.points.map((p) => p.lag)]);
     this.charts.phases.set(xs, ['fetch_seconds', 'process_seconds', 'sink_seconds', 'checkpoint_seconds'].map((k) => this.points.map((p) => p[k])));
     if (this.charts.watermark) {
-      this.charts.watermark.set(xs, this.sources.map((_, idx) => this.points.map((p) => p.watermark_delay_seconds[idx] ?? null)));
+      const indexes = this.timedSources.map((name) => this.sources.indexOf(name));
+      this.charts.watermark.set(xs, indexes.map((idx) => this.points.map((p) => p.watermark_delay_seconds[idx] ?? null)));
     }
     for (const view of this.learners.values()) {
       if (!view.chart) continue;
@@ -315,7 +336,8 @@ export class JobPage {
   }
 
   showLetters(letters) {
-    this.letterTotal.textContent = letters.total ? `${num(letters.total)} since the server started; the newest ${letters.dead_letters.length}:` : 'None.';
+    this.letterTotal.textContent = letters.total ? `${num(letters.total)} since the server started; the newest ${Math.min(letters.dead_letters.length, 20)}:` : 'None.';
+    this.letterBody.closest('table').hidden = !letters.total;
     this.letterBody.replaceChildren(...letters.dead_letters.slice(0, 20).map((l) =>
       h('tr', {}, h('td', {}, time(l.unix_ms)), h('td', { class: 'num' }, l.batch_id), h('td', {}, l.node),
         h('td', {}, l.partition >= 0 ? `${l.topic}[${l.partition}]@${l.offset}` : l.topic || '—'), h('td', { class: 'reason' }, l.reason))));
