@@ -14,7 +14,7 @@
 #include <system_error>
 #include <utility>
 
-#include "state/file_util.h"
+#include "runtime/core/file_util.h"
 
 namespace eddy {
 namespace {
@@ -29,14 +29,9 @@ constexpr char kManifestTempName[] = "MANIFEST.tmp";
 constexpr char kRocksDbDirName[] = "rocksdb";
 constexpr int kBatchIdDigits = 12;
 
-using state_internal::EcStatus;
-using state_internal::ErrnoStatus;
-using state_internal::Fd;
-using state_internal::FsyncPath;
-
 // Writes the manifest through MANIFEST.tmp; the caller fsyncs `dir`.
 Status WriteManifest(const fs::path& dir, const std::string& data) {
-  return state_internal::WriteFileAtomically(dir / kManifestTempName, dir / kManifestName, data);
+  return WriteFileAtomically(dir / kManifestTempName, dir / kManifestName, data);
 }
 
 std::string CheckpointName(int64_t batch_id) {

@@ -7,14 +7,12 @@
 #include <sstream>
 #include <vector>
 
-#include "state/file_util.h"
+#include "runtime/core/file_util.h"
 
 namespace eddy {
 namespace {
 
 namespace fs = std::filesystem;
-using state_internal::EcStatus;
-using state_internal::FsyncPath;
 
 constexpr int kBatchIdDigits = 12;
 
@@ -47,8 +45,7 @@ Status OffsetsLog::Append(const state::PlannedBatch& planned) {
   std::string bytes;
   if (!planned.SerializeToString(&bytes)) return Status::Internal("cannot serialize planned batch");
   const std::string name = EntryName(planned.batch_id());
-  EDDY_RETURN_IF_ERROR(
-      state_internal::WriteFileAtomically(dir / (".tmp-" + name), dir / name, bytes));
+  EDDY_RETURN_IF_ERROR(WriteFileAtomically(dir / (".tmp-" + name), dir / name, bytes));
   return FsyncPath(dir, /*directory=*/true);
 }
 

@@ -23,97 +23,10 @@
 #include <system_error>
 #include <utility>
 
+#include "runtime/core/hash.h"
+
 namespace eddy {
 namespace {
-
-// ---------------------------------------------------------------------------
-// Key groups.
-//
-// XXH64 (seed 0) of the key bytes, modulo the key-group count. XXH64 is a
-// published, frozen algorithm (github.com/Cyan4973/xxHash, XXH64 spec), so
-// the same key maps to the same group on every build, platform and compiler
-// — unlike std::hash. Implemented here with explicit little-endian loads so
-// the result does not depend on the host's byte order. Never change it:
-// stored state is laid out by its result.
-
-constexpr uint64_t kPrime1 = 0x9E3779B185EBCA87ULL;
-constexpr uint64_t kPrime2 = 0xC2B2AE3D27D4EB4FULL;
-constexpr uint64_t kPrime3 = 0x165667B19E3779F9ULL;
-constexpr uint64_t kPrime4 = 0x85EBCA77C2B2AE63ULL;
-constexpr uint64_t kPrime5 = 0x27D4EB2F165667C5ULL;
-
-inline uint64_t Rotl64(uint64_t x, int r) { return (x << r) | (x >> (64 - r)); }
-
-inline uint64_t Load64Le(const unsigned char* p) {
-  uint64_t v = 0;
-  for (int i = 7; i >= 0; --i) v = (v << 8) | p[i];
-  return v;
-}
-
-inline uint32_t Load32Le(const unsigned char* p) {
-  return uint32_t{p[0]} | (uint32_t{p[1]} << 8) | (uint32_t{p[2]} << 16) | (uint32_t{p[3]} << 24);
-}
-
-inline uint64_t XxhRound(uint64_t acc, uint64_t input) {
-  acc += input * kPrime2;
-  acc = Rotl64(acc, 31);
-  return acc * kPrime1;
-}
-
-inline uint64_t XxhMergeRound(uint64_t acc, uint64_t val) {
-  acc ^= XxhRound(0, val);
-  return acc * kPrime1 + kPrime4;
-}
-
-uint64_t Xxh64(std::string_view data) {
-  const auto* p = reinterpret_cast<const unsigned char*>(data.data());
-  const unsigned char* const end = p + data.size();
-  const uint64_t len = data.size();
-  uint64_t h;
-  if (len >= 32) {
-    uint64_t v1 = kPrime1 + kPrime2;
-    uint64_t v2 = kPrime2;
-    uint64_t v3 = 0;
-    uint64_t v4 = 0 - kPrime1;
-    const unsigned char* const limit = end - 32;
-    do {
-      v1 = XxhRound(v1, Load64Le(p));
-      v2 = XxhRound(v2, Load64Le(p + 8));
-      v3 = XxhRound(v3, Load64Le(p + 16));
-      v4 = XxhRound(v4, Load64Le(p + 24));
-      p += 32;
-    } while (p <= limit);
-    h = Rotl64(v1, 1) + Rotl64(v2, 7) + Rotl64(v3, 12) + Rotl64(v4, 18);
-    h = XxhMergeRound(h, v1);
-    h = XxhMergeRound(h, v2);
-    h = XxhMergeRound(h, v3);
-    h = XxhMergeRound(h, v4);
-  } else {
-    h = kPrime5;
-  }
-  h += len;
-  while (end - p >= 8) {
-    h ^= XxhRound(0, Load64Le(p));
-    h = Rotl64(h, 27) * kPrime1 + kPrime4;
-    p += 8;
-  }
-  if (end - p >= 4) {
-    h ^= uint64_t{Load32Le(p)} * kPrime1;
-    h = Rotl64(h, 23) * kPrime2 + kPrime3;
-    p += 4;
-  }
-  while (p < end) {
-    h ^= uint64_t{*p} * kPrime5;
-    h = Rotl64(h, 11) * kPrime1;
-    ++p;
-  }
-  h ^= h >> 33;
-  h *= kPrime2;
-  h ^= h >> 29;
-  h *= kPrime3;
-  h ^= h >> 32;
-  return h;
-}
 
 // ---------------------------------------------------------------------------
 // Process-wide memory budget: one block cache and one write buffer manager
@@ -356,8 +269,10 @@ class RocksStateTable final : public StateTable {
 
 KeyGroupId KeyGroupForKey(std::string_view key, int key_groups) {
   // REQUIRES: 1 <= key_groups <= kMaxKeyGroups (checked by StateBackend::Open).
+  // XXH64 (seed 0) of the key bytes, modulo the key-group count: stored
+  // state is laid out by it, so it never changes (runtime/core/hash.h).
   if (key_groups <= 1) return KeyGroupId{0};
-  return KeyGroupId{static_cast<uint16_t>(Xxh64(key) % static_cast<uint64_t>(key_groups))};
+  return KeyGroupId{static_cast<uint16_t>(XxHash64(key) % static_cast<uint64_t>(key_groups))};
 }
 
 StateBudget SharedStateBudget(const StateBudget& requested) {

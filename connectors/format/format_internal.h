@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "connectors/format/format.h"
+#include "runtime/core/json_string.h"
 
 namespace eddy::format_internal {
 
@@ -48,10 +49,6 @@ void AppendDoubleText(double value, std::string* out);
 // Appends `micros` as FormatTimestamp does ("2026-01-02T03:04:05.000000Z")
 // without building a temporary string.
 void AppendTimestampText(TimestampMicros micros, std::string* out);
-// Appends `text` as a quoted JSON string: quotes, backslashes and control
-// characters escaped, valid UTF-8 copied as is, bytes that are not valid
-// UTF-8 replaced by \ufffd so the output is always valid JSON.
-void AppendJsonString(std::string_view text, std::string* out);
 
 // A dead letter for `record` with its origin and original bytes. `node` is
 // left empty: the source that called Decode knows its own name.

@@ -17,41 +17,18 @@
 #include <vector>
 
 #include "connectors/kafka/kafka_client.h"
+#include "runtime/core/file_util.h"
+#include "runtime/core/host_port.h"
 
 namespace eddy {
 namespace {
 
-// Owns a file descriptor.
-class Fd {
- public:
-  Fd() = default;
-  explicit Fd(int fd) : fd_(fd) {}
-  ~Fd() { Reset(); }
-  Fd(Fd&& other) noexcept : fd_(std::exchange(other.fd_, -1)) {}
-  Fd& operator=(Fd&& other) noexcept {
-    if (this != &other) {
-      Reset();
-      fd_ = std::exchange(other.fd_, -1);
-    }
-    return *this;
-  }
-  int get() const { return fd_; }
-  void Reset() {
-    if (fd_ >= 0) ::close(fd_);
-    fd_ = -1;
-  }
-
- private:
-  int fd_ = -1;
-};
-
-Result<sockaddr_in> ParseHostPort(const std::string& host_port) {
-  const size_t colon = host_port.rfind(':');
-  if (colon == std::string::npos) return Status::InvalidArgument("bad address " + host_port);
+Result<sockaddr_in> ParseIpv4Address(const std::string& host_port) {
+  EDDY_ASSIGN_OR_RETURN(HostPort parsed, ParseHostPort(host_port));
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
-  addr.sin_port = htons(static_cast<uint16_t>(std::stoi(host_port.substr(colon + 1))));
-  if (inet_pton(AF_INET, host_port.substr(0, colon).c_str(), &addr.sin_addr) != 1) {
+  addr.sin_port = htons(static_cast<uint16_t>(parsed.port));
+  if (inet_pton(AF_INET, parsed.host.c_str(), &addr.sin_addr) != 1) {
     return Status::InvalidArgument("bad address " + host_port);
   }
   return addr;
@@ -63,7 +40,7 @@ Result<sockaddr_in> ParseHostPort(const std::string& host_port) {
 class Forwarder {
  public:
   static Result<std::unique_ptr<Forwarder>> Start(int port, const std::string& target) {
-    EDDY_ASSIGN_OR_RETURN(sockaddr_in target_addr, ParseHostPort(target));
+    EDDY_ASSIGN_OR_RETURN(sockaddr_in target_addr, ParseIpv4Address(target));
     Fd listener(::socket(AF_INET, SOCK_STREAM, 0));
     if (listener.get() < 0) return Status::IOError("socket() failed");
     int one = 1;

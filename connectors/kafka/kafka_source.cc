@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <charconv>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
@@ -183,8 +184,14 @@ class KafkaSource final : public Source {
 
  private:
   static Result<int64_t> ParseStartTimestamp(const std::string& start) {
-    if (!start.empty() && std::all_of(start.begin(), start.end(), ::isdigit))
-      return std::stoll(start);
+    if (!start.empty() && std::all_of(start.begin(), start.end(), ::isdigit)) {
+      // Epoch milliseconds; from_chars, not stoll: too many digits is an
+      // error to report, not an exception.
+      int64_t millis = 0;
+      const auto [end, error] = std::from_chars(start.data(), start.data() + start.size(), millis);
+      if (error == std::errc() && end == start.data() + start.size()) return millis;
+      return Status::InvalidArgument("start '" + start + "': epoch milliseconds out of range");
+    }
     auto micros = ParseTimestamp(start);
     if (!micros) {
       return Status::InvalidArgument("start '" + start +

@@ -14,16 +14,14 @@
 #include <string_view>
 
 #include "operators/aggregate/aggregate.h"
+#include "runtime/core/hash.h"
 #include "runtime/core/types.h"
 
 namespace eddy::agg {
 
 inline constexpr uint8_t kStateVersion = 1;
 
-// XXH64 (xxHash, 64-bit, https://github.com/Cyan4973/xxHash) of `bytes`.
-// Fixed across platforms and releases, unlike std::hash, because hashes end
-// up in stored HyperLogLog state.
-uint64_t XxHash64(std::string_view bytes, uint64_t seed = 0);
+using ::eddy::XxHash64;
 
 // HyperLogLog: 2^14 registers (standard error 1.04 / sqrt(16384) = 0.81%).
 // A group keeps the exact set of 64-bit hashes while it has at most

@@ -41,6 +41,7 @@
 #include "operators/models/features.h"
 #include "operators/models/model.h"
 #include "operators/models/model.pb.h"
+#include "runtime/core/json_string.h"
 #include "runtime/expr/expression.h"
 
 namespace eddy {
@@ -405,38 +406,6 @@ struct LearnerCore {
   std::unique_ptr<LabelEncoder> labels;
   std::unique_ptr<PrequentialEvaluator> evaluator;
 };
-
-std::string JsonString(std::string_view text) {
-  std::string out = "\"";
-  for (const char c : text) {
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          char buf[8];
-          std::snprintf(buf, sizeof(buf), "\\u%04x", c);
-          out += buf;
-        } else {
-          out += c;
-        }
-    }
-  }
-  return out + "\"";
-}
 
 // ---------------------------------------------------------------------------
 

@@ -5,6 +5,7 @@
 
 #include "operators/models/model.pb.h"
 #include "operators/models/model_internal.h"
+#include "runtime/core/json_string.h"
 
 namespace eddy::learn {
 
@@ -87,37 +88,7 @@ void JsonWriter::String(std::string_view value) {
   WriteQuoted(value);
 }
 
-void JsonWriter::WriteQuoted(std::string_view value) {
-  out_ += '"';
-  for (char c : value) {
-    switch (c) {
-      case '"':
-        out_ += "\\\"";
-        break;
-      case '\\':
-        out_ += "\\\\";
-        break;
-      case '\n':
-        out_ += "\\n";
-        break;
-      case '\t':
-        out_ += "\\t";
-        break;
-      case '\r':
-        out_ += "\\r";
-        break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          char buf[8];
-          std::snprintf(buf, sizeof(buf), "\\u%04x", c);
-          out_ += buf;
-        } else {
-          out_ += c;
-        }
-    }
-  }
-  out_ += '"';
-}
+void JsonWriter::WriteQuoted(std::string_view value) { AppendJsonString(value, &out_); }
 
 void JsonWriter::Double(double value) {
   Separate();

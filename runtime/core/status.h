@@ -20,11 +20,11 @@ enum class StatusCode : int {
   kInvalidArgument,  // bad job file, bad expression, bad CLI flag
   kNotFound,
   kAlreadyExists,
-  kIOError,        // file system or network
-  kUnavailable,    // a broker or service could not be reached in time
-  kCorruption,     // stored data that does not parse
-  kInternal,       // a bug: an invariant did not hold
-  kCancelled,      // shutdown requested
+  kIOError,      // file system or network
+  kUnavailable,  // a broker or service could not be reached in time
+  kCorruption,   // stored data that does not parse
+  kInternal,     // a bug: an invariant did not hold
+  kCancelled,    // shutdown requested
   kUnimplemented,
 };
 
@@ -32,15 +32,21 @@ class [[nodiscard]] Status {
  public:
   Status() = default;
   static Status OK() { return Status(); }
-  static Status InvalidArgument(std::string msg) { return {StatusCode::kInvalidArgument, std::move(msg)}; }
+  static Status InvalidArgument(std::string msg) {
+    return {StatusCode::kInvalidArgument, std::move(msg)};
+  }
   static Status NotFound(std::string msg) { return {StatusCode::kNotFound, std::move(msg)}; }
-  static Status AlreadyExists(std::string msg) { return {StatusCode::kAlreadyExists, std::move(msg)}; }
+  static Status AlreadyExists(std::string msg) {
+    return {StatusCode::kAlreadyExists, std::move(msg)};
+  }
   static Status IOError(std::string msg) { return {StatusCode::kIOError, std::move(msg)}; }
   static Status Unavailable(std::string msg) { return {StatusCode::kUnavailable, std::move(msg)}; }
   static Status Corruption(std::string msg) { return {StatusCode::kCorruption, std::move(msg)}; }
   static Status Internal(std::string msg) { return {StatusCode::kInternal, std::move(msg)}; }
   static Status Cancelled(std::string msg) { return {StatusCode::kCancelled, std::move(msg)}; }
-  static Status Unimplemented(std::string msg) { return {StatusCode::kUnimplemented, std::move(msg)}; }
+  static Status Unimplemented(std::string msg) {
+    return {StatusCode::kUnimplemented, std::move(msg)};
+  }
 
   bool ok() const { return code_ == StatusCode::kOk; }
   StatusCode code() const { return code_; }
@@ -62,7 +68,7 @@ class [[nodiscard]] Status {
 template <typename T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : rep_(std::move(value)) {}  // NOLINT: implicit by design
+  Result(T value) : rep_(std::move(value)) {}        // NOLINT: implicit by design
   Result(Status status) : rep_(std::move(status)) {  // NOLINT: implicit by design
     assert(!std::get<Status>(rep_).ok() && "Result from an OK Status has no value");
   }
@@ -85,17 +91,17 @@ class [[nodiscard]] Result {
 }  // namespace eddy
 
 // Returns early from the enclosing function when `expr` is not OK.
-#define EDDY_RETURN_IF_ERROR(expr)          \
-  do {                                      \
-    ::eddy::Status _eddy_status = (expr);   \
+#define EDDY_RETURN_IF_ERROR(expr)               \
+  do {                                           \
+    ::eddy::Status _eddy_status = (expr);        \
     if (!_eddy_status.ok()) return _eddy_status; \
   } while (0)
 
 #define EDDY_CONCAT_INNER(a, b) a##b
 #define EDDY_CONCAT(a, b) EDDY_CONCAT_INNER(a, b)
 // Declares `lhs` from a Result, or returns its Status from the enclosing function.
-#define EDDY_ASSIGN_OR_RETURN(lhs, expr)                              \
-  auto EDDY_CONCAT(_eddy_result_, __LINE__) = (expr);                 \
-  if (!EDDY_CONCAT(_eddy_result_, __LINE__).ok())                     \
-    return EDDY_CONCAT(_eddy_result_, __LINE__).status();             \
+#define EDDY_ASSIGN_OR_RETURN(lhs, expr)                  \
+  auto EDDY_CONCAT(_eddy_result_, __LINE__) = (expr);     \
+  if (!EDDY_CONCAT(_eddy_result_, __LINE__).ok())         \
+    return EDDY_CONCAT(_eddy_result_, __LINE__).status(); \
   lhs = std::move(EDDY_CONCAT(_eddy_result_, __LINE__)).value()

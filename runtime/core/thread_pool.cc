@@ -1,8 +1,22 @@
 #include "runtime/core/thread_pool.h"
 
 #include <algorithm>
+#include <exception>
+#include <string>
+#include <utility>
 
 namespace eddy {
+
+Status RunCatching(std::string_view what, const std::function<void()>& fn) {
+  try {
+    fn();
+    return Status::OK();
+  } catch (const std::exception& e) {
+    return Status::Internal(std::string(what) + " threw: " + e.what());
+  } catch (...) {
+    return Status::Internal(std::string(what) + " threw a non-standard exception");
+  }
+}
 
 ThreadPool::ThreadPool(size_t threads) {
   if (threads == 0) threads = std::max<size_t>(1, std::thread::hardware_concurrency());
@@ -19,21 +33,22 @@ ThreadPool::~ThreadPool() {
   for (std::thread& worker : workers_) worker.join();
 }
 
-void ThreadPool::Run(size_t count, const std::function<void(size_t)>& task) {
-  if (count == 0) return;
+Status ThreadPool::Run(size_t count, const std::function<void(size_t)>& task) {
+  if (count == 0) return Status::OK();
   if (count == 1) {  // no hand-off for the common single-partition case
-    task(0);
-    return;
+    return RunCatching("task 0", [&] { task(0); });
   }
   std::unique_lock<std::mutex> lock(mutex_);
   task_ = &task;
   next_ = 0;
   count_ = count;
   finished_ = 0;
+  first_error_ = Status::OK();
   ++generation_;
   work_ready_.notify_all();
   work_done_.wait(lock, [this] { return finished_ == count_; });
   task_ = nullptr;
+  return std::exchange(first_error_, Status::OK());
 }
 
 void ThreadPool::WorkerLoop() {
@@ -44,8 +59,9 @@ void ThreadPool::WorkerLoop() {
     const size_t index = next_++;
     const auto* task = task_;
     lock.unlock();
-    (*task)(index);
+    Status status = RunCatching("task " + std::to_string(index), [&] { (*task)(index); });
     lock.lock();
+    if (!status.ok() && first_error_.ok()) first_error_ = std::move(status);
     if (++finished_ == count_) work_done_.notify_all();
   }
 }

@@ -9,10 +9,18 @@
 #include <cstdint>
 #include <functional>
 #include <mutex>
+#include <string_view>
 #include <thread>
 #include <vector>
 
+#include "runtime/core/status.h"
+
 namespace eddy {
+
+// Runs `fn`, turning an exception it throws into an Internal status naming
+// `what`: the boundary where third-party code (the standard library,
+// Protobuf) meets Eddy's threads, so a throw fails one job, not the process.
+Status RunCatching(std::string_view what, const std::function<void()>& fn);
 
 class ThreadPool {
  public:
@@ -24,8 +32,9 @@ class ThreadPool {
 
   size_t size() const { return workers_.size(); }
   // Runs task(0) .. task(count - 1) on the workers and returns when all have
-  // finished. Tasks must not throw.
-  void Run(size_t count, const std::function<void(size_t)>& task);
+  // finished: OK, or the first exception a task threw, as a Status (the
+  // other tasks still run; the pool stays usable).
+  Status Run(size_t count, const std::function<void(size_t)>& task);
 
  private:
   void WorkerLoop();
@@ -38,6 +47,7 @@ class ThreadPool {
   size_t next_ = 0;
   size_t count_ = 0;
   size_t finished_ = 0;
+  Status first_error_;
   uint64_t generation_ = 0;
   bool stop_ = false;
 };

@@ -25,6 +25,27 @@ std::string JobHash(const spec::JobSpec& job) {
   return hex;
 }
 
+state::CheckpointManifest MakeProgress(const JobPlan& plan, const ProgressSnapshot& snapshot) {
+  state::CheckpointManifest progress;
+  progress.set_format_version(1);
+  progress.set_batch_id(snapshot.batch_id);
+  progress.set_job_name(plan.job.spec.name());
+  progress.set_job_hash(JobHash(*snapshot.stored_spec));
+  *progress.mutable_job() = *snapshot.stored_spec;
+  progress.set_key_groups(snapshot.key_groups);
+  progress.set_run_id(snapshot.run_id);
+  *progress.mutable_sinks() = *snapshot.sinks;
+  snapshot.positions->Save(&progress);
+  for (const PlanNode& node : plan.nodes) {
+    if (node.stateful == nullptr) continue;
+    state::OperatorSignature* signature = progress.add_operators();
+    signature->set_id(node.dag.name);
+    signature->set_kind(node.stateful->kind());
+    signature->set_signature(node.stateful->Signature());
+  }
+  return progress;
+}
+
 Status CheckCompatible(const JobPlan& plan, const state::CheckpointManifest& stored) {
   for (const state::OperatorSignature& old : stored.operators()) {
     for (const PlanNode& node : plan.nodes) {

@@ -24,6 +24,8 @@
 #include <sstream>
 #include <tuple>
 
+#include "runtime/core/host_port.h"
+
 namespace eddy {
 namespace {
 
@@ -665,15 +667,7 @@ bool MetricsDisabled(const std::string& address) {
 
 Result<std::unique_ptr<MetricsRegistry>> StartMetrics(const std::string& address) {
   // host:port, [v6]:port; the port must be a number (0 = any free port).
-  const size_t colon = address.rfind(':');
-  int port = -1;
-  if (colon != std::string::npos && colon > 0 && colon + 1 < address.size()) {
-    const char* begin = address.data() + colon + 1;
-    const char* end = address.data() + address.size();
-    auto [ptr, error] = std::from_chars(begin, end, port);
-    if (error != std::errc() || ptr != end) port = -1;
-  }
-  if (port < 0 || port > 65535) {
+  if (!ParseHostPort(address).ok()) {
     return Status::InvalidArgument("metrics address '" + address +
                                    "': expected HOST:PORT (e.g. 127.0.0.1:9464), or off");
   }

@@ -246,7 +246,7 @@ int CancelCommand(const ClientOptions& options, const std::string& id, int wait_
 int ResumeCommand(const ClientOptions& options, const std::string& id,
                   const std::string& checkpoint) {
   std::string body;
-  if (!checkpoint.empty()) body = "{\"checkpoint\":" + JsonQuote(checkpoint) + "}";
+  if (!checkpoint.empty()) body = "{\"checkpoint\":" + JsonString(checkpoint) + "}";
   return Print(options, Call(options, "POST", JobPath(id) + "/resume", body),
                [](simdjson::dom::element job) {
                  std::printf("%s: %s\n", Str(job, "id").c_str(), Str(job, "state").c_str());

@@ -11,21 +11,13 @@
 #include <fstream>
 #include <sstream>
 
+#include "runtime/core/file_util.h"
+
 namespace eddy::server {
 namespace {
 
 namespace fs = std::filesystem;
 constexpr char kSuffix[] = ".job";
-
-Status FsyncPath(const std::string& path, int flags) {
-  const int fd = ::open(path.c_str(), flags);
-  if (fd < 0) return Status::IOError("open " + path + ": " + std::strerror(errno));
-  const int rc = ::fsync(fd);
-  const int error = errno;
-  ::close(fd);
-  if (rc != 0) return Status::IOError("fsync " + path + ": " + std::strerror(error));
-  return Status::OK();
-}
 
 }  // namespace
 
@@ -113,7 +105,7 @@ Status JobRegistry::Remove(const std::string& id) {
   std::error_code ec;
   fs::remove(fs::path(jobs_dir_) / (id + kSuffix), ec);
   if (ec) return Status::IOError("cannot remove the record of job '" + id + "': " + ec.message());
-  EDDY_RETURN_IF_ERROR(FsyncPath(jobs_dir_, O_RDONLY | O_DIRECTORY));
+  EDDY_RETURN_IF_ERROR(FsyncPath(jobs_dir_, /*directory=*/true));
   fs::remove_all(JobDir(id), ec);
   if (ec) return Status::IOError("cannot remove " + JobDir(id) + ": " + ec.message());
   return Status::OK();
@@ -128,29 +120,10 @@ Status JobRegistry::Write(const JobRecord& record) {
   const std::string temp_path = (fs::path(jobs_dir_) / (".tmp-" + record.id() + kSuffix)).string();
   std::string bytes;
   if (!record.SerializeToString(&bytes)) return Status::Internal("cannot serialize job record");
-  const int fd = ::open(temp_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  if (fd < 0) return Status::IOError("open " + temp_path + ": " + std::strerror(errno));
-  size_t written = 0;
-  while (written < bytes.size()) {
-    const ssize_t n = ::write(fd, bytes.data() + written, bytes.size() - written);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      const int error = errno;
-      ::close(fd);
-      return Status::IOError("write " + temp_path + ": " + std::strerror(error));
-    }
-    written += static_cast<size_t>(n);
-  }
-  if (::fsync(fd) != 0) {
-    const int error = errno;
-    ::close(fd);
-    return Status::IOError("fsync " + temp_path + ": " + std::strerror(error));
-  }
-  ::close(fd);
-  if (::rename(temp_path.c_str(), final_path.c_str()) != 0) {
-    return Status::IOError("rename " + temp_path + ": " + std::strerror(errno));
-  }
-  return FsyncPath(jobs_dir_, O_RDONLY | O_DIRECTORY);
+  // Owner-only, like the data directory: a record holds the job file as
+  // submitted.
+  EDDY_RETURN_IF_ERROR(WriteFileAtomically(temp_path, final_path, bytes, 0600));
+  return FsyncPath(jobs_dir_, /*directory=*/true);
 }
 
 }  // namespace eddy::server

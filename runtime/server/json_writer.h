@@ -8,6 +8,8 @@
 #include <string_view>
 #include <vector>
 
+#include "runtime/core/json_string.h"
+
 namespace eddy::server {
 
 class JsonWriter {
@@ -36,9 +38,6 @@ class JsonWriter {
   std::vector<bool> has_element_;
   bool after_key_ = false;
 };
-
-// `text` as a quoted, escaped JSON string.
-std::string JsonQuote(std::string_view text);
 
 // {"error": message}
 std::string JsonError(std::string_view message);

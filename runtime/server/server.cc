@@ -17,6 +17,7 @@
 #include <thread>
 
 #include "connectors/kafka/embedded_broker.h"
+#include "runtime/core/host_port.h"
 #include "runtime/engine/job_plan.h"
 #include "runtime/server/auth.h"
 #include "runtime/server/job_json.h"
@@ -675,19 +676,6 @@ class DataDirLock {
   int fd_;
 };
 
-bool ParseAddress(const std::string& address, std::string* host, int* port) {
-  const size_t colon = address.rfind(':');
-  if (colon == std::string::npos || colon == 0) return false;
-  *host = address.substr(0, colon);
-  try {
-    size_t used = 0;
-    *port = std::stoi(address.substr(colon + 1), &used);
-    return used == address.size() - colon - 1 && *port >= 0 && *port <= 65535;
-  } catch (const std::exception&) {
-    return false;
-  }
-}
-
 const char* RoleName(Role role) {
   return role == Role::kAdmin ? "admin" : role == Role::kRead ? "read" : "none";
 }
@@ -734,12 +722,13 @@ httplib::Server::HandlerResponse Authorize(const TokenAuth& auth, const httplib:
 }  // namespace
 
 int ServeCommand(const ServeOptions& options, const std::atomic<bool>& stop) {
-  std::string host;
-  int port = 0;
-  if (!ParseAddress(options.address, &host, &port)) {
+  auto address = ParseHostPort(options.address);
+  if (!address.ok()) {
     spdlog::error("--address {}: expected HOST:PORT", options.address);
     return 1;
   }
+  const std::string host = address->host;
+  const int port = address->port;
   if (options.token_file.empty()) {
     spdlog::error("--token-file is required: lines of 'TOKEN ROLE' (docs/server.md)");
     return 1;

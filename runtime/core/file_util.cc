@@ -1,4 +1,4 @@
-#include "state/file_util.h"
+#include "runtime/core/file_util.h"
 
 #include <fcntl.h>
 #include <unistd.h>
@@ -6,7 +6,8 @@
 #include <cerrno>
 #include <cstring>
 
-namespace eddy::state_internal {
+namespace eddy {
+
 Status ErrnoStatus(std::string_view what, const std::string& path, int err) {
   return Status::IOError(std::string(what) + " " + path + ": " + std::strerror(err));
 }
@@ -24,8 +25,9 @@ Status FsyncPath(const std::filesystem::path& path, bool directory) {
 }
 
 Status WriteFileAtomically(const std::filesystem::path& temp,
-                           const std::filesystem::path& final_path, const std::string& data) {
-  Fd fd(::open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
+                           const std::filesystem::path& final_path, const std::string& data,
+                           mode_t mode) {
+  Fd fd(::open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode));
   if (fd.get() < 0) return ErrnoStatus("cannot create", temp.string(), errno);
   size_t written = 0;
   while (written < data.size()) {
@@ -44,4 +46,4 @@ Status WriteFileAtomically(const std::filesystem::path& temp,
   return Status::OK();
 }
 
-}  // namespace eddy::state_internal
+}  // namespace eddy

@@ -1,0 +1,44 @@
+#include "runtime/engine/checkpointer.h"
+
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+
+namespace eddy {
+
+bool Checkpointer::Due() const {
+  const bool interval_due = plan_.checkpoint_interval_micros > 0 &&
+                            Clock::now() - last_checkpoint_ >=
+                                std::chrono::microseconds(plan_.checkpoint_interval_micros);
+  return batches_since_checkpoint_ >= plan_.checkpoint_every_batches || interval_due;
+}
+
+void Checkpointer::Write(state::CheckpointManifest progress, BatchReport* report) {
+  const auto started = Clock::now();
+  const int64_t batch_id = progress.batch_id();
+  progress.set_created_unix_ms(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                   std::chrono::system_clock::now().time_since_epoch())
+                                   .count());
+  auto written = state_.checkpoints().Write(state_.backend(), std::move(progress));
+  report->checkpoint_seconds = SecondsSince(started);
+  if (!written.ok()) {
+    report->checkpoint_error = written.status().ToString();
+    spdlog::warn("job={} checkpoint after batch {} failed: {}", plan_.job.spec.name(), batch_id,
+                 report->checkpoint_error);
+    return;
+  }
+  report->checkpointed = true;
+  report->checkpoint_bytes = written->manifest.size_bytes();
+  batches_since_checkpoint_ = 0;
+  last_checkpoint_ = Clock::now();
+  if (on_written_) on_written_(written->path, written->manifest.batch_id());
+  // The log keeps the batches after the oldest checkpoint kept: those a
+  // restore may run again.
+  auto kept = state_.checkpoints().List();
+  if (kept.ok() && !kept->empty()) {
+    Status truncated = planner_.TruncateBefore(kept->back().manifest.batch_id() + 1);
+    if (!truncated.ok()) spdlog::warn("job={} {}", plan_.job.spec.name(), truncated.ToString());
+  }
+}
+
+}  // namespace eddy

@@ -1,0 +1,99 @@
+#include "runtime/engine/sink_writer.h"
+
+#include <fmt/ranges.h>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <chrono>
+
+namespace eddy {
+namespace {
+
+// The sink `name`'s position in `positions`; empty when it has none.
+std::string PositionOf(const SinkPositions* positions, const std::string& name) {
+  if (positions == nullptr) return {};
+  for (const state::SinkPosition& position : *positions) {
+    if (position.sink() == name) return position.position();
+  }
+  return {};
+}
+
+// Up to ~1000 source timestamps per batch, spread evenly over the rows.
+void SampleTimestamps(const Batch& rows, std::vector<int64_t>* out) {
+  const Column& timestamps = rows.meta().timestamp;
+  if (timestamps.size() == 0 || out->size() >= 1000) return;
+  const size_t step = std::max<size_t>(1, timestamps.size() / 100);
+  for (size_t row = 0; row < timestamps.size() && out->size() < 1000; row += step) {
+    if (!timestamps.IsNull(row)) out->push_back(timestamps.GetInt64(row));
+  }
+}
+
+}  // namespace
+
+Status SinkWriter::Recover(const std::string& run_id, const SinkPositions* start) {
+  SinkRecovery recovery;
+  recovery.job = plan_.job.spec.name();
+  recovery.run = run_id;
+  for (auto& sink : plan_.sinks) {
+    recovery.position = PositionOf(start, sink->name());
+    EDDY_RETURN_IF_ERROR(sink->Recover(recovery).WithContext("sink '" + sink->name() + "'"));
+  }
+  recovery.position = PositionOf(start, kDeadLetterSinkName);
+  EDDY_RETURN_IF_ERROR(plan_.dead_letter->Recover(recovery).WithContext("dead-letter sink"));
+  std::vector<std::string> at_least_once;
+  for (const auto& sink : plan_.sinks) {
+    if (!sink->exactly_once()) at_least_once.push_back(sink->name());
+  }
+  if (!plan_.dead_letter->exactly_once()) at_least_once.push_back(kDeadLetterSinkName);
+  if (!at_least_once.empty()) {
+    spdlog::info("job={} at-least-once sinks (a batch that runs again writes to them again): {}",
+                 plan_.job.spec.name(), fmt::join(at_least_once, ", "));
+  }
+  return Status::OK();
+}
+
+SinkPositions SinkWriter::Positions() const {
+  SinkPositions out;
+  auto add = [&](const std::string& name, std::string position) {
+    if (position.empty()) return;
+    state::SinkPosition* added = out.Add();
+    added->set_sink(name);
+    added->set_position(std::move(position));
+  };
+  for (const auto& sink : plan_.sinks) add(sink->name(), sink->Position());
+  add(kDeadLetterSinkName, plan_.dead_letter->Position());
+  return out;
+}
+
+Status SinkWriter::Write(size_t sink, const Batch& rows, const WriteContext& context,
+                         DeadLetters* dead_letters, BatchReport* report) {
+  EDDY_RETURN_IF_ERROR(plan_.sinks[sink]->Write(rows, context, dead_letters));
+  report->records_out += static_cast<int64_t>(rows.num_rows());
+  for (size_t row = 0; row < rows.num_rows() && report->samples.size() < samples_per_batch_;
+       ++row) {
+    report->samples.push_back(plan_.sinks[sink]->name() + ": " + rows.RowToString(row));
+  }
+  SampleTimestamps(rows, &sampled_timestamps_);
+  return Status::OK();
+}
+
+Status SinkWriter::Finish(const DeadLetters& dead_letters, BatchId batch_id, BatchReport* report) {
+  if (!dead_letters.empty()) {
+    for (const DeadLetter& letter : dead_letters) {
+      spdlog::debug("dead letter from {} ({}/{}@{}): {}", letter.node, letter.topic,
+                    letter.partition, letter.offset, letter.reason);
+    }
+    EDDY_RETURN_IF_ERROR(plan_.dead_letter->Write(dead_letters, batch_id));
+  }
+  for (auto& sink : plan_.sinks) EDDY_RETURN_IF_ERROR(sink->Flush());
+  EDDY_RETURN_IF_ERROR(plan_.dead_letter->Flush());
+  const int64_t now_micros = std::chrono::duration_cast<std::chrono::microseconds>(
+                                 std::chrono::system_clock::now().time_since_epoch())
+                                 .count();
+  for (int64_t timestamp : sampled_timestamps_) {
+    report->latency_samples.push_back(static_cast<double>(now_micros - timestamp) / 1e6);
+  }
+  return Status::OK();
+}
+
+}  // namespace eddy
