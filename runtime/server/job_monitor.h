@@ -22,7 +22,7 @@
 #include <vector>
 
 #include "connectors/core/sink.h"
-#include "runtime/engine/executor.h"
+#include "runtime/engine/batch_report.h"
 #include "runtime/server/json_writer.h"
 
 namespace eddy::server {

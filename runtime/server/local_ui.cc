@@ -8,6 +8,7 @@
 #include <optional>
 #include <thread>
 
+#include "runtime/core/host_port.h"
 #include "runtime/server/job_json.h"
 #include "runtime/server/job_monitor.h"
 #include "runtime/server/job_supervisor.h"
@@ -17,23 +18,11 @@
 namespace eddy::server {
 namespace {
 
-void Reply(httplib::Response& res, int status, const std::string& json) {
-  res.status = status;
-  res.set_header("Cache-Control", "no-store");
-  res.set_content(json.empty() || json.back() != '\n' ? json + "\n" : json, "application/json");
-}
-
 bool IsLoopbackHost(std::string host) {
   if (host.size() > 1 && host.front() == '[' && host.back() == ']') {
     host = host.substr(1, host.size() - 2);
   }
   return host == "localhost" || host == "::1" || host.rfind("127.", 0) == 0;
-}
-
-// HOST of "HOST:PORT" or "[V6]:PORT".
-std::string HostOf(const std::string& address) {
-  const size_t colon = address.rfind(':');
-  return colon == std::string::npos ? address : address.substr(0, colon);
 }
 
 class LocalUiImpl final : public LocalUi {
@@ -166,7 +155,7 @@ class LocalUiImpl final : public LocalUi {
   void WithJob(const httplib::Request& req, httplib::Response& res,
                const std::function<void()>& handle) {
     if (req.matches[1].str() != id_) {
-      Reply(res, 404, JsonError("no job '" + req.matches[1].str() + "'"));
+      ReplyJson(res, 404, JsonError("no job '" + req.matches[1].str() + "'"));
       return;
     }
     handle();
@@ -175,7 +164,7 @@ class LocalUiImpl final : public LocalUi {
   void Answer(httplib::Response& res, int status) {
     JsonWriter json;
     WriteJob(json);
-    Reply(res, status, json.str());
+    ReplyJson(res, status, json.str());
   }
 
   void Routes() {
@@ -185,9 +174,12 @@ class LocalUiImpl final : public LocalUi {
       const std::string origin = req.get_header_value("Origin");
       const bool foreign_origin =
           !origin.empty() && origin != "http://" + req.get_header_value("Host");
-      if (!IsLoopbackHost(HostOf(req.get_header_value("Host"))) ||
+      // A Host header without a port is a host alone.
+      const std::string host_header = req.get_header_value("Host");
+      auto host = ParseHostPort(host_header);
+      if (!IsLoopbackHost(host.ok() ? host->host : host_header) ||
           (req.method != "GET" && foreign_origin)) {
-        Reply(res, 403, JsonError("the local UI answers only pages it served, on loopback"));
+        ReplyJson(res, 403, JsonError("the local UI answers only pages it served, on loopback"));
         return httplib::Server::HandlerResponse::Handled;
       }
       return httplib::Server::HandlerResponse::Unhandled;
@@ -197,7 +189,7 @@ class LocalUiImpl final : public LocalUi {
       json.BeginObject().Key("jobs").BeginArray();
       WriteJob(json);
       json.EndArray().EndObject();
-      Reply(res, 200, json.str());
+      ReplyJson(res, 200, json.str());
     });
     http_.Get(R"(/api/v1/jobs/([^/]+))",
               [this](const httplib::Request& req, httplib::Response& res) {
@@ -205,16 +197,17 @@ class LocalUiImpl final : public LocalUi {
               });
     http_.Get(R"(/api/v1/jobs/([^/]+)/dag)",
               [this](const httplib::Request& req, httplib::Response& res) {
-                WithJob(req, res, [&] { Reply(res, 200, dag_json_); });
+                WithJob(req, res, [&] { ReplyJson(res, 200, dag_json_); });
               });
-    http_.Get(R"(/api/v1/jobs/([^/]+)/checkpoints)", [this](const httplib::Request& req,
-                                                            httplib::Response& res) {
-      WithJob(req, res, [&] {
-        JsonWriter json;
-        Status listed = WriteCheckpoints(json, id_, checkpoints_dir_);
-        Reply(res, listed.ok() ? 200 : 500, listed.ok() ? json.str() : JsonError(listed.message()));
-      });
-    });
+    http_.Get(R"(/api/v1/jobs/([^/]+)/checkpoints)",
+              [this](const httplib::Request& req, httplib::Response& res) {
+                WithJob(req, res, [&] {
+                  JsonWriter json;
+                  Status listed = WriteCheckpoints(json, id_, checkpoints_dir_);
+                  ReplyJson(res, listed.ok() ? 200 : 500,
+                            listed.ok() ? json.str() : JsonError(listed.message()));
+                });
+              });
     http_.Post(R"(/api/v1/jobs/([^/]+)/(stop|cancel|savepoint|resume))",
                [this](const httplib::Request& req, httplib::Response& res) {
                  WithJob(req, res, [&] { Act(req.matches[2].str(), res); });
@@ -234,11 +227,11 @@ class LocalUiImpl final : public LocalUi {
       if (running && action == "cancel") state_ = kCancelling;
     }
     if (action == "resume") {
-      Reply(res, 409, JsonError("`eddy run` ends with its job; run it again to resume"));
+      ReplyJson(res, 409, JsonError("`eddy run` ends with its job; run it again to resume"));
       return;
     }
     if (!running) {
-      Reply(res, 409, JsonError("job '" + id_ + "' is not running"));
+      ReplyJson(res, 409, JsonError("job '" + id_ + "' is not running"));
       return;
     }
     if (action == "savepoint") {
@@ -283,26 +276,18 @@ class LocalUiImpl final : public LocalUi {
 }  // namespace
 
 Result<std::unique_ptr<LocalUi>> LocalUi::Start(const LocalUiOptions& options, JobPlan& plan) {
-  const size_t colon = options.address.rfind(':');
-  int port = -1;
-  try {
-    if (colon != std::string::npos) port = std::stoi(options.address.substr(colon + 1));
-  } catch (const std::exception&) {
-    port = -1;
-  }
-  if (colon == std::string::npos || port < 0 || port > 65535) {
-    return Status::InvalidArgument("--ui " + options.address + ": expected HOST:PORT");
-  }
-  std::string host = HostOf(options.address);
-  if (!IsLoopbackHost(host)) {
+  auto address = ParseHostPort(options.address);
+  if (!address.ok()) return Status::InvalidArgument("--ui: " + address.status().message());
+  if (!IsLoopbackHost(address->host)) {
     return Status::InvalidArgument(
         "--ui " + options.address +
         ": the local UI has no tokens, so it listens on loopback only (127.0.0.1:PORT); "
         "use `eddy serve` to share jobs with tokens and TLS");
   }
+  std::string host = address->host;
   if (host.size() > 1 && host.front() == '[') host = host.substr(1, host.size() - 2);
   auto ui = std::make_unique<LocalUiImpl>(options, plan);
-  EDDY_RETURN_IF_ERROR(ui->Listen(host, port));
+  EDDY_RETURN_IF_ERROR(ui->Listen(host, address->port));
   return std::unique_ptr<LocalUi>(std::move(ui));
 }
 

@@ -10,21 +10,17 @@
 namespace eddy::server {
 namespace {
 
-void ReplyJson(httplib::Response& res, int status, const std::string& json) {
-  res.status = status;
-  res.set_header("Cache-Control", "no-store");
-  res.set_content(json.empty() || json.back() != '\n' ? json + "\n" : json, "application/json");
-}
-
 // The pages load only their own files and talk only to this server.
-void ServeAsset(const ui::Asset& asset, httplib::Response& res) {
+// A file asked for by its content's hash (index.html links them so) never
+// changes: browsers keep it.
+void ServeAsset(const ui::Asset& asset, bool versioned, httplib::Response& res) {
   res.status = 200;
   res.set_header("Content-Security-Policy",
                  "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
                  "frame-ancestors 'none'");
   res.set_header("X-Content-Type-Options", "nosniff");
   res.set_header("Referrer-Policy", "no-referrer");
-  res.set_header("Cache-Control", "no-cache");
+  res.set_header("Cache-Control", versioned ? "public, max-age=31536000, immutable" : "no-cache");
   std::string type = asset.content_type;
   if (type.rfind("text/", 0) == 0) type += "; charset=utf-8";
   res.set_content(std::string(asset.body()), type);
@@ -68,6 +64,12 @@ std::string JobFileText(const JobRecord& record) {
 
 }  // namespace
 
+void ReplyJson(httplib::Response& res, int status, const std::string& json) {
+  res.status = status;
+  res.set_header("Cache-Control", "no-store");
+  res.set_content(json.empty() || json.back() != '\n' ? json + "\n" : json, "application/json");
+}
+
 void RegisterUi(httplib::Server& http, const TokenAuth* auth, FindUiJob find) {
   http.Get("/", [](const httplib::Request&, httplib::Response& res) { res.set_redirect("/ui/"); });
   http.Get("/ui",
@@ -79,7 +81,7 @@ void RegisterUi(httplib::Server& http, const TokenAuth* auth, FindUiJob find) {
       ReplyJson(res, 404, JsonError("no such file: /ui/" + path));
       return;
     }
-    ServeAsset(*asset, res);
+    ServeAsset(*asset, req.has_param("v") && path.rfind("assets/", 0) == 0, res);
   });
   // The pages ask first, with whatever token they hold: a 401 here is what
   // makes them ask for one.

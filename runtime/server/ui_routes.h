@@ -29,6 +29,9 @@ struct UiJob {
 };
 using FindUiJob = std::function<std::optional<UiJob>(const std::string& id)>;
 
+// `json` as the answer with `status`, never cached (a newline ends it).
+void ReplyJson(httplib::Response& res, int status, const std::string& json);
+
 // Registers GET /, /ui/... and the UI's API endpoints. `auth` null means no
 // tokens are configured (local use): every caller is admin and the pages
 // ask for no token.

@@ -11,6 +11,7 @@
 #include <string>
 #include <thread>
 
+#include "runtime/core/json_string.h"
 #include "runtime/server/auth.h"
 #include "runtime/server/job_monitor.h"
 #include "runtime/server/json_writer.h"
@@ -224,7 +225,7 @@ TEST_F(UiApiTest, JobFileIsServedAsSubmittedWithSecretValuesScrubbed) {
   std::string expected = text;
   expected.replace(expected.find("s3cret-pw-value"), 15, kRedacted);
   EXPECT_EQ(res->body,
-            std::string(R"({"file_name":"job-a.yaml","text":)") + JsonQuote(expected) + "}\n");
+            std::string(R"({"file_name":"job-a.yaml","text":)") + JsonString(expected) + "}\n");
   ::unsetenv("UI_TEST_PASSWORD");
 }
 
@@ -274,6 +275,16 @@ TEST_F(UiApiTest, PagesAreEmbeddedAndDeepLinksGetTheIndex) {
   EXPECT_EQ(script->get_header_value("Content-Type"), "text/javascript; charset=utf-8");
   EXPECT_EQ(script->body, std::string(ui::FindAsset("assets/app.js")->body()));
   EXPECT_GT(script->body.size(), 10000u);  // uPlot and dagre are in it
+  EXPECT_EQ(script->get_header_value("Cache-Control"), "no-cache");
+  // index.html links each file by its content's hash: those are kept for good.
+  const size_t link = index->body.find("/ui/assets/app.js?v=");
+  ASSERT_NE(link, std::string::npos) << index->body;
+  const std::string versioned = index->body.substr(link, index->body.find('"', link) - link);
+  EXPECT_EQ(versioned.size(), std::string("/ui/assets/app.js?v=").size() + 12);
+  auto cached = Get(versioned, "");
+  ASSERT_TRUE(cached);
+  EXPECT_EQ(cached->body, script->body);
+  EXPECT_EQ(cached->get_header_value("Cache-Control"), "public, max-age=31536000, immutable");
   auto style = Get("/ui/assets/app.css", "");
   ASSERT_TRUE(style);
   EXPECT_NE(style->body.find(".uplot"), std::string::npos);
