@@ -6,22 +6,28 @@
 
 namespace eddy::server {
 
+const char* DagKindName(DagNode::Kind kind) {
+  switch (kind) {
+    case DagNode::Kind::kSource:
+      return "source";
+    case DagNode::Kind::kOperator:
+      return "operator";
+    case DagNode::Kind::kSink:
+      return "sink";
+  }
+  return "operator";
+}
+
 void WriteDag(JsonWriter& json, const std::string& id, const JobPlan& plan) {
   json.BeginObject().Key("id").String(id).Key("nodes").BeginArray();
   for (const PlanNode& node : plan.nodes) {
-    json.BeginObject().Key("name").String(node.dag.name).Key("kind");
-    switch (node.dag.kind) {
-      case DagNode::Kind::kSource:
-        json.String("source");
-        break;
-      case DagNode::Kind::kOperator:
-        json.String("operator");
-        break;
-      case DagNode::Kind::kSink:
-        json.String("sink");
-        break;
-    }
-    json.Key("inputs").BeginArray();
+    json.BeginObject()
+        .Key("name")
+        .String(node.dag.name)
+        .Key("kind")
+        .String(DagKindName(node.dag.kind))
+        .Key("inputs")
+        .BeginArray();
     for (const std::string& input : node.dag.inputs) json.String(input);
     json.EndArray()
         .Key("schema")

@@ -11,6 +11,9 @@
 
 namespace eddy::server {
 
+// "source", "operator" or "sink".
+const char* DagKindName(DagNode::Kind kind);
+
 // {"id", "nodes": [{name, kind, inputs, schema, stateful, side_output_of}],
 // "text"}; side_output_of names the operator whose side output (W.late,
 // P.metrics) the node is, or is null.

@@ -4,20 +4,10 @@
 #include <chrono>
 #include <utility>
 
+#include "runtime/server/job_json.h"
+
 namespace eddy::server {
 namespace {
-
-const char* KindName(DagNode::Kind kind) {
-  switch (kind) {
-    case DagNode::Kind::kSource:
-      return "source";
-    case DagNode::Kind::kOperator:
-      return "operator";
-    case DagNode::Kind::kSink:
-      return "sink";
-  }
-  return "operator";
-}
 
 template <typename T>
 void Trim(std::deque<T>& items, size_t keep) {
@@ -296,7 +286,7 @@ void JobMonitor::WriteOperators(JsonWriter& json) const {
           .Key("name")
           .String(node.name)
           .Key("kind")
-          .String(KindName(node.kind))
+          .String(DagKindName(node.kind))
           .Key("rows_in")
           .Int(node.rows_in)
           .Key("rows_out")
