@@ -31,4 +31,15 @@ DeadLetter RowDeadLetter(const Batch& batch, size_t row, const std::string& node
   return letter;
 }
 
+void RejectFailedRows(const Batch& batch, const std::vector<RowError>& errors,
+                      const std::string& node, std::vector<uint8_t>* rejected,
+                      DeadLetters* dead_letters) {
+  if (rejected->empty()) rejected->assign(batch.num_rows(), 0);
+  for (const RowError& error : errors) {
+    if ((*rejected)[error.row]) continue;
+    (*rejected)[error.row] = 1;
+    dead_letters->push_back(RowDeadLetter(batch, error.row, node, error.reason));
+  }
+}
+
 }  // namespace eddy

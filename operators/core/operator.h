@@ -14,6 +14,7 @@
 #include "runtime/core/batch.h"
 #include "runtime/core/dead_letter.h"
 #include "runtime/core/status.h"
+#include "runtime/expr/expression.h"
 #include "runtime/spec/job_spec.pb.h"
 #include "runtime/spec/spec_error.h"
 
@@ -37,5 +38,12 @@ class Operator {
 // and its source position when the batch carries one.
 DeadLetter RowDeadLetter(const Batch& batch, size_t row, const std::string& node,
                          std::string reason);
+
+// Sends the rows of `batch` that expressions failed on to `dead_letters`,
+// one dead letter per row (with its first error in `errors` order), and
+// marks them in `rejected` (one flag per row of `batch`, resized if empty).
+void RejectFailedRows(const Batch& batch, const std::vector<RowError>& errors,
+                      const std::string& node, std::vector<uint8_t>* rejected,
+                      DeadLetters* dead_letters);
 
 }  // namespace eddy

@@ -18,8 +18,9 @@ class FilterOperator final : public Operator {
   Status Process(size_t, const Batch& input, Batch* out, DeadLetters* dead_letters) const override {
     std::vector<RowError> errors;
     const Column verdict = predicate_->Evaluate(input, &errors);
-    for (const RowError& error : errors) {
-      dead_letters->push_back(RowDeadLetter(input, error.row, name_, error.reason));
+    if (!errors.empty()) {
+      std::vector<uint8_t> failed;
+      RejectFailedRows(input, errors, name_, &failed, dead_letters);
     }
     std::vector<uint32_t> keep;
     keep.reserve(input.num_rows());

@@ -39,11 +39,7 @@ class SelectOperator final : public Operator {
     result.meta() = input.meta();
     if (!errors.empty()) {
       std::vector<uint8_t> failed(input.num_rows(), 0);
-      for (const RowError& error : errors) {
-        if (failed[error.row]) continue;  // one dead letter per row
-        failed[error.row] = 1;
-        dead_letters->push_back(RowDeadLetter(input, error.row, name_, error.reason));
-      }
+      RejectFailedRows(input, errors, name_, &failed, dead_letters);
       std::vector<uint32_t> keep;
       for (uint32_t row = 0; row < input.num_rows(); ++row) {
         if (!failed[row]) keep.push_back(row);

@@ -74,11 +74,7 @@ class KeyedAggregateOperator final : public StatefulOperator {
       if (call.argument) call.argument->Evaluate(input, &errors);
     }
     std::vector<uint8_t> rejected(input.num_rows(), 0);
-    for (const RowError& error : errors) {
-      if (rejected[error.row]) continue;
-      rejected[error.row] = 1;
-      dead_letters->push_back(RowDeadLetter(input, error.row, name_, error.reason));
-    }
+    RejectFailedRows(input, errors, name_, &rejected, dead_letters);
     const Column* times = time_index_ ? &input.column(*time_index_) : nullptr;
 
     AggregateSet::Groups groups(aggregates_);

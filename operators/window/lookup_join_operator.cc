@@ -88,11 +88,7 @@ class LookupJoinOperator final : public StatefulOperator {
     std::vector<Column> keys;
     keys.push_back(key_->Evaluate(stream, &errors));
     std::vector<uint8_t> rejected(stream.num_rows(), 0);
-    for (const RowError& error : errors) {
-      if (rejected[error.row]) continue;
-      rejected[error.row] = 1;
-      dead_letters->push_back(RowDeadLetter(stream, error.row, name_, error.reason));
-    }
+    RejectFailedRows(stream, errors, name_, &rejected, dead_letters);
     std::vector<std::string> encoded(stream.num_rows());
     std::vector<std::string> state_keys;
     std::vector<StateKey> lookups;

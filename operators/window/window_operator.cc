@@ -104,11 +104,7 @@ class WindowOperator final : public StatefulOperator {
       if (call.argument) call.argument->Evaluate(input, &errors);
     }
     std::vector<uint8_t> rejected(rows, 0);
-    for (const RowError& error : errors) {
-      if (rejected[error.row]) continue;
-      rejected[error.row] = 1;
-      dead_letters->push_back(RowDeadLetter(input, error.row, name_, error.reason));
-    }
+    RejectFailedRows(input, errors, name_, &rejected, dead_letters);
     const Column& times = input.column(time_index_);
     for (size_t row = 0; row < rows; ++row) {
       if (!rejected[row] && times.IsNull(row)) {
