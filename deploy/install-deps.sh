@@ -7,6 +7,10 @@
 # openssl CLI makes the server tests' throwaway certificates. libpg-query-dev
 # is PostgreSQL's parser for jobs written in SQL (runtime/sql); libedit-dev
 # gives `eddy sql` its line editing and history.
+# The web UI (runtime/ui/) is bundled from npm packages at build time with
+# Node.js: Debian's nodejs and npm are installed only when no node is on the
+# PATH (CI machines come with a newer one). chromium (headless) runs the
+# UI's browser test (tests/integration/ui_browser_test.cc).
 set -euo pipefail
 
 packages=(
@@ -21,7 +25,11 @@ packages=(
   libssl-dev openssl
   clang-format
   libpg-query-dev libedit-dev
+  chromium
 )
+if ! command -v node >/dev/null 2>&1; then
+  packages+=(nodejs npm)
+fi
 
 missing=()
 for pkg in "${packages[@]}"; do

@@ -15,6 +15,7 @@
 #include "runtime/engine/job_plan.h"
 #include "runtime/metrics/metrics.h"
 #include "runtime/sql/sql.h"
+#include "runtime/server/local_ui.h"
 #include "state/checkpoint_store.h"
 
 namespace eddy {
@@ -178,6 +179,25 @@ int CheckpointsCommand(const std::string& job_file) {
   return 0;
 }
 
+namespace {
+
+// `eddy run --ui`: the web UI for this one job, or null without --ui.
+Result<std::unique_ptr<server::LocalUi>> StartUi(const RunCommandOptions& options, JobPlan& plan) {
+  if (options.ui_address.empty()) return std::unique_ptr<server::LocalUi>();
+  std::ifstream in(options.job_file);
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  server::LocalUiOptions ui_options;
+  ui_options.address = options.ui_address;
+  ui_options.job_text = std::move(text);
+  ui_options.file_name = options.job_file;
+  EDDY_ASSIGN_OR_RETURN(auto ui, server::LocalUi::Start(ui_options, plan));
+  const std::string host = options.ui_address.substr(0, options.ui_address.rfind(':'));
+  spdlog::info("web UI url=http://{}:{}/ui/jobs/{}", host, ui->port(), plan.job.spec.name());
+  return ui;
+}
+
+}  // namespace
+
 int RunCommand(const RunCommandOptions& options, const std::atomic<bool>& stop) {
   EmbeddedBrokers brokers;
   auto plan = LoadAndPlan(options.job_file, brokers.Context());
@@ -199,6 +219,12 @@ int RunCommand(const RunCommandOptions& options, const std::atomic<bool>& stop) 
   executor.from_checkpoint = options.from_checkpoint;
   executor.samples_per_batch = options.progress ? 2 : 0;
   executor.on_batch = OnBatch(**plan, metrics->get(), options.progress);
+  auto ui = StartUi(options, **plan);
+  if (!ui.ok()) {
+    spdlog::error("{}", ui.status().message());
+    return 1;
+  }
+  if (*ui != nullptr) (*ui)->Attach(executor, stop);
   auto summary = RunJob(**plan, executor);
   if (!summary.ok()) {
     spdlog::error("job={} failed error=\"{}\"", job, summary.status().ToString());

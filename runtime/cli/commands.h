@@ -22,6 +22,9 @@ struct RunCommandOptions {
   // warning (several jobs on one host); an explicit one must bind.
   std::string metrics_address = "127.0.0.1:9464";
   bool metrics_address_explicit = false;
+  // The web UI for this job (docs/ui.md) on HOST:PORT, loopback only; ""
+  // for none.
+  std::string ui_address;
 };
 
 struct BrokerCommandOptions {

@@ -52,6 +52,9 @@ int main(int argc, char** argv) {
   run_cmd->add_option("--max-batches", run.max_batches, "Stop after this many batches");
   run_cmd->add_option("--from-checkpoint", run.from_checkpoint,
                       "Start from this checkpoint directory (see `eddy checkpoints`)");
+  run_cmd->add_option("--ui", run.ui_address,
+                      "Serve the web UI for this job on HOST:PORT (loopback only, no tokens; "
+                      "port 0: any free port)");
   bool quiet = false;
   run_cmd->add_flag("--quiet", quiet, "No per-batch progress lines");
   constexpr char kMetricsHelp[] =

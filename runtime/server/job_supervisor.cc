@@ -160,6 +160,7 @@ JobSnapshot JobSupervisor::Snapshot() const {
   JobSnapshot out = snapshot_;
   out.record = record_;
   out.savepoint_pending = savepoint_;
+  out.records_per_second = monitor_->RecordsPerSecond();
   return out;
 }
 
@@ -283,6 +284,9 @@ Status JobSupervisor::RunOnce(const std::string& from_checkpoint, int64_t* batch
   // The connectors hold their own copies of the settings by now; what stays
   // in the plan is what checkpoints store and the API shows.
   RedactSpec(&planned.job.spec);
+  // The UI shows the last dead letters' reasons (not their data).
+  planned.dead_letter = MonitorDeadLetters(std::move(planned.dead_letter), monitor_);
+  monitor_->RecordRunStart();
 
   JobMetrics* metrics = options_.metrics != nullptr ? &options_.metrics->ForJob(id) : nullptr;
   if (metrics != nullptr) {
@@ -296,6 +300,7 @@ Status JobSupervisor::RunOnce(const std::string& from_checkpoint, int64_t* batch
   executor.checkpoint_requested = &savepoint_;
   executor.on_batch = [this, metrics, batches](const BatchReport& report) {
     if (metrics != nullptr) metrics->RecordBatch(report);
+    monitor_->RecordBatch(report, UnixMillisNow());
     std::optional<JobRecord> restored;
     {
       std::lock_guard<std::mutex> lock(mutex_);

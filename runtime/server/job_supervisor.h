@@ -30,6 +30,7 @@
 #include "connectors/connector_factory.h"
 #include "runtime/engine/executor.h"
 #include "runtime/metrics/metrics.h"
+#include "runtime/server/job_monitor.h"
 #include "runtime/server/job_record.pb.h"
 
 namespace eddy::server {
@@ -76,6 +77,7 @@ struct JobSnapshot {
   int64_t records_out = 0;
   int64_t dead_letters = 0;
   bool savepoint_pending = false;
+  double records_per_second = 0;  // over the monitor's rate window
 };
 
 class JobSupervisor {
@@ -101,6 +103,9 @@ class JobSupervisor {
   // A thread is running (or waiting to restart) the job.
   bool Active() const;
   JobSnapshot Snapshot() const;
+  // The job's recent history for the UI; lives as long as the supervisor,
+  // or longer for a request that still holds it.
+  std::shared_ptr<const JobMonitor> monitor() const { return monitor_; }
 
  private:
   void Loop(std::string from_checkpoint);
@@ -124,6 +129,7 @@ class JobSupervisor {
   std::atomic<bool> shutdown_{false};
   std::atomic<bool> savepoint_{false};
   std::atomic<bool> active_{false};
+  const std::shared_ptr<JobMonitor> monitor_ = std::make_shared<JobMonitor>();
   std::thread thread_;
 };
 

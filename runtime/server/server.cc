@@ -20,8 +20,10 @@
 #include "runtime/core/host_port.h"
 #include "runtime/engine/job_plan.h"
 #include "runtime/server/auth.h"
+#include "runtime/server/job_json.h"
 #include "runtime/server/job_registry.h"
 #include "runtime/server/json_writer.h"
+#include "runtime/server/ui_routes.h"
 #include "runtime/spec/secrets.h"
 #include "runtime/sql/sql.h"
 #include "state/checkpoint_store.h"
@@ -181,6 +183,14 @@ class JobServer {
               });
     http.Delete(R"(/api/v1/jobs/([^/]+))",
                 [this](const httplib::Request& req, httplib::Response& res) { Delete(req, res); });
+  }
+
+  // What the web UI's endpoints read of job `id` (ui_routes.h).
+  std::optional<UiJob> FindUi(const std::string& id) const {
+    std::lock_guard<std::mutex> lock(mutex_);
+    auto it = jobs_.find(id);
+    if (it == jobs_.end()) return std::nullopt;
+    return UiJob{it->second->Snapshot().record, it->second->monitor()};
   }
 
  private:
@@ -448,30 +458,7 @@ class JobServer {
       return;
     }
     JsonWriter json;
-    json.BeginObject().Key("id").String(record.id()).Key("nodes").BeginArray();
-    for (const PlanNode& node : (*plan)->nodes) {
-      json.BeginObject().Key("name").String(node.dag.name).Key("kind");
-      switch (node.dag.kind) {
-        case DagNode::Kind::kSource:
-          json.String("source");
-          break;
-        case DagNode::Kind::kOperator:
-          json.String("operator");
-          break;
-        case DagNode::Kind::kSink:
-          json.String("sink");
-          break;
-      }
-      json.Key("inputs").BeginArray();
-      for (const std::string& input : node.dag.inputs) json.String(input);
-      json.EndArray()
-          .Key("schema")
-          .String(node.schema.ToString())
-          .Key("stateful")
-          .Bool(node.stateful != nullptr);
-      json.EndObject();
-    }
-    json.EndArray().Key("text").String((*plan)->Describe()).EndObject();
+    WriteDag(json, record.id(), **plan);
     Reply(res, 200, json.str());
   }
 
@@ -492,28 +479,14 @@ class JobServer {
   }
 
   void Checkpoints(const JobRecord& record, httplib::Response& res) {
-    CheckpointStore store(
-        (fs::path(StateDir(registry_->JobDir(record.id()))) / "checkpoints").string(), 0);
-    auto listed = store.List();
+    JsonWriter json;
+    Status listed = WriteCheckpoints(
+        json, record.id(),
+        (fs::path(StateDir(registry_->JobDir(record.id()))) / "checkpoints").string());
     if (!listed.ok()) {
-      ReplyError(res, 500, listed.status().message());
+      ReplyError(res, 500, listed.message());
       return;
     }
-    JsonWriter json;
-    json.BeginObject().Key("id").String(record.id()).Key("checkpoints").BeginArray();
-    for (const CheckpointInfo& info : *listed) {
-      json.BeginObject()
-          .Key("name")
-          .String(fs::path(info.path).filename().string())
-          .Key("batch_id")
-          .Int(info.manifest.batch_id())
-          .Key("created_unix_ms")
-          .Int(info.manifest.created_unix_ms())
-          .Key("size_bytes")
-          .Int(static_cast<int64_t>(info.manifest.size_bytes()))
-          .EndObject();
-    }
-    json.EndArray().EndObject();
     Reply(res, 200, json.str());
   }
 
@@ -560,6 +533,10 @@ class JobServer {
         .Int(record.submitted_unix_ms())
         .Key("restarts")
         .Int(job.restarts)
+        .Key("run_started_unix_ms")
+        .Int(job.started_unix_ms)
+        .Key("records_per_second")
+        .Double(job.records_per_second)
         .Key("current_batch");
     if (job.last_batch) {
       json.Int(job.last_batch->batch_id);
@@ -591,8 +568,6 @@ class JobServer {
           .Int(job.consecutive_failures)
           .Key("next_restart_unix_ms")
           .Int(job.next_restart_unix_ms)
-          .Key("run_started_unix_ms")
-          .Int(job.started_unix_ms)
           .Key("batches_this_run")
           .Int(job.batches)
           .Key("records_in")
@@ -859,6 +834,7 @@ int ServeCommand(const ServeOptions& options, const std::atomic<bool>& stop) {
     Reply(res, 200, "{\"status\":\"ok\"}");
   });
   server.Register(*http);
+  RegisterUi(*http, &tokens, [&server](const std::string& id) { return server.FindUi(id); });
 
   int bound = port;
   if (port == 0) {
