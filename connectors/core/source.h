@@ -69,8 +69,7 @@ class Source {
   // True when a job positioned at `next_offsets` has read everything the
   // source will ever produce; `latest` is what LatestOffsets() just returned.
   // The default suits sources whose LatestOffsets() is their end.
-  virtual bool Exhausted(const Offsets& next_offsets,
-                         const Offsets& latest) const {
+  virtual bool Exhausted(const Offsets& next_offsets, const Offsets& latest) const {
     return IsBounded() && next_offsets == latest;
   }
   // Reads exactly the records of `range`, appending decoded rows (with

@@ -123,9 +123,9 @@ class FileSource final : public Source {
       std::lock_guard<std::mutex> lock(mutex_);
       if (end > DataLinesLocked()) EDDY_RETURN_IF_ERROR(ScanLocked());
       if (end > DataLinesLocked()) {
-        return Status::Internal("file source '" + name_ + "': range end " +
-                                std::to_string(end) + " is beyond the " +
-                                std::to_string(DataLinesLocked()) + " lines of '" + path_ + "'");
+        return Status::Internal("file source '" + name_ + "': range end " + std::to_string(end) +
+                                " is beyond the " + std::to_string(DataLinesLocked()) +
+                                " lines of '" + path_ + "'");
       }
       const size_t first_line = static_cast<size_t>(start + header_lines_);
       const size_t end_line = static_cast<size_t>(end + header_lines_);

@@ -14,8 +14,8 @@
 #include "runtime/engine/executor.h"
 #include "runtime/engine/job_plan.h"
 #include "runtime/metrics/metrics.h"
-#include "runtime/sql/sql.h"
 #include "runtime/server/local_ui.h"
+#include "runtime/sql/sql.h"
 #include "state/checkpoint_store.h"
 
 namespace eddy {
