@@ -34,6 +34,22 @@ std::string ResolvePath(const std::string& base_dir, const std::string& path) {
   return (std::filesystem::path(base_dir) / path).lexically_normal().string();
 }
 
+// A shard's writers name themselves after their shard, so that each
+// shard's exactly-once recovery finds its own records in a shared topic.
+std::string ShardWriterName(const std::string& sink, const ShardContext& shard) {
+  return sink + "#" + std::to_string(shard.partition);
+}
+
+// Records a shard could not deliver within its lease fail rather than
+// linger: a frozen instance's queue expires before it could reach the
+// broker after the partition moved (docs/scale-out.md, fencing).
+void AddShardProducerSettings(const ShardContext& shard, KafkaClientConfig* client) {
+  if (shard.write_timeout.count() > 0) {
+    client->properties.emplace_back("message.timeout.ms",
+                                    std::to_string(shard.write_timeout.count()));
+  }
+}
+
 }  // namespace
 
 std::string EffectiveBrokers(const std::string& own, const spec::KafkaDefaults& defaults) {
@@ -63,6 +79,11 @@ Result<std::unique_ptr<Source>> MakeSource(const spec::SourceSpec& spec,
       options.start = kafka.start();
       options.client = ClientConfig(bootstrap, context.kafka, kafka.properties());
       options.group_id = kafka.group_id().empty() ? "eddy-" + context.job_name : kafka.group_id();
+      if (context.shard) {
+        // The shard reads its partition; its group member commits.
+        options.only_partition = context.shard->partition;
+        options.commit_to_group = false;
+      }
       options.decoder = std::move(decoder).value();
       if (!options.start.empty() && options.start != "earliest" && options.start != "latest" &&
           !std::all_of(options.start.begin(), options.start.end(), ::isdigit) &&
@@ -121,6 +142,11 @@ Result<std::unique_ptr<Sink>> MakeSink(const spec::SinkSpec& spec, const Schema&
       auto delivery = ParseDelivery(kafka.delivery());
       if (!delivery.ok()) return error_at("kafka.delivery", delivery.status().message());
       options.delivery = *delivery;
+      if (context.shard) {
+        options.writer = ShardWriterName(spec.name(), *context.shard);
+        options.fence = context.shard->fence;
+        AddShardProducerSettings(*context.shard, &options.client);
+      }
       return MakeKafkaSink(std::move(options));
     }
     case spec::SinkSpec::kFile: {
@@ -151,8 +177,14 @@ Result<std::unique_ptr<DeadLetterSink>> MakeDeadLetterSink(const spec::DeadLette
       if (!bootstrap.ok()) return error_at("kafka.brokers", bootstrap.status().message());
       auto delivery = ParseDelivery(kafka.delivery());
       if (!delivery.ok()) return error_at("kafka.delivery", delivery.status().message());
-      return MakeKafkaDeadLetterSink(ClientConfig(*bootstrap, context.kafka, kafka.properties()),
-                                     kafka.topic(), *delivery);
+      KafkaClientConfig client = ClientConfig(*bootstrap, context.kafka, kafka.properties());
+      KafkaWriterName name;
+      if (context.shard) {
+        name.writer = ShardWriterName(name.writer, *context.shard);
+        name.fence = context.shard->fence;
+        AddShardProducerSettings(*context.shard, &client);
+      }
+      return MakeKafkaDeadLetterSink(client, kafka.topic(), *delivery, std::move(name));
     }
     case spec::DeadLetterSpec::kFile:
       if (spec.file().path().empty()) return error_at("file.path", "a path is required");

@@ -22,13 +22,18 @@ Schema DeadLetterSchema() {
 
 class KafkaDeadLetterSink final : public DeadLetterSink {
  public:
-  KafkaDeadLetterSink(KafkaClientConfig client, std::string topic, Delivery delivery)
-      : client_(std::move(client)), topic_(std::move(topic)), delivery_(delivery) {}
+  KafkaDeadLetterSink(KafkaClientConfig client, std::string topic, Delivery delivery,
+                      KafkaWriterName name)
+      : client_(std::move(client)),
+        topic_(std::move(topic)),
+        delivery_(delivery),
+        name_(std::move(name)) {}
 
   Status Open() override {
-    auto writer = KafkaWriter::Open(client_, topic_, "dead_letter", delivery_);
+    auto writer = KafkaWriter::Open(client_, topic_, name_.writer, delivery_);
     if (!writer.ok()) return writer.status().WithContext("dead-letter topic");
     writer_ = std::move(writer).value();
+    writer_->SetFence(name_.fence);
     return Status::OK();
   }
 
@@ -73,6 +78,7 @@ class KafkaDeadLetterSink final : public DeadLetterSink {
   KafkaClientConfig client_;
   std::string topic_;
   Delivery delivery_;
+  KafkaWriterName name_;
   std::unique_ptr<KafkaWriter> writer_;
 };
 
@@ -142,9 +148,10 @@ Batch DeadLettersToBatch(const DeadLetters& dead_letters) {
 
 Result<std::unique_ptr<DeadLetterSink>> MakeKafkaDeadLetterSink(const KafkaClientConfig& client,
                                                                 const std::string& topic,
-                                                                Delivery delivery) {
+                                                                Delivery delivery,
+                                                                KafkaWriterName name) {
   return std::unique_ptr<DeadLetterSink>(
-      std::make_unique<KafkaDeadLetterSink>(client, topic, delivery));
+      std::make_unique<KafkaDeadLetterSink>(client, topic, delivery, std::move(name)));
 }
 
 Result<std::unique_ptr<DeadLetterSink>> MakeFileDeadLetterSink(const std::string& path) {

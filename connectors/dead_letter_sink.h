@@ -21,9 +21,17 @@
 
 namespace eddy {
 
+// The writer behind a Kafka dead-letter sink: its name in the eddy.sink
+// header, and the fence of a scaled-out job's shard (null: none).
+struct KafkaWriterName {
+  std::string writer = "dead_letter";
+  std::shared_ptr<const Fence> fence;
+};
+
 Result<std::unique_ptr<DeadLetterSink>> MakeKafkaDeadLetterSink(const KafkaClientConfig& client,
                                                                 const std::string& topic,
-                                                                Delivery delivery);
+                                                                Delivery delivery,
+                                                                KafkaWriterName name = {});
 Result<std::unique_ptr<DeadLetterSink>> MakeFileDeadLetterSink(const std::string& path);
 
 // The dead letters as rows (reason, node, topic, partition, offset, key,

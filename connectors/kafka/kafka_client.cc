@@ -69,6 +69,24 @@ Result<KafkaHandle> CreateConsumer(const KafkaClientConfig& config, const std::s
   return NewHandle(RD_KAFKA_CONSUMER, std::move(conf));
 }
 
+Result<KafkaHandle> CreateGroupConsumer(const KafkaClientConfig& config, const std::string& group,
+                                        RebalanceCallback rebalance_callback, void* opaque) {
+  const std::vector<std::pair<std::string, std::string>> defaults = {
+      {"group.id", group},
+      {"enable.auto.commit", "false"},
+      {"enable.auto.offset.store", "false"},
+      {"enable.partition.eof", "false"},
+      {"socket.connection.setup.timeout.ms", "10000"},
+      {"log_level", "3"},
+  };
+  EDDY_ASSIGN_OR_RETURN(KafkaConf conf, BuildConf(config, defaults));
+  rd_kafka_conf_set_rebalance_cb(conf.get(), rebalance_callback);
+  rd_kafka_conf_set_opaque(conf.get(), opaque);
+  EDDY_ASSIGN_OR_RETURN(KafkaHandle handle, NewHandle(RD_KAFKA_CONSUMER, std::move(conf)));
+  rd_kafka_poll_set_consumer(handle.get());
+  return handle;
+}
+
 Result<KafkaHandle> CreateProducer(const KafkaClientConfig& config,
                                    DeliveryCallback delivery_callback, void* opaque) {
   const std::vector<std::pair<std::string, std::string>> defaults = {

@@ -53,6 +53,15 @@ inline constexpr std::chrono::milliseconds kBrokerTimeout{10000};
 // tools. Unknown or invalid properties are InvalidArgument naming the key.
 Result<KafkaHandle> CreateConsumer(const KafkaClientConfig& config, const std::string& group_id);
 
+// A consumer that joins `group` as a member (the caller subscribes): the
+// group's assignor hands it partitions through `rebalance_callback`, called
+// with `opaque` from rd_kafka_consumer_poll. Offsets are never committed
+// automatically. Used by scaled-out jobs (runtime/scale).
+using RebalanceCallback = void (*)(rd_kafka_t*, rd_kafka_resp_err_t,
+                                   rd_kafka_topic_partition_list_t*, void* opaque);
+Result<KafkaHandle> CreateGroupConsumer(const KafkaClientConfig& config, const std::string& group,
+                                        RebalanceCallback rebalance_callback, void* opaque);
+
 // An idempotent producer. `delivery_callback` (may be null) is installed as
 // dr_msg_cb with `opaque`.
 using DeliveryCallback = void (*)(rd_kafka_t*, const rd_kafka_message_t*, void* opaque);

@@ -12,12 +12,14 @@ class KafkaSink final : public Sink {
   const std::string& name() const override { return options_.name; }
 
   Status Open() override {
-    auto writer =
-        KafkaWriter::Open(options_.client, options_.topic, options_.name, options_.delivery);
+    auto writer = KafkaWriter::Open(options_.client, options_.topic,
+                                    options_.writer.empty() ? options_.name : options_.writer,
+                                    options_.delivery);
     if (!writer.ok())
       return writer.status().WithContext("sink '" + options_.name + "' at " +
                                          options_.client.brokers);
     writer_ = std::move(writer).value();
+    writer_->SetFence(options_.fence);
     return Status::OK();
   }
 

@@ -26,6 +26,10 @@ struct KafkaSinkOptions {
   std::unique_ptr<Expression> key;  // null: keyless records
   std::vector<NamedExpression> headers;
   Delivery delivery = Delivery::kExactlyOnce;
+  // The writer's name in the eddy.sink header (what exactly-once recovery
+  // looks for): `name`, unless set — a shard's sink adds "#<partition>".
+  std::string writer;
+  std::shared_ptr<const Fence> fence;  // null: no fence
 };
 
 // "exactly_once" (also the default, "") or "at_least_once".

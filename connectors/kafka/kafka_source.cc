@@ -42,6 +42,7 @@ class KafkaSource final : public Source {
                                           options_.client.brokers);
       }
       for (int32_t partition = 0; partition < *count; ++partition) {
+        if (options_.only_partition && partition != *options_.only_partition) continue;
         partitions_.push_back({topic, PartitionId{partition}});
       }
     }
@@ -170,7 +171,7 @@ class KafkaSource final : public Source {
   }
 
   void Acknowledge(const Offsets& next_offsets) override {
-    if (options_.group_id.empty() || !consumer_) return;
+    if (!options_.commit_to_group || options_.group_id.empty() || !consumer_) return;
     KafkaPartitionList list(
         rd_kafka_topic_partition_list_new(static_cast<int>(partitions_.size())));
     for (size_t idx = 0; idx < partitions_.size() && idx < next_offsets.size(); ++idx) {

@@ -8,6 +8,7 @@
 
 #include <chrono>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "connectors/core/source.h"
@@ -23,6 +24,11 @@ struct KafkaSourceOptions {
   std::string start = "earliest";  // earliest | latest | ISO timestamp | epoch millis
   KafkaClientConfig client;
   std::string group_id;
+  // False for a shard of a scaled-out job: its group member commits.
+  bool commit_to_group = true;
+  // Set: read only this partition number of each topic (one shard of a
+  // scaled-out job); a topic without it contributes no partition.
+  std::optional<int32_t> only_partition;
   std::unique_ptr<Decoder> decoder;
   // A Read that sees no progress for this long fails with Unavailable.
   std::chrono::milliseconds read_timeout{30000};

@@ -210,6 +210,12 @@ Status KafkaWriter::Produce(int32_t partition, std::string_view value,
 
 Status KafkaWriter::Enqueue(int32_t partition, std::string_view value,
                             std::optional<std::string_view> key, rd_kafka_headers_t* headers) {
+  if (fence_ != nullptr) {
+    if (Status fenced = fence_->Check(); !fenced.ok()) {
+      if (headers != nullptr) rd_kafka_headers_destroy(headers);
+      return Fenced(std::move(fenced));
+    }
+  }
   while (true) {
     rd_kafka_resp_err_t err;
     if (headers != nullptr) {
@@ -245,9 +251,19 @@ Status KafkaWriter::Enqueue(int32_t partition, std::string_view value,
   return Status::OK();
 }
 
+// Drops what is still queued (a fenced writer must not send it when the
+// network comes back) and says why.
+Status KafkaWriter::Fenced(Status fenced) {
+  rd_kafka_purge(producer_.get(), RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
+  return fenced.WithContext("sink '" + writer_ + "'");
+}
+
 Status KafkaWriter::Flush() {
   while (rd_kafka_outq_len(producer_.get()) > 0) {
-    const rd_kafka_resp_err_t err = rd_kafka_flush(producer_.get(), 1000);
+    if (fence_ != nullptr) {
+      if (Status fenced = fence_->Check(); !fenced.ok()) return Fenced(std::move(fenced));
+    }
+    const rd_kafka_resp_err_t err = rd_kafka_flush(producer_.get(), 100);
     if (err == RD_KAFKA_RESP_ERR__TIMED_OUT) continue;
     if (err != RD_KAFKA_RESP_ERR_NO_ERROR) break;
   }

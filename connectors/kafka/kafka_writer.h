@@ -31,6 +31,7 @@
 #include <vector>
 
 #include "connectors/kafka/kafka_client.h"
+#include "runtime/core/fence.h"
 #include "runtime/core/status.h"
 #include "runtime/core/types.h"
 
@@ -89,6 +90,10 @@ class KafkaWriter {
 
   int64_t delivered() const { return delivered_.load(std::memory_order_relaxed); }
 
+  // Every Produce and Flush checks `fence` first; once it refuses, what is
+  // still queued is dropped and the call fails (runtime/core/fence.h).
+  void SetFence(std::shared_ptr<const Fence> fence) { fence_ = std::move(fence); }
+
  private:
   struct TopicDeleter {
     void operator()(rd_kafka_topic_t* topic) const { rd_kafka_topic_destroy(topic); }
@@ -96,6 +101,7 @@ class KafkaWriter {
 
   Status Enqueue(int32_t partition, std::string_view value, std::optional<std::string_view> key,
                  rd_kafka_headers_t* headers);
+  Status Fenced(Status fenced);
   static void OnDelivery(rd_kafka_t*, const rd_kafka_message_t* message, void* opaque);
 
   const std::string topic_name_;
@@ -106,6 +112,7 @@ class KafkaWriter {
   std::unique_ptr<rd_kafka_topic_t, TopicDeleter> topic_;
   int32_t partition_count_ = 1;
 
+  std::shared_ptr<const Fence> fence_;
   OutputIdentity identity_;
   std::vector<LandedPosition> landed_;
   // This batch's next sequence number per partition.

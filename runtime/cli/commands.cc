@@ -8,12 +8,14 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <thread>
 
 #include "runtime/cli/embedded_brokers.h"
 #include "runtime/engine/executor.h"
 #include "runtime/engine/job_plan.h"
 #include "runtime/metrics/metrics.h"
+#include "runtime/scale/scaled_job.h"
 #include "runtime/server/local_ui.h"
 #include "runtime/sql/sql.h"
 #include "state/checkpoint_store.h"
@@ -198,9 +200,99 @@ Result<std::unique_ptr<server::LocalUi>> StartUi(const RunCommandOptions& option
 
 }  // namespace
 
+namespace {
+
+// `eddy run` of a job with scale.mode kafka: this process is one instance.
+int RunScaledCommand(const LoadedJob& job, const RunCommandOptions& options,
+                     const std::atomic<bool>& stop) {
+  if (options.once || options.max_batches > 0 || !options.from_checkpoint.empty() ||
+      !options.ui_address.empty()) {
+    spdlog::error(
+        "job={}: --once, --max-batches, --from-checkpoint and --ui are for a single-process "
+        "job; an instance of a scaled-out job runs until stopped",
+        job.spec.name());
+    return 1;
+  }
+  if (auto settings = CheckScaleSettings(job); !settings.ok()) {
+    spdlog::error("{}", settings.status().message());
+    return 1;
+  }
+  // Plan once without connecting, so a bad job fails here with its position.
+  ConnectorContext validation;
+  validation.resolve_brokers = [](const std::string& brokers, const std::string&, int) {
+    return Result<std::string>(brokers);
+  };
+  auto plan = PlanJob(job, validation);
+  if (!plan.ok()) {
+    spdlog::error("{}", plan.status().message());
+    return 1;
+  }
+  auto metrics = OpenMetrics(options.metrics_address, options.metrics_address_explicit);
+  if (!metrics.ok()) {
+    spdlog::error("{}", metrics.status().message());
+    return 1;
+  }
+  auto on_batch = OnBatch(**plan, metrics->get(), options.progress);
+  JobMetrics* job_metrics = *metrics != nullptr ? &(*metrics)->ForJob(job.spec.name()) : nullptr;
+  std::mutex report_mutex;  // shards report from their own threads
+  ScaledRunOptions scaled;
+  scaled.stop = &stop;
+  scaled.threads_per_shard = options.threads > 0 ? options.threads : 1;
+  if (on_batch) {
+    scaled.on_batch = [&](int32_t, const BatchReport& report) {
+      std::lock_guard<std::mutex> lock(report_mutex);
+      on_batch(report);
+    };
+  }
+  std::set<int32_t> owned;
+  scaled.on_event = [&](const InstanceEvent& event) {
+    std::lock_guard<std::mutex> lock(report_mutex);
+    InstanceChange change = InstanceChange::kAssigned;
+    switch (event.kind) {
+      case InstanceEvent::Kind::kAssigned:
+        owned.insert(event.partition);
+        break;
+      case InstanceEvent::Kind::kRevoked:
+        owned.erase(event.partition);
+        change = InstanceChange::kRevoked;
+        break;
+      case InstanceEvent::Kind::kFenced:
+        owned.erase(event.partition);
+        change = InstanceChange::kFenced;
+        break;
+      case InstanceEvent::Kind::kRestored:
+        change = InstanceChange::kRestored;
+        break;
+    }
+    if (job_metrics != nullptr) {
+      job_metrics->RecordInstanceChange(change, static_cast<int64_t>(owned.size()), event.seconds);
+    }
+  };
+  ConnectorContext context;
+  context.resolve_brokers = [](const std::string& brokers, const std::string&, int) {
+    return Result<std::string>(brokers);
+  };
+  Status status = RunScaledJob(job, context, scaled);
+  if (!status.ok()) {
+    spdlog::error("job={} failed error=\"{}\"", job.spec.name(), status.ToString());
+    spdlog::shutdown();
+    std::_Exit(2);
+  }
+  spdlog::info("job={} instance stopped", job.spec.name());
+  return 0;
+}
+
+}  // namespace
+
 int RunCommand(const RunCommandOptions& options, const std::atomic<bool>& stop) {
+  auto loaded = LoadAnyJobFile(options.job_file);
+  if (!loaded.ok()) {
+    spdlog::error("{}", loaded.status().message());
+    return 1;
+  }
+  if (IsScaledOut(loaded->spec)) return RunScaledCommand(*loaded, options, stop);
   EmbeddedBrokers brokers;
-  auto plan = LoadAndPlan(options.job_file, brokers.Context());
+  auto plan = PlanJob(std::move(loaded).value(), brokers.Context());
   if (!plan.ok()) {
     spdlog::error("{}", plan.status().message());
     return 1;

@@ -15,7 +15,7 @@ BatchPlanner::BatchPlanner(const JobPlan& plan, SourcePositions& positions,
 
 Status BatchPlanner::Open(bool new_run, int64_t last_batch_id) {
   log_ =
-      std::make_unique<OffsetsLog>((std::filesystem::path(plan_.state_dir) / "offsets").string());
+      std::make_unique<OffsetsLog>((std::filesystem::path(plan_.durable_dir) / "offsets").string());
   if (new_run) {
     // New state is a new run: a log left by another run does not apply.
     EDDY_RETURN_IF_ERROR(log_->TruncateBefore(std::numeric_limits<int64_t>::max()));
@@ -89,6 +89,8 @@ Status BatchPlanner::Log(const std::vector<Task>& tasks, int64_t batch_id,
         ->set_end(task.range.end.value);
   }
   *planned.mutable_sinks() = sinks;
+  // A shard that lost its partition must not plan for the new owner.
+  EDDY_RETURN_IF_ERROR(CheckFence(plan_.fence.get()));
   return log_->Append(planned);
 }
 

@@ -19,7 +19,11 @@ void Checkpointer::Write(state::CheckpointManifest progress, BatchReport* report
   progress.set_created_unix_ms(std::chrono::duration_cast<std::chrono::milliseconds>(
                                    std::chrono::system_clock::now().time_since_epoch())
                                    .count());
-  auto written = state_.checkpoints().Write(state_.backend(), std::move(progress));
+  // A fenced shard publishes nothing: the new owner's checkpoints win.
+  Status fenced = CheckFence(plan_.fence.get());
+  Result<CheckpointInfo> written =
+      fenced.ok() ? state_.checkpoints().Write(state_.backend(), std::move(progress))
+                  : Result<CheckpointInfo>(std::move(fenced));
   report->checkpoint_seconds = SecondsSince(started);
   if (!written.ok()) {
     report->checkpoint_error = written.status().ToString();

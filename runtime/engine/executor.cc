@@ -67,6 +67,7 @@ class Driver {
   }
 
   Status Open();
+  Status AnchorShardState();
   Result<std::vector<Offsets>> LatestOffsets(const std::vector<Offsets>& once_targets);
   bool AllSourcesFinished(const std::vector<Offsets>& latest) const;
   Status RunBatch(std::vector<Task>& tasks, BatchReport* report);
@@ -93,6 +94,7 @@ class Driver {
 
 Result<RunSummary> Driver::Run() {
   EDDY_RETURN_IF_ERROR(Open());
+  if (options_.on_open) options_.on_open();
   const auto started = Clock::now();
   RunSummary summary;
   std::vector<Offsets> once_targets;
@@ -179,6 +181,24 @@ Status Driver::Open() {
                                                   : nullptr;
   EDDY_RETURN_IF_ERROR(sinks_.Recover(state_.run_id(), start));
   checkpointer_.Start();
+  return AnchorShardState();
+}
+
+// A shard of a scaled-out job anchors its state in shared storage before
+// its first batch: whichever instance owns the shard next restores this run
+// (its run id, its start offsets) and the batches it logged, rather than
+// starting a run of its own that would write every output again.
+Status Driver::AnchorShardState() {
+  if (plan_.fence == nullptr) return Status::OK();
+  EDDY_ASSIGN_OR_RETURN(auto newest, state_.checkpoints().Latest());
+  if (newest) return Status::OK();
+  EDDY_RETURN_IF_ERROR(state_.Commit(StateWriteBatch(), Progress()));
+  BatchReport anchor;
+  WriteCheckpoint(&anchor);
+  if (!anchor.checkpointed) {
+    return Status::Unavailable("job " + plan_.job.spec.name() +
+                               ": the shard's first checkpoint failed: " + anchor.checkpoint_error);
+  }
   return Status::OK();
 }
 

@@ -55,6 +55,9 @@ struct ExecutorOptions {
   // job's latest state.
   std::string from_checkpoint;
   std::function<void(const BatchReport&)> on_batch;
+  // Called once the job is open: state restored, sinks recovered, before
+  // the first batch (logged batches replay after it).
+  std::function<void()> on_open;
   // Set to ask for a checkpoint (a savepoint) at the next batch boundary,
   // even when the job is idle; the executor clears it once written (or
   // failed). Nothing is written before the job's first batch.

@@ -113,6 +113,10 @@ Status PlanStateSettings(const LoadedJob& job, JobPlan* plan) {
     if (!bytes.ok()) return job.ErrorAt("state.write_buffer", bytes.status().message());
     plan->state_budget.write_buffer_bytes = *bytes;
   }
+  const std::string& scale_mode = job.spec.scale().mode();
+  if (!scale_mode.empty() && scale_mode != "single" && scale_mode != "kafka") {
+    return job.ErrorAt("scale.mode", "expected single or kafka, got '" + scale_mode + "'");
+  }
   const spec::CheckpointSpec& checkpoint = job.spec.checkpoint();
   if (checkpoint.every_batches() < 0)
     return job.ErrorAt("checkpoint.every_batches", "must not be negative");
@@ -144,10 +148,18 @@ Result<std::unique_ptr<JobPlan>> PlanJob(LoadedJob job, ConnectorContext context
   plan->job = std::move(job);
   const LoadedJob& loaded = plan->job;
   const spec::JobSpec& spec = loaded.spec;
-  plan->state_dir = StateDirectory(loaded);
+  if (context.shard) {
+    // A shard of a scaled-out job: the caller chose its directories.
+    plan->state_dir = context.state_dir;
+    plan->durable_dir = context.shard->durable_dir;
+    plan->fence = context.shard->fence;
+  } else {
+    plan->state_dir = StateDirectory(loaded);
+    plan->durable_dir = plan->state_dir;
+  }
   context.job_name = spec.name();
   context.base_dir = loaded.base_dir;
-  context.state_dir = plan->state_dir;
+  context.state_dir = plan->durable_dir;
   context.kafka = spec.kafka();
 
   if (!spec.trigger().interval().empty()) {

@@ -54,7 +54,15 @@ struct JobPlan {
   std::vector<std::unique_ptr<StatefulOperator>> stateful_operators;  // by spec index
   std::vector<std::unique_ptr<Sink>> sinks;                           // by spec index
   std::unique_ptr<DeadLetterSink> dead_letter;
+  // The live RocksDB state (db/) lives in state_dir; checkpoints and the
+  // offsets log in durable_dir. They are one directory, except for a shard
+  // of a scaled-out job: its live state is local to the instance, its
+  // checkpoints and log on storage every instance reaches.
   std::string state_dir;
+  std::string durable_dir;
+  // The shard's fence (null for a single-process job): checked before
+  // every write that others can see.
+  std::shared_ptr<const Fence> fence;
   int64_t trigger_interval_micros = 1000000;
   int64_t max_records_per_partition = 100000;
   std::vector<SourceEventTime> event_time;  // by source spec index

@@ -25,7 +25,7 @@ std::string NewRunId() {
 Status JobState::Open(const std::string& from_checkpoint) {
   const std::string db_dir = (std::filesystem::path(plan_.state_dir) / "db").string();
   checkpoints_ = std::make_unique<CheckpointStore>(
-      (std::filesystem::path(plan_.state_dir) / "checkpoints").string(), plan_.checkpoint_keep);
+      (std::filesystem::path(plan_.durable_dir) / "checkpoints").string(), plan_.checkpoint_keep);
   std::error_code ec;
   if (!from_checkpoint.empty()) {
     EDDY_ASSIGN_OR_RETURN(CheckpointInfo checkpoint, CheckpointStore::Read(from_checkpoint));
@@ -39,6 +39,11 @@ Status JobState::Open(const std::string& from_checkpoint) {
       EDDY_RETURN_IF_ERROR(OpenNewestCheckpoint(db_dir));
     } else {
       EDDY_RETURN_IF_ERROR(opened);
+      EDDY_ASSIGN_OR_RETURN(bool behind, LiveStateBehindCheckpoints());
+      if (behind) {
+        backend_.reset();
+        EDDY_RETURN_IF_ERROR(OpenNewestCheckpoint(db_dir));
+      }
     }
   } else {
     EDDY_RETURN_IF_ERROR(OpenNewestCheckpoint(db_dir));
@@ -60,6 +65,28 @@ Status JobState::Open(const std::string& from_checkpoint) {
   return Status::OK();
 }
 
+// A shard's live state is local to the instance that last ran it, its
+// checkpoints shared: when another instance ran the shard since (a newer
+// checkpoint, or one of another run), the local state is stale and the
+// newest checkpoint is where to start. A single-process job's checkpoints
+// are taken from its live state, which is never behind them.
+Result<bool> JobState::LiveStateBehindCheckpoints() {
+  if (plan_.durable_dir == plan_.state_dir) return false;
+  EDDY_ASSIGN_OR_RETURN(auto newest, checkpoints_->Latest());
+  if (!newest) return false;
+  EDDY_ASSIGN_OR_RETURN(auto progress, ReadProgress());
+  EDDY_ASSIGN_OR_RETURN(auto run, backend_->GetMeta(kRunIdKey));
+  const bool behind = !progress || progress->batch_id() < newest->manifest.batch_id() || !run ||
+                      *run != newest->manifest.run_id();
+  if (behind) {
+    spdlog::info("job={} local state ({}) is behind checkpoint {} (batch {}): restoring it",
+                 plan_.job.spec.name(),
+                 progress ? "batch " + std::to_string(progress->batch_id()) : "empty", newest->path,
+                 newest->manifest.batch_id());
+  }
+  return behind;
+}
+
 // The run id identifies this job's output; it is created with the state
 // and restored with it.
 Status JobState::OpenRun() {
@@ -76,6 +103,7 @@ Status JobState::OpenRun() {
 }
 
 Status JobState::Commit(StateWriteBatch writes, const state::CheckpointManifest& progress) {
+  EDDY_RETURN_IF_ERROR(CheckFence(plan_.fence.get()));
   writes.PutMeta(kProgressKey, progress.SerializeAsString());
   return backend_->Commit(std::move(writes));
 }
@@ -129,7 +157,7 @@ Status JobState::OpenNewestCheckpoint(const std::string& db_dir) {
   EDDY_ASSIGN_OR_RETURN(auto checkpoints, checkpoints_->List());
   std::error_code ec;
   for (const auto& entry : std::filesystem::directory_iterator(
-           std::filesystem::path(plan_.state_dir) / "checkpoints", ec)) {
+           std::filesystem::path(plan_.durable_dir) / "checkpoints", ec)) {
     const std::string name = entry.path().filename().string();
     if (name.rfind("chk-", 0) != 0 && name.rfind(".tmp-chk-", 0) != 0) continue;
     const bool complete = std::any_of(checkpoints.begin(), checkpoints.end(), [&](const auto& c) {

@@ -54,6 +54,7 @@ class JobState {
   Status OpenNewestCheckpoint(const std::string& db_dir);
   Result<std::optional<state::CheckpointManifest>> ReadProgress() const;
   Status OpenRun();
+  Result<bool> LiveStateBehindCheckpoints();
 
   const JobPlan& plan_;
   std::unique_ptr<StateBackend> backend_;

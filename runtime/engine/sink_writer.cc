@@ -67,6 +67,7 @@ SinkPositions SinkWriter::Positions() const {
 
 Status SinkWriter::Write(size_t sink, const Batch& rows, const WriteContext& context,
                          DeadLetters* dead_letters, BatchReport* report) {
+  EDDY_RETURN_IF_ERROR(CheckFence(plan_.fence.get()));
   EDDY_RETURN_IF_ERROR(plan_.sinks[sink]->Write(rows, context, dead_letters));
   report->records_out += static_cast<int64_t>(rows.num_rows());
   for (size_t row = 0; row < rows.num_rows() && report->samples.size() < samples_per_batch_;
@@ -78,6 +79,7 @@ Status SinkWriter::Write(size_t sink, const Batch& rows, const WriteContext& con
 }
 
 Status SinkWriter::Finish(const DeadLetters& dead_letters, BatchId batch_id, BatchReport* report) {
+  EDDY_RETURN_IF_ERROR(CheckFence(plan_.fence.get()));
   if (!dead_letters.empty()) {
     for (const DeadLetter& letter : dead_letters) {
       spdlog::debug("dead letter from {} ({}/{}@{}): {}", letter.node, letter.topic,

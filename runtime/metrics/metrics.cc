@@ -280,7 +280,19 @@ struct Families {
         tree_nodes(GaugeFamily("eddy_model_tree_nodes", "Nodes in a Hoeffding tree.", registry)),
         tree_depth(GaugeFamily("eddy_model_tree_depth", "Depth of a Hoeffding tree.", registry)),
         cluster_size(GaugeFamily("eddy_model_cluster_size", "Points assigned to a k-means cluster.",
-                                 registry)) {}
+                                 registry)),
+        instance_partitions(GaugeFamily("eddy_instance_partitions",
+                                        "Partitions this instance of a scaled-out job owns.",
+                                        registry)),
+        partition_moves(Counter("eddy_instance_partition_moves_total",
+                                "Partitions a scaled-out job's instance received "
+                                "(change=\"assigned\"), gave back (\"revoked\") or lost while "
+                                "away (\"fenced\").",
+                                registry)),
+        restore_duration(Hist("eddy_instance_restore_seconds",
+                              "From a partition's assignment to its shard open (state "
+                              "restored, sinks recovered).",
+                              registry)) {}
 
   static Family<prometheus::Counter>& Counter(const char* name, const char* help,
                                               prometheus::Registry& registry) {
@@ -328,6 +340,9 @@ struct Families {
   Family<prometheus::Gauge>& tree_nodes;
   Family<prometheus::Gauge>& tree_depth;
   Family<prometheus::Gauge>& cluster_size;
+  Family<prometheus::Gauge>& instance_partitions;
+  Family<prometheus::Counter>& partition_moves;
+  Family<prometheus::Histogram>& restore_duration;
 };
 
 enum Phase { kFetch, kProcess, kSink, kCheckpoint, kPhaseCount };
@@ -450,6 +465,27 @@ class JobMetricsImpl : public JobMetrics {
     std::lock_guard<std::mutex> lock(mutex_);
     families_.late_records.Add({{"job", job_}, {"operator", op}})
         .Increment(static_cast<double>(records));
+  }
+
+  void RecordInstanceChange(InstanceChange change, int64_t owned_partitions,
+                            double restore_seconds) override {
+    std::lock_guard<std::mutex> lock(mutex_);
+    families_.instance_partitions.Add({{"job", job_}}).Set(static_cast<double>(owned_partitions));
+    switch (change) {
+      case InstanceChange::kAssigned:
+        families_.partition_moves.Add({{"job", job_}, {"change", "assigned"}}).Increment();
+        break;
+      case InstanceChange::kRevoked:
+        families_.partition_moves.Add({{"job", job_}, {"change", "revoked"}}).Increment();
+        break;
+      case InstanceChange::kFenced:
+        families_.partition_moves.Add({{"job", job_}, {"change", "fenced"}}).Increment();
+        break;
+      case InstanceChange::kRestored:
+        families_.restore_duration.Add({{"job", job_}}, CheckpointBuckets())
+            .Observe(restore_seconds);
+        break;
+    }
   }
 
   void RecordCheckpoint(bool ok, double seconds, int64_t bytes) override {

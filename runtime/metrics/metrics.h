@@ -50,9 +50,18 @@ struct LearnerMetrics {
   std::vector<double> cluster_sizes;
 };
 
+// What changed for an instance of a scaled-out job (runtime/scale).
+enum class InstanceChange { kAssigned, kRevoked, kFenced, kRestored };
+
 class JobMetrics {
  public:
   virtual ~JobMetrics() = default;
+
+  // An instance of a scaled-out job received, gave back or lost a
+  // partition (it now owns `owned_partitions`), or opened one's shard
+  // `restore_seconds` after the assignment.
+  virtual void RecordInstanceChange(InstanceChange change, int64_t owned_partitions,
+                                    double restore_seconds) = 0;
 
   // Everything a batch measured: per-node records and bytes, batch and phase
   // durations, records per batch, end-to-end latency, offsets and lag per

@@ -453,13 +453,13 @@ TEST(JobSpecLoaderTest, UnknownKeyListsFieldsAndSuggestsTheClosest) {
   EXPECT_EQ(ErrorOf("name: j\nsources:\n  - name: s\n    kafka:\n      topic: orders\n"),
             "job.yaml:5:7: sources[0].kafka: unknown key 'topic' (expected one of: brokers, "
             "topics, group_id, start, properties, partitions); did you mean 'topics'?");
-  EXPECT_EQ(
-      ErrorOf("nmae: j\n"),
-      "job.yaml:1:1: unknown key 'nmae' (expected one of: name, description, sources, "
-      "operators, sinks, trigger, state, dead_letter, kafka, checkpoint); did you mean 'name'?");
+  EXPECT_EQ(ErrorOf("nmae: j\n"),
+            "job.yaml:1:1: unknown key 'nmae' (expected one of: name, description, sources, "
+            "operators, sinks, trigger, state, dead_letter, kafka, checkpoint, scale); did you "
+            "mean 'name'?");
   EXPECT_EQ(ErrorOf("name: j\nwatermark: 5s\n"),
             "job.yaml:2:1: unknown key 'watermark' (expected one of: name, description, sources, "
-            "operators, sinks, trigger, state, dead_letter, kafka, checkpoint)");
+            "operators, sinks, trigger, state, dead_letter, kafka, checkpoint, scale)");
   EXPECT_EQ(ErrorOf("name: j\noperators: [{name: u, union: {all: true}}]\n"),
             "job.yaml:2:31: operators[0].union: unknown key 'all' (this section takes no keys)");
 }

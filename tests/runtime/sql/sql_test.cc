@@ -370,7 +370,8 @@ TEST(SqlErrorTest, DeclarationsAndOptions) {
             "dead_letter.kafka.topic, dead_letter.kafka.properties.*, "
             "dead_letter.kafka.partitions, dead_letter.kafka.delivery, dead_letter.file.path, "
             "kafka.brokers, kafka.properties.*, checkpoint.every_batches, checkpoint.interval, "
-            "checkpoint.keep); did you mean 'trigger.interval'?");
+            "checkpoint.keep, scale.mode, scale.instance, scale.group, scale.shared_dir, "
+            "scale.session_timeout, scale.assignment); did you mean 'trigger.interval'?");
   EXPECT_EQ(Error("CREATE SOURCE s (a text) WITH (connector = 'kafka', topic = 't');\n"
                   "CREATE SINK o WITH (connector = 'stdout');"),
             "job.sql:2:13: sink 'o' has no query: INSERT INTO o SELECT ...");

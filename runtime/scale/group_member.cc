@@ -1,0 +1,208 @@
+#include "runtime/scale/group_member.h"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+
+namespace eddy {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+std::vector<int32_t> PartitionsOf(const rd_kafka_topic_partition_list_t* list) {
+  std::vector<int32_t> partitions;
+  for (int idx = 0; list != nullptr && idx < list->cnt; ++idx) {
+    partitions.push_back(list->elems[idx].partition);
+  }
+  std::sort(partitions.begin(), partitions.end());
+  return partitions;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<GroupMember>> GroupMember::Start(GroupMemberOptions options,
+                                                        ShardListener* listener) {
+  if (options.assignment != "range" && options.assignment != "roundrobin") {
+    return Status::InvalidArgument("scale.assignment: expected range or roundrobin, got '" +
+                                   options.assignment + "'");
+  }
+  std::unique_ptr<GroupMember> member(new GroupMember(std::move(options), listener));
+  EDDY_RETURN_IF_ERROR(member->Connect());
+  member->poller_ = std::thread([raw = member.get()] { raw->PollLoop(); });
+  return member;
+}
+
+GroupMember::~GroupMember() { Stop(); }
+
+Status GroupMember::Connect() {
+  KafkaClientConfig client = options_.client;
+  const int64_t session_ms = options_.session_timeout.count();
+  client.properties.insert(
+      client.properties.begin(),
+      {{"session.timeout.ms", std::to_string(session_ms)},
+       // Several heartbeats per session, so one lost heartbeat is no eviction.
+       {"heartbeat.interval.ms", std::to_string(std::max<int64_t>(100, session_ms / 5))},
+       {"partition.assignment.strategy", options_.assignment}});
+  if (!options_.instance.empty()) {
+    client.properties.emplace_back("group.instance.id", options_.instance);
+  }
+  EDDY_ASSIGN_OR_RETURN(consumer_,
+                        CreateGroupConsumer(client, options_.group, &RebalanceCallback, this));
+  KafkaPartitionList topics(rd_kafka_topic_partition_list_new(1));
+  rd_kafka_topic_partition_list_add(topics.get(), options_.topic.c_str(), RD_KAFKA_PARTITION_UA);
+  const rd_kafka_resp_err_t err = rd_kafka_subscribe(consumer_.get(), topics.get());
+  if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    return Status::Unavailable("group " + options_.group + ": subscribe to " + options_.topic +
+                               ": " + rd_kafka_err2str(err));
+  }
+  return Status::OK();
+}
+
+void GroupMember::Stop() {
+  if (stopping_.exchange(true)) {
+    if (poller_.joinable()) poller_.join();
+    return;
+  }
+  if (poller_.joinable()) poller_.join();
+}
+
+std::vector<int32_t> GroupMember::owned() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  std::vector<int32_t> partitions;
+  for (const OwnedPartition& owned : owned_) partitions.push_back(owned.partition);
+  return partitions;
+}
+
+void GroupMember::PollLoop() {
+  while (!stopping_.load()) {
+    // Serves the rebalance callback; the paused partitions yield no records,
+    // only errors worth a log line.
+    rd_kafka_message_t* message = rd_kafka_consumer_poll(consumer_.get(), 100);
+    if (message != nullptr) {
+      if (message->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        spdlog::debug("group={} consumer: {}", options_.group, rd_kafka_message_errstr(message));
+      }
+      rd_kafka_message_destroy(message);
+    }
+    if (Clock::now() >= next_renewal_) {
+      Renew();
+      next_renewal_ = Clock::now() + options_.session_timeout / 6;
+    }
+  }
+  // Leaving the group revokes the partitions through the callback: the
+  // shards stop and checkpoint, and the group rebalances at once instead of
+  // waiting out the session.
+  rd_kafka_consumer_close(consumer_.get());
+}
+
+void GroupMember::RebalanceCallback(rd_kafka_t*, rd_kafka_resp_err_t err,
+                                    rd_kafka_topic_partition_list_t* partitions, void* opaque) {
+  static_cast<GroupMember*>(opaque)->OnRebalance(err, partitions);
+}
+
+void GroupMember::OnRebalance(rd_kafka_resp_err_t err,
+                              rd_kafka_topic_partition_list_t* partitions) {
+  if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+    Assign(partitions);
+  } else {
+    if (err != RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS) {
+      spdlog::warn("group={} rebalance error: {}", options_.group, rd_kafka_err2str(err));
+    }
+    Revoke(partitions);
+  }
+}
+
+void GroupMember::Assign(rd_kafka_topic_partition_list_t* partitions) {
+  rd_kafka_assign(consumer_.get(), partitions);
+  // Nothing is read through the group: the shards read their partitions
+  // themselves, at the offsets in their state.
+  rd_kafka_pause_partitions(consumer_.get(), partitions);
+  ++rebalances_;
+  const auto now = Clock::now();
+
+  // What to commit for a shard that has not reported progress yet: what
+  // the group has, else the start of the partition.
+  KafkaPartitionList committed(rd_kafka_topic_partition_list_copy(partitions));
+  rd_kafka_committed(consumer_.get(), committed.get(), 5000);
+
+  std::vector<OwnedPartition> assigned;
+  for (int idx = 0; idx < partitions->cnt; ++idx) {
+    OwnedPartition owned;
+    owned.partition = partitions->elems[idx].partition;
+    owned.fence = std::make_shared<Fence>();
+    // The assignment itself confirms the membership: a lease from now.
+    owned.fence->ExtendUntil(now + lease());
+    owned.fallback_offset = committed->elems[idx].offset;
+    if (owned.fallback_offset < 0) {
+      int64_t low = 0;
+      int64_t high = 0;
+      if (rd_kafka_query_watermark_offsets(consumer_.get(), options_.topic.c_str(), owned.partition,
+                                           &low, &high, 5000) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+        owned.fallback_offset = low;
+      } else {
+        owned.fallback_offset = 0;
+      }
+    }
+    assigned.push_back(owned);
+  }
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    owned_ = assigned;
+  }
+  next_renewal_ = now;
+  spdlog::info("group={} instance={} assigned partitions [{}] of {}", options_.group,
+               options_.instance, fmt::join(PartitionsOf(partitions), ","), options_.topic);
+  for (const OwnedPartition& owned : assigned) listener_->Assigned(owned.partition, owned.fence);
+}
+
+void GroupMember::Revoke(rd_kafka_topic_partition_list_t* partitions) {
+  const bool lost = rd_kafka_assignment_lost(consumer_.get()) != 0;
+  std::vector<OwnedPartition> revoked;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    revoked.swap(owned_);
+  }
+  const std::vector<int32_t> numbers = PartitionsOf(partitions);
+  spdlog::info("group={} instance={} {} partitions [{}]", options_.group, options_.instance,
+               lost ? "lost" : "gives up", fmt::join(numbers, ","));
+  if (lost) {
+    for (OwnedPartition& owned : revoked) {
+      owned.fence->Revoke("partition " + std::to_string(owned.partition) +
+                          " was given to another instance while this one was away");
+    }
+  }
+  listener_->Revoked(numbers, lost);
+  for (OwnedPartition& owned : revoked) {
+    owned.fence->Revoke("partition " + std::to_string(owned.partition) + " was revoked");
+  }
+  rd_kafka_assign(consumer_.get(), nullptr);
+}
+
+void GroupMember::Renew() {
+  std::vector<OwnedPartition> owned;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    owned = owned_;
+  }
+  if (owned.empty()) return;
+  KafkaPartitionList offsets(rd_kafka_topic_partition_list_new(static_cast<int>(owned.size())));
+  for (const OwnedPartition& partition : owned) {
+    rd_kafka_topic_partition_list_add(offsets.get(), options_.topic.c_str(), partition.partition)
+        ->offset = listener_->NextOffset(partition.partition).value_or(partition.fallback_offset);
+  }
+  const auto sent = Clock::now();
+  // Synchronous, and checked by the coordinator against this member's
+  // generation: success proves the group still counts these partitions as
+  // this instance's.
+  const rd_kafka_resp_err_t err = rd_kafka_commit(consumer_.get(), offsets.get(), 0);
+  if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    spdlog::debug("group={} lease renewal refused: {}", options_.group, rd_kafka_err2str(err));
+    return;
+  }
+  for (size_t idx = 0; idx < owned.size(); ++idx) {
+    if (offsets->elems[idx].err != RD_KAFKA_RESP_ERR_NO_ERROR) continue;
+    owned[idx].fence->ExtendUntil(sent + lease());
+  }
+}
+
+}  // namespace eddy

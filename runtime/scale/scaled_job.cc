@@ -1,0 +1,315 @@
+#include "runtime/scale/scaled_job.h"
+
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+
+#include <condition_variable>
+#include <cstdlib>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <thread>
+
+#include "runtime/engine/executor.h"
+#include "runtime/engine/job_plan.h"
+#include "runtime/scale/group_member.h"
+
+namespace eddy {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double SecondsSince(Clock::time_point start) {
+  return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+std::string DefaultInstance() {
+  if (const char* host = std::getenv("HOSTNAME"); host != nullptr && *host != '\0') return host;
+  char name[256] = {};
+  if (gethostname(name, sizeof(name) - 1) == 0 && name[0] != '\0') return name;
+  return "eddy";
+}
+
+// One shard: partition `partition` of the job, run on its own thread until
+// stopped, restarted from its state after a failure.
+struct Shard {
+  int32_t partition = 0;
+  std::shared_ptr<const Fence> fence;
+  Clock::time_point assigned_at;
+  std::atomic<bool> stop{false};
+  std::atomic<int64_t> next_offset{-1};  // of the leading topic; -1: unknown
+  std::mutex mutex;
+  std::condition_variable wake;  // a stop interrupts the pause between restarts
+  std::thread thread;
+};
+
+class ScaledJob final : public ShardListener {
+ public:
+  ScaledJob(const LoadedJob& job, ScaleSettings settings, const ConnectorContext& context,
+            const ScaledRunOptions& options)
+      : job_(job), settings_(std::move(settings)), context_(context), options_(options) {}
+
+  ~ScaledJob() override { StopAllShards(); }
+
+  Status Run();
+
+  void Assigned(int32_t partition, std::shared_ptr<const Fence> fence) override;
+  void Revoked(const std::vector<int32_t>& partitions, bool lost) override;
+  std::optional<int64_t> NextOffset(int32_t partition) override;
+
+ private:
+  void RunShard(Shard& shard);
+  Status RunShardOnce(Shard& shard, bool* opened);
+  ConnectorContext ShardConnectorContext(const Shard& shard) const;
+  void StopShard(Shard& shard);
+  void StopAllShards();
+  void Report(InstanceEvent::Kind kind, int32_t partition, double seconds = 0) const {
+    if (options_.on_event) options_.on_event({kind, partition, seconds});
+  }
+
+  const LoadedJob& job_;
+  const ScaleSettings settings_;
+  const ConnectorContext& context_;
+  const ScaledRunOptions& options_;
+  std::string bootstrap_;
+
+  std::mutex mutex_;  // guards shards_ and fatal_
+  std::map<int32_t, std::unique_ptr<Shard>> shards_;
+  Status fatal_;
+};
+
+Status ScaledJob::Run() {
+  const spec::KafkaSourceSpec& leading = job_.spec.sources(0).kafka();
+  auto bootstrap = context_.resolve_brokers(EffectiveBrokers(leading.brokers(), job_.spec.kafka()),
+                                            settings_.leading_topic, leading.partitions());
+  if (!bootstrap.ok())
+    return job_.ErrorAt("sources[0].kafka.brokers", bootstrap.status().message());
+  bootstrap_ = *bootstrap;
+
+  GroupMemberOptions member_options;
+  member_options.client.brokers = bootstrap_;
+  for (const auto& [key, value] : job_.spec.kafka().properties()) {
+    member_options.client.properties.emplace_back(key, value);
+  }
+  member_options.group = settings_.group;
+  member_options.instance = settings_.instance;
+  member_options.topic = settings_.leading_topic;
+  member_options.session_timeout = settings_.session_timeout;
+  member_options.assignment = settings_.assignment;
+  EDDY_ASSIGN_OR_RETURN(auto member, GroupMember::Start(member_options, this));
+  spdlog::info("job={} instance={} joined group={} topic={} shared_dir={}", job_.spec.name(),
+               settings_.instance, settings_.group, settings_.leading_topic, settings_.shared_dir);
+  while (!options_.stop->load()) {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      if (!fatal_.ok()) break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  // Leaving the group stops every shard cleanly (Revoked), with a final
+  // checkpoint each, and lets the others take the partitions at once.
+  member->Stop();
+  StopAllShards();
+  std::lock_guard<std::mutex> lock(mutex_);
+  return fatal_;
+}
+
+void ScaledJob::Assigned(int32_t partition, std::shared_ptr<const Fence> fence) {
+  auto shard = std::make_unique<Shard>();
+  shard->partition = partition;
+  shard->fence = std::move(fence);
+  shard->assigned_at = Clock::now();
+  Shard* raw = shard.get();
+  std::unique_ptr<Shard> previous;  // eager rebalances revoke first; be safe
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    previous = std::move(shards_[partition]);
+    shards_[partition] = std::move(shard);
+  }
+  if (previous) StopShard(*previous);
+  Report(InstanceEvent::Kind::kAssigned, partition);
+  raw->thread = std::thread([this, raw] { RunShard(*raw); });
+}
+
+// Called with the partitions' fences still valid (unless lost): each shard
+// finishes its batch, commits and checkpoints before the group moves it.
+void ScaledJob::Revoked(const std::vector<int32_t>& partitions, bool lost) {
+  std::vector<std::unique_ptr<Shard>> stopping;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    for (int32_t partition : partitions) {
+      auto it = shards_.find(partition);
+      if (it == shards_.end()) continue;
+      stopping.push_back(std::move(it->second));
+      shards_.erase(it);
+    }
+  }
+  for (auto& shard : stopping) shard->stop = true;
+  for (auto& shard : stopping) {
+    StopShard(*shard);
+    Report(lost ? InstanceEvent::Kind::kFenced : InstanceEvent::Kind::kRevoked, shard->partition);
+  }
+}
+
+std::optional<int64_t> ScaledJob::NextOffset(int32_t partition) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  auto it = shards_.find(partition);
+  if (it == shards_.end() || it->second->next_offset.load() < 0) return std::nullopt;
+  return it->second->next_offset.load();
+}
+
+void ScaledJob::StopShard(Shard& shard) {
+  {
+    std::lock_guard<std::mutex> lock(shard.mutex);
+    shard.stop = true;
+  }
+  shard.wake.notify_all();
+  if (shard.thread.joinable()) shard.thread.join();
+}
+
+void ScaledJob::StopAllShards() {
+  std::map<int32_t, std::unique_ptr<Shard>> shards;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    shards.swap(shards_);
+  }
+  for (auto& [partition, shard] : shards) shard->stop = true;
+  for (auto& [partition, shard] : shards) StopShard(*shard);
+}
+
+ConnectorContext ScaledJob::ShardConnectorContext(const Shard& shard) const {
+  const std::string name = "shards/" + std::to_string(shard.partition);
+  ConnectorContext context = context_;
+  context.state_dir = (std::filesystem::path(StateDirectory(job_)) / name).string();
+  ShardContext shard_context;
+  shard_context.partition = shard.partition;
+  shard_context.fence = shard.fence;
+  shard_context.durable_dir = (std::filesystem::path(settings_.shared_dir) / name).string();
+  // A record not delivered within a lease is failed rather than sent late.
+  shard_context.write_timeout = settings_.session_timeout / 2;
+  context.shard = std::move(shard_context);
+  return context;
+}
+
+void ScaledJob::RunShard(Shard& shard) {
+  bool opened = false;
+  while (!shard.stop.load()) {
+    Status status = RunShardOnce(shard, &opened);
+    if (shard.stop.load()) break;
+    if (status.ok()) break;  // bounded input, all read
+    if (!shard.fence->Check().ok()) {
+      // The group moved the partition; the member will say so (Revoked).
+      spdlog::warn("job={} shard={} stopped: {}", job_.spec.name(), shard.partition,
+                   status.ToString());
+      Report(InstanceEvent::Kind::kFenced, shard.partition);
+      break;
+    }
+    if (status.code() == StatusCode::kInvalidArgument) {
+      // The job itself is wrong (it did not plan): no restart fixes that.
+      std::lock_guard<std::mutex> lock(mutex_);
+      if (fatal_.ok()) fatal_ = status;
+      break;
+    }
+    spdlog::warn("job={} shard={} failed, restarting from its state in 2s: {}", job_.spec.name(),
+                 shard.partition, status.ToString());
+    std::unique_lock<std::mutex> lock(shard.mutex);
+    shard.wake.wait_for(lock, std::chrono::seconds(2), [&] { return shard.stop.load(); });
+  }
+}
+
+Status ScaledJob::RunShardOnce(Shard& shard, bool* opened) {
+  EDDY_ASSIGN_OR_RETURN(auto plan, PlanJob(job_, ShardConnectorContext(shard)));
+  ExecutorOptions executor;
+  executor.stop = &shard.stop;
+  executor.threads = options_.threads_per_shard;
+  executor.on_open = [&] {
+    if (*opened) return;
+    *opened = true;
+    const double seconds = SecondsSince(shard.assigned_at);
+    spdlog::info("job={} shard={} open after {:.3f}s (state restored, sinks recovered)",
+                 job_.spec.name(), shard.partition, seconds);
+    Report(InstanceEvent::Kind::kRestored, shard.partition, seconds);
+  };
+  executor.on_batch = [&](const BatchReport& report) {
+    for (const PartitionProgress& progress : report.partitions) {
+      if (progress.topic == settings_.leading_topic && progress.partition == shard.partition) {
+        shard.next_offset = progress.next_offset;
+      }
+    }
+    if (options_.on_batch) options_.on_batch(shard.partition, report);
+  };
+  return RunJob(*plan, executor).status();
+}
+
+}  // namespace
+
+bool IsScaledOut(const spec::JobSpec& spec) { return spec.scale().mode() == "kafka"; }
+
+Result<ScaleSettings> CheckScaleSettings(const LoadedJob& job) {
+  const spec::JobSpec& spec = job.spec;
+  const spec::ScaleSpec& scale = spec.scale();
+  if (scale.mode() != "kafka") {
+    return job.ErrorAt("scale.mode", "expected single or kafka, got '" + scale.mode() + "'");
+  }
+  ScaleSettings settings;
+  if (scale.shared_dir().empty()) {
+    return job.ErrorAt("scale.shared_dir",
+                       "a scaled-out job needs storage every instance reaches (a shared volume) "
+                       "for its partitions' checkpoints");
+  }
+  std::filesystem::path shared(scale.shared_dir());
+  if (shared.is_relative() && !job.base_dir.empty())
+    shared = std::filesystem::path(job.base_dir) / shared;
+  settings.shared_dir = (shared / spec.name()).lexically_normal().string();
+  settings.group = scale.group().empty() ? "eddy." + spec.name() : scale.group();
+  settings.instance = scale.instance().empty() ? DefaultInstance() : scale.instance();
+  if (!scale.session_timeout().empty()) {
+    auto micros = ParseDurationMicros(scale.session_timeout());
+    if (!micros.ok()) return job.ErrorAt("scale.session_timeout", micros.status().message());
+    if (*micros < 1'000'000) return job.ErrorAt("scale.session_timeout", "must be at least 1s");
+    settings.session_timeout = std::chrono::milliseconds(*micros / 1000);
+  }
+  if (!scale.assignment().empty()) settings.assignment = scale.assignment();
+  if (settings.assignment != "range" && settings.assignment != "roundrobin") {
+    return job.ErrorAt("scale.assignment",
+                       "expected range or roundrobin, got '" + settings.assignment + "'");
+  }
+  for (int idx = 0; idx < spec.sources_size(); ++idx) {
+    const spec::SourceSpec& source = spec.sources(idx);
+    const std::string at = "sources[" + std::to_string(idx) + "]";
+    if (source.kind_case() != spec::SourceSpec::kKafka) {
+      return job.ErrorAt(at,
+                         "a scaled-out job reads only Kafka sources: the group divides "
+                         "their partitions, and a file or generator has none to divide");
+    }
+    if (EffectiveBrokers(source.kafka().brokers(), spec.kafka()) == "embedded") {
+      return job.ErrorAt(at + ".kafka.brokers",
+                         "the instances of a scaled-out job must share a broker: set "
+                         "kafka.brokers (`eddy broker` runs one for development)");
+    }
+  }
+  for (int idx = 0; idx < spec.sinks_size(); ++idx) {
+    if (spec.sinks(idx).kind_case() != spec::SinkSpec::kKafka) {
+      return job.ErrorAt("sinks[" + std::to_string(idx) + "]",
+                         "a scaled-out job writes only to Kafka sinks: instances cannot share "
+                         "a file or a terminal");
+    }
+  }
+  if (spec.dead_letter().kind_case() == spec::DeadLetterSpec::kFile) {
+    return job.ErrorAt("dead_letter.file",
+                       "a scaled-out job's dead letters go to Kafka, or (without a "
+                       "dead_letter setting) to a file per partition under scale.shared_dir");
+  }
+  settings.leading_topic = spec.sources(0).kafka().topics(0);
+  return settings;
+}
+
+Status RunScaledJob(const LoadedJob& job, const ConnectorContext& context,
+                    const ScaledRunOptions& options) {
+  EDDY_ASSIGN_OR_RETURN(ScaleSettings settings, CheckScaleSettings(job));
+  ScaledJob scaled(job, std::move(settings), context, options);
+  return scaled.Run();
+}
+
+}  // namespace eddy

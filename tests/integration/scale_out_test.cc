@@ -1,0 +1,327 @@
+// Scale-out (docs/scale-out.md): one windowed job run as several `eddy run`
+// processes that divide the input topic's partitions through a Kafka
+// consumer group, against a broker over TCP. Whatever happens to the
+// instances — three from the start, kill -9 at random moments, 1 → 3 → 2
+// while running, one frozen with SIGSTOP until its partitions moved — the
+// output topic must hold exactly the window results of one uninterrupted
+// single-process run over the same input: the same records, none twice,
+// each key's windows in order.
+
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <map>
+#include <random>
+#include <set>
+#include <thread>
+
+#include "connectors/kafka/embedded_broker.h"
+#include "tests/integration/kafka_test_util.h"
+
+namespace eddy {
+namespace {
+
+constexpr int kPartitions = 6;
+constexpr int kUsersPerPartition = 10;
+constexpr int kChunks = 10;
+constexpr int kRecordsPerChunk = 300;               // per partition
+constexpr int64_t kBaseMillis = 1'767'225'600'000;  // 2026-01-01
+constexpr int64_t kStepMillis = 20;
+constexpr int64_t kWindowMillis = 1000;
+
+class ScaleOutTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto broker = EmbeddedBroker::Start({});
+    ASSERT_TRUE(broker.ok()) << broker.status().ToString();
+    broker_ = std::move(broker).value();
+    for (const char* topic : {"events", "out", "reference"}) {
+      ASSERT_TRUE(broker_->CreateTopic(topic, kPartitions).ok());
+    }
+    dir_ = testing::MakeTempDir("eddy-scale");
+  }
+
+  void TearDown() override {
+    for (auto& [name, pid] : running_) {
+      kill(pid, SIGKILL);
+      testing::WaitForExit(pid);
+    }
+  }
+
+  // The job: per user, tumbling 1 s windows of count and sum. `scaled`
+  // runs it as instance `instance` of the group; otherwise as one process.
+  std::string WriteJob(const std::string& instance, const std::string& out, bool scaled) {
+    std::string job =
+        "name: clicks\n"
+        "kafka: { brokers: \"" +
+        broker_->bootstrap() +
+        "\" }\n"
+        "sources:\n"
+        "  - name: events\n"
+        "    kafka: { topics: [events] }\n"
+        "    format: json\n"
+        "    schema:\n"
+        "      - { name: user, type: string }\n"
+        "      - { name: amount, type: int64 }\n"
+        "      - { name: ts, type: timestamp }\n"
+        "    event_time: { column: ts, max_out_of_orderness: 100ms }\n"
+        "operators:\n"
+        "  - name: per_user\n"
+        "    window:\n"
+        "      key: [user]\n"
+        "      type: tumbling\n"
+        "      size: 1s\n"
+        "      aggregates: [\"count(*) AS n\", \"sum(amount) AS total\"]\n"
+        "sinks:\n"
+        "  - name: out\n"
+        "    input: per_user\n"
+        "    kafka: { key: user, topic: " +
+        out +
+        " }\n"
+        "    format: json\n"
+        "trigger: { interval: 100ms, max_records_per_partition: 100 }\n"
+        "state: { dir: " +
+        dir_ + "/state-" + instance +
+        " }\n"
+        "checkpoint: { every_batches: 4 }\n";
+    if (scaled) {
+      job +=
+          "scale:\n"
+          "  mode: kafka\n"
+          "  instance: " +
+          instance +
+          "\n"
+          "  shared_dir: " +
+          dir_ +
+          "/shared\n"
+          "  session_timeout: 6s\n";
+    }
+    const std::string path = dir_ + "/" + instance + ".yaml";
+    testing::WriteFile(path, job);
+    return path;
+  }
+
+  void Start(const std::string& instance) {
+    const std::string job = WriteJob(instance, "out", /*scaled=*/true);
+    running_[instance] = testing::SpawnEddy({"run", job, "--metrics-address", "off"},
+                                            dir_ + "/" + instance + ".log");
+  }
+  void Kill(const std::string& instance, int signal) {
+    const pid_t pid = running_.at(instance);
+    kill(pid, signal);
+    if (signal == SIGKILL || signal == SIGTERM) {
+      testing::WaitForExit(pid);
+      running_.erase(instance);
+    }
+  }
+  std::string Log(const std::string& instance) {
+    return testing::ReadFile(dir_ + "/" + instance + ".log");
+  }
+
+  // Chunk `chunk` of the input: per partition, records in event-time order
+  // of the users that live there; the last chunk ends every partition with
+  // a record far in the future, which closes every window before it.
+  void ProduceChunk(int chunk) {
+    std::vector<testing::TestRecord> records;
+    for (int partition = 0; partition < kPartitions; ++partition) {
+      for (int idx = 0; idx < kRecordsPerChunk; ++idx) {
+        const int64_t step = static_cast<int64_t>(chunk) * kRecordsPerChunk + idx;
+        const int user = partition + kPartitions * (idx % kUsersPerPartition);
+        const int64_t ts = kBaseMillis + step * kStepMillis;
+        const std::string value = "{\"user\": \"u" + std::to_string(user) +
+                                  "\", \"amount\": " + std::to_string((chunk * 7 + idx) % 13) +
+                                  ", \"ts\": " + std::to_string(ts) + "}";
+        records.push_back({partition, "u" + std::to_string(user), value, {}});
+      }
+      if (chunk == kChunks - 1) {
+        const std::string flush = "{\"user\": \"flush\", \"amount\": 0, \"ts\": " +
+                                  std::to_string(kBaseMillis + 100'000'000) + "}";
+        records.push_back({partition, std::nullopt, flush, {}});
+      }
+    }
+    testing::ProduceRecords(broker_->bootstrap(), "events", records);
+  }
+
+  // Windows the whole input closes: every (user, second) it touches.
+  static size_t ExpectedWindows() {
+    const int64_t steps = static_cast<int64_t>(kChunks) * kRecordsPerChunk;
+    std::set<std::pair<int, int64_t>> windows;
+    for (int64_t step = 0; step < steps; ++step) {
+      for (int partition = 0; partition < kPartitions; ++partition) {
+        const int user = partition + kPartitions * static_cast<int>(step % kUsersPerPartition);
+        windows.insert({user, (step * kStepMillis) / kWindowMillis});
+      }
+    }
+    return windows.size();
+  }
+
+  // Waits until `topic` holds `count` records and no more arrive for 3 s.
+  std::vector<testing::TestRecord> AwaitOutput(const std::string& topic, size_t count) {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(180);
+    std::vector<testing::TestRecord> records;
+    auto stable_since = std::chrono::steady_clock::now();
+    size_t last = 0;
+    while (std::chrono::steady_clock::now() < deadline) {
+      records = testing::ConsumeAll(broker_->bootstrap(), topic);
+      if (records.size() != last) {
+        last = records.size();
+        stable_since = std::chrono::steady_clock::now();
+      }
+      if (records.size() >= count &&
+          std::chrono::steady_clock::now() - stable_since > std::chrono::seconds(3)) {
+        break;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    }
+    return records;
+  }
+
+  // The single-process run over the complete input, to compare with.
+  std::vector<testing::TestRecord> ReferenceOutput() {
+    const std::string job = WriteJob("reference", "reference", /*scaled=*/false);
+    const testing::ProcessResult run =
+        testing::RunEddy("run " + job + " --once --metrics-address off");
+    EXPECT_EQ(run.exit_code, 0) << run.output;
+    return testing::ConsumeAll(broker_->bootstrap(), "reference");
+  }
+
+  // Same records as the reference (as a multiset: partitions interleave
+  // differently), none twice, and each user's windows in order.
+  void ExpectExactlyTheReference(const std::vector<testing::TestRecord>& out) {
+    const std::vector<testing::TestRecord> reference = ReferenceOutput();
+    ASSERT_EQ(reference.size(), ExpectedWindows());
+    std::multiset<std::string> expected;
+    for (const auto& record : reference) expected.insert(record.value);
+    std::multiset<std::string> actual;
+    for (const auto& record : out) actual.insert(record.value);
+    EXPECT_EQ(out.size(), reference.size());
+    std::vector<std::string> missing;
+    std::set_difference(expected.begin(), expected.end(), actual.begin(), actual.end(),
+                        std::back_inserter(missing));
+    std::vector<std::string> extra;
+    std::set_difference(actual.begin(), actual.end(), expected.begin(), expected.end(),
+                        std::back_inserter(extra));
+    EXPECT_TRUE(missing.empty()) << missing.size() << " missing, e.g. " << missing.front();
+    EXPECT_TRUE(extra.empty()) << extra.size() << " extra (duplicated), e.g. " << extra.front();
+    // Per user, window starts strictly increase in the output's order.
+    std::map<std::string, std::string> last_start;
+    for (const auto& record : out) {
+      const std::string& value = record.value;
+      const size_t user_at = value.find("\"user\":");
+      const size_t start_at = value.find("\"window_start\":");
+      ASSERT_NE(user_at, std::string::npos) << value;
+      ASSERT_NE(start_at, std::string::npos) << value;
+      const std::string user = value.substr(user_at, value.find(',', user_at) - user_at);
+      const std::string start = value.substr(start_at, value.find(',', start_at) - start_at);
+      auto [it, inserted] = last_start.emplace(user, start);
+      if (!inserted) {
+        EXPECT_LT(it->second, start) << user << " out of order";
+        it->second = start;
+      }
+    }
+  }
+
+  std::unique_ptr<EmbeddedBroker> broker_;
+  std::string dir_;
+  std::map<std::string, pid_t> running_;
+};
+
+TEST_F(ScaleOutTest, ThreeInstancesDivideThePartitionsAndEqualOneProcess) {
+  for (const char* instance : {"a", "b", "c"}) Start(instance);
+  for (int chunk = 0; chunk < kChunks; ++chunk) {
+    ProduceChunk(chunk);
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  }
+  const auto out = AwaitOutput("out", ExpectedWindows());
+  for (const char* instance : {"a", "b", "c"}) {
+    EXPECT_NE(Log(instance).find("assigned partitions"), std::string::npos) << Log(instance);
+    Kill(instance, SIGTERM);
+  }
+  ExpectExactlyTheReference(out);
+}
+
+TEST_F(ScaleOutTest, KillNineOfThreeAtRandomMomentsLosesAndDuplicatesNothing) {
+  const std::vector<std::string> instances = {"a", "b", "c"};
+  for (const auto& instance : instances) Start(instance);
+  std::mt19937 random(20261203);
+  std::uniform_int_distribution<int> pick(0, 2);
+  std::uniform_int_distribution<int> pause_ms(200, 1500);
+  for (int chunk = 0; chunk < kChunks; ++chunk) {
+    ProduceChunk(chunk);
+    std::this_thread::sleep_for(std::chrono::milliseconds(pause_ms(random)));
+    if (chunk % 3 == 1) {
+      // kill -9 at a random moment; the instance comes back (same name,
+      // same local state) a moment later, as a StatefulSet pod would.
+      const std::string victim = instances[pick(random)];
+      Kill(victim, SIGKILL);
+      std::this_thread::sleep_for(std::chrono::milliseconds(pause_ms(random)));
+      Start(victim);
+    }
+  }
+  const auto out = AwaitOutput("out", ExpectedWindows());
+  for (const auto& instance : instances) Kill(instance, SIGTERM);
+  ExpectExactlyTheReference(out);
+}
+
+TEST_F(ScaleOutTest, ScalingOneToThreeToTwoWhileRunningMovesStateExactly) {
+  Start("a");
+  for (int chunk = 0; chunk < 3; ++chunk) ProduceChunk(chunk);
+  std::this_thread::sleep_for(std::chrono::seconds(3));
+  Start("b");
+  Start("c");
+  // The group rebalances (seconds on the test broker) and hands b and c
+  // partitions with a's state.
+  for (const char* instance : {"b", "c"}) {
+    ASSERT_TRUE(
+        testing::WaitForLogCount(dir_ + "/" + instance + ".log", "assigned partitions", 1, 60000))
+        << Log(instance);
+  }
+  for (int chunk = 3; chunk < 7; ++chunk) {
+    ProduceChunk(chunk);
+    std::this_thread::sleep_for(std::chrono::seconds(1));
+  }
+  // Scale down: b leaves the group cleanly (SIGTERM), its shards checkpoint.
+  Kill("b", SIGTERM);
+  for (int chunk = 7; chunk < kChunks; ++chunk) ProduceChunk(chunk);
+  const auto out = AwaitOutput("out", ExpectedWindows());
+  EXPECT_NE(Log("b").find("gives up partitions"), std::string::npos) << Log("b");
+  Kill("a", SIGTERM);
+  Kill("c", SIGTERM);
+  ExpectExactlyTheReference(out);
+}
+
+TEST_F(ScaleOutTest, AFrozenInstanceWhosePartitionsMovedWritesNothingWhenItWakes) {
+  Start("a");
+  Start("b");
+  for (int chunk = 0; chunk < 3; ++chunk) ProduceChunk(chunk);
+  std::this_thread::sleep_for(std::chrono::seconds(2));
+  // Freeze a past its 6 s session: the group gives its partitions to b.
+  Kill("a", SIGSTOP);
+  const auto frozen_at = std::chrono::steady_clock::now();
+  for (int chunk = 3; chunk < 6; ++chunk) ProduceChunk(chunk);
+  ASSERT_TRUE(
+      testing::WaitForLogCount(dir_ + "/b.log", "assigned partitions [0,1,2,3,4,5]", 1, 60000))
+      << Log("b");
+  std::this_thread::sleep_for(std::chrono::seconds(2));
+  EXPECT_GT(std::chrono::steady_clock::now() - frozen_at, std::chrono::seconds(6));
+  // a wakes up with batches in flight and leases long expired.
+  Kill("a", SIGCONT);
+  for (int chunk = 6; chunk < kChunks; ++chunk) ProduceChunk(chunk);
+  const auto out = AwaitOutput("out", ExpectedWindows());
+  // On waking, a learnt that the group had moved on: its writes were
+  // refused by expired leases, or the group took its partitions first.
+  const std::string a_log = Log("a");
+  EXPECT_TRUE(a_log.find("fenced") != std::string::npos ||
+              a_log.find("lost partitions") != std::string::npos ||
+              a_log.find("gives up partitions") != std::string::npos)
+      << a_log;
+  Kill("a", SIGTERM);
+  Kill("b", SIGTERM);
+  ExpectExactlyTheReference(out);
+}
+
+}  // namespace
+}  // namespace eddy
