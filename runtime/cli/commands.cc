@@ -150,6 +150,12 @@ int ValidateCommand(const std::string& job_file) {
     std::fprintf(stderr, "%s\n", plan.status().message().c_str());
     return 1;
   }
+  if (IsScaledOut((*plan)->job.spec)) {
+    if (auto settings = CheckScaleSettings((*plan)->job); !settings.ok()) {
+      std::fprintf(stderr, "%s\n", settings.status().message().c_str());
+      return 1;
+    }
+  }
   std::printf("%s is valid\n%s", job_file.c_str(), (*plan)->Describe().c_str());
   return 0;
 }
@@ -232,18 +238,20 @@ int RunScaledCommand(const LoadedJob& job, const RunCommandOptions& options,
     spdlog::error("{}", metrics.status().message());
     return 1;
   }
-  auto on_batch = OnBatch(**plan, metrics->get(), options.progress);
   JobMetrics* job_metrics = *metrics != nullptr ? &(*metrics)->ForJob(job.spec.name()) : nullptr;
+  if (job_metrics != nullptr) {
+    job_metrics->SetTriggerInterval(static_cast<double>((*plan)->trigger_interval_micros) / 1e6);
+  }
   std::mutex report_mutex;  // shards report from their own threads
   ScaledRunOptions scaled;
   scaled.stop = &stop;
   scaled.threads_per_shard = options.threads > 0 ? options.threads : 1;
-  if (on_batch) {
-    scaled.on_batch = [&](int32_t, const BatchReport& report) {
-      std::lock_guard<std::mutex> lock(report_mutex);
-      on_batch(report);
-    };
-  }
+  scaled.on_batch = [&](int32_t partition, const BatchReport& report) {
+    std::lock_guard<std::mutex> lock(report_mutex);
+    if (job_metrics != nullptr) job_metrics->RecordBatch(report);
+    // job=NAME shard=P batch=...: each shard numbers its own batches.
+    if (options.progress) LogBatch(job.spec.name() + " shard=" + std::to_string(partition), report);
+  };
   std::set<int32_t> owned;
   scaled.on_event = [&](const InstanceEvent& event) {
     std::lock_guard<std::mutex> lock(report_mutex);

@@ -284,6 +284,17 @@ class JobServer {
       return;
     }
     record.set_id(loaded->spec.name());
+    if (loaded->spec.scale().mode() == "kafka") {
+      // The server runs a job in its own process; instances of a scaled-out
+      // job are processes of their own (docs/scale-out.md).
+      ReplyError(res, 400,
+                 loaded
+                     ->ErrorAt("scale.mode",
+                               "a scaled-out job runs as `eddy run JOB` on each instance "
+                               "(a StatefulSet's pods), not under eddy serve")
+                     .message());
+      return;
+    }
     if (!IsValidJobId(record.id())) {
       ReplyError(res, 400,
                  loaded
