@@ -1,5 +1,8 @@
 #include "state/offsets_log.h"
 
+#include <unistd.h>
+
+#include <cerrno>
 #include <charconv>
 #include <cstdio>
 #include <filesystem>
@@ -32,16 +35,47 @@ std::optional<int64_t> ParseEntryName(const std::string& name) {
 
 }  // namespace
 
-Status OffsetsLog::Append(const state::PlannedBatch& planned) {
+Status OffsetsLog::PrepareDir() {
+  if (dir_ready_) return Status::OK();
   const fs::path dir(dir_);
-  if (!dir_ready_) {
-    std::error_code ec;
-    fs::create_directories(dir, ec);
-    if (ec) return EcStatus("cannot create offsets log", dir, ec);
-    if (dir.has_parent_path())
-      EDDY_RETURN_IF_ERROR(FsyncPath(dir.parent_path(), /*directory=*/true));
-    dir_ready_ = true;
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (ec) return EcStatus("cannot create offsets log", dir, ec);
+  if (dir.has_parent_path()) EDDY_RETURN_IF_ERROR(FsyncPath(dir.parent_path(), /*directory=*/true));
+  dir_ready_ = true;
+  return Status::OK();
+}
+
+Status OffsetsLog::AppendNew(const state::PlannedBatch& planned) {
+  EDDY_RETURN_IF_ERROR(PrepareDir());
+  const fs::path dir(dir_);
+  std::string bytes;
+  if (!planned.SerializeToString(&bytes)) return Status::Internal("cannot serialize planned batch");
+  const std::string name = EntryName(planned.batch_id());
+  // A temporary of this process's own, fsynced, then linked into place:
+  // the entry appears whole or not at all, and never over another's.
+  const fs::path temp = dir / (".tmp-" + name + "-" + std::to_string(::getpid()));
+  EDDY_RETURN_IF_ERROR(WriteFileAtomically(temp, temp, bytes));
+  const int linked = ::link(temp.c_str(), (dir / name).c_str());
+  const int link_errno = errno;
+  std::error_code ignored;
+  fs::remove(temp, ignored);
+  if (linked != 0) {
+    if (link_errno == EEXIST) {
+      return Status::AlreadyExists("offsets log " + dir_ + ": batch " +
+                                   std::to_string(planned.batch_id()) +
+                                   " was planned by another instance (this one lost its "
+                                   "partition)");
+    }
+    return EcStatus("cannot link", dir / name,
+                    std::error_code(link_errno, std::generic_category()));
   }
+  return FsyncPath(dir, /*directory=*/true);
+}
+
+Status OffsetsLog::Append(const state::PlannedBatch& planned) {
+  EDDY_RETURN_IF_ERROR(PrepareDir());
+  const fs::path dir(dir_);
   std::string bytes;
   if (!planned.SerializeToString(&bytes)) return Status::Internal("cannot serialize planned batch");
   const std::string name = EntryName(planned.batch_id());

@@ -29,6 +29,11 @@ class OffsetsLog {
 
   // Durably records `planned`, replacing an entry of the same batch id.
   Status Append(const state::PlannedBatch& planned);
+  // Durably records `planned` only if no entry of its batch id exists
+  // (link(2), atomic on POSIX file systems): AlreadyExists otherwise. A
+  // shard of a scaled-out job plans this way, so an instance that lost its
+  // partition cannot replace what the new owner planned and ran.
+  Status AppendNew(const state::PlannedBatch& planned);
   // The entry for `batch_id`; nullopt when there is none.
   Result<std::optional<state::PlannedBatch>> Read(int64_t batch_id) const;
   // Removes the entries of batches before `batch_id` (those no checkpoint
@@ -37,6 +42,8 @@ class OffsetsLog {
   Status TruncateBefore(int64_t batch_id);
 
  private:
+  Status PrepareDir();
+
   std::string dir_;
   bool dir_ready_ = false;
 };

@@ -91,7 +91,7 @@ Status BatchPlanner::Log(const std::vector<Task>& tasks, int64_t batch_id,
   *planned.mutable_sinks() = sinks;
   // A shard that lost its partition must not plan for the new owner.
   EDDY_RETURN_IF_ERROR(CheckFence(plan_.fence.get()));
-  return log_->Append(planned);
+  return plan_.fence != nullptr ? log_->AppendNew(planned) : log_->Append(planned);
 }
 
 Result<std::vector<Task>> BatchPlanner::TasksFromLog(const state::PlannedBatch& planned) {

@@ -63,6 +63,23 @@ TEST_F(OffsetsLogTest, EntriesRoundTripAndReplace) {
   EXPECT_EQ((*second)->SerializeAsString(), Planned(2, 25).SerializeAsString());
 }
 
+// A shard's planner: a batch another instance already planned stays as it
+// was planned, and the late planner hears why.
+TEST_F(OffsetsLogTest, AppendNewNeverReplacesAnotherPlannersEntry) {
+  OffsetsLog owner(dir_.string());
+  OffsetsLog zombie(dir_.string());
+  ASSERT_TRUE(owner.AppendNew(Planned(7, 70)).ok());
+  const Status late = zombie.AppendNew(Planned(7, 99));
+  EXPECT_EQ(late.code(), StatusCode::kAlreadyExists) << late.ToString();
+  EXPECT_NE(late.message().find("planned by another instance"), std::string::npos);
+  auto kept = owner.Read(7);
+  ASSERT_TRUE(kept.ok());
+  ASSERT_TRUE(kept->has_value());
+  EXPECT_EQ((*kept)->SerializeAsString(), Planned(7, 70).SerializeAsString());
+  EXPECT_EQ(Entries(), (std::vector<std::string>{"000000000007"}));  // no temporaries left
+  EXPECT_TRUE(zombie.AppendNew(Planned(8, 80)).ok());
+}
+
 TEST_F(OffsetsLogTest, TruncateBeforeRemovesOlderEntriesOnly) {
   OffsetsLog log(dir_.string());
   for (int64_t id = 1; id <= 5; ++id) ASSERT_TRUE(log.Append(Planned(id, id * 10)).ok());
