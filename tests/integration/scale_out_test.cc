@@ -308,14 +308,16 @@ TEST_F(ScaleOutTest, AFrozenInstanceWhosePartitionsMovedWritesNothingWhenItWakes
   Start("a");
   Start("b");
   for (int chunk = 0; chunk < 3; ++chunk) ProduceChunk(chunk);
-  std::this_thread::sleep_for(std::chrono::seconds(2));
+  // Both own partitions (a joined the group: it runs shards of its own).
+  ASSERT_TRUE(testing::WaitForLogCount(dir_ + "/a.log", " open after ", 1, 60000)) << Log("a");
+  std::this_thread::sleep_for(std::chrono::seconds(1));
   // Freeze a past its 6 s session: the group gives its partitions to b.
+  const std::string all = "assigned partitions [0,1,2,3,4,5]";
+  const int b_had_all = testing::CountInFile(dir_ + "/b.log", all);
   Kill("a", SIGSTOP);
   const auto frozen_at = std::chrono::steady_clock::now();
   for (int chunk = 3; chunk < 6; ++chunk) ProduceChunk(chunk);
-  ASSERT_TRUE(
-      testing::WaitForLogCount(dir_ + "/b.log", "assigned partitions [0,1,2,3,4,5]", 1, 60000))
-      << Log("b");
+  ASSERT_TRUE(testing::WaitForLogCount(dir_ + "/b.log", all, b_had_all + 1, 60000)) << Log("b");
   std::this_thread::sleep_for(std::chrono::seconds(2));
   EXPECT_GT(std::chrono::steady_clock::now() - frozen_at, std::chrono::seconds(6));
   // a wakes up with batches in flight and leases long expired.
