@@ -113,9 +113,10 @@ TEST(LearnCrash, KilledAndRestartedTheModelPredictsAsInAnUninterruptedRun) {
   int kills = 0;
   for (int attempt = 0; attempt < 4; ++attempt) {
     const int pid = testing::SpawnEddy({"run", "--once", crashed_job}, dir + "/crashed.log");
+    // Generous: on a loaded machine 20 batches of learning take a while.
     const bool progressed = testing::WaitForLogCount(
         dir + "/crashed.log",
-        " out=", batches(random) + testing::CountInFile(dir + "/crashed.log", " out="));
+        " out=", batches(random) + testing::CountInFile(dir + "/crashed.log", " out="), 120000);
     if (progressed && ::kill(pid, SIGKILL) == 0) ++kills;
     testing::WaitForExit(pid);
   }
