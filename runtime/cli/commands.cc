@@ -273,7 +273,8 @@ int RunScaledCommand(const LoadedJob& job, const RunCommandOptions& options,
         break;
     }
     if (job_metrics != nullptr) {
-      job_metrics->RecordInstanceChange(change, static_cast<int64_t>(owned.size()), event.seconds);
+      job_metrics->RecordInstanceChange(change, static_cast<int64_t>(owned.size()), event.seconds,
+                                        event.bytes);
     }
   };
   ConnectorContext context;

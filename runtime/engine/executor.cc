@@ -94,7 +94,10 @@ class Driver {
 
 Result<RunSummary> Driver::Run() {
   EDDY_RETURN_IF_ERROR(Open());
-  if (options_.on_open) options_.on_open();
+  if (options_.on_open) {
+    const auto& restored = state_.restored_from();
+    options_.on_open(restored ? static_cast<int64_t>(restored->manifest.size_bytes()) : 0);
+  }
   const auto started = Clock::now();
   RunSummary summary;
   std::vector<Offsets> once_targets;

@@ -56,8 +56,10 @@ struct ExecutorOptions {
   std::string from_checkpoint;
   std::function<void(const BatchReport&)> on_batch;
   // Called once the job is open: state restored, sinks recovered, before
-  // the first batch (logged batches replay after it).
-  std::function<void()> on_open;
+  // the first batch (logged batches replay after it). `restored_bytes`: the
+  // size of the checkpoint the state was restored from (0: the live state
+  // or a new one).
+  std::function<void(int64_t restored_bytes)> on_open;
   // Set to ask for a checkpoint (a savepoint) at the next batch boundary,
   // even when the job is idle; the executor clears it once written (or
   // failed). Nothing is written before the job's first batch.

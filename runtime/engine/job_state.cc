@@ -148,6 +148,7 @@ Status JobState::OpenFromCheckpoint(const CheckpointInfo& checkpoint, const std:
   }
   spdlog::info("job={} restored state from checkpoint {} (batch {})", plan_.job.spec.name(),
                checkpoint.path, checkpoint.manifest.batch_id());
+  restored_from_ = checkpoint;
   return Status::OK();
 }
 

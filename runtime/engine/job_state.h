@@ -36,6 +36,9 @@ class JobState {
   int key_groups() const { return backend_->key_groups(); }
   // The progress committed before this run started, if any.
   const std::optional<state::CheckpointManifest>& resumed() const { return resumed_; }
+  // The checkpoint the state was restored from at Open (its size in
+  // bytes), or nullopt when it came from the live database or is new.
+  const std::optional<CheckpointInfo>& restored_from() const { return restored_from_; }
   // The last batch committed before this run started (0: none).
   int64_t last_committed_batch() const { return resumed_ ? resumed_->batch_id() : 0; }
   const std::string& run_id() const { return run_id_; }
@@ -60,6 +63,7 @@ class JobState {
   std::unique_ptr<StateBackend> backend_;
   std::unique_ptr<CheckpointStore> checkpoints_;
   std::optional<state::CheckpointManifest> resumed_;
+  std::optional<CheckpointInfo> restored_from_;
   std::string run_id_;
   bool new_run_ = false;
   std::map<size_t, StateTable*> tables_;

@@ -292,7 +292,11 @@ struct Families {
         restore_duration(Hist("eddy_instance_restore_seconds",
                               "From a partition's assignment to its shard open (state "
                               "restored, sinks recovered).",
-                              registry)) {}
+                              registry)),
+        restored_bytes(Counter("eddy_instance_restored_bytes_total",
+                               "Bytes of the checkpoints a scaled-out job's instance restored "
+                               "for the partitions it received.",
+                               registry)) {}
 
   static Family<prometheus::Counter>& Counter(const char* name, const char* help,
                                               prometheus::Registry& registry) {
@@ -343,6 +347,7 @@ struct Families {
   Family<prometheus::Gauge>& instance_partitions;
   Family<prometheus::Counter>& partition_moves;
   Family<prometheus::Histogram>& restore_duration;
+  Family<prometheus::Counter>& restored_bytes;
 };
 
 enum Phase { kFetch, kProcess, kSink, kCheckpoint, kPhaseCount };
@@ -467,8 +472,8 @@ class JobMetricsImpl : public JobMetrics {
         .Increment(static_cast<double>(records));
   }
 
-  void RecordInstanceChange(InstanceChange change, int64_t owned_partitions,
-                            double restore_seconds) override {
+  void RecordInstanceChange(InstanceChange change, int64_t owned_partitions, double restore_seconds,
+                            int64_t restored_bytes) override {
     std::lock_guard<std::mutex> lock(mutex_);
     families_.instance_partitions.Add({{"job", job_}}).Set(static_cast<double>(owned_partitions));
     switch (change) {
@@ -484,6 +489,8 @@ class JobMetricsImpl : public JobMetrics {
       case InstanceChange::kRestored:
         families_.restore_duration.Add({{"job", job_}}, CheckpointBuckets())
             .Observe(restore_seconds);
+        families_.restored_bytes.Add({{"job", job_}})
+            .Increment(static_cast<double>(restored_bytes));
         break;
     }
   }

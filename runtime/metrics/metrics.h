@@ -59,9 +59,10 @@ class JobMetrics {
 
   // An instance of a scaled-out job received, gave back or lost a
   // partition (it now owns `owned_partitions`), or opened one's shard
-  // `restore_seconds` after the assignment.
+  // `restore_seconds` after the assignment, restoring a checkpoint of
+  // `restored_bytes` (0: its local state was new enough).
   virtual void RecordInstanceChange(InstanceChange change, int64_t owned_partitions,
-                                    double restore_seconds) = 0;
+                                    double restore_seconds, int64_t restored_bytes) = 0;
 
   // Everything a batch measured: per-node records and bytes, batch and phase
   // durations, records per batch, end-to-end latency, offsets and lag per

@@ -64,8 +64,9 @@ class ScaledJob final : public ShardListener {
   ConnectorContext ShardConnectorContext(const Shard& shard) const;
   void StopShard(Shard& shard);
   void StopAllShards();
-  void Report(InstanceEvent::Kind kind, int32_t partition, double seconds = 0) const {
-    if (options_.on_event) options_.on_event({kind, partition, seconds});
+  void Report(InstanceEvent::Kind kind, int32_t partition, double seconds = 0,
+              int64_t bytes = 0) const {
+    if (options_.on_event) options_.on_event({kind, partition, seconds, bytes});
   }
 
   const LoadedJob& job_;
@@ -223,13 +224,16 @@ Status ScaledJob::RunShardOnce(Shard& shard, bool* opened) {
   ExecutorOptions executor;
   executor.stop = &shard.stop;
   executor.threads = options_.threads_per_shard;
-  executor.on_open = [&] {
+  executor.on_open = [&](int64_t restored_bytes) {
     if (*opened) return;
     *opened = true;
     const double seconds = SecondsSince(shard.assigned_at);
-    spdlog::info("job={} shard={} open after {:.3f}s (state restored, sinks recovered)",
-                 job_.spec.name(), shard.partition, seconds);
-    Report(InstanceEvent::Kind::kRestored, shard.partition, seconds);
+    spdlog::info("job={} shard={} open after {:.3f}s (state restored{}, sinks recovered)",
+                 job_.spec.name(), shard.partition, seconds,
+                 restored_bytes > 0
+                     ? " from a checkpoint of " + std::to_string(restored_bytes) + " bytes"
+                     : "");
+    Report(InstanceEvent::Kind::kRestored, shard.partition, seconds, restored_bytes);
   };
   executor.on_batch = [&](const BatchReport& report) {
     for (const PartitionProgress& progress : report.partitions) {

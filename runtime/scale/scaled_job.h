@@ -58,6 +58,9 @@ struct InstanceEvent {
   // kRestored: from assignment to an open shard (state restored, sinks
   // recovered); the batches logged since its checkpoint replay after.
   double seconds = 0;
+  // kRestored: bytes of the checkpoint restored (0: the local state was
+  // new enough).
+  int64_t bytes = 0;
 };
 
 struct ScaledRunOptions {

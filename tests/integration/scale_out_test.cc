@@ -20,6 +20,7 @@
 
 #include "connectors/kafka/embedded_broker.h"
 #include "tests/integration/kafka_test_util.h"
+#include "tests/integration/metrics_test_util.h"
 
 namespace eddy {
 namespace {
@@ -98,9 +99,12 @@ class ScaleOutTest : public ::testing::Test {
     return path;
   }
 
-  void Start(const std::string& instance) {
+  // `metrics_port` 0: no metrics endpoint.
+  void Start(const std::string& instance, int metrics_port = 0) {
     const std::string job = WriteJob(instance, "out", /*scaled=*/true);
-    running_[instance] = testing::SpawnEddy({"run", job, "--metrics-address", "off"},
+    const std::string metrics =
+        metrics_port == 0 ? "off" : "127.0.0.1:" + std::to_string(metrics_port);
+    running_[instance] = testing::SpawnEddy({"run", job, "--metrics-address", metrics},
                                             dir_ + "/" + instance + ".log");
   }
   void Kill(const std::string& instance, int signal) {
@@ -241,12 +245,24 @@ class ScaleOutTest : public ::testing::Test {
 };
 
 TEST_F(ScaleOutTest, ThreeInstancesDivideThePartitionsAndEqualOneProcess) {
-  for (const char* instance : {"a", "b", "c"}) Start(instance);
+  const int metrics_port = testing::FreePort();
+  Start("a", metrics_port);
+  Start("b");
+  Start("c");
   for (int chunk = 0; chunk < kChunks; ++chunk) {
     ProduceChunk(chunk);
     std::this_thread::sleep_for(std::chrono::milliseconds(500));
   }
   const auto out = AwaitOutput("out", expected_records_);
+  // a's endpoint shows what it owns (two of the six partitions once the
+  // group settled on three instances) and the shards it opened.
+  const auto scrape = testing::HttpGet(metrics_port, "/metrics");
+  ASSERT_TRUE(scrape.has_value());
+  EXPECT_NE(scrape->find("eddy_instance_partitions{job=\"clicks\"} 2"), std::string::npos)
+      << *scrape;
+  EXPECT_NE(scrape->find("eddy_instance_partition_moves_total{change=\"assigned\",job=\"clicks\"}"),
+            std::string::npos);
+  EXPECT_NE(scrape->find("eddy_instance_restore_seconds_count{job=\"clicks\"}"), std::string::npos);
   for (const char* instance : {"a", "b", "c"}) {
     EXPECT_NE(Log(instance).find("assigned partitions"), std::string::npos) << Log(instance);
     Kill(instance, SIGTERM);
