@@ -9,7 +9,9 @@
 
 #include <chrono>
 #include <filesystem>
+#include <map>
 #include <regex>
+#include <set>
 
 #include "tests/integration/kafka_test_util.h"
 #include "tests/integration/metrics_test_util.h"
@@ -263,6 +265,71 @@ TEST(DeployFiles, ComposeGrafanaAndKubernetesFilesAreConsistent) {
   for (const char* kind : {"StatefulSet", "ConfigMap", "Service"}) {
     EXPECT_TRUE(kinds.count(kind)) << "deploy/k8s has no " << kind;
   }
+}
+
+// The scaled-out job's manifests (deploy/k8s/scale-out) and Compose file:
+// the job validates as a scaled-out job, several pods mount the shared
+// claim where the job keeps its partitions' checkpoints, and Compose runs
+// three differently named instances of the same job file.
+TEST(DeployFiles, ScaleOutManifestsRunOneJobAsSeveralInstances) {
+  std::map<std::string, YAML::Node> by_kind;
+  for (const auto& entry : std::filesystem::directory_iterator("deploy/k8s/scale-out")) {
+    if (entry.path().extension() != ".yaml") continue;
+    for (const YAML::Node& document : YAML::LoadAllFromFile(entry.path().string())) {
+      if (document["kind"]) by_kind[document["kind"].as<std::string>()] = document;
+    }
+  }
+  for (const char* kind :
+       {"StatefulSet", "ConfigMap", "Service", "PersistentVolumeClaim", "PodDisruptionBudget"}) {
+    ASSERT_TRUE(by_kind.count(kind)) << "deploy/k8s/scale-out has no " << kind;
+  }
+  const std::string job_text = by_kind["ConfigMap"]["data"]["job.yaml"].as<std::string>();
+  const std::string dir = testing::MakeTempDir("eddy-k8s-scale");
+  testing::WriteFile(dir + "/job.yaml", job_text);
+  const auto validated =
+      testing::RunShell("KAFKA_BROKERS=kafka:9092 HOSTNAME=eddy-clicks-0 " +
+                        std::string(EDDY_BINARY) + " validate " + dir + "/job.yaml");
+  EXPECT_EQ(validated.exit_code, 0) << validated.output;
+  const YAML::Node job = YAML::Load(job_text);
+  ASSERT_EQ(job["scale"]["mode"].as<std::string>(), "kafka");
+  const std::string shared_dir = job["scale"]["shared_dir"].as<std::string>();
+
+  const YAML::Node& set = by_kind["StatefulSet"];
+  EXPECT_GE(set["spec"]["replicas"].as<int>(), 2);
+  EXPECT_EQ(set["spec"]["podManagementPolicy"].as<std::string>(), "Parallel");
+  const std::string claim = by_kind["PersistentVolumeClaim"]["metadata"]["name"].as<std::string>();
+  EXPECT_EQ(by_kind["PersistentVolumeClaim"]["spec"]["accessModes"][0].as<std::string>(),
+            "ReadWriteMany");
+  std::string shared_volume;
+  for (const auto& volume : set["spec"]["template"]["spec"]["volumes"]) {
+    if (volume["persistentVolumeClaim"] &&
+        volume["persistentVolumeClaim"]["claimName"].as<std::string>() == claim) {
+      shared_volume = volume["name"].as<std::string>();
+    }
+  }
+  ASSERT_FALSE(shared_volume.empty()) << "the StatefulSet does not mount " << claim;
+  bool mounted = false;
+  for (const auto& mount : set["spec"]["template"]["spec"]["containers"][0]["volumeMounts"]) {
+    mounted |= mount["name"].as<std::string>() == shared_volume &&
+               mount["mountPath"].as<std::string>() == shared_dir;
+  }
+  EXPECT_TRUE(mounted) << "the shared claim is not mounted at " << shared_dir;
+
+  const YAML::Node compose = YAML::LoadFile("deploy/docker-compose.scale-out.yml");
+  std::set<std::string> instances;
+  std::set<std::string> jobs;
+  for (const auto& service : compose["services"]) {
+    const YAML::Node environment = service.second["environment"];
+    if (!environment || !environment["HOSTNAME"]) continue;
+    instances.insert(environment["HOSTNAME"].as<std::string>());
+    for (const auto& volume : service.second["volumes"]) {
+      const std::string spec = volume.as<std::string>();
+      if (spec.find(":/etc/eddy/job.yaml") != std::string::npos) jobs.insert(spec);
+    }
+  }
+  EXPECT_EQ(instances.size(), 3u);
+  EXPECT_EQ(jobs.size(), 1u);
+  std::filesystem::remove_all(dir);
 }
 
 }  // namespace
