@@ -219,10 +219,6 @@ int RunScaledCommand(const LoadedJob& job, const RunCommandOptions& options,
         job.spec.name());
     return 1;
   }
-  if (auto settings = CheckScaleSettings(job); !settings.ok()) {
-    spdlog::error("{}", settings.status().message());
-    return 1;
-  }
   // Plan once without connecting, so a bad job fails here with its position.
   ConnectorContext validation;
   validation.resolve_brokers = [](const std::string& brokers, const std::string&, int) {
@@ -231,6 +227,10 @@ int RunScaledCommand(const LoadedJob& job, const RunCommandOptions& options,
   auto plan = PlanJob(job, validation);
   if (!plan.ok()) {
     spdlog::error("{}", plan.status().message());
+    return 1;
+  }
+  if (auto settings = CheckScaleSettings(job); !settings.ok()) {
+    spdlog::error("{}", settings.status().message());
     return 1;
   }
   auto metrics = OpenMetrics(options.metrics_address, options.metrics_address_explicit);

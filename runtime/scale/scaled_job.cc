@@ -305,6 +305,9 @@ Result<ScaleSettings> CheckScaleSettings(const LoadedJob& job) {
                        "a scaled-out job's dead letters go to Kafka, or (without a "
                        "dead_letter setting) to a file per partition under scale.shared_dir");
   }
+  if (spec.sources_size() == 0 || spec.sources(0).kafka().topics_size() == 0) {
+    return job.ErrorAt("sources[0].kafka.topics", "a scaled-out job needs a topic to divide");
+  }
   settings.leading_topic = spec.sources(0).kafka().topics(0);
   return settings;
 }
