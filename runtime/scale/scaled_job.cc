@@ -200,11 +200,16 @@ void ScaledJob::RunShard(Shard& shard) {
     if (shard.stop.load()) break;
     if (status.ok()) break;  // bounded input, all read
     if (!shard.fence->Check().ok()) {
-      // The group moved the partition; the member will say so (Revoked).
-      spdlog::warn("job={} shard={} stopped: {}", job_.spec.name(), shard.partition,
+      // The lease lapsed: the group took the partition (Revoked will stop
+      // this shard), or the coordinator was out of reach and the lease
+      // comes back with the next accepted commit. Wait for either.
+      spdlog::warn("job={} shard={} paused: {}", job_.spec.name(), shard.partition,
                    status.ToString());
-      Report(InstanceEvent::Kind::kFenced, shard.partition);
-      break;
+      std::unique_lock<std::mutex> lock(shard.mutex);
+      while (!shard.stop.load() && !shard.fence->Check().ok()) {
+        shard.wake.wait_for(lock, std::chrono::milliseconds(200));
+      }
+      continue;
     }
     if (status.code() == StatusCode::kInvalidArgument) {
       // The job itself is wrong (it did not plan): no restart fixes that.
