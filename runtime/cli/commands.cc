@@ -44,6 +44,16 @@ ConnectorContext EmbeddedBrokers::Context() {
 
 namespace {
 
+// A connector context that leaves every brokers setting as the job wrote it
+// (and so starts no embedded broker).
+ConnectorContext BrokersAsWritten() {
+  ConnectorContext context;
+  context.resolve_brokers = [](const std::string& brokers, const std::string&, int) {
+    return Result<std::string>(brokers);
+  };
+  return context;
+}
+
 Result<std::unique_ptr<JobPlan>> LoadAndPlan(const std::string& job_file,
                                              ConnectorContext context) {
   EDDY_ASSIGN_OR_RETURN(LoadedJob job, LoadAnyJobFile(job_file));
@@ -140,12 +150,8 @@ void LogSummary(const std::string& job, const RunSummary& summary) {
 }  // namespace
 
 int ValidateCommand(const std::string& job_file) {
-  ConnectorContext context;
   // Validation connects to nothing: brokers stay as written.
-  context.resolve_brokers = [](const std::string& brokers, const std::string&, int) {
-    return Result<std::string>(brokers);
-  };
-  auto plan = LoadAndPlan(job_file, std::move(context));
+  auto plan = LoadAndPlan(job_file, BrokersAsWritten());
   if (!plan.ok()) {
     std::fprintf(stderr, "%s\n", plan.status().message().c_str());
     return 1;
@@ -220,11 +226,7 @@ int RunScaledCommand(const LoadedJob& job, const RunCommandOptions& options,
     return 1;
   }
   // Plan once without connecting, so a bad job fails here with its position.
-  ConnectorContext validation;
-  validation.resolve_brokers = [](const std::string& brokers, const std::string&, int) {
-    return Result<std::string>(brokers);
-  };
-  auto plan = PlanJob(job, validation);
+  auto plan = PlanJob(job, BrokersAsWritten());
   if (!plan.ok()) {
     spdlog::error("{}", plan.status().message());
     return 1;
@@ -277,11 +279,8 @@ int RunScaledCommand(const LoadedJob& job, const RunCommandOptions& options,
                                         event.bytes);
     }
   };
-  ConnectorContext context;
-  context.resolve_brokers = [](const std::string& brokers, const std::string&, int) {
-    return Result<std::string>(brokers);
-  };
-  Status status = RunScaledJob(job, context, scaled);
+  // The instances share a real broker (CheckScaleSettings): no embedded one.
+  Status status = RunScaledJob(job, BrokersAsWritten(), scaled);
   if (!status.ok()) {
     spdlog::error("job={} failed error=\"{}\"", job.spec.name(), status.ToString());
     spdlog::shutdown();
