@@ -45,23 +45,33 @@ RunSummary RunOrDie(JobPlan& plan, const ExecutorOptions& options) {
   return *summary;
 }
 
-double RunJobText(const std::string& yaml, const std::string& bootstrap, int64_t* records_in) {
+double RunJobText(const std::string& yaml, const std::string& bootstrap, int64_t* records_in,
+                  RunTimes* times) {
   auto plan = PlanOrDie(yaml, bootstrap);
   ExecutorOptions options;
   options.once = true;
-  if (std::getenv("EDDY_BENCH_VERBOSE") != nullptr) {
-    options.on_batch = [](const BatchReport& report) {
-      std::fprintf(
-          stderr, "  batch %lld: in=%lld fetch=%.0fms process=%.0fms sink=%.0fms total=%.0fms\n",
-          static_cast<long long>(report.batch_id), static_cast<long long>(report.records_in),
-          report.fetch_seconds * 1e3, report.process_seconds * 1e3, report.sink_seconds * 1e3,
-          report.total_seconds * 1e3);
-    };
-  }
+  const bool verbose = std::getenv("EDDY_BENCH_VERBOSE") != nullptr;
+  RunTimes measured;
   const auto start = Clock::now();
+  options.on_open = [&](int64_t) {
+    measured.open_seconds = std::chrono::duration<double>(Clock::now() - start).count();
+  };
+  options.on_batch = [&](const BatchReport& report) {
+    ++measured.batches;
+    measured.batch_seconds += report.total_seconds;
+    if (!verbose) return;
+    std::fprintf(stderr,
+                 "  batch %lld: in=%lld fetch=%.0fms process=%.0fms sink=%.0fms total=%.0fms\n",
+                 static_cast<long long>(report.batch_id), static_cast<long long>(report.records_in),
+                 report.fetch_seconds * 1e3, report.process_seconds * 1e3,
+                 report.sink_seconds * 1e3, report.total_seconds * 1e3);
+  };
   const RunSummary summary = RunOrDie(*plan, options);
   *records_in = summary.records_in;
-  return std::chrono::duration<double>(Clock::now() - start).count();
+  const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
+  measured.other_seconds = seconds - measured.open_seconds - measured.batch_seconds;
+  if (times != nullptr) *times = measured;
+  return seconds;
 }
 
 double RawLoop(const std::string& bootstrap, const std::string& input, int input_partitions,

@@ -36,9 +36,22 @@ std::unique_ptr<JobPlan> PlanOrDie(const std::string& yaml, const std::string& b
 // Runs `plan` with `options`; dies on error.
 RunSummary RunOrDie(JobPlan& plan, const ExecutorOptions& options);
 
+// Where the wall time of a RunJob went: opening (sources, state, sink
+// recovery: until ExecutorOptions::on_open), the batches (their
+// total_seconds), and the rest (the once-mode end offsets asked before the
+// first batch, the final checkpoint).
+struct RunTimes {
+  double open_seconds = 0;
+  double batch_seconds = 0;
+  double other_seconds = 0;
+  int64_t batches = 0;
+};
+
 // Plans and runs `yaml` in once mode; returns the wall time of RunJob in
-// seconds and sets *records_in. EDDY_BENCH_VERBOSE=1 prints every batch.
-double RunJobText(const std::string& yaml, const std::string& bootstrap, int64_t* records_in);
+// seconds and sets *records_in (and *times, if given). EDDY_BENCH_VERBOSE=1
+// prints every batch.
+double RunJobText(const std::string& yaml, const std::string& bootstrap, int64_t* records_in,
+                  RunTimes* times = nullptr);
 
 // The baseline: consumes `expected` records from partitions
 // [0, input_partitions) of `input` and produces each one's bytes unchanged

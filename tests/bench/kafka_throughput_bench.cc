@@ -142,6 +142,7 @@ int main(int argc, char** argv) {
 
   std::vector<double> raw_rates;
   std::vector<std::vector<double>> variant_rates(variants.size());
+  std::vector<std::vector<bench::RunTimes>> variant_times(variants.size());
   int topic_counter = 0;
   for (int round = 0; round < rounds; ++round) {
     const std::string raw_topic = "out-" + std::to_string(topic_counter++);
@@ -157,7 +158,8 @@ int main(int argc, char** argv) {
       const std::string yaml =
           variant.ysb ? YsbYaml(topic)
                       : variant.yaml + SinkYaml(topic, variant.format, variant.delivery);
-      const double seconds = RunJobText(yaml, bootstrap, &records_in);
+      bench::RunTimes times;
+      const double seconds = RunJobText(yaml, bootstrap, &records_in, &times);
       // The YSB job also reads the campaigns table.
       if (variant.ysb) records_in -= campaign_rows;
       if (records_in != generated) {
@@ -166,6 +168,7 @@ int main(int argc, char** argv) {
         return 1;
       }
       variant_rates[v].push_back(static_cast<double>(records_in) / seconds);
+      variant_times[v].push_back(times);
     }
   }
   const auto best = bench::Best;
@@ -186,5 +189,20 @@ int main(int argc, char** argv) {
                 per_round.c_str());
   }
   std::printf("(best of %d rounds, %lld events each)\n", rounds, static_cast<long long>(generated));
+  // Where each variant's wall time went, per round: opening (sources,
+  // state, sink recovery), the batches, the rest (the end offsets asked
+  // before the first batch, the final checkpoint).
+  std::printf("\n%-40s %s\n", "seconds per round", "open + batches (n) + other");
+  for (size_t v = 0; v < variants.size(); ++v) {
+    std::string rounds_text;
+    for (const bench::RunTimes& times : variant_times[v]) {
+      char text[64];
+      std::snprintf(text, sizeof(text), "  %.2f + %.2f (%lld) + %.2f", times.open_seconds,
+                    times.batch_seconds, static_cast<long long>(times.batches),
+                    times.other_seconds);
+      rounds_text += text;
+    }
+    std::printf("%-40s%s\n", variants[v].name.c_str(), rounds_text.c_str());
+  }
   return 0;
 }
