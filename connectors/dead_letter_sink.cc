@@ -40,8 +40,10 @@ class KafkaDeadLetterSink final : public DeadLetterSink {
   bool exactly_once() const override { return delivery_ == Delivery::kExactlyOnce; }
 
   Status Recover(const SinkRecovery& recovery) override {
-    return writer_->Recover({recovery.job, recovery.run});
+    return writer_->Recover({recovery.job, recovery.run}, {recovery.new_run, recovery.position});
   }
+
+  std::string Position() const override { return writer_ ? writer_->Position() : std::string(); }
 
   Status Write(const DeadLetters& dead_letters, BatchId batch_id) override {
     for (const DeadLetter& letter : dead_letters) {

@@ -37,6 +37,8 @@ struct WriteContext {
 struct SinkRecovery {
   std::string job;  // the job's name
   std::string run;  // created with the job's state; stable across restarts and restores
+  // The state (and so the run) was created now: nothing of it was written.
+  bool new_run = false;
   // The sink's Position() as of the start of the first batch to run
   // (empty when the state has none).
   std::string position;

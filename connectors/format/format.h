@@ -67,6 +67,14 @@ class Encoder {
   virtual Status Encode(const Batch& batch, EncodedRows* out) const = 0;
   // A header line for file sinks (csv with header: true), else empty.
   virtual std::string Header() const { return {}; }
+  // The string column of `batch` whose values are, byte for byte, what
+  // Encode would write (a NULL: an empty record), when the encoding is the
+  // identity (raw of a string column); else null. A sink can then write
+  // straight from the batch instead of encoding a copy.
+  virtual const Column* Passthrough(const Batch& batch) const {
+    (void)batch;
+    return nullptr;
+  }
 };
 
 // The schema records of `format` decode into: the declared `columns` when

@@ -68,6 +68,12 @@ class RawEncoder final : public Encoder {
     return Status::OK();
   }
 
+  const Column* Passthrough(const Batch& batch) const override {
+    if (batch.num_columns() != schema_.size()) return nullptr;
+    const Column& column = batch.column(column_);
+    return column.type() == TypeId::kString ? &column : nullptr;
+  }
+
  private:
   Schema schema_;
   size_t column_;

@@ -26,15 +26,19 @@ class KafkaSink final : public Sink {
   bool exactly_once() const override { return options_.delivery == Delivery::kExactlyOnce; }
 
   Status Recover(const SinkRecovery& recovery) override {
-    return writer_->Recover({recovery.job, recovery.run});
+    return writer_->Recover({recovery.job, recovery.run}, {recovery.new_run, recovery.position});
   }
+
+  std::string Position() const override { return writer_ ? writer_->Position() : std::string(); }
 
   Status Write(const Batch& batch, const WriteContext& context,
                DeadLetters* dead_letters) override {
     const size_t rows = batch.num_rows();
     if (rows == 0) return Status::OK();
+    // Raw bytes go out as they are in the batch, without an encoded copy.
+    passthrough_ = options_.encoder->Passthrough(batch);
     encoded_.Clear();
-    EDDY_RETURN_IF_ERROR(options_.encoder->Encode(batch, &encoded_));
+    if (passthrough_ == nullptr) EDDY_RETURN_IF_ERROR(options_.encoder->Encode(batch, &encoded_));
     std::vector<RowError> errors;
     Column keys;
     if (options_.key) keys = options_.key->Evaluate(batch, &errors);
@@ -42,7 +46,7 @@ class KafkaSink final : public Sink {
     for (const NamedExpression& header : options_.headers) {
       header_values.push_back(header.expression->Evaluate(batch, &errors));
     }
-    std::vector<uint8_t> failed(rows, 0);
+    std::vector<uint8_t> failed(errors.empty() ? 0 : rows, 0);
     for (const RowError& error : errors) {
       if (failed[error.row]) continue;
       failed[error.row] = 1;
@@ -51,7 +55,7 @@ class KafkaSink final : public Sink {
     const bool has_meta = !batch.meta().empty();
     const int32_t partition_count = writer_->partition_count();
     for (size_t row = 0; row < rows; ++row) {
-      if (failed[row]) continue;
+      if (!failed.empty() && failed[row]) continue;
       std::optional<std::string_view> key;
       if (options_.key && !keys.IsNull(row)) {
         if (keys.type() == TypeId::kString) {
@@ -71,7 +75,8 @@ class KafkaSink final : public Sink {
       }
       rd_kafka_headers_t* headers = nullptr;
       if (!header_values.empty()) {
-        headers = rd_kafka_headers_new(header_values.size() + 6);
+        // Room for the writer's own two (kafka_writer.h).
+        headers = rd_kafka_headers_new(header_values.size() + 2);
         for (size_t idx = 0; idx < header_values.size(); ++idx) {
           if (header_values[idx].IsNull(row)) continue;
           const std::string value = header_values[idx].ValueToString(row);
@@ -80,7 +85,7 @@ class KafkaSink final : public Sink {
                               static_cast<ssize_t>(value.size()));
         }
       }
-      EDDY_RETURN_IF_ERROR(writer_->Produce(partition, encoded_.row(row), key, headers,
+      EDDY_RETURN_IF_ERROR(writer_->Produce(partition, Value(row), key, headers,
                                             context.batch_id.value, context.task));
     }
     return Status::OK();
@@ -100,13 +105,21 @@ class KafkaSink final : public Sink {
       letter.partition = static_cast<int32_t>(batch.meta().partition.GetInt64(row));
       letter.offset = batch.meta().offset.GetInt64(row);
     }
-    letter.value = std::string(encoded_.row(row));
+    letter.value = std::string(Value(row));
     return letter;
+  }
+
+  // Row `row`'s record bytes, of the batch being written.
+  std::string_view Value(size_t row) const {
+    if (passthrough_ == nullptr) return encoded_.row(row);
+    // An empty record, not a null one (a tombstone), as Encode writes it.
+    return passthrough_->IsNull(row) ? std::string_view("", 0) : passthrough_->GetString(row);
   }
 
   KafkaSinkOptions options_;
   std::unique_ptr<KafkaWriter> writer_;
   EncodedRows encoded_;
+  const Column* passthrough_ = nullptr;  // of the batch being written, or null
   std::string key_scratch_;
 };
 

@@ -3,109 +3,89 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
-#include <charconv>
 #include <chrono>
+
+#include "connectors/kafka/record_header.h"
 
 namespace eddy {
 namespace {
 
-constexpr char kJobHeader[] = "eddy.job";
-constexpr char kRunHeader[] = "eddy.run";
-constexpr char kSinkHeader[] = "eddy.sink";
-constexpr char kBatchHeader[] = "eddy.batch";
-constexpr char kSeqHeader[] = "eddy.seq";
-constexpr char kTaskHeader[] = "eddy.task";
-
-std::optional<std::string_view> Header(rd_kafka_headers_t* headers, const char* name) {
-  const void* value = nullptr;
-  size_t size = 0;
-  if (headers == nullptr ||
-      rd_kafka_header_get_last(headers, name, &value, &size) != RD_KAFKA_RESP_ERR_NO_ERROR ||
-      value == nullptr) {
-    return std::nullopt;
-  }
-  return std::string_view(static_cast<const char*>(value), size);
-}
-
-std::optional<int64_t> IntHeader(rd_kafka_headers_t* headers, const char* name) {
-  const auto text = Header(headers, name);
-  if (!text) return std::nullopt;
-  int64_t value = 0;
-  const auto [end, ec] = std::from_chars(text->data(), text->data() + text->size(), value);
-  if (ec != std::errc() || end != text->data() + text->size()) return std::nullopt;
-  return value;
-}
-
-void AddHeader(rd_kafka_headers_t* headers, const char* name, std::string_view value) {
-  rd_kafka_header_add(headers, name, -1, value.data(), static_cast<ssize_t>(value.size()));
-}
-
-// The newest record of `writer` (by the eddy.job and eddy.sink headers) in
-// [low, high) of one partition, read backwards in growing windows.
-struct Newest {
-  bool found = false;
-  std::string run;
-  LandedPosition position;
+// One partition's share of the tail scan: read backwards from the high
+// watermark in growing windows [start, end), never below `floor`, until a
+// window holds a record of this writer.
+struct TailWindow {
+  int32_t partition = 0;
+  int64_t floor = 0;
+  int64_t start = 0;
+  int64_t end = 0;
+  int64_t size = 64;
+  bool complete = false;  // the current window was read
+  bool done = false;      // found, or nothing left to read
+  std::optional<RecordPosition> newest;
 };
 
-Result<Newest> FindNewest(rd_kafka_t* consumer, const std::string& topic, int32_t partition,
-                          int64_t low, int64_t high, const std::string& job,
-                          const std::string& writer) {
-  Newest newest;
-  int64_t end = high;
-  int64_t window = 64;
-  while (end > low && !newest.found) {
-    const int64_t start = std::max(low, end - window);
-    KafkaPartitionList list(rd_kafka_topic_partition_list_new(1));
-    rd_kafka_topic_partition_list_add(list.get(), topic.c_str(), partition)->offset = start;
-    rd_kafka_resp_err_t err = rd_kafka_assign(consumer, list.get());
-    if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-      return Status::Unavailable("reading the tail of " + topic + "/" + std::to_string(partition) +
-                                 ": " + rd_kafka_err2str(err));
+std::string TailError(const std::string& topic, const std::string& what) {
+  return "reading the tails of " + topic + ": " + what;
+}
+
+// Reads the current window of every partition in `round` with one
+// assignment of `consumer` to all of them, so the brokers serve every
+// partition in the same fetches. `by_partition` maps a partition to its
+// window (null: not in this round).
+Status ReadWindows(rd_kafka_t* consumer, rd_kafka_queue_t* queue, const std::string& topic,
+                   uint64_t fingerprint, const std::vector<TailWindow*>& by_partition,
+                   size_t in_round) {
+  KafkaPartitionList list(rd_kafka_topic_partition_list_new(static_cast<int>(in_round)));
+  for (TailWindow* window : by_partition) {
+    if (window == nullptr) continue;
+    rd_kafka_topic_partition_list_add(list.get(), topic.c_str(), window->partition)->offset =
+        window->start;
+  }
+  if (const rd_kafka_resp_err_t err = rd_kafka_assign(consumer, list.get());
+      err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    return Status::Unavailable(TailError(topic, rd_kafka_err2str(err)));
+  }
+  const auto deadline = std::chrono::steady_clock::now() + kBrokerTimeout;
+  size_t incomplete = in_round;
+  constexpr size_t kPollSize = 1024;
+  rd_kafka_message_t* messages[kPollSize];
+  while (incomplete > 0) {
+    if (std::chrono::steady_clock::now() > deadline) {
+      return Status::Unavailable(TailError(
+          topic,
+          "no answer from the brokers within " + std::to_string(kBrokerTimeout.count()) + " ms"));
     }
-    const auto deadline = std::chrono::steady_clock::now() + kBrokerTimeout;
-    int64_t next = start;
-    while (next < end) {
-      if (std::chrono::steady_clock::now() > deadline) {
-        return Status::Unavailable("reading the tail of " + topic + "/" +
-                                   std::to_string(partition) +
-                                   ": no answer from the brokers within " +
-                                   std::to_string(kBrokerTimeout.count()) + " ms");
-      }
-      KafkaMessage message(rd_kafka_consumer_poll(consumer, 100));
-      if (!message) continue;
+    const ssize_t count = rd_kafka_consume_batch_queue(queue, 100, messages, kPollSize);
+    Status status;
+    for (ssize_t idx = 0; idx < count; ++idx) {
+      KafkaMessage message(messages[idx]);
+      const auto partition = static_cast<size_t>(message->partition);
+      TailWindow* window = message->rkt != nullptr && partition < by_partition.size()
+                               ? by_partition[partition]
+                               : nullptr;
+      if (!status.ok() || window == nullptr || window->complete) continue;
       if (message->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
         // Offsets up to the end may be gone (compaction, transaction
         // markers): what was there has been seen.
-        if (message->offset >= end) break;
+        if (message->offset >= window->end) window->complete = true;
+      } else if (message->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        status = Status::Unavailable(TailError(topic, rd_kafka_message_errstr(message.get())));
         continue;
+      } else if (message->offset >= window->end) {
+        window->complete = true;
+      } else if (message->offset >= window->start) {
+        rd_kafka_headers_t* headers = nullptr;
+        if (rd_kafka_message_headers(message.get(), &headers) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+          const auto origin = ReadOrigin(headers);
+          if (origin && origin->writer == fingerprint) window->newest = origin->position;
+        }
+        if (message->offset + 1 >= window->end) window->complete = true;
       }
-      if (message->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-        return Status::Unavailable("reading the tail of " + topic + "/" +
-                                   std::to_string(partition) + ": " +
-                                   rd_kafka_message_errstr(message.get()));
-      }
-      next = message->offset + 1;
-      if (message->offset >= end) break;
-      rd_kafka_headers_t* headers = nullptr;
-      if (rd_kafka_message_headers(message.get(), &headers) != RD_KAFKA_RESP_ERR_NO_ERROR) continue;
-      if (Header(headers, kJobHeader) != std::string_view(job) ||
-          Header(headers, kSinkHeader) != std::string_view(writer)) {
-        continue;
-      }
-      const auto batch = IntHeader(headers, kBatchHeader);
-      const auto seq = IntHeader(headers, kSeqHeader);
-      const auto run = Header(headers, kRunHeader);
-      if (!batch || !seq || !run) continue;
-      newest.found = true;
-      newest.run = std::string(*run);
-      newest.position = {*batch, *seq};
+      if (window->complete) --incomplete;
     }
-    end = start;
-    window *= 4;
+    EDDY_RETURN_IF_ERROR(status);
   }
-  rd_kafka_assign(consumer, nullptr);
-  return newest;
+  return Status::OK();
 }
 
 }  // namespace
@@ -132,6 +112,8 @@ Result<std::unique_ptr<KafkaWriter>> KafkaWriter::Open(const KafkaClientConfig& 
       rd_kafka_topic_new(result->producer_.get(), result->topic_name_.c_str(), nullptr));
   result->landed_.assign(static_cast<size_t>(result->partition_count_), LandedPosition());
   result->next_seq_.assign(static_cast<size_t>(result->partition_count_), 0);
+  result->next_offset_ =
+      std::make_unique<std::atomic<int64_t>[]>(static_cast<size_t>(result->partition_count_));
   return result;
 }
 
@@ -139,28 +121,29 @@ KafkaWriter::~KafkaWriter() {
   if (producer_) rd_kafka_flush(producer_.get(), 5000);
 }
 
-Status KafkaWriter::Recover(const OutputIdentity& identity) {
+Status KafkaWriter::Recover(const OutputIdentity& identity, const RecoveryStart& start) {
   identity_ = identity;
-  if (delivery_ != Delivery::kExactlyOnce) return Status::OK();
-  EDDY_ASSIGN_OR_RETURN(KafkaHandle consumer,
-                        CreateConsumer(client_, "eddy-recovery-" + identity.job));
-  for (int32_t partition = 0; partition < partition_count_; ++partition) {
-    int64_t low = 0, high = 0;
-    const rd_kafka_resp_err_t err =
-        rd_kafka_query_watermark_offsets(consumer.get(), topic_name_.c_str(), partition, &low,
-                                         &high, static_cast<int>(kBrokerTimeout.count()));
-    if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-      return Status::Unavailable("sink '" + writer_ + "': offsets of " + topic_name_ + "/" +
-                                 std::to_string(partition) + ": " + rd_kafka_err2str(err));
-    }
-    EDDY_ASSIGN_OR_RETURN(Newest newest, FindNewest(consumer.get(), topic_name_, partition, low,
-                                                    high, identity.job, writer_));
-    // Another run's records (the job started over from empty state) are not
-    // this run's: nothing of this run is there yet.
-    landed_[static_cast<size_t>(partition)] =
-        newest.found && newest.run == identity.run ? newest.position : LandedPosition();
+  landed_.assign(static_cast<size_t>(partition_count_), LandedPosition());
+  fingerprint_value_ = WriterFingerprint(identity.job, identity.run, writer_);
+  for (size_t idx = 0; idx < sizeof(fingerprint_); ++idx) {
+    fingerprint_[idx] = static_cast<char>(fingerprint_value_ >> (8 * idx));
   }
-  rd_kafka_consumer_close(consumer.get());
+  if (delivery_ != Delivery::kExactlyOnce) return Status::OK();
+  std::vector<int64_t> low, high;
+  EDDY_RETURN_IF_ERROR(QueryWatermarks(&low, &high));
+  for (int32_t partition = 0; partition < partition_count_; ++partition) {
+    next_offset_[static_cast<size_t>(partition)].store(high[static_cast<size_t>(partition)]);
+  }
+  // A new run's records cannot be there yet.
+  if (start.new_run) return Status::OK();
+  // The batches that run again wrote at or after where the writer stood
+  // before the first of them.
+  const std::vector<int64_t> recorded = DecodeOffsets(start.position);
+  std::vector<int64_t> floor = low;
+  for (size_t partition = 0; partition < floor.size() && partition < recorded.size(); ++partition) {
+    floor[partition] = std::max(floor[partition], std::min(recorded[partition], high[partition]));
+  }
+  EDDY_RETURN_IF_ERROR(ScanTails(floor, high));
   std::string found;
   for (size_t partition = 0; partition < landed_.size(); ++partition) {
     if (landed_[partition].seq < 0) continue;
@@ -171,11 +154,93 @@ Status KafkaWriter::Recover(const OutputIdentity& identity) {
   if (!found.empty()) {
     spdlog::info(
         "job={} sink '{}': this run's newest records in {} are at {}; a batch that runs again "
-        "skips "
-        "what is there",
+        "skips what is there",
         identity.job, writer_, topic_name_, found);
   }
   return Status::OK();
+}
+
+// One ListOffsets request per broker for all partitions (a query per
+// partition would wait behind every other).
+Status KafkaWriter::QueryWatermarks(std::vector<int64_t>* low, std::vector<int64_t>* high) {
+  for (auto [out, logical] :
+       {std::pair{low, RD_KAFKA_OFFSET_BEGINNING}, std::pair{high, RD_KAFKA_OFFSET_END}}) {
+    KafkaPartitionList list(rd_kafka_topic_partition_list_new(partition_count_));
+    for (int32_t partition = 0; partition < partition_count_; ++partition) {
+      rd_kafka_topic_partition_list_add(list.get(), topic_name_.c_str(), partition)->offset =
+          logical;
+    }
+    rd_kafka_resp_err_t err = rd_kafka_offsets_for_times(producer_.get(), list.get(),
+                                                         static_cast<int>(kBrokerTimeout.count()));
+    out->assign(static_cast<size_t>(partition_count_), 0);
+    for (int idx = 0; idx < list->cnt && err == RD_KAFKA_RESP_ERR_NO_ERROR; ++idx) {
+      const rd_kafka_topic_partition_t& part = list->elems[idx];
+      err = part.err != RD_KAFKA_RESP_ERR_NO_ERROR ? part.err
+            : part.offset < 0                      ? RD_KAFKA_RESP_ERR__BAD_MSG
+                                                   : RD_KAFKA_RESP_ERR_NO_ERROR;
+      (*out)[static_cast<size_t>(part.partition)] = part.offset;
+    }
+    if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      return Status::Unavailable("sink '" + writer_ + "': offsets of " + topic_name_ + ": " +
+                                 rd_kafka_err2str(err));
+    }
+  }
+  return Status::OK();
+}
+
+// Every partition's windows are read at once, by one consumer assigned to
+// all of them: a restart costs a few fetches, not a scan per partition.
+Status KafkaWriter::ScanTails(const std::vector<int64_t>& floor, const std::vector<int64_t>& high) {
+  std::vector<TailWindow> windows(static_cast<size_t>(partition_count_));
+  size_t remaining = 0;
+  for (size_t partition = 0; partition < windows.size(); ++partition) {
+    TailWindow& window = windows[partition];
+    window.partition = static_cast<int32_t>(partition);
+    window.floor = floor[partition];
+    window.end = high[partition];
+    window.done = window.end <= window.floor;
+    if (!window.done) ++remaining;
+  }
+  if (remaining == 0) return Status::OK();
+  EDDY_ASSIGN_OR_RETURN(KafkaHandle consumer,
+                        CreateConsumer(client_, "eddy-recovery-" + identity_.job));
+  KafkaQueue queue(rd_kafka_queue_get_consumer(consumer.get()));
+  Status status;
+  while (remaining > 0 && status.ok()) {
+    std::vector<TailWindow*> by_partition(windows.size(), nullptr);
+    for (TailWindow& window : windows) {
+      if (window.done) continue;
+      window.start = std::max(window.floor, window.end - window.size);
+      window.complete = false;
+      by_partition[static_cast<size_t>(window.partition)] = &window;
+    }
+    status = ReadWindows(consumer.get(), queue.get(), topic_name_, fingerprint_value_, by_partition,
+                         remaining);
+    for (TailWindow* window : by_partition) {
+      if (window == nullptr || !status.ok()) continue;
+      if (window->newest) {
+        landed_[static_cast<size_t>(window->partition)] = {window->newest->batch,
+                                                           window->newest->seq};
+      }
+      window->end = window->start;
+      window->size *= 4;
+      window->done = window->newest.has_value() || window->end <= window->floor;
+      if (window->done) --remaining;
+    }
+  }
+  rd_kafka_assign(consumer.get(), nullptr);
+  queue.reset();
+  rd_kafka_consumer_close(consumer.get());
+  return status.WithContext("sink '" + writer_ + "'");
+}
+
+std::string KafkaWriter::Position() const {
+  if (delivery_ != Delivery::kExactlyOnce || !next_offset_) return {};
+  std::vector<int64_t> offsets(static_cast<size_t>(partition_count_));
+  for (size_t partition = 0; partition < offsets.size(); ++partition) {
+    offsets[partition] = next_offset_[partition].load(std::memory_order_relaxed);
+  }
+  return EncodeOffsets(offsets);
 }
 
 Status KafkaWriter::Produce(int32_t partition, std::string_view value,
@@ -192,18 +257,13 @@ Status KafkaWriter::Produce(int32_t partition, std::string_view value,
       if (headers != nullptr) rd_kafka_headers_destroy(headers);
       return Status::OK();
     }
-    if (headers == nullptr) headers = rd_kafka_headers_new(6);
-    char number[24];
-    AddHeader(headers, kJobHeader, identity_.job);
-    AddHeader(headers, kRunHeader, identity_.run);
-    AddHeader(headers, kSinkHeader, writer_);
-    auto put_int = [&](const char* name, int64_t n) {
-      const auto [end, ec] = std::to_chars(number, number + sizeof(number), n);
-      AddHeader(headers, name, std::string_view(number, static_cast<size_t>(end - number)));
-    };
-    put_int(kBatchHeader, batch);
-    put_int(kSeqHeader, seq);
-    put_int(kTaskHeader, task);
+    if (headers == nullptr) headers = rd_kafka_headers_new(2);
+    rd_kafka_header_add(headers, kWriterHeader, sizeof(kWriterHeader) - 1, fingerprint_,
+                        sizeof(fingerprint_));
+    char position[kMaxPositionBytes];
+    const size_t size = EncodePosition({batch, seq, task}, position);
+    rd_kafka_header_add(headers, kPositionHeader, sizeof(kPositionHeader) - 1, position,
+                        static_cast<ssize_t>(size));
   }
   return Enqueue(partition, value, key, headers);
 }
@@ -279,6 +339,14 @@ void KafkaWriter::OnDelivery(rd_kafka_t* handle, const rd_kafka_message_t* messa
   auto* writer = static_cast<KafkaWriter*>(opaque);
   if (message->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
     writer->delivered_.fetch_add(1, std::memory_order_relaxed);
+    if (writer->next_offset_ && message->partition >= 0 &&
+        message->partition < writer->partition_count_ && message->offset >= 0) {
+      std::atomic<int64_t>& next = writer->next_offset_[static_cast<size_t>(message->partition)];
+      int64_t seen = next.load(std::memory_order_relaxed);
+      while (seen < message->offset + 1 &&
+             !next.compare_exchange_weak(seen, message->offset + 1, std::memory_order_relaxed)) {
+      }
+    }
     return;
   }
   std::lock_guard<std::mutex> lock(writer->error_mutex_);

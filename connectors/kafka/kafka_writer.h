@@ -2,20 +2,24 @@
 // KafkaWriter: the producing half of the Kafka sink and the dead-letter
 // sink, and where exactly-once delivery is made (docs/exactly-once.md).
 //
-// In exactly-once mode every record carries four headers: eddy.job (the job
-// name), eddy.run (an id created with the job's state, so a job started over
-// from empty state is a new run), eddy.batch (the batch id) and eddy.seq (the
-// record's position among this writer's records of that batch in that
-// partition), plus eddy.task (the task that wrote it; -1 for the batch-wide
-// stage) and eddy.sink (the writer). The producer is idempotent with the
-// gapless guarantee, so a partition holds an in-order, gap-free prefix of
-// what was sent, or the producer fails and the job stops.
+// In exactly-once mode every record carries two small binary headers
+// (record_header.h): eddy.job, the writer's fingerprint (its job name, run
+// id — created with the job's state, so a job started over from empty state
+// is a new run — and sink name), and eddy, the record's batch id, its
+// sequence number among this writer's records of that batch in that
+// partition, and the task that wrote it (-1 for the batch-wide stage). The
+// producer is idempotent with the gapless guarantee, so a partition holds an
+// in-order, gap-free prefix of what was sent, or the producer fails and the
+// job stops.
 //
-// Recover() reads, per partition, the newest record this writer (job, sink)
-// wrote. Batches are deterministic, so a batch that runs again after a
-// crash or a restore sends the same records to the same partitions in the
-// same order: Produce skips every record at or before the (batch, seq)
-// found there, and the partition ends up with each record once.
+// Recover() reads, per partition, the newest record this writer wrote.
+// Batches are deterministic, so a batch that runs again after a crash or a
+// restore sends the same records to the same partitions in the same order:
+// Produce skips every record at or before the (batch, seq) found there, and
+// the partition ends up with each record once. Only offsets at or after the
+// writer's recorded Position() can hold records of the batches that run
+// again, so that is where the scan stops; every partition is scanned at
+// once, by one consumer.
 //
 // Thread-safety: one thread calls everything; delivery reports arrive on
 // librdkafka's threads and are counted atomically.
@@ -57,6 +61,16 @@ struct LandedPosition {
   int64_t seq = -1;
 };
 
+// What the job's state knows when a writer recovers (connectors/core/sink.h).
+struct RecoveryStart {
+  // The state was created now: nothing of this run can be in the topic.
+  bool new_run = false;
+  // The writer's Position() before the first batch to run; empty when the
+  // state has none (it was written by an older Eddy): the scan is then
+  // bounded by the partition's start only.
+  std::string position;
+};
+
 class KafkaWriter {
  public:
   // `writer` names the sink in headers and errors. Connects and reads the
@@ -76,8 +90,15 @@ class KafkaWriter {
   Delivery delivery() const { return delivery_; }
 
   // Exactly-once: finds what this writer already wrote to each partition
-  // under `identity`. REQUIRES: before the first Produce.
-  Status Recover(const OutputIdentity& identity);
+  // under `identity`, at or after `start.position`. REQUIRES: before the
+  // first Produce.
+  Status Recover(const OutputIdentity& identity, const RecoveryStart& start = {});
+
+  // Exactly-once: per partition, the offset at or after which this writer's
+  // next records land (what it saw at Recover, or after its last
+  // acknowledged record), as EncodeOffsets text; empty at least once. Exact
+  // after a Flush.
+  std::string Position() const;
 
   // Queues one record for `partition` as part of batch `batch` from task
   // `task`; takes `headers` (may be null). Records already in the partition
@@ -101,6 +122,10 @@ class KafkaWriter {
 
   Status Enqueue(int32_t partition, std::string_view value, std::optional<std::string_view> key,
                  rd_kafka_headers_t* headers);
+  // Every partition's [low, high) watermarks, in one request per broker.
+  Status QueryWatermarks(std::vector<int64_t>* low, std::vector<int64_t>* high);
+  // The newest record of this writer per partition in [floor, high).
+  Status ScanTails(const std::vector<int64_t>& floor, const std::vector<int64_t>& high);
   Status Fenced(Status fenced);
   static void OnDelivery(rd_kafka_t*, const rd_kafka_message_t* message, void* opaque);
 
@@ -114,7 +139,13 @@ class KafkaWriter {
 
   std::shared_ptr<const Fence> fence_;
   OutputIdentity identity_;
+  // eddy.job's value: WriterFingerprint of (job, run, writer), little-endian.
+  char fingerprint_[8] = {};
+  uint64_t fingerprint_value_ = 0;
   std::vector<LandedPosition> landed_;
+  // Per partition: the offset after this writer's newest acknowledged
+  // record, or the high watermark at Recover (written by delivery reports).
+  std::unique_ptr<std::atomic<int64_t>[]> next_offset_;
   // This batch's next sequence number per partition.
   int64_t batch_ = -1;
   std::vector<int64_t> next_seq_;

@@ -30,10 +30,11 @@ void SampleTimestamps(const Batch& rows, std::vector<int64_t>* out) {
 
 }  // namespace
 
-Status SinkWriter::Recover(const std::string& run_id, const SinkPositions* start) {
+Status SinkWriter::Recover(const std::string& run_id, bool new_run, const SinkPositions* start) {
   SinkRecovery recovery;
   recovery.job = plan_.job.spec.name();
   recovery.run = run_id;
+  recovery.new_run = new_run;
   for (auto& sink : plan_.sinks) {
     recovery.position = PositionOf(start, sink->name());
     EDDY_RETURN_IF_ERROR(sink->Recover(recovery).WithContext("sink '" + sink->name() + "'"));

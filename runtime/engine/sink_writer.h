@@ -29,8 +29,8 @@ class SinkWriter {
 
   // Recovers every sink from `start`, the sink positions recorded before the
   // first batch to run (empty: the state has none), and logs which sinks
-  // are at-least-once.
-  Status Recover(const std::string& run_id, const SinkPositions* start);
+  // are at-least-once. `new_run`: the state was created now.
+  Status Recover(const std::string& run_id, bool new_run, const SinkPositions* start);
 
   // Where every sink stands now (after a Flush).
   SinkPositions Positions() const;
