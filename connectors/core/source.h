@@ -63,6 +63,11 @@ class Source {
   }
   // The end (exclusive) of what can be read now, per partition.
   virtual Result<Offsets> LatestOffsets() = 0;
+  // LatestOffsets as far as the source knows without asking its backend
+  // (Kafka: the high watermarks its consumer's fetches brought back), so a
+  // continuous job plans a batch without a round trip. It may lag behind
+  // LatestOffsets by a fetch, never run ahead of it. The default asks.
+  virtual Result<Offsets> KnownOffsets() { return LatestOffsets(); }
   // True when the source has an end (a generator with a count, a file); an
   // unbounded source (Kafka) returns false.
   virtual bool IsBounded() const { return false; }

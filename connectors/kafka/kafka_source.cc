@@ -56,35 +56,15 @@ class KafkaSource final : public Source {
 
   Result<Offsets> InitialOffsets() override {
     const std::string& start = options_.start.empty() ? std::string("earliest") : options_.start;
-    Offsets offsets(partitions_.size());
-    if (start == "earliest" || start == "latest") {
-      for (size_t idx = 0; idx < partitions_.size(); ++idx) {
-        EDDY_ASSIGN_OR_RETURN(auto marks, QueryWatermarks(idx));
-        offsets[idx] = Offset{start == "earliest" ? marks.first : marks.second};
-      }
-      return offsets;
-    }
+    if (start == "earliest") return QueryOffsets(RD_KAFKA_OFFSET_BEGINNING, "start offsets");
+    if (start == "latest") return QueryOffsets(RD_KAFKA_OFFSET_END, "end offsets");
     EDDY_ASSIGN_OR_RETURN(int64_t millis, ParseStartTimestamp(start));
-    KafkaPartitionList list(
-        rd_kafka_topic_partition_list_new(static_cast<int>(partitions_.size())));
-    for (const SourcePartition& part : partitions_) {
-      rd_kafka_topic_partition_list_add(list.get(), part.topic.c_str(), part.partition.value)
-          ->offset = millis;
-    }
-    const rd_kafka_resp_err_t err = rd_kafka_offsets_for_times(
-        consumer_.get(), list.get(), static_cast<int>(kBrokerTimeout.count()));
-    if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-      return Status::Unavailable("source '" + options_.name + "': offsets for time " + start +
-                                 ": " + rd_kafka_err2str(err));
-    }
-    for (size_t idx = 0; idx < partitions_.size(); ++idx) {
-      const int64_t found = list->elems[idx].offset;
-      if (found >= 0) {
-        offsets[idx] = Offset{found};
-      } else {
-        // No record at or after the time: start at the end, as Kafka does.
-        EDDY_ASSIGN_OR_RETURN(auto marks, QueryWatermarks(idx));
-        offsets[idx] = Offset{marks.second};
+    EDDY_ASSIGN_OR_RETURN(Offsets offsets, QueryOffsets(millis, "offsets for time " + start));
+    if (std::any_of(offsets.begin(), offsets.end(), [](Offset o) { return o.value < 0; })) {
+      // No record at or after the time: start at the end, as Kafka does.
+      EDDY_ASSIGN_OR_RETURN(Offsets ends, QueryOffsets(RD_KAFKA_OFFSET_END, "end offsets"));
+      for (size_t idx = 0; idx < offsets.size(); ++idx) {
+        if (offsets[idx].value < 0) offsets[idx] = ends[idx];
       }
     }
     return offsets;
@@ -116,11 +96,25 @@ class KafkaSource final : public Source {
   }
 
   Result<Offsets> LatestOffsets() override {
+    EDDY_ASSIGN_OR_RETURN(Offsets offsets, QueryOffsets(RD_KAFKA_OFFSET_END, "end offsets"));
+    Offsets known = offsets;
+    Remember(known);
+    return offsets;
+  }
+
+  // The high watermarks of the fetch responses, kept by librdkafka per
+  // partition; asks the brokers only while some partition has none yet.
+  Result<Offsets> KnownOffsets() override {
     Offsets offsets(partitions_.size());
     for (size_t idx = 0; idx < partitions_.size(); ++idx) {
-      EDDY_ASSIGN_OR_RETURN(auto marks, QueryWatermarks(idx));
-      offsets[idx] = Offset{marks.second};
+      int64_t low = 0, high = RD_KAFKA_OFFSET_INVALID;
+      const rd_kafka_resp_err_t err =
+          rd_kafka_get_watermark_offsets(consumer_.get(), partitions_[idx].topic.c_str(),
+                                         partitions_[idx].partition.value, &low, &high);
+      if (err != RD_KAFKA_RESP_ERR_NO_ERROR || high < 0) return LatestOffsets();
+      offsets[idx] = Offset{high};
     }
+    Remember(offsets);
     return offsets;
   }
 
@@ -203,17 +197,42 @@ class KafkaSource final : public Source {
     return *micros / 1000;
   }
 
-  Result<std::pair<int64_t, int64_t>> QueryWatermarks(size_t idx) {
-    int64_t low = 0, high = 0;
-    const rd_kafka_resp_err_t err = rd_kafka_query_watermark_offsets(
-        consumer_.get(), partitions_[idx].topic.c_str(), partitions_[idx].partition.value, &low,
-        &high, static_cast<int>(kBrokerTimeout.count()));
-    if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-      return Status::Unavailable(
-          "source '" + options_.name + "': watermarks of " + partitions_[idx].topic + "/" +
-          std::to_string(partitions_[idx].partition.value) + ": " + rd_kafka_err2str(err));
+  // Every partition's offset for `query` (a timestamp in milliseconds, or
+  // RD_KAFKA_OFFSET_BEGINNING / _END) in one ListOffsets request per broker:
+  // a query per partition waits behind the consumer's fetch each time
+  // (up to fetch.wait.max.ms), seconds for a few dozen partitions.
+  // A timestamp with no record at or after it gives -1.
+  Result<Offsets> QueryOffsets(int64_t query, const std::string& what) {
+    KafkaPartitionList list(
+        rd_kafka_topic_partition_list_new(static_cast<int>(partitions_.size())));
+    for (const SourcePartition& part : partitions_) {
+      rd_kafka_topic_partition_list_add(list.get(), part.topic.c_str(), part.partition.value)
+          ->offset = query;
     }
-    return std::make_pair(low, high);
+    rd_kafka_resp_err_t err = rd_kafka_offsets_for_times(consumer_.get(), list.get(),
+                                                         static_cast<int>(kBrokerTimeout.count()));
+    Offsets offsets(partitions_.size());
+    for (size_t idx = 0; idx < partitions_.size() && err == RD_KAFKA_RESP_ERR_NO_ERROR; ++idx) {
+      const rd_kafka_topic_partition_t& found = list->elems[idx];
+      err = found.err;
+      if (query < 0 && found.offset < 0) err = RD_KAFKA_RESP_ERR__BAD_MSG;
+      offsets[idx] = Offset{found.offset};
+    }
+    if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      return Status::Unavailable("source '" + options_.name + "': " + what + ": " +
+                                 rd_kafka_err2str(err));
+    }
+    return offsets;
+  }
+
+  // Known end offsets only grow: a cached watermark older than what a
+  // query saw must not take a partition back.
+  void Remember(Offsets& offsets) {
+    known_.resize(offsets.size());
+    for (size_t idx = 0; idx < offsets.size(); ++idx) {
+      known_[idx] = std::max(known_[idx], offsets[idx]);
+      offsets[idx] = known_[idx];
+    }
   }
 
   Status SeekIfNeeded(const PartitionRange& range) {
@@ -332,6 +351,7 @@ class KafkaSource final : public Source {
   // Topic handle -> partition number -> index into partitions_.
   std::map<const rd_kafka_topic_t*, std::vector<size_t>> by_topic_handle_;
   bool assigned_ = false;
+  Offsets known_;  // the highest end offsets seen, per partition
 
   std::mutex pull_mutex_;  // one puller at a time
   std::mutex mutex_;       // guards buffers_

@@ -97,10 +97,11 @@ void LogBatch(const std::string& job, const BatchReport& report) {
         " p50=" + Duration(Quantile(samples, 0.5)) + " p99=" + Duration(Quantile(samples, 0.99));
   }
   spdlog::info(
-      "job={} batch={} in={} out={} dead={} lag={} rate={} took={} fetch={} process={} sink={}{}",
+      "job={} batch={} in={} out={} dead={} lag={} rate={} took={} plan={} fetch={} process={} "
+      "sink={}{}",
       job, report.batch_id, report.records_in, report.records_out, report.dead_letters, report.lag,
       Rate(static_cast<double>(report.records_in), report.total_seconds),
-      Duration(report.total_seconds), Duration(report.fetch_seconds),
+      Duration(report.total_seconds), Duration(report.plan_seconds), Duration(report.fetch_seconds),
       Duration(report.process_seconds), Duration(report.sink_seconds), latency);
   for (const std::string& sample : report.samples) {
     spdlog::info("job={} batch={} sample {}", job, report.batch_id, sample);

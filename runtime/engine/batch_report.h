@@ -43,6 +43,9 @@ struct BatchReport {
   int64_t records_out = 0;  // rows handed to sinks
   int64_t dead_letters = 0;
   int64_t lag = 0;  // records available but not yet processed, after this batch
+  // Wall time from the batch's start until its tasks start: the sources'
+  // end offsets, the plan and its offsets-log entry.
+  double plan_seconds = 0;
   // Reading and decoding, then running the DAG, each summed over the
   // batch's tasks (which run in parallel, so the sum may exceed the wall
   // time).

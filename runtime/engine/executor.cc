@@ -68,7 +68,7 @@ class Driver {
 
   Status Open();
   Status AnchorShardState();
-  Result<std::vector<Offsets>> LatestOffsets(const std::vector<Offsets>& once_targets);
+  Result<std::vector<Offsets>> LatestOffsets();
   bool AllSourcesFinished(const std::vector<Offsets>& latest) const;
   Status RunBatch(std::vector<Task>& tasks, BatchReport* report);
   Status ReadAndWriteTasks(std::vector<Task>& tasks, BatchId batch_id, DeadLetters* dead_letters,
@@ -89,6 +89,8 @@ class Driver {
   SinkWriter sinks_;
   Checkpointer checkpointer_;
   std::vector<NodeStats> stage_stats_;  // the batch-wide stage's, per plan node
+  // Once mode: what was available when the first batch was planned.
+  std::optional<std::vector<Offsets>> once_targets_;
   int64_t last_batch_id_ = 0;
 };
 
@@ -100,13 +102,6 @@ Result<RunSummary> Driver::Run() {
   }
   const auto started = Clock::now();
   RunSummary summary;
-  std::vector<Offsets> once_targets;
-  if (options_.once) {
-    for (auto& source : plan_.sources) {
-      EDDY_ASSIGN_OR_RETURN(auto latest, source->LatestOffsets());
-      once_targets.push_back(std::move(latest));
-    }
-  }
   auto next_tick = Clock::now();
   while (!StopRequested()) {
     if (options_.max_batches > 0 && summary.batches >= options_.max_batches) break;
@@ -116,7 +111,7 @@ Result<RunSummary> Driver::Run() {
       WriteCheckpoint(&savepoint);
     }
     const auto batch_start = Clock::now();
-    EDDY_ASSIGN_OR_RETURN(auto latest, LatestOffsets(once_targets));
+    EDDY_ASSIGN_OR_RETURN(auto latest, LatestOffsets());
     // Step 1: plan the batch, or take it from the offsets log.
     EDDY_ASSIGN_OR_RETURN(PlannedTasks planned, planner_.Next(last_batch_id_, latest));
     std::vector<Task>& tasks = planned.tasks;
@@ -133,6 +128,7 @@ Result<RunSummary> Driver::Run() {
       positions_.DecideIdlePartitions(tasks, Clock::now());
       EDDY_RETURN_IF_ERROR(planner_.Log(tasks, report.batch_id, sinks_.Positions()));
     }
+    report.plan_seconds = SecondsSince(batch_start);
     EDDY_RETURN_IF_ERROR(RunBatch(tasks, &report));
     AddPositions(latest, &report);
     report.total_seconds = SecondsSince(batch_start);
@@ -182,7 +178,7 @@ Status Driver::Open() {
   const SinkPositions* start = planner_.logged()  ? &planner_.logged()->sinks()
                                : state_.resumed() ? &state_.resumed()->sinks()
                                                   : nullptr;
-  EDDY_RETURN_IF_ERROR(sinks_.Recover(state_.run_id(), start));
+  EDDY_RETURN_IF_ERROR(sinks_.Recover(state_.run_id(), state_.new_run(), start));
   checkpointer_.Start();
   return AnchorShardState();
 }
@@ -205,13 +201,18 @@ Status Driver::AnchorShardState() {
   return Status::OK();
 }
 
-Result<std::vector<Offsets>> Driver::LatestOffsets(const std::vector<Offsets>& once_targets) {
-  if (options_.once) return once_targets;
+// Once mode and a drain ask the sources what is there (the run ends when
+// it is processed); a continuous job plans with what the sources know
+// already, which costs no round trip and lags by at most a fetch.
+Result<std::vector<Offsets>> Driver::LatestOffsets() {
+  if (options_.once && once_targets_) return *once_targets_;
+  const bool exact = options_.once || DrainRequested();
   std::vector<Offsets> latest;
   for (auto& source : plan_.sources) {
-    EDDY_ASSIGN_OR_RETURN(auto available, source->LatestOffsets());
+    EDDY_ASSIGN_OR_RETURN(auto available, exact ? source->LatestOffsets() : source->KnownOffsets());
     latest.push_back(std::move(available));
   }
+  if (options_.once) once_targets_ = latest;
   return latest;
 }
 

@@ -350,8 +350,8 @@ struct Families {
   Family<prometheus::Counter>& restored_bytes;
 };
 
-enum Phase { kFetch, kProcess, kSink, kCheckpoint, kPhaseCount };
-constexpr std::array<const char*, kPhaseCount> kPhaseNames = {"fetch", "process", "sink",
+enum Phase { kPlan, kFetch, kProcess, kSink, kCheckpoint, kPhaseCount };
+constexpr std::array<const char*, kPhaseCount> kPhaseNames = {"plan", "fetch", "process", "sink",
                                                               "checkpoint"};
 
 class JobMetricsImpl : public JobMetrics {
@@ -369,7 +369,7 @@ class JobMetricsImpl : public JobMetrics {
         checkpoint_duration_(
             families.checkpoint_duration.Add({{"job", job_}}, CheckpointBuckets())) {
     // Every phase exists from the start (checkpoint with no samples until
-    // checkpoints land), so dashboards show all four.
+    // checkpoints land), so dashboards show all five.
     for (int phase = 0; phase < kPhaseCount; ++phase) {
       phases_[phase] = &families.batch_phase.Add({{"job", job_}, {"phase", kPhaseNames[phase]}},
                                                  DurationBuckets());
@@ -416,6 +416,7 @@ class JobMetricsImpl : public JobMetrics {
 
     batches_.Increment();
     batch_duration_.Observe(report.total_seconds);
+    phases_[kPlan]->Observe(report.plan_seconds);
     phases_[kFetch]->Observe(report.fetch_seconds);
     phases_[kProcess]->Observe(report.process_seconds);
     phases_[kSink]->Observe(report.sink_seconds);

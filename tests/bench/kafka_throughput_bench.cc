@@ -5,12 +5,16 @@
 // with `delivery: at_least_once`, JSON decode + encode, filter + select, and
 // the YSB query (bench::YsbJobYaml: filter, lookup join, 10 s window).
 //
-//   build/tests/bench/kafka_throughput_bench [--events N] [--rounds R]
+//   build/tests/bench/kafka_throughput_bench [--events N] [--rounds R] [--variants 0,1]
+//
+// --variants runs only those variants (indexes in the table) and no raw
+// loop, for profiling one.
 //
 // Prints events/s for each variant and its ratio to the raw loop. The mock
 // broker keeps only ~5 MiB per partition (shared/KAFKA-NOTES.md), so the
 // input topic has enough partitions to hold every event.
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -90,9 +94,11 @@ int main(int argc, char** argv) {
   using namespace eddy;
   int64_t events = 1000000;
   int rounds = 2;
+  std::vector<int64_t> only;  // variant indexes to run (empty: all), e.g. to profile one
   for (int i = 1; i + 1 < argc; i += 2) {
     if (std::strcmp(argv[i], "--events") == 0) events = std::atoll(argv[i + 1]);
     if (std::strcmp(argv[i], "--rounds") == 0) rounds = std::atoi(argv[i + 1]);
+    if (std::strcmp(argv[i], "--variants") == 0) only = bench::ParseList(argv[i + 1]);
   }
   auto broker = EmbeddedBroker::Start({});
   if (!broker.ok()) return 1;
@@ -147,10 +153,17 @@ int main(int argc, char** argv) {
   for (int round = 0; round < rounds; ++round) {
     const std::string raw_topic = "out-" + std::to_string(topic_counter++);
     (*broker)->CreateTopic(raw_topic, kOutputPartitions).IgnoreError();
-    raw_rates.push_back(static_cast<double>(generated) / RawLoop(bootstrap, "bench-in",
-                                                                 kInputPartitions, raw_topic,
-                                                                 kOutputPartitions, generated));
+    // --variants is for profiling one variant: no raw loop.
+    if (only.empty()) {
+      raw_rates.push_back(static_cast<double>(generated) / RawLoop(bootstrap, "bench-in",
+                                                                   kInputPartitions, raw_topic,
+                                                                   kOutputPartitions, generated));
+    }
     for (size_t v = 0; v < variants.size(); ++v) {
+      if (!only.empty() &&
+          std::find(only.begin(), only.end(), static_cast<int64_t>(v)) == only.end()) {
+        continue;
+      }
       const std::string topic = "out-" + std::to_string(topic_counter++);
       (*broker)->CreateTopic(topic, kOutputPartitions).IgnoreError();
       int64_t records_in = 0;
@@ -172,16 +185,18 @@ int main(int argc, char** argv) {
     }
   }
   const auto best = bench::Best;
-  const double raw = best(raw_rates);
+  const double raw = raw_rates.empty() ? 0 : best(raw_rates);
   // x raw: best against best; per round: against that round's raw loop.
   std::printf("\n%-40s %14s %8s  %s\n", "Kafka -> Kafka, 1 broker, 2 cores", "events/s", "x raw",
               "x raw per round");
   std::printf("%-40s %14.0f %8.2f\n", "raw librdkafka consume->produce", raw, 1.0);
   for (size_t v = 0; v < variants.size(); ++v) {
+    if (variant_rates[v].empty()) continue;
     const double rate = best(variant_rates[v]);
     std::string per_round;
     for (size_t round = 0; round < variant_rates[v].size(); ++round) {
       char ratio[16];
+      if (round >= raw_rates.size()) break;
       std::snprintf(ratio, sizeof(ratio), " %.2f", variant_rates[v][round] / raw_rates[round]);
       per_round += ratio;
     }
