@@ -10,6 +10,8 @@
 namespace eddy {
 namespace {
 
+constexpr size_t kKeptPayloadBytes = 64 * PayloadArena::kBlockBytes;
+
 // One partition's share of the tail scan: read backwards from the high
 // watermark in growing windows [start, end), never below `floor`, until a
 // window holds a record of this writer.
@@ -112,8 +114,10 @@ Result<std::unique_ptr<KafkaWriter>> KafkaWriter::Open(const KafkaClientConfig& 
       rd_kafka_topic_new(result->producer_.get(), result->topic_name_.c_str(), nullptr));
   result->landed_.assign(static_cast<size_t>(result->partition_count_), LandedPosition());
   result->next_seq_.assign(static_cast<size_t>(result->partition_count_), 0);
-  result->next_offset_ =
-      std::make_unique<std::atomic<int64_t>[]>(static_cast<size_t>(result->partition_count_));
+  if (delivery == Delivery::kExactlyOnce) {
+    result->next_offset_ =
+        std::make_unique<std::atomic<int64_t>[]>(static_cast<size_t>(result->partition_count_));
+  }
   return result;
 }
 
@@ -124,10 +128,7 @@ KafkaWriter::~KafkaWriter() {
 Status KafkaWriter::Recover(const OutputIdentity& identity, const RecoveryStart& start) {
   identity_ = identity;
   landed_.assign(static_cast<size_t>(partition_count_), LandedPosition());
-  fingerprint_value_ = WriterFingerprint(identity.job, identity.run, writer_);
-  for (size_t idx = 0; idx < sizeof(fingerprint_); ++idx) {
-    fingerprint_[idx] = static_cast<char>(fingerprint_value_ >> (8 * idx));
-  }
+  fingerprint_ = WriterFingerprint(identity.job, identity.run, writer_);
   if (delivery_ != Delivery::kExactlyOnce) return Status::OK();
   std::vector<int64_t> low, high;
   EDDY_RETURN_IF_ERROR(QueryWatermarks(&low, &high));
@@ -214,7 +215,7 @@ Status KafkaWriter::ScanTails(const std::vector<int64_t>& floor, const std::vect
       window.complete = false;
       by_partition[static_cast<size_t>(window.partition)] = &window;
     }
-    status = ReadWindows(consumer.get(), queue.get(), topic_name_, fingerprint_value_, by_partition,
+    status = ReadWindows(consumer.get(), queue.get(), topic_name_, fingerprint_, by_partition,
                          remaining);
     for (TailWindow* window : by_partition) {
       if (window == nullptr || !status.ok()) continue;
@@ -257,12 +258,10 @@ Status KafkaWriter::Produce(int32_t partition, std::string_view value,
       if (headers != nullptr) rd_kafka_headers_destroy(headers);
       return Status::OK();
     }
-    if (headers == nullptr) headers = rd_kafka_headers_new(2);
-    rd_kafka_header_add(headers, kWriterHeader, sizeof(kWriterHeader) - 1, fingerprint_,
-                        sizeof(fingerprint_));
-    char position[kMaxPositionBytes];
-    const size_t size = EncodePosition({batch, seq, task}, position);
-    rd_kafka_header_add(headers, kPositionHeader, sizeof(kPositionHeader) - 1, position,
+    if (headers == nullptr) headers = rd_kafka_headers_new(1);
+    char origin[kMaxOriginBytes];
+    const size_t size = EncodeOrigin({fingerprint_, {batch, seq, task}}, origin);
+    rd_kafka_header_add(headers, kOriginHeader, sizeof(kOriginHeader) - 1, origin,
                         static_cast<ssize_t>(size));
   }
   return Enqueue(partition, value, key, headers);
@@ -276,20 +275,24 @@ Status KafkaWriter::Enqueue(int32_t partition, std::string_view value,
       return Fenced(std::move(fenced));
     }
   }
+  // librdkafka takes the payload from the arena as it is (no F_COPY); the
+  // record's delivery report releases it.
+  PayloadArena::Block* block = nullptr;
+  const std::string_view payload = payloads_.Copy(value, &block);
   while (true) {
     rd_kafka_resp_err_t err;
     if (headers != nullptr) {
-      err = rd_kafka_producev(
-          producer_.get(), RD_KAFKA_V_RKT(topic_.get()), RD_KAFKA_V_PARTITION(partition),
-          RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-          RD_KAFKA_V_VALUE(const_cast<char*>(value.data()), value.size()),
-          RD_KAFKA_V_KEY((key ? key->data() : nullptr), (key ? key->size() : 0)),
-          RD_KAFKA_V_HEADERS(headers), RD_KAFKA_V_END);
+      err =
+          rd_kafka_producev(producer_.get(), RD_KAFKA_V_RKT(topic_.get()),
+                            RD_KAFKA_V_PARTITION(partition), RD_KAFKA_V_MSGFLAGS(0),
+                            RD_KAFKA_V_VALUE(const_cast<char*>(payload.data()), payload.size()),
+                            RD_KAFKA_V_KEY((key ? key->data() : nullptr), (key ? key->size() : 0)),
+                            RD_KAFKA_V_HEADERS(headers), RD_KAFKA_V_OPAQUE(block), RD_KAFKA_V_END);
     } else {
       // The plain call avoids producev's vararg parsing on the hot path.
-      err = rd_kafka_produce(topic_.get(), partition, RD_KAFKA_MSG_F_COPY,
-                             const_cast<char*>(value.data()), value.size(),
-                             key ? key->data() : nullptr, key ? key->size() : 0, nullptr) == 0
+      err = rd_kafka_produce(topic_.get(), partition, 0, const_cast<char*>(payload.data()),
+                             payload.size(), key ? key->data() : nullptr, key ? key->size() : 0,
+                             block) == 0
                 ? RD_KAFKA_RESP_ERR_NO_ERROR
                 : rd_kafka_last_error();
     }
@@ -298,6 +301,7 @@ Status KafkaWriter::Enqueue(int32_t partition, std::string_view value,
       rd_kafka_poll(producer_.get(), 50);
       continue;
     }
+    PayloadArena::Release(block);
     if (headers != nullptr) rd_kafka_headers_destroy(headers);
     if (err == RD_KAFKA_RESP_ERR__FATAL) {
       char reason[512];
@@ -327,6 +331,9 @@ Status KafkaWriter::Flush() {
     if (err == RD_KAFKA_RESP_ERR__TIMED_OUT) continue;
     if (err != RD_KAFKA_RESP_ERR_NO_ERROR) break;
   }
+  // Every record was delivered: keep enough blocks for the next batch's
+  // records in flight, not a big batch's all.
+  if (rd_kafka_outq_len(producer_.get()) == 0) payloads_.Trim(kKeptPayloadBytes);
   std::lock_guard<std::mutex> lock(error_mutex_);
   if (!first_error_.empty()) {
     return Status::Unavailable("sink '" + writer_ + "' topic '" + topic_name_ +
@@ -337,6 +344,9 @@ Status KafkaWriter::Flush() {
 
 void KafkaWriter::OnDelivery(rd_kafka_t* handle, const rd_kafka_message_t* message, void* opaque) {
   auto* writer = static_cast<KafkaWriter*>(opaque);
+  if (message->_private != nullptr) {
+    PayloadArena::Release(static_cast<PayloadArena::Block*>(message->_private));
+  }
   if (message->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
     writer->delivered_.fetch_add(1, std::memory_order_relaxed);
     if (writer->next_offset_ && message->partition >= 0 &&

@@ -2,15 +2,14 @@
 // KafkaWriter: the producing half of the Kafka sink and the dead-letter
 // sink, and where exactly-once delivery is made (docs/exactly-once.md).
 //
-// In exactly-once mode every record carries two small binary headers
-// (record_header.h): eddy.job, the writer's fingerprint (its job name, run
+// In exactly-once mode every record carries one small binary header,
+// eddy.run (record_header.h): the writer's fingerprint (its job name, run
 // id — created with the job's state, so a job started over from empty state
-// is a new run — and sink name), and eddy, the record's batch id, its
-// sequence number among this writer's records of that batch in that
-// partition, and the task that wrote it (-1 for the batch-wide stage). The
-// producer is idempotent with the gapless guarantee, so a partition holds an
-// in-order, gap-free prefix of what was sent, or the producer fails and the
-// job stops.
+// is a new run — and sink name), the record's batch id, its sequence number
+// among this writer's records of that batch in that partition, and the task
+// that wrote it (-1 for the batch-wide stage). The producer is idempotent
+// with the gapless guarantee, so a partition holds an in-order, gap-free
+// prefix of what was sent, or the producer fails and the job stops.
 //
 // Recover() reads, per partition, the newest record this writer wrote.
 // Batches are deterministic, so a batch that runs again after a crash or a
@@ -35,6 +34,7 @@
 #include <vector>
 
 #include "connectors/kafka/kafka_client.h"
+#include "connectors/kafka/payload_arena.h"
 #include "runtime/core/fence.h"
 #include "runtime/core/status.h"
 #include "runtime/core/types.h"
@@ -133,15 +133,16 @@ class KafkaWriter {
   const std::string writer_;
   const Delivery delivery_;
   KafkaClientConfig client_;
+  // Queued records' payloads; outlives the producer, which may still hold
+  // records when it is destroyed.
+  PayloadArena payloads_;
   KafkaHandle producer_;
   std::unique_ptr<rd_kafka_topic_t, TopicDeleter> topic_;
   int32_t partition_count_ = 1;
 
   std::shared_ptr<const Fence> fence_;
   OutputIdentity identity_;
-  // eddy.job's value: WriterFingerprint of (job, run, writer), little-endian.
-  char fingerprint_[8] = {};
-  uint64_t fingerprint_value_ = 0;
+  uint64_t fingerprint_ = 0;  // WriterFingerprint of (job, run, writer)
   std::vector<LandedPosition> landed_;
   // Per partition: the offset after this writer's newest acknowledged
   // record, or the high watermark at Recover (written by delivery reports).

@@ -8,7 +8,7 @@
 namespace eddy {
 namespace {
 
-constexpr uint8_t kPositionVersion = 1;
+constexpr uint8_t kVersion = 1;
 
 // The text headers of the format before (see record_header.h).
 constexpr char kLegacyJobHeader[] = "eddy.job";
@@ -89,20 +89,25 @@ uint64_t WriterFingerprint(std::string_view job, std::string_view run, std::stri
   return XxHash64(input);
 }
 
-size_t EncodePosition(const RecordPosition& position, char* out) {
+size_t EncodeOrigin(const RecordOrigin& origin, char* out) {
   char* at = out;
-  *at++ = static_cast<char>(kPositionVersion);
-  at = PutVarint(static_cast<uint64_t>(position.batch), at);
-  at = PutVarint(static_cast<uint64_t>(position.seq), at);
+  *at++ = static_cast<char>(kVersion);
+  for (size_t idx = 0; idx < 8; ++idx) *at++ = static_cast<char>(origin.writer >> (8 * idx));
+  at = PutVarint(static_cast<uint64_t>(origin.position.batch), at);
+  at = PutVarint(static_cast<uint64_t>(origin.position.seq), at);
   // Zigzag: the stage's -1 takes one byte.
-  const auto task = static_cast<uint32_t>(position.task);
-  at = PutVarint((task << 1) ^ static_cast<uint32_t>(position.task >> 31), at);
+  const int32_t task = origin.position.task;
+  at = PutVarint((static_cast<uint32_t>(task) << 1) ^ static_cast<uint32_t>(task >> 31), at);
   return static_cast<size_t>(at - out);
 }
 
-std::optional<RecordPosition> DecodePosition(std::string_view bytes) {
-  if (bytes.empty() || static_cast<uint8_t>(bytes[0]) != kPositionVersion) return std::nullopt;
-  size_t at = 1;
+std::optional<RecordOrigin> DecodeOrigin(std::string_view bytes) {
+  if (bytes.size() < 9 || static_cast<uint8_t>(bytes[0]) != kVersion) return std::nullopt;
+  RecordOrigin origin;
+  for (size_t idx = 0; idx < 8; ++idx) {
+    origin.writer |= static_cast<uint64_t>(static_cast<uint8_t>(bytes[1 + idx])) << (8 * idx);
+  }
+  size_t at = 9;
   const auto batch = GetVarint(bytes, &at);
   const auto seq = batch ? GetVarint(bytes, &at) : std::nullopt;
   const auto task = seq ? GetVarint(bytes, &at) : std::nullopt;
@@ -110,25 +115,17 @@ std::optional<RecordPosition> DecodePosition(std::string_view bytes) {
     return std::nullopt;
   }
   const auto zigzag = static_cast<uint32_t>(*task);
-  RecordPosition position;
-  position.batch = static_cast<int64_t>(*batch);
-  position.seq = static_cast<int64_t>(*seq);
-  position.task = static_cast<int32_t>((zigzag >> 1) ^ (~(zigzag & 1) + 1));
-  return position;
+  origin.position.batch = static_cast<int64_t>(*batch);
+  origin.position.seq = static_cast<int64_t>(*seq);
+  origin.position.task = static_cast<int32_t>((zigzag >> 1) ^ (~(zigzag & 1) + 1));
+  return origin;
 }
 
 std::optional<RecordOrigin> ReadOrigin(rd_kafka_headers_t* headers) {
   if (headers == nullptr) return std::nullopt;
-  const auto position = Header(headers, kPositionHeader);
-  if (!position) return ReadLegacyOrigin(headers);
-  const auto writer = Header(headers, kWriterHeader);
-  const auto decoded = DecodePosition(*position);
-  if (!writer || writer->size() != 8 || !decoded) return std::nullopt;
-  uint64_t fingerprint = 0;
-  for (int idx = 7; idx >= 0; --idx) {
-    fingerprint = (fingerprint << 8) | static_cast<uint8_t>((*writer)[static_cast<size_t>(idx)]);
-  }
-  return RecordOrigin{fingerprint, *decoded};
+  if (Header(headers, kLegacyBatchHeader)) return ReadLegacyOrigin(headers);
+  const auto origin = Header(headers, kOriginHeader);
+  return origin ? DecodeOrigin(*origin) : std::nullopt;
 }
 
 std::string EncodeOffsets(const std::vector<int64_t>& offsets) {

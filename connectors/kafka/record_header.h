@@ -1,21 +1,26 @@
 #pragma once
-// The exactly-once headers of the Kafka records Eddy writes
-// (docs/exactly-once.md), in binary, so that a record costs two small
-// headers rather than six text ones:
+// The exactly-once header of the Kafka records Eddy writes
+// (docs/exactly-once.md): one binary header instead of the six text ones of
+// earlier versions, because librdkafka allocates every header (and the
+// header list) per record and its broker thread chases each one when it
+// writes the batch — the headers were most of what exactly-once cost
+// (tests/bench/README.md).
 //
-//   eddy.job  8 bytes: the writer's fingerprint, XxHash64 of its job name,
-//             run id and sink name (WriterFingerprint), little-endian.
-//   eddy      version byte 1, then varint batch, varint seq and the
-//             zigzag varint task (-1: the batch-wide stage); 4-12 bytes.
+//   eddy.run  version byte 1; the writer's fingerprint, 8 bytes
+//             little-endian (WriterFingerprint: XxHash64 of its job name,
+//             run id and sink name); varint batch; varint seq (the record's
+//             position among its writer's records of that batch in that
+//             partition); zigzag varint task (-1: the batch-wide stage).
+//             13-34 bytes, 14 or so in practice.
 //
-// Two headers, not one: what names the job (eddy.job, like the run id it
-// hashes) differs between two jobs that write the same records, and what
-// places a record (eddy) does not, so tools and tests can compare outputs
-// of two jobs by the second alone.
+// The name is the old run header's: what it holds names the job's run, so
+// it differs between two runs that write the same records (compare outputs
+// without it), like the eddy.job and eddy.run it replaces.
 //
-// Recovery also reads the six text headers Eddy wrote before (eddy.job,
-// eddy.run, eddy.sink, eddy.batch, eddy.seq, eddy.task): a job that was
-// interrupted by an upgrade finds its last records in either format.
+// Recovery also reads the six text headers (eddy.job, eddy.run, eddy.sink,
+// eddy.batch, eddy.seq, eddy.task): a job interrupted by an upgrade finds
+// its last records in either format. They are told apart by eddy.batch,
+// which only the old format has.
 
 #include <librdkafka/rdkafka.h>
 
@@ -27,8 +32,7 @@
 
 namespace eddy {
 
-inline constexpr char kWriterHeader[] = "eddy.job";
-inline constexpr char kPositionHeader[] = "eddy";
+inline constexpr char kOriginHeader[] = "eddy.run";
 
 // Identifies one writer (a sink of one run of one job) among every writer
 // of a topic. Fields are length-prefixed, so no two triples share an input.
@@ -44,18 +48,20 @@ struct RecordPosition {
   bool operator==(const RecordPosition&) const = default;
 };
 
-// The longest encoded position.
-inline constexpr size_t kMaxPositionBytes = 1 + 10 + 10 + 5;
-// Writes `position` (batch and seq >= 0) to `out`; returns the bytes used.
-size_t EncodePosition(const RecordPosition& position, char* out);
-// nullopt unless `bytes` is one whole version-1 position.
-std::optional<RecordPosition> DecodePosition(std::string_view bytes);
-
 // Who wrote a record, and where it stands.
 struct RecordOrigin {
   uint64_t writer = 0;
   RecordPosition position;
+  bool operator==(const RecordOrigin&) const = default;
 };
+
+// The longest encoded origin.
+inline constexpr size_t kMaxOriginBytes = 1 + 8 + 10 + 10 + 5;
+// Writes `origin` (batch and seq >= 0) to `out`; returns the bytes used.
+size_t EncodeOrigin(const RecordOrigin& origin, char* out);
+// nullopt unless `bytes` is one whole version-1 origin.
+std::optional<RecordOrigin> DecodeOrigin(std::string_view bytes);
+
 // From a record's headers, in either format; nullopt for a record Eddy's
 // exactly-once writer did not write (or `headers` null).
 std::optional<RecordOrigin> ReadOrigin(rd_kafka_headers_t* headers);

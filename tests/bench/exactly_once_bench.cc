@@ -2,7 +2,9 @@
 //
 //   build/tests/bench/exactly_once_bench [--events N] [--rounds R]
 //       [--keys 10000,100000,1000000] [--repeats K] [--batch ROWS]
-//       [--skip-throughput] [--skip-recovery] [--variants 0,1,2,3]
+//       [--skip-throughput] [--skip-recovery] [--variants 0,1,2,3] [--writer-only]
+//
+// --writer-only runs only the sink alone (part 1's KafkaWriter rounds).
 //
 // --variants runs only those throughput variants (0/1: window counts,
 // exactly_once / at_least_once; 2/3: the same plus every view row) and
@@ -630,6 +632,7 @@ int main(int argc, char** argv) {
   int64_t batch_rows = 100000;
   bool throughput = true;
   bool recovery = true;
+  bool writer_only = false;
   std::vector<int64_t> only;
   for (int i = 1; i < argc; ++i) {
     const std::string flag = argv[i];
@@ -639,6 +642,10 @@ int main(int argc, char** argv) {
     }
     if (flag == "--skip-recovery") {
       recovery = false;
+      continue;
+    }
+    if (flag == "--writer-only") {
+      writer_only = true;
       continue;
     }
     if (i + 1 >= argc) bench::Die("flag " + flag + " needs a value");
@@ -660,6 +667,12 @@ int main(int argc, char** argv) {
   }
   if (rounds < 1 || repeats < 1 || batch_rows < 2)
     bench::Die("--rounds, --repeats >= 1, --batch >= 2");
+  if (writer_only) {
+    auto broker = EmbeddedBroker::Start({});
+    if (!broker.ok()) bench::Die(broker.status().ToString());
+    WriterOnlyRounds(**broker, 1000000, rounds);
+    return 0;
+  }
   if (throughput) Throughput(events, rounds, only);
   if (recovery) Recoveries(key_counts, repeats, batch_rows);
   return 0;

@@ -7,14 +7,16 @@
 //
 //   build/tests/bench/kafka_throughput_bench [--events N] [--rounds R] [--variants 0,1]
 //
-// --variants runs only those variants (indexes in the table) and no raw
-// loop, for profiling one.
+// --variants runs only those variants (indexes in the table; -1: the raw
+// loop) and no raw loop unless asked, for profiling one. EDDY_BENCH_VERBOSE=1
+// prints each run's `perf report --time` range and every batch.
 //
 // Prints events/s for each variant and its ratio to the raw loop. The mock
 // broker keeps only ~5 MiB per partition (shared/KAFKA-NOTES.md), so the
 // input topic has enough partitions to hold every event.
 
 #include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -74,6 +76,18 @@ struct Variant {
   std::string delivery;  // empty: the default, exactly_once
   bool ysb = false;      // the YSB job (bench::YsbJobYaml) instead of `yaml`
 };
+
+// EDDY_BENCH_VERBOSE=1: prints the CLOCK_MONOTONIC range of a run from
+// `started` until now, for `perf report --time START,END` of a recording
+// made with `perf record -k CLOCK_MONOTONIC`.
+void PrintPerfRange(const std::string& what, bench::Clock::time_point started) {
+  if (std::getenv("EDDY_BENCH_VERBOSE") == nullptr) return;
+  auto monotonic = [](bench::Clock::time_point t) {
+    return std::chrono::duration<double>(t.time_since_epoch()).count();
+  };
+  std::fprintf(stderr, "  %s: --time %.6f,%.6f\n", what.c_str(), monotonic(started),
+               monotonic(bench::Clock::now()));
+}
 
 // The YSB query over bench-in, its window counts to `topic`.
 std::string YsbYaml(const std::string& topic) {
@@ -153,11 +167,13 @@ int main(int argc, char** argv) {
   for (int round = 0; round < rounds; ++round) {
     const std::string raw_topic = "out-" + std::to_string(topic_counter++);
     (*broker)->CreateTopic(raw_topic, kOutputPartitions).IgnoreError();
-    // --variants is for profiling one variant: no raw loop.
-    if (only.empty()) {
+    // --variants is for profiling one variant: no raw loop unless -1 is listed.
+    if (only.empty() || std::find(only.begin(), only.end(), -1) != only.end()) {
+      const auto started = bench::Clock::now();
       raw_rates.push_back(static_cast<double>(generated) / RawLoop(bootstrap, "bench-in",
                                                                    kInputPartitions, raw_topic,
                                                                    kOutputPartitions, generated));
+      PrintPerfRange("raw loop", started);
     }
     for (size_t v = 0; v < variants.size(); ++v) {
       if (!only.empty() &&
@@ -172,7 +188,9 @@ int main(int argc, char** argv) {
           variant.ysb ? YsbYaml(topic)
                       : variant.yaml + SinkYaml(topic, variant.format, variant.delivery);
       bench::RunTimes times;
+      const auto started = bench::Clock::now();
       const double seconds = RunJobText(yaml, bootstrap, &records_in, &times);
+      PrintPerfRange(variant.name, started);
       // The YSB job also reads the campaigns table.
       if (variant.ysb) records_in -= campaign_rows;
       if (records_in != generated) {

@@ -1,6 +1,6 @@
-// The exactly-once record headers (connectors/kafka/record_header.h): the
-// binary position, the writer fingerprint, reading both the compact and
-// the older six-header format, and the writer's recorded offsets.
+// The exactly-once record header (connectors/kafka/record_header.h): the
+// binary origin, the writer fingerprint, reading both it and the older
+// six-header format, and the writer's recorded offsets.
 
 #include "connectors/kafka/record_header.h"
 
@@ -21,43 +21,51 @@ void Add(rd_kafka_headers_t* headers, const char* name, std::string_view value) 
   rd_kafka_header_add(headers, name, -1, value.data(), static_cast<ssize_t>(value.size()));
 }
 
-std::string Encoded(const RecordPosition& position) {
-  char bytes[kMaxPositionBytes];
-  return std::string(bytes, EncodePosition(position, bytes));
+std::string Encoded(const RecordOrigin& origin) {
+  char bytes[kMaxOriginBytes];
+  return std::string(bytes, EncodeOrigin(origin, bytes));
 }
 
-std::string LittleEndian(uint64_t value) {
-  std::string bytes(8, '\0');
-  for (size_t idx = 0; idx < 8; ++idx) bytes[idx] = static_cast<char>(value >> (8 * idx));
-  return bytes;
-}
+constexpr uint64_t kWriter = 0x0102030405060708ULL;
+const std::string kWriterBytes("\x08\x07\x06\x05\x04\x03\x02\x01", 8);
 
-TEST(RecordHeader, PositionIsAVersionByteAndThreeVarints) {
+TEST(RecordHeader, OriginIsAVersionByteTheFingerprintAndThreeVarints) {
   // 300 = 0xac 0x02; the stage's task -1 zigzags to 1.
-  EXPECT_EQ(Encoded({3, 300, -1}), std::string("\x01\x03\xac\x02\x01", 5));
-  EXPECT_EQ(Encoded({1, 0, 0}), std::string("\x01\x01\x00\x00", 4));
-  EXPECT_EQ(Encoded({1, 0, 5}), std::string("\x01\x01\x00\x0a", 4));
+  EXPECT_EQ(Encoded({kWriter, {3, 300, -1}}),
+            "\x01" + kWriterBytes + std::string("\x03\xac\x02\x01", 4));
+  EXPECT_EQ(Encoded({kWriter, {1, 0, 0}}), "\x01" + kWriterBytes + std::string("\x01\x00\x00", 3));
+  EXPECT_EQ(Encoded({kWriter, {1, 0, 5}}), "\x01" + kWriterBytes + std::string("\x01\x00\x0a", 3));
 }
 
-TEST(RecordHeader, PositionsRoundTripAtTheirLimits) {
+TEST(RecordHeader, OriginsRoundTripAtTheirLimits) {
   for (const RecordPosition& position :
        {RecordPosition{1, 0, -1}, RecordPosition{127, 128, 63}, RecordPosition{128, 16383, -64},
         RecordPosition{INT64_MAX, INT64_MAX, INT32_MAX}, RecordPosition{0, 0, INT32_MIN}}) {
-    const std::string bytes = Encoded(position);
-    EXPECT_LE(bytes.size(), kMaxPositionBytes);
-    EXPECT_EQ(DecodePosition(bytes), position) << position.batch << "/" << position.seq;
+    for (uint64_t writer : {uint64_t{0}, kWriter, UINT64_MAX}) {
+      const RecordOrigin origin{writer, position};
+      const std::string bytes = Encoded(origin);
+      EXPECT_LE(bytes.size(), kMaxOriginBytes);
+      EXPECT_EQ(DecodeOrigin(bytes), origin) << position.batch << "/" << position.seq;
+    }
   }
 }
 
-TEST(RecordHeader, DecodeRefusesWhatIsNotOneWholePosition) {
-  const std::string good = Encoded({3, 300, -1});
-  EXPECT_FALSE(DecodePosition(""));
-  EXPECT_FALSE(DecodePosition(std::string("\x02\x03\xac\x02\x01", 5)));  // another version
-  EXPECT_FALSE(DecodePosition(good.substr(0, good.size() - 1)));         // truncated
-  EXPECT_FALSE(DecodePosition(good.substr(0, 3)));                       // inside a varint
-  EXPECT_FALSE(DecodePosition(good + "x"));                              // trailing bytes
-  EXPECT_FALSE(DecodePosition(std::string("\x01\xff\xff\xff\xff\xff\xff\xff\xff\xff\x7f\x00\x00",
-                                          13)));  // a batch past int64
+TEST(RecordHeader, DecodeRefusesWhatIsNotOneWholeOrigin) {
+  const std::string good = Encoded({kWriter, {3, 300, -1}});
+  ASSERT_TRUE(DecodeOrigin(good));
+  std::string other_version = good;
+  other_version[0] = '\x02';
+  EXPECT_FALSE(DecodeOrigin(""));
+  EXPECT_FALSE(DecodeOrigin(other_version));
+  EXPECT_FALSE(DecodeOrigin(good.substr(0, 8)));                // inside the fingerprint
+  EXPECT_FALSE(DecodeOrigin(good.substr(0, good.size() - 1)));  // no task
+  EXPECT_FALSE(DecodeOrigin(good.substr(0, 11)));               // inside a varint
+  EXPECT_FALSE(DecodeOrigin(good + "x"));                       // trailing bytes
+  EXPECT_FALSE(DecodeOrigin("\x01" + kWriterBytes +
+                            std::string("\xff\xff\xff\xff\xff\xff\xff\xff\xff\x7f\x00\x00",
+                                        12)));  // a batch past int64
+  // An old-format run id is text, never version 1.
+  EXPECT_FALSE(DecodeOrigin("0123456789abcdef"));
 }
 
 TEST(RecordHeader, FingerprintsSeparateTheFieldsAndNeverChange) {
@@ -69,14 +77,10 @@ TEST(RecordHeader, FingerprintsSeparateTheFieldsAndNeverChange) {
 }
 
 TEST(RecordHeader, ReadsTheCompactFormat) {
-  Headers headers(rd_kafka_headers_new(3));
+  Headers headers(rd_kafka_headers_new(2));
   Add(headers.get(), "user", "x");
-  Add(headers.get(), kWriterHeader, LittleEndian(0x0102030405060708ULL));
-  Add(headers.get(), kPositionHeader, Encoded({7, 42, 3}));
-  const auto origin = ReadOrigin(headers.get());
-  ASSERT_TRUE(origin);
-  EXPECT_EQ(origin->writer, 0x0102030405060708ULL);
-  EXPECT_EQ(origin->position, (RecordPosition{7, 42, 3}));
+  Add(headers.get(), kOriginHeader, Encoded({kWriter, {7, 42, 3}}));
+  EXPECT_EQ(ReadOrigin(headers.get()), (RecordOrigin{kWriter, {7, 42, 3}}));
 }
 
 TEST(RecordHeader, ReadsTheSixTextHeadersOfEarlierVersionsAsTheSameWriter) {
@@ -89,8 +93,8 @@ TEST(RecordHeader, ReadsTheSixTextHeadersOfEarlierVersionsAsTheSameWriter) {
   Add(headers.get(), "eddy.task", "-1");
   const auto origin = ReadOrigin(headers.get());
   ASSERT_TRUE(origin);
-  EXPECT_EQ(origin->writer, WriterFingerprint("job", "0123456789abcdef", "out"));
-  EXPECT_EQ(origin->position, (RecordPosition{12, 5, -1}));
+  EXPECT_EQ(*origin,
+            (RecordOrigin{WriterFingerprint("job", "0123456789abcdef", "out"), {12, 5, -1}}));
 }
 
 TEST(RecordHeader, RecordsWithoutACompleteOriginHaveNone) {
@@ -102,14 +106,12 @@ TEST(RecordHeader, RecordsWithoutACompleteOriginHaveNone) {
   Add(legacy.get(), "eddy.batch", "12x");  // not a number
   Add(legacy.get(), "eddy.seq", "5");
   EXPECT_FALSE(ReadOrigin(legacy.get()));
-  Headers short_writer(rd_kafka_headers_new(2));
-  Add(short_writer.get(), kWriterHeader, "1234567");
-  Add(short_writer.get(), kPositionHeader, Encoded({1, 0, 0}));
-  EXPECT_FALSE(ReadOrigin(short_writer.get()));
-  Headers bad_position(rd_kafka_headers_new(2));
-  Add(bad_position.get(), kWriterHeader, LittleEndian(1));
-  Add(bad_position.get(), kPositionHeader, "\x01");
-  EXPECT_FALSE(ReadOrigin(bad_position.get()));
+  Headers bad_origin(rd_kafka_headers_new(1));
+  Add(bad_origin.get(), kOriginHeader, Encoded({kWriter, {1, 0, 0}}).substr(0, 10));
+  EXPECT_FALSE(ReadOrigin(bad_origin.get()));
+  Headers other(rd_kafka_headers_new(1));
+  Add(other.get(), "eddy", "x");
+  EXPECT_FALSE(ReadOrigin(other.get()));
 }
 
 TEST(RecordHeader, OffsetsRoundTripAndAnythingElseIsNone) {

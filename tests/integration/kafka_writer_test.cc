@@ -75,29 +75,21 @@ class KafkaWriterTest : public ::testing::Test {
     ASSERT_TRUE(writer.Flush().ok());
   }
 
-  // The values of `writer`'s records (by the eddy.job fingerprint), per
-  // partition in offset order, with the position each carries.
+  // The values of `writer`'s records (by their fingerprint), per partition
+  // in offset order, with the position each carries.
   std::map<int32_t, std::vector<std::string>> Written(const std::string& writer,
                                                       const OutputIdentity& identity) {
     const uint64_t fingerprint = WriterFingerprint(identity.job, identity.run, writer);
-    std::string expected(8, '\0');
-    for (size_t idx = 0; idx < 8; ++idx)
-      expected[idx] = static_cast<char>(fingerprint >> (8 * idx));
     std::map<int32_t, std::vector<std::string>> out;
     for (const TestRecord& record : ConsumeAll(broker_->bootstrap(), "out")) {
-      auto job = record.headers.find(kWriterHeader);
-      auto position = record.headers.find(kPositionHeader);
-      if (job == record.headers.end() || job->second != expected) continue;
-      std::string text = record.value;
-      if (position != record.headers.end()) {
-        const auto decoded = DecodePosition(position->second);
-        EXPECT_TRUE(decoded) << record.value;
-        if (decoded) {
-          text += " @" + std::to_string(decoded->batch) + "/" + std::to_string(decoded->seq) + "/" +
-                  std::to_string(decoded->task);
-        }
-      }
-      out[record.partition].push_back(text);
+      auto header = record.headers.find(kOriginHeader);
+      if (header == record.headers.end()) continue;
+      const auto origin = DecodeOrigin(header->second);
+      if (!origin || origin->writer != fingerprint) continue;
+      EXPECT_EQ(record.headers.size(), 1u) << "one header a record";
+      out[record.partition].push_back(record.value + " @" + std::to_string(origin->position.batch) +
+                                      "/" + std::to_string(origin->position.seq) + "/" +
+                                      std::to_string(origin->position.task));
     }
     return out;
   }
