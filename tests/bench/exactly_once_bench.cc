@@ -4,7 +4,8 @@
 //       [--keys 10000,100000,1000000] [--repeats K] [--batch ROWS]
 //       [--skip-throughput] [--skip-recovery] [--variants 0,1,2,3] [--writer-only]
 //
-// --writer-only runs only the sink alone (part 1's KafkaWriter rounds).
+// --writer-only runs only the sink alone: part 1's KafkaWriter rounds and
+// the sink's recovery (the tail scan of a restart) by partitions.
 //
 // --variants runs only those throughput variants (0/1: window counts,
 // exactly_once / at_least_once; 2/3: the same plus every view row) and
@@ -227,6 +228,54 @@ void WriterOnlyRounds(EmbeddedBroker& broker, int64_t records, int rounds) {
   }
 }
 
+// The sink's recovery alone: the tail scan of a restart. `partitions`
+// partitions each hold `ours` records of the writer, then `others` records
+// of another writer of the topic (another sink) after them, which the scan
+// has to read past. Returns the milliseconds of KafkaWriter::Open + Recover
+// of a restarted writer (no recorded position: as from a state of an
+// earlier version, the scan's worst case).
+double SinkRecoveryMillis(EmbeddedBroker& broker, int partitions, int ours, int others, int run) {
+  const std::string topic = "recover-" + std::to_string(run);
+  broker.CreateTopic(topic, partitions).IgnoreError();
+  const OutputIdentity identity{"eo-recover-bench", "0123456789abcdef"};
+  const KafkaClientConfig client{broker.bootstrap(), {}};
+  const std::string value(87, 'v');
+  for (const auto& [writer, count] :
+       {std::pair<std::string, int>{"rows", ours}, {"other", others}}) {
+    auto opened = KafkaWriter::Open(client, topic, writer, Delivery::kExactlyOnce);
+    if (!opened.ok()) Die(opened.status().ToString());
+    if (Status status = (*opened)->Recover(identity); !status.ok()) Die(status.ToString());
+    for (int i = 0; i < count * partitions; ++i) {
+      Status status =
+          (*opened)->Produce(i % partitions, value, std::nullopt, nullptr, 1 + i / 5000, 0);
+      if (!status.ok()) Die(status.ToString());
+    }
+    if (Status status = (*opened)->Flush(); !status.ok()) Die(status.ToString());
+  }
+  const auto start = Clock::now();
+  auto restarted = KafkaWriter::Open(client, topic, "rows", Delivery::kExactlyOnce);
+  if (!restarted.ok()) Die(restarted.status().ToString());
+  if (Status status = (*restarted)->Recover(identity); !status.ok()) Die(status.ToString());
+  return 1e3 * std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+void SinkRecoveryRounds(EmbeddedBroker& broker, int rounds) {
+  std::printf(
+      "\n== the Kafka sink's recovery alone (Open + Recover, no recorded position), "
+      "median of %d ==\n",
+      rounds);
+  int run = 0;
+  for (const auto& [partitions, others] :
+       std::vector<std::pair<int, int>>{{8, 0}, {8, 2000}, {24, 0}, {24, 2000}, {64, 0}}) {
+    std::vector<double> millis;
+    for (int round = 0; round < rounds; ++round) {
+      millis.push_back(SinkRecoveryMillis(broker, partitions, 100, others, run++));
+    }
+    std::printf("%2d partitions, 100 own records then %4d of another writer each: %7.1f ms\n",
+                partitions, others, bench::Median(millis));
+  }
+}
+
 // The executor's per-batch offsets-log write (state/offsets_log.h: a file
 // per planned batch, written, fsynced, renamed, directory fsynced), for a
 // batch of this job (one range per input partition), in milliseconds; and,
@@ -390,6 +439,7 @@ void Throughput(int64_t events, int rounds, const std::vector<int64_t>& only) {
                 bench::Median(cpu_paired));
   }
   WriterOnlyRounds(**broker, 1000000, rounds);
+  SinkRecoveryRounds(**broker, rounds);
   const OffsetsLogCost log_cost = MeasureOffsetsLog(200);
   std::printf(
       "offsets log, once per batch in both modes: OffsetsLog::Append of this job's plan (%zu B) "
@@ -671,6 +721,7 @@ int main(int argc, char** argv) {
     auto broker = EmbeddedBroker::Start({});
     if (!broker.ok()) bench::Die(broker.status().ToString());
     WriterOnlyRounds(**broker, 1000000, rounds);
+    SinkRecoveryRounds(**broker, rounds);
     return 0;
   }
   if (throughput) Throughput(events, rounds, only);
