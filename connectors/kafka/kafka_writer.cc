@@ -30,10 +30,10 @@ std::string TailError(const std::string& topic, const std::string& what) {
   return "reading the tails of " + topic + ": " + what;
 }
 
-// Reads the current window of every partition in `round` with one
-// assignment of `consumer` to all of them, so the brokers serve every
-// partition in the same fetches. `by_partition` maps a partition to its
-// window (null: not in this round).
+// Reads the current window of every partition that has one in
+// `by_partition` (indexed by partition; null: not in this round; `in_round`
+// are not null) with one assignment of `consumer` to all of them, so the
+// brokers serve every partition in the same fetches.
 Status ReadWindows(rd_kafka_t* consumer, rd_kafka_queue_t* queue, const std::string& topic,
                    uint64_t fingerprint, const std::vector<TailWindow*>& by_partition,
                    size_t in_round) {

@@ -85,6 +85,9 @@ TEST(RawFormatTest, EncodeWritesTheValueColumn) {
   ASSERT_EQ(rows.size(), 2u);
   EXPECT_EQ(rows.row(0), std::string("x\0y", 3));
   EXPECT_EQ(rows.row(1), "");
+
+  // What a sink may write instead of encoding: the value column itself.
+  EXPECT_EQ((*encoder)->Passthrough(batch), &batch.column(1));
 }
 
 TEST(RawFormatTest, EncodeRendersASingleNonStringColumnAsText) {
@@ -99,6 +102,8 @@ TEST(RawFormatTest, EncodeRendersASingleNonStringColumnAsText) {
   ASSERT_TRUE((*encoder)->Encode(batch, &rows).ok());
   EXPECT_EQ(rows.row(0), "2.5");
   EXPECT_EQ(rows.row(1), "0.1");
+  // Text rendering is not the identity: no passthrough.
+  EXPECT_EQ((*encoder)->Passthrough(batch), nullptr);
 
   Schema ambiguous({Field{"a", TypeId::kString, false}, Field{"b", TypeId::kString, false}});
   EXPECT_EQ(MakeEncoder(Raw(), ambiguous, "").status().message(),
