@@ -11,7 +11,7 @@
 //             run id and sink name); varint batch; varint seq (the record's
 //             position among its writer's records of that batch in that
 //             partition); zigzag varint task (-1: the batch-wide stage).
-//             13-34 bytes, 14 or so in practice.
+//             12-34 bytes, 14 or so in practice.
 //
 // The name is the old run header's: what it holds names the job's run, so
 // it differs between two runs that write the same records (compare outputs
