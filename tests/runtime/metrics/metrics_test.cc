@@ -353,6 +353,7 @@ TEST(StartMetrics, ParsesTheAddressAndBindsAFreePort) {
   for (const char* bad : {"9464", "localhost", "127.0.0.1:", "127.0.0.1:http", "127.0.0.1:70000"}) {
     auto metrics = StartMetrics(bad);
     ASSERT_FALSE(metrics.ok()) << bad;
+    EXPECT_EQ(metrics.status().code(), StatusCode::kInvalidArgument) << bad;
     EXPECT_NE(metrics.status().message().find("HOST:PORT"), std::string::npos)
         << metrics.status().message();
   }
@@ -362,8 +363,10 @@ TEST(StartMetrics, ParsesTheAddressAndBindsAFreePort) {
   // The same port again cannot be bound: the error says so.
   auto taken = StartMetrics("127.0.0.1:" + std::to_string((*metrics)->port()));
   ASSERT_FALSE(taken.ok());
-  EXPECT_NE(taken.status().message().find("cannot listen"), std::string::npos)
-      << taken.status().message();
+  EXPECT_EQ(taken.status().code(), StatusCode::kUnavailable);
+  EXPECT_EQ(taken.status().message(),
+            "metrics endpoint 127.0.0.1:" + std::to_string((*metrics)->port()) +
+                ": cannot listen: address already in use");
 }
 
 }  // namespace
