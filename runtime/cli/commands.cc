@@ -97,8 +97,10 @@ void LogBatch(const std::string& job, const BatchReport& report) {
         " p50=" + Duration(Quantile(samples, 0.5)) + " p99=" + Duration(Quantile(samples, 0.99));
   }
   spdlog::info(
-      "job={} batch={} in={} out={} dead={} lag={} rate={} took={} fetch={} process={} sink={}{}",
-      job, report.batch_id, report.records_in, report.records_out, report.dead_letters, report.lag,
+      "job={} batch={} in={} out={} late={} dead={} lag={} rate={} took={} fetch={} process={} "
+      "sink={}{}",
+      job, report.batch_id, report.records_in, report.records_out, report.late_records,
+      report.dead_letters, report.lag,
       Rate(static_cast<double>(report.records_in), report.total_seconds),
       Duration(report.total_seconds), Duration(report.fetch_seconds),
       Duration(report.process_seconds), Duration(report.sink_seconds), latency);

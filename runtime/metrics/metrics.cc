@@ -439,11 +439,9 @@ class JobMetricsImpl : public JobMetrics {
             .Set(static_cast<double>(*watermark) / 1e6);
       }
     }
-    if (!report.watermarks.empty() || report.late_records > 0) {
-      // The executor counts late rows per batch, not per operator: this
-      // series has no operator label.
-      if (late_records_ == nullptr) late_records_ = &families_.late_records.Add({{"job", job_}});
-      late_records_->Increment(static_cast<double>(report.late_records));
+    for (const auto& [op, late_rows] : report.late_by_operator) {
+      families_.late_records.Add({{"job", job_}, {"operator", op}})
+          .Increment(static_cast<double>(late_rows));
     }
     for (const BatchReport::StateSize& state : report.state_sizes) {
       SetStateSizeLocked(state.op, static_cast<int64_t>(state.bytes),
@@ -652,7 +650,6 @@ class JobMetricsImpl : public JobMetrics {
   Counter& checkpoints_;
   Counter& checkpoint_failures_;
   Histogram& checkpoint_duration_;
-  Counter* late_records_ = nullptr;
   std::array<Histogram*, kPhaseCount> phases_{};
   std::vector<NodeSeries> nodes_;
   Counter* sink_dead_letters_ = nullptr;

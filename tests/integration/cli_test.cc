@@ -151,6 +151,43 @@ TEST(Cli, RunWithMetricsPortZeroLogsThePortItPicked) {
   EXPECT_EQ(CountLines(testing::ReadFile(dir + "/out.jsonl")), 7u);
 }
 
+// A window's late rows are counted on the batch line (late=), not in out=.
+// Two rows a batch: batch 1 (t=1s, t=25s) leaves the watermark at 25 s and
+// fires [0,10); in batch 2, t=3s belongs to the closed [0,10): late.
+TEST(Cli, TheBatchLineCountsLateRows) {
+  const std::string dir = testing::MakeTempDir("eddy-late");
+  testing::WriteFile(dir + "/events.jsonl",
+                     "{\"k\":\"a\",\"t\":1000}\n{\"k\":\"a\",\"t\":25000}\n"
+                     "{\"k\":\"a\",\"t\":3000}\n{\"k\":\"a\",\"t\":30000}\n");
+  testing::WriteFile(dir + "/job.yaml",
+                     "name: late\n"
+                     "sources:\n"
+                     "  - name: events\n"
+                     "    file: events.jsonl\n"
+                     "    format: json\n"
+                     "    schema: [{name: k, type: string}, {name: t, type: timestamp}]\n"
+                     "    event_time: { column: t }\n"
+                     "operators:\n"
+                     "  - name: counts\n"
+                     "    window: { key: [k], type: tumbling, size: 10s, "
+                     "aggregates: [\"count(*) AS n\"] }\n"
+                     "sinks:\n"
+                     "  - name: out\n"
+                     "    input: counts\n"
+                     "    file: { path: out.jsonl }\n"
+                     "    format: json\n"
+                     "trigger: { interval: 1ms, max_records_per_partition: 2 }\n"
+                     "state: { dir: state }\n");
+  const auto run = RunEddy("run --once --metrics-address off " + dir + "/job.yaml");
+  ASSERT_EQ(run.exit_code, 0) << run.output;
+  EXPECT_TRUE(
+      std::regex_search(run.output, std::regex("job=late batch=1 in=2 out=1 late=0 dead=0 ")))
+      << run.output;
+  EXPECT_TRUE(
+      std::regex_search(run.output, std::regex("job=late batch=2 in=2 out=[0-9]+ late=1 dead=0 ")))
+      << run.output;
+}
+
 TEST(Cli, EveryExampleJobValidates) {
   int validated = 0;
   for (const auto& entry : std::filesystem::directory_iterator("jobs")) {
