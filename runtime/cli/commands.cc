@@ -97,9 +97,10 @@ void LogBatch(const std::string& job, const BatchReport& report) {
         " p50=" + Duration(Quantile(samples, 0.5)) + " p99=" + Duration(Quantile(samples, 0.99));
   }
   spdlog::info(
-      "job={} batch={} in={} out={} dead={} lag={} rate={} took={} plan={} fetch={} process={} "
-      "sink={}{}",
-      job, report.batch_id, report.records_in, report.records_out, report.dead_letters, report.lag,
+      "job={} batch={} in={} out={} late={} dead={} lag={} rate={} took={} plan={} fetch={} "
+      "process={} sink={}{}",
+      job, report.batch_id, report.records_in, report.records_out, report.late_records,
+      report.dead_letters, report.lag,
       Rate(static_cast<double>(report.records_in), report.total_seconds),
       Duration(report.total_seconds), Duration(report.plan_seconds), Duration(report.fetch_seconds),
       Duration(report.process_seconds), Duration(report.sink_seconds), latency);
@@ -125,6 +126,17 @@ std::function<void(const BatchReport&)> OnBatch(const JobPlan& plan, MetricsRegi
   };
 }
 
+// A command that could not start logs why and exits 1 when its arguments
+// are at fault (a restart will not help: systemd's RestartPreventExitStatus)
+// or 2 when its surroundings are (a port in use, a broker down).
+int CouldNotStart(const Status& status) {
+  spdlog::error("{}", status.message());
+  return status.code() == StatusCode::kInvalidArgument ? 1 : 2;
+}
+
+constexpr char kMetricsHint[] =
+    "pass --metrics-address HOST:PORT (port 0 picks a free one), or off";
+
 // The metrics endpoint, or null when disabled. An address that was not
 // asked for explicitly may be taken (another Eddy on the host): that is a
 // warning, not a reason to refuse to run the job.
@@ -132,9 +144,13 @@ Result<std::unique_ptr<MetricsRegistry>> OpenMetrics(const std::string& address,
   if (MetricsDisabled(address)) return std::unique_ptr<MetricsRegistry>();
   auto metrics = StartMetrics(address);
   if (!metrics.ok()) {
-    if (required) return metrics.status();
-    spdlog::warn("metrics disabled reason=\"{}\" hint=\"pass --metrics-address HOST:PORT, or off\"",
-                 metrics.status().message());
+    const Status& status = metrics.status();
+    if (required) {
+      return status.code() == StatusCode::kInvalidArgument
+                 ? status
+                 : Status::Unavailable(status.message() + "; " + kMetricsHint);
+    }
+    spdlog::warn("metrics disabled reason=\"{}\" hint=\"{}\"", status.message(), kMetricsHint);
     return std::unique_ptr<MetricsRegistry>();
   }
   spdlog::info("metrics listening url=http://{}:{}/metrics", address.substr(0, address.rfind(':')),
@@ -237,10 +253,7 @@ int RunScaledCommand(const LoadedJob& job, const RunCommandOptions& options,
     return 1;
   }
   auto metrics = OpenMetrics(options.metrics_address, options.metrics_address_explicit);
-  if (!metrics.ok()) {
-    spdlog::error("{}", metrics.status().message());
-    return 1;
-  }
+  if (!metrics.ok()) return CouldNotStart(metrics.status());
   JobMetrics* job_metrics = *metrics != nullptr ? &(*metrics)->ForJob(job.spec.name()) : nullptr;
   if (job_metrics != nullptr) {
     job_metrics->SetTriggerInterval(static_cast<double>((*plan)->trigger_interval_micros) / 1e6);
@@ -308,10 +321,7 @@ int RunCommand(const RunCommandOptions& options, const std::atomic<bool>& stop) 
   }
   const std::string job = (*plan)->job.spec.name();
   auto metrics = OpenMetrics(options.metrics_address, options.metrics_address_explicit);
-  if (!metrics.ok()) {
-    spdlog::error("{}", metrics.status().message());
-    return 1;
-  }
+  if (!metrics.ok()) return CouldNotStart(metrics.status());
   ExecutorOptions executor;
   executor.once = options.once;
   executor.stop = &stop;
@@ -321,10 +331,7 @@ int RunCommand(const RunCommandOptions& options, const std::atomic<bool>& stop) 
   executor.samples_per_batch = options.progress ? 2 : 0;
   executor.on_batch = OnBatch(**plan, metrics->get(), options.progress);
   auto ui = StartUi(options, **plan);
-  if (!ui.ok()) {
-    spdlog::error("{}", ui.status().message());
-    return 1;
-  }
+  if (!ui.ok()) return CouldNotStart(ui.status());
   if (*ui != nullptr) (*ui)->Attach(executor, stop);
   auto summary = RunJob(**plan, executor);
   if (!summary.ok()) {
@@ -403,10 +410,7 @@ int DemoCommand(const DemoCommandOptions& options, const std::atomic<bool>& stop
     return 1;
   }
   auto metrics = OpenMetrics(options.metrics_address, options.metrics_address_explicit);
-  if (!metrics.ok()) {
-    spdlog::error("{}", metrics.status().message());
-    return 1;
-  }
+  if (!metrics.ok()) return CouldNotStart(metrics.status());
   spdlog::info("demo: generator job\n{}", (*generator)->Describe());
   spdlog::info("demo: pipeline job\n{}", (*pipeline)->Describe());
 

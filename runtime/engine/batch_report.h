@@ -67,8 +67,11 @@ struct BatchReport {
   std::vector<double> latency_samples;
   // Per source (spec order): its watermark after this batch, if it has one.
   std::vector<std::pair<std::string, std::optional<TimestampMicros>>> watermarks;
-  // Rows stateful operators received too late (sent to their late outputs).
+  // Rows stateful operators received too late (sent to their late outputs),
+  // in all and per operator with a late output (plan order; 0 included, so
+  // a counter exists before the first late row).
   int64_t late_records = 0;
+  std::vector<std::pair<std::string, int64_t>> late_by_operator;
   // A checkpoint was written after this batch.
   bool checkpointed = false;
   double checkpoint_seconds = 0;

@@ -22,6 +22,10 @@
 namespace eddy {
 namespace {
 
+// How long a job with trigger.interval 0 waits before looking for input
+// again when a look found none (Spark's spark.streaming.pollingDelay).
+constexpr int64_t kIdlePollMicros = 10'000;
+
 // The micro-batch driver: runs the steps of executor.h batch after batch on
 // the calling thread; tasks run on the pool.
 class Driver {
@@ -117,7 +121,11 @@ Result<RunSummary> Driver::Run() {
     std::vector<Task>& tasks = planned.tasks;
     if (tasks.empty()) {
       if (options_.once || AllSourcesFinished(latest) || DrainRequested()) break;
-      next_tick = batch_start + std::chrono::microseconds(plan_.trigger_interval_micros);
+      // Nothing to read: look again after an interval. An interval of 0 ("as
+      // fast as possible", Spark's processingTime(0)) still waits a little,
+      // as Spark's pollingDelay does, rather than spin on the sources.
+      next_tick = batch_start + std::chrono::microseconds(
+                                    std::max(plan_.trigger_interval_micros, kIdlePollMicros));
       SleepUntil(next_tick);
       continue;
     }

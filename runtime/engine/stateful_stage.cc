@@ -57,7 +57,9 @@ Status RunStatefulStage(const JobPlan& plan, const SourcePositions& positions,
                                .WithContext("operator '" + node.dag.name + "'"));
       if (late_node != nullptr) {
         if (node.stateful->side_output_name() == "late") {
-          report->late_records += static_cast<int64_t>(late.num_rows());
+          const auto late_rows = static_cast<int64_t>(late.num_rows());
+          report->late_records += late_rows;
+          report->late_by_operator.emplace_back(node.dag.name, late_rows);
         }
         stage_stats[idx + 1].rows_in = stage_stats[idx + 1].rows_out =
             static_cast<int64_t>(late.num_rows());

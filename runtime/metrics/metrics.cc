@@ -1,5 +1,6 @@
 #include "runtime/metrics/metrics.h"
 
+#include <netdb.h>
 #include <prometheus/collectable.h>
 #include <prometheus/counter.h>
 #include <prometheus/exposer.h>
@@ -10,13 +11,17 @@
 #include <prometheus/registry.h>
 #include <prometheus/text_serializer.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <array>
+#include <cctype>
+#include <cerrno>
 #include <charconv>
 #include <chrono>
 #include <cmath>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -435,11 +440,9 @@ class JobMetricsImpl : public JobMetrics {
             .Set(static_cast<double>(*watermark) / 1e6);
       }
     }
-    if (!report.watermarks.empty() || report.late_records > 0) {
-      // The executor counts late rows per batch, not per operator: this
-      // series has no operator label.
-      if (late_records_ == nullptr) late_records_ = &families_.late_records.Add({{"job", job_}});
-      late_records_->Increment(static_cast<double>(report.late_records));
+    for (const auto& [op, late_rows] : report.late_by_operator) {
+      families_.late_records.Add({{"job", job_}, {"operator", op}})
+          .Increment(static_cast<double>(late_rows));
     }
     for (const BatchReport::StateSize& state : report.state_sizes) {
       SetStateSizeLocked(state.op, static_cast<int64_t>(state.bytes),
@@ -648,12 +651,39 @@ class JobMetricsImpl : public JobMetrics {
   Counter& checkpoints_;
   Counter& checkpoint_failures_;
   Histogram& checkpoint_duration_;
-  Counter* late_records_ = nullptr;
   std::array<Histogram*, kPhaseCount> phases_{};
   std::vector<NodeSeries> nodes_;
   Counter* sink_dead_letters_ = nullptr;
   std::map<std::tuple<std::string, std::string, int32_t>, PartitionSeries> partitions_;
 };
+
+// Why binding a TCP socket to `address` (a valid HOST:PORT) fails, in the
+// kernel's words ("Address already in use"), for the error message.
+std::string WhyCannotBind(const std::string& address) {
+  auto host_port = ParseHostPort(address);
+  if (!host_port.ok()) return host_port.status().message();
+  std::string host = host_port->host;
+  if (host.size() > 1 && host.front() == '[') host = host.substr(1, host.size() - 2);
+  addrinfo hints{};
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_flags = AI_PASSIVE;
+  addrinfo* found = nullptr;
+  const std::string port = std::to_string(host_port->port);
+  if (const int rc = ::getaddrinfo(host.c_str(), port.c_str(), &hints, &found); rc != 0) {
+    return std::string("host '") + host + "': " + ::gai_strerror(rc);
+  }
+  std::string reason = "the HTTP server could not bind it";
+  const int fd = ::socket(found->ai_family, found->ai_socktype, found->ai_protocol);
+  if (fd >= 0) {
+    const int one = 1;  // as civetweb binds: a socket in TIME_WAIT is no reason
+    ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    if (::bind(fd, found->ai_addr, found->ai_addrlen) != 0) reason = std::strerror(errno);
+    ::close(fd);
+  }
+  ::freeaddrinfo(found);
+  for (char& c : reason) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return reason;
+}
 
 class MetricsRegistryImpl : public MetricsRegistry {
  public:
@@ -665,9 +695,11 @@ class MetricsRegistryImpl : public MetricsRegistry {
   Status Expose(const std::string& address) {
     try {
       exposer_ = std::make_unique<prometheus::Exposer>(address, /*num_threads=*/1);
-    } catch (const std::exception& e) {
-      return Status::InvalidArgument("metrics endpoint " + address + ": cannot listen (" +
-                                     e.what() + ")");
+    } catch (const std::exception&) {
+      // civetweb only says "possible problem binding to port": ask the
+      // kernel why, so the user reads "address already in use".
+      return Status::Unavailable("metrics endpoint " + address +
+                                 ": cannot listen: " + WhyCannotBind(address));
     }
     exposer_->RegisterCollectable(registry_);
     exposer_->RegisterCollectable(process_);

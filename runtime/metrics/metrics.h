@@ -106,7 +106,8 @@ class MetricsRegistry {
 bool MetricsDisabled(const std::string& address);
 
 // A registry serving /metrics on `address` ("host:port"; port 0 picks a
-// free one). Fails if the address is malformed or cannot be bound.
+// free one). InvalidArgument if the address is malformed; Unavailable, with
+// the kernel's reason ("address already in use"), if it cannot be bound.
 Result<std::unique_ptr<MetricsRegistry>> StartMetrics(const std::string& address);
 
 // A registry with no endpoint (tests, benchmarks, `Scrape()` only).

@@ -285,10 +285,8 @@ class StructureValidator {
     const spec::TriggerSpec& trigger = spec_.trigger();
     if (!trigger.interval().empty()) {
       Result<int64_t> micros = ParseDurationMicros(trigger.interval());
+      // 0 is allowed: the next batch starts as soon as one ends.
       if (!micros.ok()) return job_.ErrorAt("trigger.interval", micros.status().message());
-      if (*micros == 0) {
-        return job_.ErrorAt("trigger.interval", "the trigger interval must be greater than zero");
-      }
     }
     return CheckNonNegative(trigger.max_records_per_partition(),
                             "trigger.max_records_per_partition");

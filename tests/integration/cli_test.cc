@@ -1,12 +1,17 @@
-// The eddy binary as a user runs it: validate, broker, and clean shutdown.
+// The eddy binary as a user runs it: validate, broker, clean shutdown, a taken
+// metrics port.
 
 #include <gtest/gtest.h>
+#include <netinet/in.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
+#include <regex>
 #include <thread>
 
 #include "tests/integration/kafka_test_util.h"
@@ -48,6 +53,139 @@ int WaitForExit(pid_t pid, std::chrono::seconds timeout) {
   ::kill(pid, SIGKILL);
   ::waitpid(pid, nullptr, 0);
   return -1;
+}
+
+// A listening TCP socket on 127.0.0.1:`port` (0: any free port), closed on
+// destruction; port() is -1 when it could not be bound.
+class PortHolder {
+ public:
+  explicit PortHolder(int port) {
+    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    address.sin_port = htons(static_cast<uint16_t>(port));
+    socklen_t length = sizeof(address);
+    if (::bind(fd_, reinterpret_cast<sockaddr*>(&address), length) != 0 || ::listen(fd_, 1) != 0 ||
+        ::getsockname(fd_, reinterpret_cast<sockaddr*>(&address), &length) != 0) {
+      return;
+    }
+    port_ = ntohs(address.sin_port);
+  }
+  ~PortHolder() { ::close(fd_); }
+  PortHolder(const PortHolder&) = delete;
+  PortHolder& operator=(const PortHolder&) = delete;
+  int port() const { return port_; }
+
+ private:
+  int fd_ = -1;
+  int port_ = -1;
+};
+
+std::string WriteTinyJob(const std::string& dir) {
+  testing::WriteFile(dir + "/job.yaml",
+                     "name: tiny\n"
+                     "sources:\n"
+                     "  - name: numbers\n"
+                     "    generator: { kind: regression, count: 7, seed: 3 }\n"
+                     "sinks:\n"
+                     "  - name: out\n"
+                     "    file: { path: out.jsonl }\n"
+                     "    format: json\n"
+                     "state: { dir: state }\n");
+  return dir + "/job.yaml";
+}
+
+size_t CountLines(const std::string& text) {
+  return static_cast<size_t>(std::count(text.begin(), text.end(), '\n'));
+}
+
+// An explicit --metrics-address that is taken: the job does not start, the
+// message says why and which flag to change, and the exit code is 2 (could
+// not start; a restart may help), not 1 (bad job file or arguments).
+TEST(Cli, RunWithATakenExplicitMetricsAddressSaysSoAndExits2) {
+  const std::string dir = testing::MakeTempDir("eddy-metrics-taken");
+  const std::string job = WriteTinyJob(dir);
+  PortHolder taken(0);
+  ASSERT_GT(taken.port(), 0);
+  const std::string address = "127.0.0.1:" + std::to_string(taken.port());
+  const auto run = RunEddy("run --once --quiet --metrics-address " + address + " " + job);
+  EXPECT_EQ(run.exit_code, 2) << run.output;
+  EXPECT_NE(run.output.find("error metrics endpoint " + address +
+                            ": cannot listen: address already in use; pass --metrics-address "
+                            "HOST:PORT (port 0 picks a free one), or off"),
+            std::string::npos)
+      << run.output;
+  EXPECT_FALSE(std::filesystem::exists(dir + "/out.jsonl"));
+}
+
+// The default address taken (a second Eddy on the host): a warning, and the
+// job runs to its end.
+TEST(Cli, RunWithTheDefaultMetricsPortTakenWarnsAndRunsTheJob) {
+  const std::string dir = testing::MakeTempDir("eddy-metrics-default");
+  const std::string job = WriteTinyJob(dir);
+  PortHolder taken(9464);  // -1 if someone else holds it: taken either way
+  const auto run = RunEddy("run --once --quiet " + job);
+  EXPECT_EQ(run.exit_code, 0) << run.output;
+  EXPECT_NE(run.output.find("warning metrics disabled reason=\"metrics endpoint 127.0.0.1:9464: "
+                            "cannot listen: address already in use\""),
+            std::string::npos)
+      << run.output;
+  EXPECT_NE(run.output.find("job=tiny finished batches=1 in=7 out=7"), std::string::npos)
+      << run.output;
+  EXPECT_EQ(CountLines(testing::ReadFile(dir + "/out.jsonl")), 7u);
+}
+
+// Port 0 picks a free port, and the log line names it.
+TEST(Cli, RunWithMetricsPortZeroLogsThePortItPicked) {
+  const std::string dir = testing::MakeTempDir("eddy-metrics-zero");
+  const std::string job = WriteTinyJob(dir);
+  const auto run = RunEddy("run --once --quiet --metrics-address 127.0.0.1:0 " + job);
+  EXPECT_EQ(run.exit_code, 0) << run.output;
+  std::smatch match;
+  ASSERT_TRUE(std::regex_search(run.output, match,
+                                std::regex("metrics listening url=http://127\\.0\\.0\\.1:"
+                                           "([0-9]+)/metrics")))
+      << run.output;
+  EXPECT_GT(std::stoi(match[1].str()), 0);
+  EXPECT_EQ(CountLines(testing::ReadFile(dir + "/out.jsonl")), 7u);
+}
+
+// A window's late rows are counted on the batch line (late=), not in out=.
+// Two rows a batch: batch 1 (t=1s, t=25s) leaves the watermark at 25 s and
+// fires [0,10); in batch 2, t=3s belongs to the closed [0,10): late.
+TEST(Cli, TheBatchLineCountsLateRows) {
+  const std::string dir = testing::MakeTempDir("eddy-late");
+  testing::WriteFile(dir + "/events.jsonl",
+                     "{\"k\":\"a\",\"t\":1000}\n{\"k\":\"a\",\"t\":25000}\n"
+                     "{\"k\":\"a\",\"t\":3000}\n{\"k\":\"a\",\"t\":30000}\n");
+  testing::WriteFile(dir + "/job.yaml",
+                     "name: late\n"
+                     "sources:\n"
+                     "  - name: events\n"
+                     "    file: events.jsonl\n"
+                     "    format: json\n"
+                     "    schema: [{name: k, type: string}, {name: t, type: timestamp}]\n"
+                     "    event_time: { column: t }\n"
+                     "operators:\n"
+                     "  - name: counts\n"
+                     "    window: { key: [k], type: tumbling, size: 10s, "
+                     "aggregates: [\"count(*) AS n\"] }\n"
+                     "sinks:\n"
+                     "  - name: out\n"
+                     "    input: counts\n"
+                     "    file: { path: out.jsonl }\n"
+                     "    format: json\n"
+                     "trigger: { interval: 1ms, max_records_per_partition: 2 }\n"
+                     "state: { dir: state }\n");
+  const auto run = RunEddy("run --once --metrics-address off " + dir + "/job.yaml");
+  ASSERT_EQ(run.exit_code, 0) << run.output;
+  EXPECT_TRUE(
+      std::regex_search(run.output, std::regex("job=late batch=1 in=2 out=1 late=0 dead=0 ")))
+      << run.output;
+  EXPECT_TRUE(
+      std::regex_search(run.output, std::regex("job=late batch=2 in=2 out=[0-9]+ late=1 dead=0 ")))
+      << run.output;
 }
 
 TEST(Cli, EveryExampleJobValidates) {

@@ -117,6 +117,9 @@ class WindowJobTest : public ::testing::Test {
     options.max_batches = max_batches;
     options.threads = 3;
     options.from_checkpoint = from_checkpoint;
+    options.on_batch = [this](const BatchReport& report) {
+      late_by_batch_.push_back(report.late_by_operator);
+    };
     return RunJob(**plan, options);
   }
 
@@ -124,6 +127,8 @@ class WindowJobTest : public ::testing::Test {
 
   std::unique_ptr<EmbeddedBroker> broker_;
   std::string dir_;
+  // Each batch's BatchReport::late_by_operator, in batch order.
+  std::vector<std::vector<std::pair<std::string, int64_t>>> late_by_batch_;
 };
 
 // Partition 0 and 1 carry data, partition 2 is idle (left out of the
@@ -162,6 +167,11 @@ TEST_F(WindowJobTest, TumblingAppendEmitsEachWindowOnceWhenTheWatermarkPassesIts
   EXPECT_EQ(Output("out.jsonl"), Window("a", 0, 10, 3, 9) + Window("b", 0, 10, 1, 2) +
                                      Window("b", 10, 20, 3, 37) + Window("a", 20, 30, 2, 43));
   EXPECT_EQ(Output("late.jsonl"), Row("a", 8));
+  // The batch report counts the late row against its operator, in batch 4.
+  const std::vector<std::pair<std::string, int64_t>> none = {{"counts", 0}};
+  const std::vector<std::pair<std::string, int64_t>> one = {{"counts", 1}};
+  EXPECT_EQ(late_by_batch_,
+            (std::vector<std::vector<std::pair<std::string, int64_t>>>{none, none, none, one}));
 }
 
 TEST_F(WindowJobTest, TumblingUpdateEmitsChangedWindowsEveryBatch) {

@@ -88,5 +88,39 @@ TEST(Executor, ParallelTasksGiveTheSameOutputAsOneThread) {
   EXPECT_EQ(ReadAll(four / "counts.jsonl"), ReadAll(one / "counts.jsonl"));
 }
 
+// trigger.interval 0s: as fast as possible. A generator making 200 records
+// available over 0.2 s is read in many batches, each starting when the last
+// ends (a 1 s interval would read them all in one batch, a second later).
+TEST(Executor, AZeroTriggerIntervalRunsBatchesBackToBack) {
+  const fs::path dir = fs::path(::testing::TempDir()) / "executor_test_zero_interval";
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  auto job = LoadJobText(
+      "name: fast\n"
+      "sources:\n"
+      "  - name: numbers\n"
+      "    generator: { kind: regression, count: 200, rate: 1000, seed: 1 }\n"
+      "sinks:\n"
+      "  - name: out\n"
+      "    file: { path: " +
+          (dir / "out.jsonl").string() +
+          " }\n"
+          "    format: json\n"
+          "state: { dir: " +
+          (dir / "state").string() +
+          " }\n"
+          "trigger: { interval: 0s }\n",
+      (dir / "job.yaml").string());
+  ASSERT_TRUE(job.ok()) << job.status().ToString();
+  auto plan = PlanJob(std::move(job).value(), ConnectorContext());
+  ASSERT_TRUE(plan.ok()) << plan.status().ToString();
+  EXPECT_EQ((*plan)->trigger_interval_micros, 0);
+  auto summary = RunJob(**plan, ExecutorOptions());
+  ASSERT_TRUE(summary.ok()) << summary.status().ToString();
+  EXPECT_EQ(summary->records_in, 200);
+  EXPECT_GE(summary->batches, 3);
+  EXPECT_LT(summary->seconds, 5.0);
+}
+
 }  // namespace
 }  // namespace eddy

@@ -286,12 +286,14 @@ TEST(JobMetrics, WatermarksLateRowsAndCheckpointsFromTheBatchReport) {
   BatchReport report = Report(0, 1);
   report.watermarks = {{"events", 1'700'000'000'500'000}, {"other", std::nullopt}};
   report.late_records = 4;
+  report.late_by_operator = {{"per-minute", 3}, {"sessions", 1}};
   report.checkpointed = true;
   report.checkpoint_seconds = 0.2;
   report.checkpoint_bytes = 5000;
   job.RecordBatch(report);
   report.watermarks = {{"events", 1'700'000'001'000'000}, {"other", std::nullopt}};
   report.late_records = 0;
+  report.late_by_operator = {{"per-minute", 0}, {"sessions", 0}};
   report.checkpointed = false;
   report.checkpoint_error = "IOError: disk full";
   report.checkpoint_seconds = 0.05;
@@ -303,7 +305,10 @@ TEST(JobMetrics, WatermarksLateRowsAndCheckpointsFromTheBatchReport) {
   EXPECT_DOUBLE_EQ(Value(samples, "eddy_source_watermark_seconds{job=\"win\",source=\"events\"}"),
                    1'700'000'001.0);
   EXPECT_EQ(samples.count("eddy_source_watermark_seconds{job=\"win\",source=\"other\"}"), 0u);
-  EXPECT_EQ(Value(samples, "eddy_late_records_total{job=\"win\"}"), 4);
+  // Late rows per operator; no job-wide series to double-count in sum().
+  EXPECT_EQ(Value(samples, "eddy_late_records_total{job=\"win\",operator=\"per-minute\"}"), 3);
+  EXPECT_EQ(Value(samples, "eddy_late_records_total{job=\"win\",operator=\"sessions\"}"), 1);
+  EXPECT_EQ(samples.count("eddy_late_records_total{job=\"win\"}"), 0u);
   EXPECT_EQ(Value(samples, "eddy_checkpoints_total{job=\"win\"}"), 1);
   EXPECT_EQ(Value(samples, "eddy_checkpoint_failures_total{job=\"win\"}"), 1);
   EXPECT_EQ(Value(samples, "eddy_checkpoint_size_bytes{job=\"win\"}"), 5000);
@@ -353,6 +358,7 @@ TEST(StartMetrics, ParsesTheAddressAndBindsAFreePort) {
   for (const char* bad : {"9464", "localhost", "127.0.0.1:", "127.0.0.1:http", "127.0.0.1:70000"}) {
     auto metrics = StartMetrics(bad);
     ASSERT_FALSE(metrics.ok()) << bad;
+    EXPECT_EQ(metrics.status().code(), StatusCode::kInvalidArgument) << bad;
     EXPECT_NE(metrics.status().message().find("HOST:PORT"), std::string::npos)
         << metrics.status().message();
   }
@@ -362,8 +368,10 @@ TEST(StartMetrics, ParsesTheAddressAndBindsAFreePort) {
   // The same port again cannot be bound: the error says so.
   auto taken = StartMetrics("127.0.0.1:" + std::to_string((*metrics)->port()));
   ASSERT_FALSE(taken.ok());
-  EXPECT_NE(taken.status().message().find("cannot listen"), std::string::npos)
-      << taken.status().message();
+  EXPECT_EQ(taken.status().code(), StatusCode::kUnavailable);
+  EXPECT_EQ(taken.status().message(),
+            "metrics endpoint 127.0.0.1:" + std::to_string((*metrics)->port()) +
+                ": cannot listen: address already in use");
 }
 
 }  // namespace

@@ -731,8 +731,14 @@ TEST(JobSpecLoaderTest, ValidatesTriggerAndDeadLetter) {
   EXPECT_EQ(ErrorOf(base + "trigger: 5\n"),
             "job.yaml:4:10: trigger.interval: invalid duration '5': missing unit (expected a "
             "number and a unit: us, ms, s, m, h or d, e.g. 500ms, 2.5s, 1h30m)");
-  EXPECT_EQ(ErrorOf(base + "trigger: {interval: 0s}\n"),
-            "job.yaml:4:21: trigger.interval: the trigger interval must be greater than zero");
+  // 0 means "as fast as possible" (Spark's processingTime(0)).
+  Result<LoadedJob> zero = Load(base + "trigger: {interval: 0s}\n");
+  ASSERT_TRUE(zero.ok()) << zero.status().ToString();
+  EXPECT_EQ(zero->spec.trigger().interval(), "0s");
+  EXPECT_EQ(ErrorOf(base + "trigger: {interval: -1s}\n"),
+            "job.yaml:4:21: trigger.interval: invalid duration '-1s': durations cannot be "
+            "negative (expected a number and a unit: us, ms, s, m, h or d, e.g. 500ms, 2.5s, "
+            "1h30m)");
   EXPECT_EQ(ErrorOf(base + "trigger: {max_records_per_partition: -5}\n"),
             "job.yaml:4:38: trigger.max_records_per_partition: must be 0 or more, got -5");
   EXPECT_EQ(ErrorOf(base + "dead_letter:\n  file:\n"),
