@@ -27,6 +27,12 @@ void SourcePositions::Restore(size_t source, const state::CheckpointManifest& pr
         if (stored.has_max_event_time()) {
           partitions_[source][part].max_event_time = stored.max_event_time();
         }
+        if (stored.idle()) {
+          // Idle as of the restart already: quiet for the whole timeout.
+          idle_[source][part] = true;
+          partitions_[source][part].last_active -=
+              std::chrono::microseconds(plan_.event_time[source].idle_timeout);
+        }
       }
     }
   }
@@ -46,6 +52,7 @@ void SourcePositions::Save(state::CheckpointManifest* progress) const {
       if (partitions_[source][part].max_event_time) {
         stored->set_max_event_time(*partitions_[source][part].max_event_time);
       }
+      stored->set_idle(idle_[source][part]);
     }
   }
 }

@@ -112,7 +112,7 @@ TEST(DeployFiles, DashboardAndAlertsQueryOnlyExportedMetrics) {
 
   // A live job with everything Eddy can export today: a generator with
   // event time (watermarks) through a filter into a file, checkpointing
-  // every other batch, and the three kinds of learner (a classifier tree, a
+  // every other batch, a window (late rows), and the three kinds of learner (a classifier tree, a
   // regressor, k-means) for the model series.
   const std::string dir = testing::MakeTempDir("eddy-deploy");
   testing::WriteFile(
@@ -132,6 +132,9 @@ TEST(DeployFiles, DashboardAndAlertsQueryOnlyExportedMetrics) {
       "  - name: views\n"
       "    inputs: [ads]\n"
       "    filter: event_type = 'view'\n"
+      "  - name: per-ad\n"
+      "    inputs: [views]\n"
+      "    window: { key: [ad_id], type: tumbling, size: 10s, aggregates: [\"count(*) AS n\"] }\n"
       "  - name: tree\n"
       "    inputs: [labelled]\n"
       "    prequential: { model: hoeffding_tree, features: [x0, x1], label: label }\n"
@@ -147,6 +150,12 @@ TEST(DeployFiles, DashboardAndAlertsQueryOnlyExportedMetrics) {
       "    file: { path: " +
           dir +
           "/out.jsonl }\n"
+          "    format: json\n"
+          "  - name: windows\n"
+          "    input: per-ad\n"
+          "    file: { path: " +
+          dir +
+          "/windows.jsonl }\n"
           "    format: json\n"
           "  - name: predictions\n"
           "    input: tree\n"
@@ -190,7 +199,8 @@ TEST(DeployFiles, DashboardAndAlertsQueryOnlyExportedMetrics) {
                    std::string::npos &&
                exposition.find("eddy_model_rmse{") != std::string::npos &&
                exposition.find("eddy_model_accuracy{") != std::string::npos &&
-               exposition.find("eddy_model_cluster_size{") != std::string::npos;
+               exposition.find("eddy_model_cluster_size{") != std::string::npos &&
+               exposition.find("eddy_late_records_total{") != std::string::npos;
       },
       15s))
       << testing::ReadFile(dir + "/eddy.log");
