@@ -191,7 +191,7 @@ Status Driver::Open() {
                                : state_.resumed() ? &state_.resumed()->sinks()
                                                   : nullptr;
   EDDY_RETURN_IF_ERROR(sinks_.Recover(state_.run_id(), start));
-  checkpointer_.Start();
+  checkpointer_.Start(last_batch_id_);
   return AnchorShardState();
 }
 

@@ -6,6 +6,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <atomic>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -170,6 +172,74 @@ TEST(Executor, AReplayedBatchCountsOnlyTheRowsItsSinksWrote) {
   ASSERT_TRUE(rerun.ok()) << rerun.ToString();
   EXPECT_EQ(second, (std::vector<int64_t>{0, 10}));
   EXPECT_EQ(landed.size(), 20u);
+}
+
+// A job that dies every two batches (cancelled: no final checkpoint, as
+// after a crash) with checkpoint.every_batches 5: counted per process it
+// would never checkpoint; counted from the last checkpoint's batch it does
+// after batches 5 and 10, and the offsets log stays trimmed. A staging
+// directory an interrupted checkpoint left goes at the first start.
+TEST(Executor, AJobRestartedEveryTwoBatchesStillCheckpointsEveryFive) {
+  const fs::path dir = fs::path(::testing::TempDir()) / "executor_test_crash_loop";
+  fs::remove_all(dir);
+  const fs::path leftover = dir / "state" / "checkpoints" / ".tmp-chk-000000000003";
+  fs::create_directories(leftover / "rocksdb");
+  std::ofstream(leftover / "rocksdb" / "000007.sst") << "half a checkpoint";
+  const std::string yaml =
+      "name: crash-loop\n"
+      "sources:\n"
+      "  - name: numbers\n"
+      "    generator: { kind: regression, count: 10000, seed: 1 }\n"
+      "sinks:\n"
+      "  - name: out\n"
+      "    file: { path: " +
+      (dir / "out.jsonl").string() +
+      " }\n"
+      "    format: json\n"
+      "state: { dir: " +
+      (dir / "state").string() +
+      " }\n"
+      "trigger: { interval: 1ms, max_records_per_partition: 10 }\n"
+      "checkpoint: { every_batches: 5, keep: 10 }\n";
+  auto checkpoints = [&] {
+    std::vector<std::string> names;
+    for (const auto& entry : fs::directory_iterator(dir / "state" / "checkpoints")) {
+      names.push_back(entry.path().filename().string());
+    }
+    std::sort(names.begin(), names.end());
+    return names;
+  };
+  for (int life = 1; life <= 5; ++life) {
+    auto job = LoadJobText(yaml, (dir / "job.yaml").string());
+    ASSERT_TRUE(job.ok()) << job.status().ToString();
+    auto plan = PlanJob(std::move(job).value(), ConnectorContext());
+    ASSERT_TRUE(plan.ok()) << plan.status().ToString();
+    std::atomic<bool> dead{false};
+    int batches = 0;
+    ExecutorOptions options;
+    options.stop = &dead;
+    options.cancel = &dead;
+    options.on_batch = [&](const BatchReport&) {
+      if (++batches == 2) dead = true;
+    };
+    auto summary = RunJob(**plan, options);
+    ASSERT_TRUE(summary.ok()) << summary.status().ToString();
+    ASSERT_EQ(summary->batches, 2);
+    if (life == 1) {
+      EXPECT_FALSE(fs::exists(leftover));
+      EXPECT_EQ(checkpoints(), std::vector<std::string>{});
+    }
+    if (life == 3) EXPECT_EQ(checkpoints(), std::vector<std::string>{"chk-000000000005"});
+  }
+  EXPECT_EQ(checkpoints(), (std::vector<std::string>{"chk-000000000005", "chk-000000000010"}));
+  // The log keeps only the batches after the oldest kept checkpoint.
+  std::vector<std::string> logged;
+  for (const auto& entry : fs::directory_iterator(dir / "state" / "offsets")) {
+    logged.push_back(entry.path().filename().string());
+  }
+  std::sort(logged.begin(), logged.end());
+  EXPECT_EQ(logged, (std::vector<std::string>{"000000000006", "000000000007", "000000000008",
+                                              "000000000009", "000000000010"}));
 }
 
 // trigger.interval 0s: as fast as possible. A generator making 200 records
