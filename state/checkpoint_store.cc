@@ -135,6 +135,15 @@ int64_t NowUnixMs() {
 CheckpointStore::CheckpointStore(std::string dir, int keep)
     : dir_(std::move(dir)), keep_(std::max(keep, 1)) {}
 
+Status CheckpointStore::RemoveLeftovers() {
+  std::error_code ec;
+  if (!fs::exists(dir_, ec)) {
+    if (ec) return EcStatus("cannot stat", dir_, ec);
+    return Status::OK();
+  }
+  return RemoveIncomplete(dir_);
+}
+
 Result<CheckpointInfo> CheckpointStore::Write(StateBackend& backend,
                                               state::CheckpointManifest manifest) {
   if (manifest.batch_id() < 0) {

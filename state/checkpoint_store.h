@@ -7,7 +7,7 @@
 // .tmp-chk-<id>, then renamed and the parent directory fsynced (RocksDB's
 // checkpoint_impl.cc shape): a crash at any point leaves either no
 // checkpoint or a complete one. Incomplete and temporary directories are
-// ignored by List and removed by the next Write.
+// ignored by List and removed by RemoveLeftovers and the next Write.
 //
 // Thread-safety: one writer (the engine's driver); List/Read anywhere.
 
@@ -36,6 +36,11 @@ class CheckpointStore {
   // oldest beyond `keep`. An existing checkpoint of the same batch id (left
   // by a run the job was rewound from) is replaced.
   Result<CheckpointInfo> Write(StateBackend& backend, state::CheckpointManifest manifest);
+  // Removes what interrupted writes left: staging (.tmp-) directories and
+  // chk- directories without a readable manifest. Write does it first too;
+  // the writer calls this at start so that leftovers go even when no
+  // checkpoint follows. OK when `dir` does not exist.
+  Status RemoveLeftovers();
   // Complete checkpoints, newest first.
   Result<std::vector<CheckpointInfo>> List() const;
   Result<std::optional<CheckpointInfo>> Latest() const;

@@ -41,7 +41,9 @@ class LookupJoinOperator final : public StatefulOperator {
     output_schema_ = stream_schema_;
     for (size_t column : table_columns_) {
       Field field = table_schema_.field(column);
-      field.nullable = true;  // a row may have been deleted, or a left join missed
+      // A left join's miss is NULL; an inner join emits only matched rows,
+      // whose columns are as nullable as the table's.
+      field.nullable = field.nullable || left_;
       output_schema_.AddField(field);
     }
   }
@@ -129,6 +131,7 @@ class LookupJoinOperator final : public StatefulOperator {
         for (Column& column : joined) column.AppendNull();
       }
     }
+    if (!left_) RejectStaleNulls(stream, &kept, &joined, dead_letters);
     Batch result = stream.Gather(kept);
     Batch relabelled(output_schema_);
     for (size_t idx = 0; idx < result.num_columns(); ++idx)
@@ -142,6 +145,42 @@ class LookupJoinOperator final : public StatefulOperator {
   }
 
  private:
+  // The signature records a table column's type, not its nullability: a
+  // row stored while a column was nullable may hold a NULL the table's
+  // schema no longer allows. Rather than emit it in a non-null column, the
+  // stream row goes to the dead letters, saying why.
+  void RejectStaleNulls(const Batch& stream, std::vector<uint32_t>* kept,
+                        std::vector<Column>* joined, DeadLetters* dead_letters) const {
+    const size_t first = stream_schema_.size();
+    bool stale = false;
+    for (size_t idx = 0; idx < joined->size() && !stale; ++idx) {
+      stale = !output_schema_.field(first + idx).nullable && (*joined)[idx].NullCount() > 0;
+    }
+    if (!stale) return;
+    std::vector<uint8_t> rejected(stream.num_rows(), 0);
+    std::vector<uint32_t> positions, rows;
+    for (uint32_t pos = 0; pos < kept->size(); ++pos) {
+      size_t idx = 0;
+      while (idx < joined->size() &&
+             (output_schema_.field(first + idx).nullable || !(*joined)[idx].IsNull(pos))) {
+        ++idx;
+      }
+      if (idx == joined->size()) {
+        positions.push_back(pos);
+        rows.push_back((*kept)[pos]);
+        continue;
+      }
+      RejectRow(stream, (*kept)[pos], name_,
+                "the table row for this key has NULL in '" +
+                    output_schema_.field(first + idx).name +
+                    "', which the table's schema does not allow (the row was stored before "
+                    "the column became non-nullable)",
+                &rejected, dead_letters);
+    }
+    for (Column& column : *joined) column = column.Gather(positions);
+    *kept = std::move(rows);
+  }
+
   std::string name_;
   Schema stream_schema_;
   std::unique_ptr<Expression> key_;

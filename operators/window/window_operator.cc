@@ -59,7 +59,7 @@ class WindowOperator final : public StatefulOperator {
   WindowOperator(std::string name, Schema input, size_t time_index, std::string time_column,
                  std::vector<NamedExpression> keys, AggregateSet aggregates, WindowType type,
                  int64_t size, int64_t slide, int64_t gap, int64_t lateness, bool append,
-                 std::string signature)
+                 std::string signature, std::string description)
       : name_(std::move(name)),
         input_schema_(std::move(input)),
         time_index_(time_index),
@@ -72,7 +72,8 @@ class WindowOperator final : public StatefulOperator {
         gap_(gap),
         lateness_(lateness),
         append_(append),
-        signature_(std::move(signature)) {
+        signature_(std::move(signature)),
+        description_(std::move(description)) {
     for (const NamedExpression& key : keys_) {
       output_schema_.AddField({key.name, key.expression->type(), key.expression->nullable()});
     }
@@ -89,7 +90,7 @@ class WindowOperator final : public StatefulOperator {
   const Schema* late_schema() const override { return &input_schema_; }
   std::string Signature() const override { return signature_; }
   bool needs_event_time() const override { return true; }
-  std::string Describe() const override { return "window " + signature_; }
+  std::string Describe() const override { return description_; }
 
   Status ProcessBatch(const StatefulBatchContext& context, const std::vector<Batch>& inputs,
                       Batch* out, Batch* late, DeadLetters* dead_letters) override {
@@ -444,6 +445,7 @@ class WindowOperator final : public StatefulOperator {
   int64_t size_, slide_, gap_, lateness_;
   bool append_;
   std::string signature_;
+  std::string description_;
   Schema output_schema_;
 };
 
@@ -548,15 +550,27 @@ Result<std::unique_ptr<StatefulOperator>> MakeWindowOperator(const spec::Operato
       return error_at("window.key", "'" + key.name + "' is the name of a window column");
     }
   }
-  std::string signature = window.type() + " size=" + window.size() + " slide=" + window.slide() +
-                          " gap=" + window.gap() + " time=" + time_column + " key=(";
+  std::string key_text;
   for (size_t idx = 0; idx < keys.size(); ++idx) {
-    signature += (idx ? ", " : "") + keys[idx].expression->ToString();
+    key_text += (idx ? ", " : "") + keys[idx].expression->ToString();
   }
-  signature += ") aggregates=(" + aggregates.Canonical() + ")";
+  const std::string columns = " time=" + time_column + " key=(" + key_text + ") aggregates=(" +
+                              aggregates.Canonical() + ")";
+  // The signature decides whether saved state can be read: its form stays
+  // as it is, empty settings included.
+  std::string signature = window.type() + " size=" + window.size() + " slide=" + window.slide() +
+                          " gap=" + window.gap() + columns;
+  // What `eddy validate` prints: only the settings this type of window has.
+  std::string description = "window " + window.type();
+  description += type == WindowType::kSession ? " gap=" + window.gap() : " size=" + window.size();
+  if (type == WindowType::kSliding) description += " slide=" + window.slide();
+  description += columns;
+  if (lateness > 0) description += " allowed_lateness=" + window.allowed_lateness();
+  if (mode == "update") description += " output_mode=update";
   return std::unique_ptr<StatefulOperator>(std::make_unique<WindowOperator>(
       spec.name(), input.schema, time_index, time_column, std::move(keys), std::move(aggregates),
-      type, size, slide, gap, lateness, mode != "update", std::move(signature)));
+      type, size, slide, gap, lateness, mode != "update", std::move(signature),
+      std::move(description)));
 }
 
 }  // namespace eddy

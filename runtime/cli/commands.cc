@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "runtime/cli/embedded_brokers.h"
+#include "runtime/cli/offline_job.h"
 #include "runtime/engine/executor.h"
 #include "runtime/engine/job_plan.h"
 #include "runtime/metrics/metrics.h"
@@ -43,16 +44,6 @@ ConnectorContext EmbeddedBrokers::Context() {
 }
 
 namespace {
-
-// A connector context that leaves every brokers setting as the job wrote it
-// (and so starts no embedded broker).
-ConnectorContext BrokersAsWritten() {
-  ConnectorContext context;
-  context.resolve_brokers = [](const std::string& brokers, const std::string&, int) {
-    return Result<std::string>(brokers);
-  };
-  return context;
-}
 
 Result<std::unique_ptr<JobPlan>> LoadAndPlan(const std::string& job_file,
                                              ConnectorContext context) {
@@ -184,7 +175,10 @@ int ValidateCommand(const std::string& job_file) {
 }
 
 int CheckpointsCommand(const std::string& job_file) {
-  auto job = LoadAnyJobFile(job_file);
+  // The listing needs the job's name and state directory, nothing else.
+  auto job = LoadJobOffline(job_file, [](std::string_view path) {
+    return path == "name" || path.substr(0, 6) == "state.";
+  });
   if (!job.ok()) {
     std::fprintf(stderr, "%s\n", job.status().message().c_str());
     return 1;

@@ -13,8 +13,9 @@
 
 #include "operators/learn/learn_operator.h"
 #include "runtime/cli/commands.h"
+#include "runtime/cli/offline_job.h"
 #include "runtime/engine/job_plan.h"
-#include "runtime/sql/sql.h"
+#include "runtime/spec/offline_env.h"
 #include "state/checkpoint_store.h"
 
 namespace eddy {
@@ -33,13 +34,12 @@ Result<std::string> ExportFrom(const std::string& db_dir, const JobPlan& plan, c
 
 Result<std::string> ExportModel(const std::string& job_file, const std::string& op,
                                 const std::string& key) {
-  EDDY_ASSIGN_OR_RETURN(LoadedJob job, LoadAnyJobFile(job_file));
-  ConnectorContext context;
-  // Planning connects to nothing: brokers stay as written.
-  context.resolve_brokers = [](const std::string& brokers, const std::string&, int) {
-    return Result<std::string>(brokers);
-  };
-  EDDY_ASSIGN_OR_RETURN(auto plan, PlanJob(std::move(job), std::move(context)));
+  // The plan (schemas, operators, state settings) is needed; the
+  // connections are not: nothing is read from Kafka.
+  EDDY_ASSIGN_OR_RETURN(LoadedJob job, LoadJobOffline(job_file, [](std::string_view path) {
+                          return !IsConnectionSetting(path);
+                        }));
+  EDDY_ASSIGN_OR_RETURN(auto plan, PlanJob(std::move(job), BrokersAsWritten()));
   const PlanNode* found = nullptr;
   for (const PlanNode& node : plan->nodes) {
     if (node.dag.name == op && node.stateful != nullptr && !node.late_of) found = &node;

@@ -40,7 +40,10 @@ struct PartitionProgress {
 struct BatchReport {
   int64_t batch_id = 0;
   int64_t records_in = 0;
-  int64_t records_out = 0;  // rows handed to sinks
+  // Records the sinks wrote: not those an exactly-once sink skipped on a
+  // batch that ran again (an earlier run delivered them), nor those a sink
+  // could not encode (dead letters).
+  int64_t records_out = 0;
   int64_t dead_letters = 0;
   int64_t lag = 0;  // records available but not yet processed, after this batch
   // Wall time from the batch's start until its tasks start: the sources'

@@ -2,9 +2,32 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <chrono>
 
 namespace eddy {
+
+void Checkpointer::Start(int64_t last_committed_batch) {
+  const auto now = Clock::now();
+  last_checkpoint_ = now;
+  batches_since_checkpoint_ = last_committed_batch;
+  Status cleaned = state_.checkpoints().RemoveLeftovers();
+  if (!cleaned.ok()) spdlog::warn("job={} {}", plan_.job.spec.name(), cleaned.ToString());
+  auto newest = state_.checkpoints().Latest();
+  if (!newest.ok()) {
+    spdlog::warn("job={} {}", plan_.job.spec.name(), newest.status().ToString());
+    return;
+  }
+  if (!*newest) return;  // none yet: every committed batch counts
+  const state::CheckpointManifest& manifest = (*newest)->manifest;
+  // Restored from an older checkpoint, the newest may be ahead: nothing to count.
+  batches_since_checkpoint_ = std::max<int64_t>(0, last_committed_batch - manifest.batch_id());
+  const int64_t now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                             std::chrono::system_clock::now().time_since_epoch())
+                             .count();
+  last_checkpoint_ =
+      now - std::chrono::milliseconds(std::max<int64_t>(0, now_ms - manifest.created_unix_ms()));
+}
 
 bool Checkpointer::Due() const {
   const bool interval_due = plan_.checkpoint_interval_micros > 0 &&

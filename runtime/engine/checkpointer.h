@@ -31,8 +31,13 @@ class Checkpointer {
         on_written_(std::move(on_written)),
         last_checkpoint_(Clock::now()) {}
 
-  // Starts the interval clock: the job is open.
-  void Start() { last_checkpoint_ = Clock::now(); }
+  // The job is open, its last committed batch `last_committed_batch`:
+  // removes what an interrupted checkpoint left (.tmp-chk-*), and counts
+  // batches and time from the newest checkpoint, not from this process's
+  // start, so a job restarted more often than every_batches batches (or
+  // checkpoint.interval) still checkpoints. A failure to read the
+  // checkpoints is logged: the first Write reports it again.
+  void Start(int64_t last_committed_batch);
   // Counts a committed batch.
   void BatchCommitted() { ++batches_since_checkpoint_; }
   // Committed batches since the last checkpoint.

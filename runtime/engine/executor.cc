@@ -187,7 +187,7 @@ Status Driver::Open() {
                                : state_.resumed() ? &state_.resumed()->sinks()
                                                   : nullptr;
   EDDY_RETURN_IF_ERROR(sinks_.Recover(state_.run_id(), state_.new_run(), start));
-  checkpointer_.Start();
+  checkpointer_.Start(last_batch_id_);
   return AnchorShardState();
 }
 

@@ -314,6 +314,19 @@ Result<std::unique_ptr<JobPlan>> PlanJob(LoadedJob job, ConnectorContext context
   return plan;
 }
 
+namespace {
+
+// What `eddy validate` calls a side output: a window's rows that came too
+// late, a learner's prequential metrics.
+std::string SideOutputLabel(const StatefulOperator& op) {
+  const std::string name = op.side_output_name();
+  if (name == "late") return "late rows";
+  if (name == "metrics") return "prequential metrics";
+  return "side output '" + name + "'";
+}
+
+}  // namespace
+
 std::string JobPlan::Describe() const {
   const spec::JobSpec& spec = job.spec;
   std::string out = "job " + spec.name() + "\n";
@@ -340,7 +353,8 @@ std::string JobPlan::Describe() const {
       case DagNode::Kind::kOperator:
         line = "  operator " + node.dag.name + " <- " + inputs + ": ";
         if (node.late_of) {
-          line += "late rows of " + nodes[*node.late_of].dag.name;
+          line += SideOutputLabel(*nodes[*node.late_of].stateful) + " of " +
+                  nodes[*node.late_of].dag.name;
         } else if (node.stateful != nullptr) {
           line += node.stateful->Describe() + " [stateful]";
         } else {

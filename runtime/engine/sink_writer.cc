@@ -66,11 +66,21 @@ SinkPositions SinkWriter::Positions() const {
   return out;
 }
 
+int64_t SinkWriter::RecordsWritten() const {
+  int64_t written = 0;
+  for (const auto& sink : plan_.sinks) written += sink->records_written();
+  return written;
+}
+
+void SinkWriter::BeginBatch() {
+  sampled_timestamps_.clear();
+  written_before_batch_ = RecordsWritten();
+}
+
 Status SinkWriter::Write(size_t sink, const Batch& rows, const WriteContext& context,
                          DeadLetters* dead_letters, BatchReport* report) {
   EDDY_RETURN_IF_ERROR(CheckFence(plan_.fence.get()));
   EDDY_RETURN_IF_ERROR(plan_.sinks[sink]->Write(rows, context, dead_letters));
-  report->records_out += static_cast<int64_t>(rows.num_rows());
   for (size_t row = 0; row < rows.num_rows() && report->samples.size() < samples_per_batch_;
        ++row) {
     report->samples.push_back(plan_.sinks[sink]->name() + ": " + rows.RowToString(row));
@@ -90,6 +100,7 @@ Status SinkWriter::Finish(const DeadLetters& dead_letters, BatchId batch_id, Bat
   }
   for (auto& sink : plan_.sinks) EDDY_RETURN_IF_ERROR(sink->Flush());
   EDDY_RETURN_IF_ERROR(plan_.dead_letter->Flush());
+  report->records_out = RecordsWritten() - written_before_batch_;
   const int64_t now_micros = std::chrono::duration_cast<std::chrono::microseconds>(
                                  std::chrono::system_clock::now().time_since_epoch())
                                  .count();

@@ -36,18 +36,24 @@ class SinkWriter {
   SinkPositions Positions() const;
 
   // Starts a batch: no samples or timestamps yet.
-  void BeginBatch() { sampled_timestamps_.clear(); }
-  // Writes `rows` to sink `sink` (spec index), counting them in `report`.
+  void BeginBatch();
+  // Writes `rows` to sink `sink` (spec index), sampling them into `report`.
   Status Write(size_t sink, const Batch& rows, const WriteContext& context,
                DeadLetters* dead_letters, BatchReport* report);
   // Writes the batch's dead letters, flushes every sink and waits for the
-  // acknowledgements; then turns the sampled timestamps into latencies.
+  // acknowledgements; then counts what the sinks wrote into
+  // report->records_out (rows an exactly-once sink skipped because an
+  // earlier run of the batch delivered them do not count, nor rows it sent
+  // to the dead letters), and turns the sampled timestamps into latencies.
   Status Finish(const DeadLetters& dead_letters, BatchId batch_id, BatchReport* report);
 
  private:
+  int64_t RecordsWritten() const;
+
   JobPlan& plan_;
   const size_t samples_per_batch_;
   std::vector<int64_t> sampled_timestamps_;
+  int64_t written_before_batch_ = 0;  // RecordsWritten() at BeginBatch
 };
 
 }  // namespace eddy

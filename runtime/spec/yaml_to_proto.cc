@@ -559,6 +559,11 @@ Status YamlToProto(const YAML::Node& node, const std::string& file, const EnvLoo
   return converter.FillMessage(node, node.Mark(), "", message);
 }
 
+std::string UnsetVariableMessage(std::string_view name) {
+  return "environment variable '" + std::string(name) + "' is not set (write ${" +
+         std::string(name) + ":-default} to give a default)";
+}
+
 Result<std::string> SubstituteEnv(std::string_view text, const EnvLookup& env) {
   std::string out;
   out.reserve(text.size());
@@ -591,6 +596,8 @@ Result<std::string> SubstituteEnv(std::string_view text, const EnvLookup& env) {
                                      "}' (expected ${NAME} or ${NAME:-default})");
     }
     std::optional<std::string> found = env(name);
+    const bool keep = found && *found == kKeepReference;
+    if (keep) found.reset();
     if (sep != std::string_view::npos) {
       if (found && !found->empty()) {
         out += *found;
@@ -599,10 +606,10 @@ Result<std::string> SubstituteEnv(std::string_view text, const EnvLookup& env) {
       }
     } else if (found) {
       out += *found;
+    } else if (keep) {
+      out += "${" + std::string(name) + "}";
     } else {
-      return Status::InvalidArgument("environment variable '" + std::string(name) +
-                                     "' is not set (write ${" + std::string(name) +
-                                     ":-default} to give a default)");
+      return Status::InvalidArgument(UnsetVariableMessage(name));
     }
     pos = close + 1;
   }

@@ -48,10 +48,18 @@ std::optional<std::string> SetFieldFromText(std::string text,
                                             const google::protobuf::FieldDescriptor* field,
                                             bool add, google::protobuf::Message* message);
 
+// What an EnvLookup answers for an unset variable whose references without
+// a default should stay as written (`${NAME}`) instead of failing the load
+// (OfflineEnvironment, runtime/spec/offline_env.h). No real value equals it:
+// it starts with a NUL byte.
+inline constexpr std::string_view kKeepReference{"\0keep-reference", 15};
+
 // Replaces `${VAR}` and `${VAR:-default}` (default also when VAR is empty,
 // as in the shell) anywhere in `text`; `$${` stands for a literal `${`. The
 // error names the variable but carries no position.
 Result<std::string> SubstituteEnv(std::string_view text, const EnvLookup& env);
+// "environment variable 'NAME' is not set (write ${NAME:-default} ...)".
+std::string UnsetVariableMessage(std::string_view name);
 
 // InvalidArgument "FILE:LINE:COL: PATH: MESSAGE"; the position is left out
 // when unknown (line 0) and the path when empty.

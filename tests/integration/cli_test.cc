@@ -188,6 +188,53 @@ TEST(Cli, TheBatchLineCountsLateRows) {
       << run.output;
 }
 
+// `eddy checkpoints` and `eddy model export` read a job's state and connect
+// to nothing: a job whose Kafka settings name BROKERS works without it. A
+// variable they do need (the state directory) still has to be set.
+TEST(Cli, OfflineCommandsDoNotNeedTheBrokersVariable) {
+  const std::string dir = testing::MakeTempDir("eddy-offline");
+  testing::WriteFile(dir + "/job.yaml",
+                     "name: offline\n"
+                     "kafka: { brokers: \"${BROKERS}\", properties: { sasl.password: "
+                     "\"${SASL_PASSWORD}\" } }\n"
+                     "sources:\n"
+                     "  - name: points\n"
+                     "    generator: { kind: regression, count: 40, seed: 7, options: { features: "
+                     "\"2\" } }\n"
+                     "operators:\n"
+                     "  - name: sgd\n"
+                     "    prequential: { model: sgd_regressor, features: [x0, x1], label: label }\n"
+                     "sinks:\n"
+                     "  - name: out\n"
+                     "    file: out.jsonl\n"
+                     "    format: json\n"
+                     "state: { dir: \"${STATE_DIR:-state}\" }\n");
+  const std::string job = dir + "/job.yaml";
+  const auto run = RunShell("BROKERS=unused SASL_PASSWORD=x " + std::string(EDDY_BINARY) +
+                            " run --once --quiet --metrics-address off " + job);
+  ASSERT_EQ(run.exit_code, 0) << run.output;
+
+  const std::string unset =
+      "env -u BROKERS -u SASL_PASSWORD -u STATE_DIR " + std::string(EDDY_BINARY) + " ";
+  const auto checkpoints = RunShell(unset + "checkpoints " + job);
+  EXPECT_EQ(checkpoints.exit_code, 0) << checkpoints.output;
+  EXPECT_NE(checkpoints.output.find(dir + "/state/checkpoints/chk-"), std::string::npos)
+      << checkpoints.output;
+  const auto model = RunShell(unset + "model export " + job + " sgd");
+  EXPECT_EQ(model.exit_code, 0) << model.output;
+  EXPECT_NE(model.output.find("\"version\":"), std::string::npos) << model.output;
+
+  testing::WriteFile(dir + "/needs-state.yaml",
+                     testing::ReadFile(job).replace(
+                         testing::ReadFile(job).find("${STATE_DIR:-state}"), 19, "${STATE_DIR}"));
+  const auto needs = RunShell(unset + "checkpoints " + dir + "/needs-state.yaml");
+  EXPECT_EQ(needs.exit_code, 1) << needs.output;
+  EXPECT_EQ(needs.output, dir +
+                              "/needs-state.yaml:13:15: state.dir: environment variable "
+                              "'STATE_DIR' is not set (write ${STATE_DIR:-default} to give a "
+                              "default)\n");
+}
+
 TEST(Cli, EveryExampleJobValidates) {
   int validated = 0;
   for (const auto& entry : std::filesystem::directory_iterator("jobs")) {

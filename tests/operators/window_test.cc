@@ -101,16 +101,19 @@ class WindowJobTest : public ::testing::Test {
     return yaml;
   }
 
-  Result<RunSummary> Run(const std::string& yaml, int64_t max_batches = 0,
-                         const std::string& from_checkpoint = "") {
+  Result<std::unique_ptr<JobPlan>> Plan(const std::string& yaml) {
     testing::WriteFile(dir_ + "/job.yaml", yaml);
-    auto job = LoadJobFile(dir_ + "/job.yaml");
-    if (!job.ok()) return job.status();
+    EDDY_ASSIGN_OR_RETURN(LoadedJob job, LoadJobFile(dir_ + "/job.yaml"));
     ConnectorContext context;
     context.resolve_brokers = [](const std::string& brokers, const std::string&, int) {
       return Result<std::string>(brokers);
     };
-    auto plan = PlanJob(std::move(job).value(), context);
+    return PlanJob(std::move(job), context);
+  }
+
+  Result<RunSummary> Run(const std::string& yaml, int64_t max_batches = 0,
+                         const std::string& from_checkpoint = "") {
+    auto plan = Plan(yaml);
     if (!plan.ok()) return plan.status();
     ExecutorOptions options;
     options.once = true;
@@ -428,6 +431,95 @@ TEST_F(WindowJobTest, AChangedWindowDefinitionIsRefusedNamingTheOperator) {
       << refused.status().message();
   EXPECT_NE(refused.status().message().find("size=20s"), std::string::npos)
       << refused.status().message();
+}
+
+// The job's events joined to a table topic ("labels": id, label, note) as
+// node `join`, without event time on the table, then OPERATORS.
+std::string WithLabels(std::string yaml, const std::string& join_type, bool label_nullable,
+                       const std::string& operators) {
+  yaml.replace(yaml.find("operators:\n"), 11,
+               "  - name: labels\n"
+               "    kafka: { topics: [table] }\n"
+               "    format: json\n"
+               "    schema:\n"
+               "      - { name: id, type: string }\n"
+               "      - { name: label, type: string, nullable: " +
+                   std::string(label_nullable ? "true" : "false") +
+                   " }\n"
+                   "      - { name: note, type: string, nullable: true }\n"
+                   "operators:\n"
+                   "  - name: join\n"
+                   "    inputs: [events, labels]\n"
+                   "    lookup_join: { key: key, table_key: id, join_type: " +
+                   join_type + " }\n" + operators);
+  return yaml;
+}
+
+// An inner join emits matched rows only: its columns are as nullable as the
+// table's (a left join's are all nullable). It keeps the stream's event time
+// and the table, which has none, does not hold the watermark back: windows
+// over the joined rows fire as they do over the events themselves.
+TEST_F(WindowJobTest, AnInnerLookupJoinKeepsTheTablesNullabilityAndTheStreamsWatermark) {
+  const std::string by_label =
+      "  - name: counts\n"
+      "    inputs: [join]\n"
+      "    window: { key: [label], type: tumbling, size: 10s, allowed_lateness: 5s,\n"
+      "              aggregates: [\"count(*) AS n\", \"sum(v) AS total\"] }\n";
+  const std::string inner = WithLabels(Job("", false), "inner", false, by_label);
+  auto plan = Plan(inner);
+  ASSERT_TRUE(plan.ok()) << plan.status().ToString();
+  EXPECT_EQ((*plan)->nodes[2].dag.name, "join");
+  EXPECT_EQ((*plan)->nodes[2].schema.ToString(),
+            "key:string, t:timestamp, v:int64, label:string, note:string?");
+  auto left = Plan(WithLabels(Job("", false), "left", false, by_label));
+  ASSERT_TRUE(left.ok()) << left.status().ToString();
+  EXPECT_EQ((*left)->nodes[2].schema.ToString(),
+            "key:string, t:timestamp, v:int64, label:string?, note:string?");
+
+  testing::ProduceRecords(broker_->bootstrap(), "table",
+                          {{0, std::nullopt, R"({"id":"a","label":"A","note":null})"},
+                           {0, std::nullopt, R"({"id":"b","label":"B","note":"bee"})"}});
+  Produce(kTumblingEvents);
+  auto summary = Run(inner);
+  ASSERT_TRUE(summary.ok()) << summary.status().ToString();
+  EXPECT_EQ(summary->batches, 4);
+  // As TumblingAppendEmits... above, keyed by the joined label.
+  auto labelled = [](std::string window) {
+    window.replace(window.find("\"key\":\""), 7, "\"label\":\"");
+    window[10] = static_cast<char>(std::toupper(window[10]));
+    return window;
+  };
+  EXPECT_EQ(Output("out.jsonl"),
+            labelled(Window("a", 0, 10, 3, 9)) + labelled(Window("b", 0, 10, 1, 2)) +
+                labelled(Window("b", 10, 20, 3, 37)) + labelled(Window("a", 20, 30, 2, 43)));
+}
+
+// A table row stored while `label` was nullable may hold a NULL there; once
+// the table's schema says non-null, the inner join does not emit it in a
+// non-null column: the stream row is a dead letter that says why.
+TEST_F(WindowJobTest, AnInnerLookupJoinDeadLettersAStoredNullItsSchemaNoLongerAllows) {
+  testing::ProduceRecords(broker_->bootstrap(), "table",
+                          {{0, std::nullopt, R"({"id":"a","label":null,"note":"x"})"}});
+  Produce({{0, "a", 1}});
+  const std::string rename = "  - name: counts\n    inputs: [join]\n    select: ['*']\n";
+  auto first = Run(WithLabels(Job("", false), "inner", true, rename));
+  ASSERT_TRUE(first.ok()) << first.status().ToString();
+  const std::string row1 =
+      "{\"key\":\"a\",\"t\":\"" + Time(1) + "\",\"v\":1,\"label\":null,\"note\":\"x\"}\n";
+  EXPECT_EQ(Output("out.jsonl"), row1);
+
+  Produce({{0, "a", 2}});
+  auto second = Run(WithLabels(Job("", false), "inner", false, rename));
+  ASSERT_TRUE(second.ok()) << second.status().ToString();
+  EXPECT_EQ(second->records_in, 1);
+  EXPECT_EQ(second->dead_letters, 1);
+  EXPECT_EQ(Output("out.jsonl"), row1);
+  const std::string dead = Output("state/dead-letter.jsonl");
+  EXPECT_NE(dead.find("the table row for this key has NULL in 'label', which the table's schema "
+                      "does not allow (the row was stored before the column became "
+                      "non-nullable)"),
+            std::string::npos)
+      << dead;
 }
 
 TEST_F(WindowJobTest, LookupJoinEnrichesFromATableTopicKeptCurrent) {

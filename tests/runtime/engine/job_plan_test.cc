@@ -66,6 +66,58 @@ TEST(JobPlan, SchemasFlowThroughTheDag) {
                 "  dead letters -> file eddy-state/plan-test/dead-letter.jsonl\n");
 }
 
+// `eddy validate`'s lines: a window shows only the settings of its type,
+// and each side output says what it carries.
+TEST(JobPlan, DescribesWindowsByTheirOwnSettingsAndNamesEachSideOutput) {
+  auto plan = Plan(R"(name: windows
+sources:
+  - name: events
+    file: events.jsonl
+    format: json
+    schema: [{name: k, type: string}, {name: t, type: timestamp}, {name: x, type: double},
+             {name: y, type: int64}]
+    event_time: { column: t }
+operators:
+  - name: tumbling
+    inputs: [events]
+    window: { key: [k], type: tumbling, size: 10s, aggregates: ["count(*) AS n"] }
+  - name: sliding
+    inputs: [events]
+    window: { key: [k], type: sliding, size: 10s, slide: 5s, aggregates: ["count(*) AS n"] }
+  - name: sessions
+    inputs: [events]
+    window: { key: [], type: session, gap: 30s, allowed_lateness: 5s, output_mode: update,
+              aggregates: ["count(*) AS n"] }
+  - name: model
+    inputs: [events]
+    prequential: { model: sgd_regressor, features: [x], label: y }
+sinks:
+  - name: out
+    input: tumbling
+    stdout:
+)");
+  ASSERT_TRUE(plan.ok()) << plan.status().ToString();
+  const std::string text = (*plan)->Describe();
+  auto line_of = [&](const std::string& start) {
+    const size_t at = text.find(start);
+    return at == std::string::npos ? "<no line " + start + ">"
+                                   : text.substr(at, text.find('\n', at) - at);
+  };
+  EXPECT_EQ(line_of("operator tumbling "),
+            "operator tumbling <- events: window tumbling size=10s time=t key=(k) "
+            "aggregates=(count(*) AS n) [stateful]");
+  EXPECT_EQ(line_of("operator sliding "),
+            "operator sliding <- events: window sliding size=10s slide=5s time=t key=(k) "
+            "aggregates=(count(*) AS n) [stateful]");
+  EXPECT_EQ(line_of("operator sessions "),
+            "operator sessions <- events: window session gap=30s time=t key=() "
+            "aggregates=(count(*) AS n) allowed_lateness=5s output_mode=update [stateful]");
+  EXPECT_EQ(line_of("operator tumbling.late "),
+            "operator tumbling.late <- events: late rows of tumbling");
+  EXPECT_EQ(line_of("operator model.metrics "),
+            "operator model.metrics <- events: prequential metrics of model");
+}
+
 TEST(JobPlan, TypeErrorInAFilterNamesItsLineAndKey) {
   std::string yaml = kFileJob;
   yaml.replace(yaml.find("amount > 100"), 12, "country + 1");
