@@ -16,6 +16,7 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "runtime/core/batch.h"
 #include "runtime/core/dead_letter.h"
@@ -31,7 +32,14 @@ struct WriteContext {
       : batch_id(batch), task(task_index) {}  // NOLINT
   BatchId batch_id;
   int32_t task;  // the writing task; -1: the batch-wide (stateful) stage
+  // When the sink routes by key group (a Kafka sink's partition_by): the
+  // key group of each row, of `key_group_count`; kNoKeyGroup for a row
+  // whose key failed (already a dead letter, not to be written).
+  const std::vector<uint16_t>* key_groups = nullptr;
+  int key_group_count = 0;
 };
+
+inline constexpr uint16_t kNoKeyGroup = 0xFFFF;
 
 // What the job's state holds for a sink when it starts.
 struct SinkRecovery {

@@ -54,8 +54,10 @@ class KafkaSink final : public Sink {
     }
     const bool has_meta = !batch.meta().empty();
     const int32_t partition_count = writer_->partition_count();
+    const std::vector<uint16_t>* key_groups = context.key_groups;
     for (size_t row = 0; row < rows; ++row) {
       if (!failed.empty() && failed[row]) continue;
+      if (key_groups != nullptr && (*key_groups)[row] == kNoKeyGroup) continue;
       std::optional<std::string_view> key;
       if (options_.key && !keys.IsNull(row)) {
         if (keys.type() == TypeId::kString) {
@@ -66,7 +68,11 @@ class KafkaSink final : public Sink {
         }
       }
       int32_t partition;
-      if (key) {
+      if (key_groups != nullptr) {
+        // Partition p owns key groups [p*G/P, (p+1)*G/P): the inverse.
+        partition = static_cast<int32_t>(static_cast<int64_t>((*key_groups)[row]) *
+                                         partition_count / context.key_group_count);
+      } else if (key) {
         partition = Murmur2Partition(*key, partition_count);
       } else if (has_meta) {
         partition = static_cast<int32_t>(batch.meta().partition.GetInt64(row) % partition_count);

@@ -256,26 +256,26 @@ int RunScaledCommand(const LoadedJob& job, const RunCommandOptions& options,
   ScaledRunOptions scaled;
   scaled.stop = &stop;
   scaled.threads_per_shard = options.threads > 0 ? options.threads : 1;
-  scaled.on_batch = [&](int32_t partition, const BatchReport& report) {
+  scaled.on_batch = [&](const std::string& shard, const BatchReport& report) {
     std::lock_guard<std::mutex> lock(report_mutex);
     if (job_metrics != nullptr) job_metrics->RecordBatch(report);
     // job=NAME shard=P batch=...: each shard numbers its own batches.
-    if (options.progress) LogBatch(job.spec.name() + " shard=" + std::to_string(partition), report);
+    if (options.progress) LogBatch(job.spec.name() + " shard=" + shard, report);
   };
-  std::set<int32_t> owned;
+  std::set<std::string> owned;
   scaled.on_event = [&](const InstanceEvent& event) {
     std::lock_guard<std::mutex> lock(report_mutex);
     InstanceChange change = InstanceChange::kAssigned;
     switch (event.kind) {
       case InstanceEvent::Kind::kAssigned:
-        owned.insert(event.partition);
+        owned.insert(event.shard);
         break;
       case InstanceEvent::Kind::kRevoked:
-        owned.erase(event.partition);
+        owned.erase(event.shard);
         change = InstanceChange::kRevoked;
         break;
       case InstanceEvent::Kind::kFenced:
-        owned.erase(event.partition);
+        owned.erase(event.shard);
         change = InstanceChange::kFenced;
         break;
       case InstanceEvent::Kind::kRestored:

@@ -178,6 +178,7 @@ Result<std::unique_ptr<JobPlan>> PlanJob(LoadedJob job, ConnectorContext context
   plan->operators.resize(spec.operators_size());
   plan->stateful_operators.resize(spec.operators_size());
   plan->sinks.resize(spec.sinks_size());
+  plan->sink_partition_by.resize(spec.sinks_size());
   plan->event_time.resize(spec.sources_size());
 
   for (DagNode& node : dag) {
@@ -278,6 +279,17 @@ Result<std::unique_ptr<JobPlan>> PlanJob(LoadedJob job, ConnectorContext context
         planned.schema = input_schemas.at(0);
         EDDY_ASSIGN_OR_RETURN(plan->sinks[node.index],
                               MakeSink(spec.sinks(node.index), planned.schema, context, error_at));
+        const spec::SinkSpec& sink = spec.sinks(node.index);
+        for (int idx = 0; sink.has_kafka() && idx < sink.kafka().partition_by_size(); ++idx) {
+          auto keys = CompileSelectItem(sink.kafka().partition_by(idx), planned.schema);
+          if (!keys.ok()) {
+            return error_at("kafka.partition_by[" + std::to_string(idx) + "]",
+                            keys.status().message());
+          }
+          for (NamedExpression& key : *keys) {
+            plan->sink_partition_by[node.index].push_back(std::move(key));
+          }
+        }
         break;
       }
     }

@@ -12,6 +12,7 @@
 #include "connectors/connector_factory.h"
 #include "operators/core/operator.h"
 #include "operators/core/stateful_operator.h"
+#include "runtime/expr/expression.h"
 #include "runtime/spec/job_dag.h"
 #include "runtime/spec/job_spec_loader.h"
 
@@ -53,6 +54,9 @@ struct JobPlan {
   std::vector<std::unique_ptr<Operator>> operators;  // by spec index; null when stateful
   std::vector<std::unique_ptr<StatefulOperator>> stateful_operators;  // by spec index
   std::vector<std::unique_ptr<Sink>> sinks;                           // by spec index
+  // Per sink (spec index): its kafka.partition_by keys, compiled against its
+  // input; empty when the sink does not route by key group.
+  std::vector<std::vector<NamedExpression>> sink_partition_by;
   std::unique_ptr<DeadLetterSink> dead_letter;
   // The live RocksDB state (db/) lives in state_dir; checkpoints and the
   // offsets log in durable_dir. They are one directory, except for a shard

@@ -6,6 +6,10 @@
 #include <algorithm>
 #include <chrono>
 
+#include "operators/core/key_codec.h"
+#include "operators/core/operator.h"
+#include "state/state_backend.h"
+
 namespace eddy {
 namespace {
 
@@ -80,13 +84,44 @@ void SinkWriter::BeginBatch() {
 Status SinkWriter::Write(size_t sink, const Batch& rows, const WriteContext& context,
                          DeadLetters* dead_letters, BatchReport* report) {
   EDDY_RETURN_IF_ERROR(CheckFence(plan_.fence.get()));
-  EDDY_RETURN_IF_ERROR(plan_.sinks[sink]->Write(rows, context, dead_letters));
+  if (plan_.sink_partition_by[sink].empty()) {
+    EDDY_RETURN_IF_ERROR(plan_.sinks[sink]->Write(rows, context, dead_letters));
+  } else {
+    ComputeKeyGroups(sink, rows, dead_letters);
+    WriteContext routed = context;
+    routed.key_groups = &key_groups_;
+    routed.key_group_count = plan_.key_groups;
+    EDDY_RETURN_IF_ERROR(plan_.sinks[sink]->Write(rows, routed, dead_letters));
+  }
   for (size_t row = 0; row < rows.num_rows() && report->samples.size() < samples_per_batch_;
        ++row) {
     report->samples.push_back(plan_.sinks[sink]->name() + ": " + rows.RowToString(row));
   }
   SampleTimestamps(rows, &sampled_timestamps_);
   return Status::OK();
+}
+
+void SinkWriter::ComputeKeyGroups(size_t sink, const Batch& rows, DeadLetters* dead_letters) {
+  std::vector<RowError> errors;
+  std::vector<Column> keys;
+  for (const NamedExpression& key : plan_.sink_partition_by[sink]) {
+    keys.push_back(key.expression->Evaluate(rows, &errors));
+  }
+  // Encoded exactly as the keyed operators encode their keys, so a row
+  // lands in the partition that owns the key group its state will use.
+  key_groups_.resize(rows.num_rows());
+  std::string encoded;
+  for (size_t row = 0; row < rows.num_rows(); ++row) {
+    encoded.clear();
+    EncodeKey(keys, row, &encoded);
+    key_groups_[row] = KeyGroupForKey(encoded, plan_.key_groups).value;
+  }
+  const std::string& name = plan_.sinks[sink]->name();
+  for (const RowError& error : errors) {
+    if (key_groups_[error.row] == kNoKeyGroup) continue;
+    key_groups_[error.row] = kNoKeyGroup;
+    dead_letters->push_back(RowDeadLetter(rows, error.row, name, error.reason));
+  }
 }
 
 Status SinkWriter::Finish(const DeadLetters& dead_letters, BatchId batch_id, BatchReport* report) {

@@ -49,9 +49,13 @@ class SinkWriter {
 
  private:
   int64_t RecordsWritten() const;
+  // The key group of every row of `rows` for sink `sink`'s partition_by
+  // into key_groups_; a row whose key fails becomes a dead letter.
+  void ComputeKeyGroups(size_t sink, const Batch& rows, DeadLetters* dead_letters);
 
   JobPlan& plan_;
   const size_t samples_per_batch_;
+  std::vector<uint16_t> key_groups_;  // reused across writes
   std::vector<int64_t> sampled_timestamps_;
   int64_t written_before_batch_ = 0;  // RecordsWritten() at BeginBatch
 };

@@ -3,19 +3,33 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <map>
 
 namespace eddy {
 namespace {
 
 using Clock = std::chrono::steady_clock;
 
-std::vector<int32_t> PartitionsOf(const rd_kafka_topic_partition_list_t* list) {
-  std::vector<int32_t> partitions;
+std::vector<TopicPartition> PartitionsOf(const rd_kafka_topic_partition_list_t* list) {
+  std::vector<TopicPartition> partitions;
   for (int idx = 0; list != nullptr && idx < list->cnt; ++idx) {
-    partitions.push_back(list->elems[idx].partition);
+    partitions.push_back({list->elems[idx].topic, list->elems[idx].partition});
   }
   std::sort(partitions.begin(), partitions.end());
   return partitions;
+}
+
+// "[0,1,2] of clicks, [3] of clicks.per_user.repartition"
+std::string Describe(const std::vector<TopicPartition>& partitions) {
+  std::map<std::string, std::vector<int32_t>> by_topic;
+  for (const TopicPartition& partition : partitions) {
+    by_topic[partition.topic].push_back(partition.partition);
+  }
+  std::vector<std::string> parts;
+  for (const auto& [topic, numbers] : by_topic) {
+    parts.push_back(fmt::format("[{}] of {}", fmt::join(numbers, ","), topic));
+  }
+  return parts.empty() ? "[]" : fmt::format("{}", fmt::join(parts, ", "));
 }
 
 }  // namespace
@@ -48,12 +62,16 @@ Status GroupMember::Connect() {
   }
   EDDY_ASSIGN_OR_RETURN(consumer_,
                         CreateGroupConsumer(client, options_.group, &RebalanceCallback, this));
-  KafkaPartitionList topics(rd_kafka_topic_partition_list_new(1));
-  rd_kafka_topic_partition_list_add(topics.get(), options_.topic.c_str(), RD_KAFKA_PARTITION_UA);
+  KafkaPartitionList topics(
+      rd_kafka_topic_partition_list_new(static_cast<int>(options_.topics.size())));
+  for (const std::string& topic : options_.topics) {
+    rd_kafka_topic_partition_list_add(topics.get(), topic.c_str(), RD_KAFKA_PARTITION_UA);
+  }
   const rd_kafka_resp_err_t err = rd_kafka_subscribe(consumer_.get(), topics.get());
   if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-    return Status::Unavailable("group " + options_.group + ": subscribe to " + options_.topic +
-                               ": " + rd_kafka_err2str(err));
+    return Status::Unavailable("group " + options_.group + ": subscribe to " +
+                               fmt::format("{}", fmt::join(options_.topics, ",")) + ": " +
+                               rd_kafka_err2str(err));
   }
   return Status::OK();
 }
@@ -66,9 +84,9 @@ void GroupMember::Stop() {
   if (poller_.joinable()) poller_.join();
 }
 
-std::vector<int32_t> GroupMember::owned() const {
+std::vector<TopicPartition> GroupMember::owned() const {
   std::lock_guard<std::mutex> lock(mutex_);
-  std::vector<int32_t> partitions;
+  std::vector<TopicPartition> partitions;
   for (const OwnedPartition& owned : owned_) partitions.push_back(owned.partition);
   return partitions;
 }
@@ -128,7 +146,7 @@ void GroupMember::Assign(rd_kafka_topic_partition_list_t* partitions) {
   std::vector<OwnedPartition> assigned;
   for (int idx = 0; idx < partitions->cnt; ++idx) {
     OwnedPartition owned;
-    owned.partition = partitions->elems[idx].partition;
+    owned.partition = {partitions->elems[idx].topic, partitions->elems[idx].partition};
     owned.fence = std::make_shared<Fence>();
     // The assignment itself confirms the membership: a lease from now.
     owned.fence->ExtendUntil(now + lease());
@@ -136,8 +154,9 @@ void GroupMember::Assign(rd_kafka_topic_partition_list_t* partitions) {
     if (owned.fallback_offset < 0) {
       int64_t low = 0;
       int64_t high = 0;
-      if (rd_kafka_query_watermark_offsets(consumer_.get(), options_.topic.c_str(), owned.partition,
-                                           &low, &high, 5000) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+      if (rd_kafka_query_watermark_offsets(consumer_.get(), owned.partition.topic.c_str(),
+                                           owned.partition.partition, &low, &high,
+                                           5000) == RD_KAFKA_RESP_ERR_NO_ERROR) {
         owned.fallback_offset = low;
       } else {
         owned.fallback_offset = 0;
@@ -150,8 +169,8 @@ void GroupMember::Assign(rd_kafka_topic_partition_list_t* partitions) {
     owned_ = assigned;
   }
   next_renewal_ = now;
-  spdlog::info("group={} instance={} assigned partitions [{}] of {}", options_.group,
-               options_.instance, fmt::join(PartitionsOf(partitions), ","), options_.topic);
+  spdlog::info("group={} instance={} assigned partitions {}", options_.group, options_.instance,
+               Describe(PartitionsOf(partitions)));
   for (const OwnedPartition& owned : assigned) listener_->Assigned(owned.partition, owned.fence);
 }
 
@@ -162,18 +181,18 @@ void GroupMember::Revoke(rd_kafka_topic_partition_list_t* partitions) {
     std::lock_guard<std::mutex> lock(mutex_);
     revoked.swap(owned_);
   }
-  const std::vector<int32_t> numbers = PartitionsOf(partitions);
-  spdlog::info("group={} instance={} {} partitions [{}]", options_.group, options_.instance,
-               lost ? "lost" : "gives up", fmt::join(numbers, ","));
+  const std::vector<TopicPartition> numbers = PartitionsOf(partitions);
+  spdlog::info("group={} instance={} {} partitions {}", options_.group, options_.instance,
+               lost ? "lost" : "gives up", Describe(numbers));
   if (lost) {
     for (OwnedPartition& owned : revoked) {
-      owned.fence->Revoke("partition " + std::to_string(owned.partition) +
+      owned.fence->Revoke("partition " + owned.partition.ToString() +
                           " was given to another instance while this one was away");
     }
   }
   listener_->Revoked(numbers, lost);
   for (OwnedPartition& owned : revoked) {
-    owned.fence->Revoke("partition " + std::to_string(owned.partition) + " was revoked");
+    owned.fence->Revoke("partition " + owned.partition.ToString() + " was revoked");
   }
   rd_kafka_assign(consumer_.get(), nullptr);
 }
@@ -187,7 +206,8 @@ void GroupMember::Renew() {
   if (owned.empty()) return;
   KafkaPartitionList offsets(rd_kafka_topic_partition_list_new(static_cast<int>(owned.size())));
   for (const OwnedPartition& partition : owned) {
-    rd_kafka_topic_partition_list_add(offsets.get(), options_.topic.c_str(), partition.partition)
+    rd_kafka_topic_partition_list_add(offsets.get(), partition.partition.topic.c_str(),
+                                      partition.partition.partition)
         ->offset = listener_->NextOffset(partition.partition).value_or(partition.fallback_offset);
   }
   const auto sent = Clock::now();

@@ -37,9 +37,18 @@ struct GroupMemberOptions {
   KafkaClientConfig client;
   std::string group;
   std::string instance;  // group.instance.id; empty: dynamic membership
-  std::string topic;     // the leading topic: its partitions are the shards
+  // The leading topic of every stage of the job: their partitions are the
+  // shards, divided among the instances by one assignment.
+  std::vector<std::string> topics;
   std::chrono::milliseconds session_timeout{10000};
   std::string assignment = "range";  // partition.assignment.strategy
+};
+
+struct TopicPartition {
+  std::string topic;
+  int32_t partition = 0;
+  auto operator<=>(const TopicPartition&) const = default;
+  std::string ToString() const { return topic + "/" + std::to_string(partition); }
 };
 
 // What the member tells the instance, on the member's thread.
@@ -47,15 +56,15 @@ class ShardListener {
  public:
   virtual ~ShardListener() = default;
   // `partition` is now this instance's, writable while `fence` allows.
-  virtual void Assigned(int32_t partition, std::shared_ptr<const Fence> fence) = 0;
+  virtual void Assigned(const TopicPartition& partition, std::shared_ptr<const Fence> fence) = 0;
   // `partitions` are being taken away. The instance stops their work before
   // returning (their fences still allow a last commit and checkpoint,
   // unless `lost`: then the group has already given them to another
   // instance and the fences are revoked first).
-  virtual void Revoked(const std::vector<int32_t>& partitions, bool lost) = 0;
+  virtual void Revoked(const std::vector<TopicPartition>& partitions, bool lost) = 0;
   // The next offset of `partition` the instance has committed to its state,
   // if known: what the member commits to the group for lag tools.
-  virtual std::optional<int64_t> NextOffset(int32_t partition) = 0;
+  virtual std::optional<int64_t> NextOffset(const TopicPartition& partition) = 0;
 };
 
 class GroupMember {
@@ -73,7 +82,7 @@ class GroupMember {
 
   // Rebalances this member took part in (assignments received).
   int64_t rebalances() const { return rebalances_.load(); }
-  std::vector<int32_t> owned() const;
+  std::vector<TopicPartition> owned() const;
   // How long a lease lasts after the commit that renewed it.
   std::chrono::milliseconds lease() const { return options_.session_timeout / 2; }
 
@@ -99,7 +108,7 @@ class GroupMember {
   std::atomic<int64_t> rebalances_{0};
 
   struct OwnedPartition {
-    int32_t partition = 0;
+    TopicPartition partition;
     std::shared_ptr<Fence> fence;
     int64_t fallback_offset = 0;  // committed when the instance knows none yet
   };

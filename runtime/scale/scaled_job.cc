@@ -1,5 +1,6 @@
 #include "runtime/scale/scaled_job.h"
 
+#include <fmt/ranges.h>
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
@@ -14,6 +15,7 @@
 #include "runtime/engine/executor.h"
 #include "runtime/engine/job_plan.h"
 #include "runtime/scale/group_member.h"
+#include "runtime/scale/job_stages.h"
 
 namespace eddy {
 namespace {
@@ -31,10 +33,12 @@ std::string DefaultInstance() {
   return "eddy";
 }
 
-// One shard: partition `partition` of the job, run on its own thread until
-// stopped, restarted from its state after a failure.
+// One shard: partition `partition` of a stage of the job, run on its own
+// thread until stopped, restarted from its state after a failure.
 struct Shard {
+  const JobStage* stage = nullptr;
   int32_t partition = 0;
+  std::string name;  // "P" or "OP/P" (InstanceEvent::shard)
   std::shared_ptr<const Fence> fence;
   Clock::time_point assigned_at;
   std::atomic<bool> stop{false};
@@ -46,17 +50,21 @@ struct Shard {
 
 class ScaledJob final : public ShardListener {
  public:
-  ScaledJob(const LoadedJob& job, ScaleSettings settings, const ConnectorContext& context,
-            const ScaledRunOptions& options)
-      : job_(job), settings_(std::move(settings)), context_(context), options_(options) {}
+  ScaledJob(const LoadedJob& job, ScaleSettings settings, std::vector<JobStage> stages,
+            const ConnectorContext& context, const ScaledRunOptions& options)
+      : job_(job),
+        settings_(std::move(settings)),
+        stages_(std::move(stages)),
+        context_(context),
+        options_(options) {}
 
   ~ScaledJob() override { StopAllShards(); }
 
   Status Run();
 
-  void Assigned(int32_t partition, std::shared_ptr<const Fence> fence) override;
-  void Revoked(const std::vector<int32_t>& partitions, bool lost) override;
-  std::optional<int64_t> NextOffset(int32_t partition) override;
+  void Assigned(const TopicPartition& partition, std::shared_ptr<const Fence> fence) override;
+  void Revoked(const std::vector<TopicPartition>& partitions, bool lost) override;
+  std::optional<int64_t> NextOffset(const TopicPartition& partition) override;
 
  private:
   void RunShard(Shard& shard);
@@ -64,19 +72,26 @@ class ScaledJob final : public ShardListener {
   ConnectorContext ShardConnectorContext(const Shard& shard) const;
   void StopShard(Shard& shard);
   void StopAllShards();
-  void Report(InstanceEvent::Kind kind, int32_t partition, double seconds = 0,
+  void Report(InstanceEvent::Kind kind, const std::string& shard, double seconds = 0,
               int64_t bytes = 0) const {
-    if (options_.on_event) options_.on_event({kind, partition, seconds, bytes});
+    if (options_.on_event) options_.on_event({kind, shard, seconds, bytes});
+  }
+  const JobStage* StageOf(const std::string& topic) const {
+    for (const JobStage& stage : stages_) {
+      if (stage.leading_topic == topic) return &stage;
+    }
+    return nullptr;
   }
 
   const LoadedJob& job_;
   const ScaleSettings settings_;
+  const std::vector<JobStage> stages_;
   const ConnectorContext& context_;
   const ScaledRunOptions& options_;
   std::string bootstrap_;
 
   std::mutex mutex_;  // guards shards_ and fatal_
-  std::map<int32_t, std::unique_ptr<Shard>> shards_;
+  std::map<TopicPartition, std::unique_ptr<Shard>> shards_;
   Status fatal_;
 };
 
@@ -95,12 +110,13 @@ Status ScaledJob::Run() {
   }
   member_options.group = settings_.group;
   member_options.instance = settings_.instance;
-  member_options.topic = settings_.leading_topic;
+  for (const JobStage& stage : stages_) member_options.topics.push_back(stage.leading_topic);
   member_options.session_timeout = settings_.session_timeout;
   member_options.assignment = settings_.assignment;
   EDDY_ASSIGN_OR_RETURN(auto member, GroupMember::Start(member_options, this));
-  spdlog::info("job={} instance={} joined group={} topic={} shared_dir={}", job_.spec.name(),
-               settings_.instance, settings_.group, settings_.leading_topic, settings_.shared_dir);
+  spdlog::info("job={} instance={} joined group={} topics={} shared_dir={}", job_.spec.name(),
+               settings_.instance, settings_.group, fmt::join(member_options.topics, ","),
+               settings_.shared_dir);
   while (!options_.stop->load()) {
     {
       std::lock_guard<std::mutex> lock(mutex_);
@@ -116,9 +132,14 @@ Status ScaledJob::Run() {
   return fatal_;
 }
 
-void ScaledJob::Assigned(int32_t partition, std::shared_ptr<const Fence> fence) {
+void ScaledJob::Assigned(const TopicPartition& partition, std::shared_ptr<const Fence> fence) {
+  const JobStage* stage = StageOf(partition.topic);
+  if (stage == nullptr) return;  // not a topic this job subscribed to
   auto shard = std::make_unique<Shard>();
-  shard->partition = partition;
+  shard->stage = stage;
+  shard->partition = partition.partition;
+  shard->name = (stage->starts_at.empty() ? "" : stage->starts_at + "/") +
+                std::to_string(partition.partition);
   shard->fence = std::move(fence);
   shard->assigned_at = Clock::now();
   Shard* raw = shard.get();
@@ -129,17 +150,17 @@ void ScaledJob::Assigned(int32_t partition, std::shared_ptr<const Fence> fence) 
     shards_[partition] = std::move(shard);
   }
   if (previous) StopShard(*previous);
-  Report(InstanceEvent::Kind::kAssigned, partition);
+  Report(InstanceEvent::Kind::kAssigned, raw->name);
   raw->thread = std::thread([this, raw] { RunShard(*raw); });
 }
 
 // Called with the partitions' fences still valid (unless lost): each shard
 // finishes its batch, commits and checkpoints before the group moves it.
-void ScaledJob::Revoked(const std::vector<int32_t>& partitions, bool lost) {
+void ScaledJob::Revoked(const std::vector<TopicPartition>& partitions, bool lost) {
   std::vector<std::unique_ptr<Shard>> stopping;
   {
     std::lock_guard<std::mutex> lock(mutex_);
-    for (int32_t partition : partitions) {
+    for (const TopicPartition& partition : partitions) {
       auto it = shards_.find(partition);
       if (it == shards_.end()) continue;
       stopping.push_back(std::move(it->second));
@@ -149,11 +170,11 @@ void ScaledJob::Revoked(const std::vector<int32_t>& partitions, bool lost) {
   for (auto& shard : stopping) shard->stop = true;
   for (auto& shard : stopping) {
     StopShard(*shard);
-    Report(lost ? InstanceEvent::Kind::kFenced : InstanceEvent::Kind::kRevoked, shard->partition);
+    Report(lost ? InstanceEvent::Kind::kFenced : InstanceEvent::Kind::kRevoked, shard->name);
   }
 }
 
-std::optional<int64_t> ScaledJob::NextOffset(int32_t partition) {
+std::optional<int64_t> ScaledJob::NextOffset(const TopicPartition& partition) {
   std::lock_guard<std::mutex> lock(mutex_);
   auto it = shards_.find(partition);
   if (it == shards_.end() || it->second->next_offset.load() < 0) return std::nullopt;
@@ -170,7 +191,7 @@ void ScaledJob::StopShard(Shard& shard) {
 }
 
 void ScaledJob::StopAllShards() {
-  std::map<int32_t, std::unique_ptr<Shard>> shards;
+  std::map<TopicPartition, std::unique_ptr<Shard>> shards;
   {
     std::lock_guard<std::mutex> lock(mutex_);
     shards.swap(shards_);
@@ -180,7 +201,7 @@ void ScaledJob::StopAllShards() {
 }
 
 ConnectorContext ScaledJob::ShardConnectorContext(const Shard& shard) const {
-  const std::string name = "shards/" + std::to_string(shard.partition);
+  const std::string name = shard.stage->dir + "/" + std::to_string(shard.partition);
   ConnectorContext context = context_;
   context.state_dir = (std::filesystem::path(StateDirectory(job_)) / name).string();
   ShardContext shard_context;
@@ -203,8 +224,7 @@ void ScaledJob::RunShard(Shard& shard) {
       // The lease lapsed: the group took the partition (Revoked will stop
       // this shard), or the coordinator was out of reach and the lease
       // comes back with the next accepted commit. Wait for either.
-      spdlog::warn("job={} shard={} paused: {}", job_.spec.name(), shard.partition,
-                   status.ToString());
+      spdlog::warn("job={} shard={} paused: {}", job_.spec.name(), shard.name, status.ToString());
       std::unique_lock<std::mutex> lock(shard.mutex);
       while (!shard.stop.load() && !shard.fence->Check().ok()) {
         shard.wake.wait_for(lock, std::chrono::milliseconds(200));
@@ -218,14 +238,14 @@ void ScaledJob::RunShard(Shard& shard) {
       break;
     }
     spdlog::warn("job={} shard={} failed, restarting from its state in 2s: {}", job_.spec.name(),
-                 shard.partition, status.ToString());
+                 shard.name, status.ToString());
     std::unique_lock<std::mutex> lock(shard.mutex);
     shard.wake.wait_for(lock, std::chrono::seconds(2), [&] { return shard.stop.load(); });
   }
 }
 
 Status ScaledJob::RunShardOnce(Shard& shard, bool* opened) {
-  EDDY_ASSIGN_OR_RETURN(auto plan, PlanJob(job_, ShardConnectorContext(shard)));
+  EDDY_ASSIGN_OR_RETURN(auto plan, PlanJob(shard.stage->job, ShardConnectorContext(shard)));
   ExecutorOptions executor;
   executor.stop = &shard.stop;
   executor.threads = options_.threads_per_shard;
@@ -234,19 +254,19 @@ Status ScaledJob::RunShardOnce(Shard& shard, bool* opened) {
     *opened = true;
     const double seconds = SecondsSince(shard.assigned_at);
     spdlog::info("job={} shard={} open after {:.3f}s (state restored{}, sinks recovered)",
-                 job_.spec.name(), shard.partition, seconds,
+                 job_.spec.name(), shard.name, seconds,
                  restored_bytes > 0
                      ? " from a checkpoint of " + std::to_string(restored_bytes) + " bytes"
                      : "");
-    Report(InstanceEvent::Kind::kRestored, shard.partition, seconds, restored_bytes);
+    Report(InstanceEvent::Kind::kRestored, shard.name, seconds, restored_bytes);
   };
   executor.on_batch = [&](const BatchReport& report) {
     for (const PartitionProgress& progress : report.partitions) {
-      if (progress.topic == settings_.leading_topic && progress.partition == shard.partition) {
+      if (progress.topic == shard.stage->leading_topic && progress.partition == shard.partition) {
         shard.next_offset = progress.next_offset;
       }
     }
-    if (options_.on_batch) options_.on_batch(shard.partition, report);
+    if (options_.on_batch) options_.on_batch(shard.name, report);
   };
   return RunJob(*plan, executor).status();
 }
@@ -320,7 +340,13 @@ Result<ScaleSettings> CheckScaleSettings(const LoadedJob& job) {
 Status RunScaledJob(const LoadedJob& job, const ConnectorContext& context,
                     const ScaledRunOptions& options) {
   EDDY_ASSIGN_OR_RETURN(ScaleSettings settings, CheckScaleSettings(job));
-  ScaledJob scaled(job, std::move(settings), context, options);
+  EDDY_ASSIGN_OR_RETURN(std::vector<JobStage> stages, SplitIntoStages(job, context));
+  for (const JobStage& stage : stages) {
+    if (stage.starts_at.empty()) continue;
+    spdlog::info("job={} stage from '{}' reads repartition topic {}", job.spec.name(),
+                 stage.starts_at, stage.leading_topic);
+  }
+  ScaledJob scaled(job, std::move(settings), std::move(stages), context, options);
   return scaled.Run();
 }
 

@@ -54,7 +54,9 @@ Result<ScaleSettings> CheckScaleSettings(const LoadedJob& job);
 struct InstanceEvent {
   enum class Kind { kAssigned, kRevoked, kRestored, kFenced };
   Kind kind = Kind::kAssigned;
-  int32_t partition = 0;
+  // "P" for partition P of the job's leading topic; "OP/P" for partition P
+  // of the stage that starts at keyed operator OP (its repartition topic).
+  std::string shard;
   // kRestored: from assignment to an open shard (state restored, sinks
   // recovered); the batches logged since its checkpoint replay after.
   double seconds = 0;
@@ -67,7 +69,7 @@ struct ScaledRunOptions {
   const std::atomic<bool>* stop = nullptr;  // required
   size_t threads_per_shard = 1;
   // After every batch of every shard, on the shard's thread.
-  std::function<void(int32_t partition, const BatchReport&)> on_batch;
+  std::function<void(const std::string& shard, const BatchReport&)> on_batch;
   // Ownership changes, restores and fencing; on any thread.
   std::function<void(const InstanceEvent&)> on_event;
 };

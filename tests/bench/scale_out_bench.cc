@@ -157,7 +157,7 @@ std::string InstanceJob(const std::string& name, const std::string& bootstrap,
          "  - name: clicks\n"
          "    kafka: { topics: [" +
          topic +
-         "] }\n"
+         "], partitioned_by: [user] }\n"
          "    format: json\n"
          "    schema:\n"
          "      - { name: id, type: int64 }\n"

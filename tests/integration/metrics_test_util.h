@@ -62,6 +62,13 @@ std::optional<std::vector<PromSample>> PromQuery(int port, const std::string& qu
 // NAME_bucket/_sum/_count for histograms and summaries.
 std::set<std::string> ExportedNames(const std::string& exposition);
 
+// The series only an instance of a scaled-out job exports
+// (docs/scale-out.md): the dashboard test accepts them in queries because
+// ScaleOutTest checks that a live instance exports every one.
+inline const std::set<std::string> kInstanceSeries = {
+    "eddy_instance_partitions", "eddy_instance_partition_moves_total",
+    "eddy_instance_restore_seconds_bucket", "eddy_instance_restored_bytes_total"};
+
 // Metric names a PromQL expression selects: identifiers that are not
 // functions, keywords, label names (in {}, by(), without(), on(),
 // ignoring(), group_left/right()), durations, strings or Grafana variables.

@@ -62,7 +62,9 @@ class ScaleOutTest : public ::testing::Test {
         "\" }\n"
         "sources:\n"
         "  - name: events\n"
-        "    kafka: { topics: [events] }\n"
+        "    kafka: { topics: [events]" +
+        partitioned_by_ +
+        " }\n"
         "    format: json\n"
         "    schema:\n"
         "      - { name: user, type: string }\n"
@@ -73,8 +75,8 @@ class ScaleOutTest : public ::testing::Test {
         operators_ +
         "sinks:\n"
         "  - name: out\n"
-        "    kafka: { key: user, topic: " +
-        out +
+        "    kafka: { key: " +
+        sink_key_ + ", topic: " + out +
         " }\n"
         "    format: json\n"
         "trigger: { interval: 100ms, max_records_per_partition: 100 }\n"
@@ -233,6 +235,9 @@ class ScaleOutTest : public ::testing::Test {
       "      size: 1s\n"
       "      aggregates: [\"count(*) AS n\", \"sum(amount) AS total\"]\n";
   std::string order_field_ = "window_start";
+  // How the input is partitioned, as the source declares it; the sink's key.
+  std::string partitioned_by_ = ", partitioned_by: [user]";
+  std::string sink_key_ = "user";
   // The input ends with a far-future record per partition, which closes
   // every window. Its key ("flush") is in every partition, unlike the
   // users', so a job keyed by user without windows does without it.
@@ -263,6 +268,11 @@ TEST_F(ScaleOutTest, ThreeInstancesDivideThePartitionsAndEqualOneProcess) {
   EXPECT_NE(scrape->find("eddy_instance_partition_moves_total{change=\"assigned\",job=\"clicks\"}"),
             std::string::npos);
   EXPECT_NE(scrape->find("eddy_instance_restore_seconds_count{job=\"clicks\"}"), std::string::npos);
+  // Every instance series the dashboard queries.
+  const std::set<std::string> exported = testing::ExportedNames(*scrape);
+  for (const std::string& name : testing::kInstanceSeries) {
+    EXPECT_TRUE(exported.count(name)) << name << " not exported:\n" << *scrape;
+  }
   for (const char* instance : {"a", "b", "c"}) {
     EXPECT_NE(Log(instance).find("assigned partitions"), std::string::npos) << Log(instance);
     Kill(instance, SIGTERM);
@@ -385,6 +395,72 @@ TEST_F(ScaleOutTest, PerKeyModelsTrainedAcrossInstancesPredictAsInOneProcess) {
 
 // What instances cannot share is refused before anything runs, with the
 // job file's line and column and the key.
+// Running totals per amount over input partitioned by user: no instance
+// has all the rows of an amount, so the job splits into two stages through
+// clicks.per_amount.repartition, each row going to the partition that owns
+// its amount's key group. Two instances, one killed with -9 halfway and
+// restarted: each amount's totals grow by exactly its rows (no row lost
+// on the way through the topic, none counted twice, no total written
+// twice) and end where one process over the whole input ends.
+TEST_F(ScaleOutTest, AnAggregateByAnotherKeyRepartitionsThroughKafkaExactly) {
+  ASSERT_TRUE(broker_->CreateTopic("clicks.per_amount.repartition", kPartitions).ok());
+  operators_ =
+      "  - name: per_amount\n"
+      "    aggregate:\n"
+      "      key: [amount]\n"
+      "      aggregates: [\"count(*) AS n\", \"sum(amount) AS total\"]\n";
+  partitioned_by_ = "";
+  sink_key_ = "amount";
+  close_windows_ = false;
+  // amount -> its last (n, total) in output order, and whether n only grew.
+  auto finals = [](const std::vector<testing::TestRecord>& records, bool* increasing) {
+    std::map<std::string, std::pair<int64_t, std::string>> last;
+    for (const auto& record : records) {
+      const std::string& value = record.value;
+      const size_t n_at = value.find("\"n\":");
+      EXPECT_NE(n_at, std::string::npos) << value;
+      if (n_at == std::string::npos) continue;
+      const std::string amount = value.substr(0, value.find(','));
+      const int64_t n = std::stoll(value.substr(n_at + 4));
+      auto [it, inserted] = last.emplace(amount, std::make_pair(n, value));
+      if (!inserted) {
+        if (n <= it->second.first) *increasing = false;
+        it->second = {n, value};
+      }
+    }
+    std::map<std::string, std::string> out;
+    for (const auto& [amount, entry] : last) out[amount] = entry.second;
+    return out;
+  };
+  Start("a");
+  Start("b");
+  for (int chunk = 0; chunk < kChunks; ++chunk) {
+    ProduceChunk(chunk);
+    std::this_thread::sleep_for(std::chrono::milliseconds(400));
+    if (chunk == kChunks / 2) Kill("b", SIGKILL);
+    if (chunk == kChunks / 2 + 2) Start("b");
+  }
+  const auto reference = ReferenceOutput();
+  bool reference_increasing = true;
+  const auto expected = finals(reference, &reference_increasing);
+  ASSERT_EQ(expected.size(), 13u);  // amounts 0..12
+  std::map<std::string, std::string> actual;
+  bool increasing = true;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
+  while (std::chrono::steady_clock::now() < deadline) {
+    increasing = true;
+    actual = finals(testing::ConsumeAll(broker_->bootstrap(), "out"), &increasing);
+    if (actual == expected) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  }
+  EXPECT_EQ(actual, expected) << Log("a") << Log("b");
+  EXPECT_TRUE(increasing) << "a running total was written twice or went back";
+  // Both stages ran: the first wrote the topic, the second read it.
+  const auto through = testing::ConsumeAll(broker_->bootstrap(), "clicks.per_amount.repartition");
+  EXPECT_EQ(through.size(), static_cast<size_t>(kChunks * kRecordsPerChunk * kPartitions));
+  for (const char* instance : {"a", "b"}) Kill(instance, SIGTERM);
+}
+
 TEST(ScaleOutSettings, ValidateRefusesWhatInstancesCannotShare) {
   const std::string dir = testing::MakeTempDir("eddy-scale-settings");
   auto job = [&](const std::string& source, const std::string& scale) {
