@@ -85,6 +85,12 @@ Result<std::unique_ptr<Source>> MakeSource(const spec::SourceSpec& spec,
         options.commit_to_group = false;
       }
       options.decoder = std::move(decoder).value();
+      if (kafka.on_lost_input() == "skip") {
+        options.skip_lost_input = true;
+      } else if (!kafka.on_lost_input().empty() && kafka.on_lost_input() != "fail") {
+        return error_at("kafka.on_lost_input",
+                        "expected fail or skip, got '" + kafka.on_lost_input() + "'");
+      }
       if (!options.start.empty() && options.start != "earliest" && options.start != "latest" &&
           !std::all_of(options.start.begin(), options.start.end(), ::isdigit) &&
           !ParseTimestamp(options.start)) {

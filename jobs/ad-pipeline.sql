@@ -19,7 +19,10 @@ CREATE SOURCE events (
   event_time timestamp NOT NULL,
   ip_address text NOT NULL
 ) WITH (connector = 'kafka', topic = 'ad-events', group_id = 'eddy-ad-pipeline',
-        start = 'earliest', partitions = 3, format = 'json');
+        start = 'earliest', partitions = 3, format = 'json',
+        -- records retention deleted before the job read them fail the job
+        -- (the default); 'skip' continues from the log start and counts them
+        on_lost_input = 'fail');
 
 -- exactly_once is the default: a batch interrupted by a crash runs again
 -- and skips what already landed (docs/exactly-once.md).

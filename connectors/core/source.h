@@ -83,6 +83,10 @@ class Source {
   // source's timeout passes (Unavailable).
   virtual Status Read(const PartitionRange& range, const std::atomic<bool>& cancel, Batch* out,
                       DeadLetters* dead_letters) = 0;
+  // Records that Reads found deleted before they were read (Kafka's
+  // retention) and skipped, since the source opened. A source set to fail
+  // on lost input fails the Read instead (StatusCode::kDataLoss).
+  virtual int64_t LostRecords() const { return 0; }
   // Tells the source that every partition has been processed up to
   // `next_offsets` (for Kafka: committed to the group for lag tools).
   virtual void Acknowledge(const Offsets& next_offsets) { (void)next_offsets; }

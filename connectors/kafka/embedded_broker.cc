@@ -5,15 +5,19 @@
 #include <librdkafka/rdkafka_mock.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <spdlog/spdlog.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <cerrno>
+#include <condition_variable>
 #include <cstring>
+#include <map>
 #include <mutex>
 #include <set>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "connectors/kafka/kafka_client.h"
@@ -128,18 +132,108 @@ class Forwarder {
   std::thread thread_;
 };
 
+// Logs when a partition's log start moves. The mock keeps ~5 MiB per
+// partition and drops the oldest batches past that without a word; input a
+// job had not read, or output a test expected, then vanishes. A client polls
+// every partition's first offset (one ListOffsets request per broker) each
+// interval and says what went, where the operator of the broker sees it.
+class RetentionWatch {
+ public:
+  static std::unique_ptr<RetentionWatch> Start(const std::string& bootstrap) {
+    KafkaClientConfig config;
+    config.brokers = bootstrap;
+    config.properties = {{"log_level", "3"}};
+    auto client = CreateConsumer(config, "eddy-broker-retention-watch");
+    if (!client.ok()) {
+      spdlog::warn("broker: no retention log: {}", client.status().message());
+      return nullptr;
+    }
+    auto watch = std::unique_ptr<RetentionWatch>(new RetentionWatch(std::move(client).value()));
+    watch->thread_ = std::thread([w = watch.get()] { w->Run(); });
+    return watch;
+  }
+
+  ~RetentionWatch() {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      stop_ = true;
+    }
+    wake_.notify_all();
+    thread_.join();
+  }
+
+ private:
+  static constexpr std::chrono::milliseconds kInterval{1000};
+  static constexpr int kRequestTimeoutMs = 2000;
+
+  explicit RetentionWatch(KafkaHandle client) : client_(std::move(client)) {}
+
+  void Run() {
+    std::unique_lock<std::mutex> lock(mutex_);
+    while (!wake_.wait_for(lock, kInterval, [this] { return stop_; })) {
+      lock.unlock();
+      Poll();
+      lock.lock();
+    }
+  }
+
+  void Poll() {
+    const rd_kafka_metadata_t* metadata = nullptr;
+    if (rd_kafka_metadata(client_.get(), 1, nullptr, &metadata, kRequestTimeoutMs) !=
+        RD_KAFKA_RESP_ERR_NO_ERROR) {
+      return;
+    }
+    KafkaPartitionList list(rd_kafka_topic_partition_list_new(16));
+    for (int t = 0; t < metadata->topic_cnt; ++t) {
+      const rd_kafka_metadata_topic_t& topic = metadata->topics[t];
+      if (topic.err != RD_KAFKA_RESP_ERR_NO_ERROR || topic.topic[0] == '_') continue;
+      for (int p = 0; p < topic.partition_cnt; ++p) {
+        rd_kafka_topic_partition_list_add(list.get(), topic.topic, topic.partitions[p].id)->offset =
+            RD_KAFKA_OFFSET_BEGINNING;
+      }
+    }
+    rd_kafka_metadata_destroy(metadata);
+    if (list->cnt == 0 ||
+        rd_kafka_offsets_for_times(client_.get(), list.get(), kRequestTimeoutMs) !=
+            RD_KAFKA_RESP_ERR_NO_ERROR) {
+      return;
+    }
+    for (int idx = 0; idx < list->cnt; ++idx) {
+      const rd_kafka_topic_partition_t& found = list->elems[idx];
+      if (found.err != RD_KAFKA_RESP_ERR_NO_ERROR || found.offset < 0) continue;
+      int64_t& known = log_starts_[{found.topic, found.partition}];
+      if (found.offset <= known) continue;
+      spdlog::warn(
+          "broker: {}/{} dropped its oldest records, offsets {}..{} ({} records): the embedded "
+          "broker keeps only the newest ~5 MiB of each partition "
+          "(docs/kafka.md#the-embedded-broker)",
+          found.topic, found.partition, known, found.offset - 1, found.offset - known);
+      known = found.offset;
+    }
+  }
+
+  KafkaHandle client_;
+  std::map<std::pair<std::string, int32_t>, int64_t> log_starts_;  // topic, partition -> first
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  bool stop_ = false;
+  std::thread thread_;
+};
+
 }  // namespace
 
 struct EmbeddedBroker::Rep {
   KafkaHandle handle;  // the mock cluster's bookkeeping client
   rd_kafka_mock_cluster_t* cluster = nullptr;
   std::unique_ptr<Forwarder> forwarder;
+  std::unique_ptr<RetentionWatch> retention_watch;  // before the cluster goes
   std::string bootstrap;
   int default_partitions = 3;
   std::mutex mutex;
   std::set<std::string> topics;
 
   ~Rep() {
+    retention_watch.reset();
     forwarder.reset();
     if (cluster != nullptr) rd_kafka_mock_cluster_destroy(cluster);
   }
@@ -172,6 +266,7 @@ Result<std::unique_ptr<EmbeddedBroker>> EmbeddedBroker::Start(
   } else {
     rep->bootstrap = mock_bootstrap;
   }
+  rep->retention_watch = RetentionWatch::Start(mock_bootstrap);
   return std::unique_ptr<EmbeddedBroker>(new EmbeddedBroker(std::move(rep)));
 }
 

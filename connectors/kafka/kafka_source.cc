@@ -141,11 +141,14 @@ class KafkaSource final : public Source {
           buffer.messages.pop_front();
         }
         if (taken.size() != before) last_progress = std::chrono::steady_clock::now();
-        // Complete when the last offset of the range arrived, or when the
+        // Complete when the last offset of the range arrived, when the
         // partition's end was reached at or past the range's end (the last
-        // offsets may be transaction markers, which carry no message).
+        // offsets may be transaction markers, which carry no message), or
+        // when the fetch went past the range's end without a record in it
+        // (all of it deleted by retention, compacted, or markers).
         complete = buffer.next_offset >= range.end.value ||
-                   (buffer.eof_offset >= range.end.value && buffer.messages.empty());
+                   (buffer.eof_offset >= range.end.value && buffer.messages.empty()) ||
+                   (!buffer.messages.empty() && buffer.messages.front()->offset >= range.end.value);
         if (complete) buffer.next_offset = std::max(buffer.next_offset, range.end.value);
       }
       if (complete) break;
@@ -161,8 +164,12 @@ class KafkaSource final : public Source {
       }
       PullFromConsumerQueue();
     }
+    const Offset first_read = taken.empty() ? range.end : Offset{taken.front()->offset};
+    if (first_read > range.start) EDDY_RETURN_IF_ERROR(CheckLostInput(range, first_read));
     return DecodeMessages(range, taken, out, dead_letters);
   }
+
+  int64_t LostRecords() const override { return lost_records_.load(); }
 
   void Acknowledge(const Offsets& next_offsets) override {
     if (!options_.commit_to_group || options_.group_id.empty() || !consumer_) return;
@@ -316,15 +323,44 @@ class KafkaSource final : public Source {
     return &buffers_[cached->second[partition]];
   }
 
+  // A range whose first records never came: deleted by retention when the
+  // partition's log now starts past them (the fetch was reset to the log
+  // start), else offsets that hold no record (transaction markers,
+  // compaction), which lose nothing. Asks the broker only on such a gap.
+  Status CheckLostInput(const PartitionRange& range, Offset first_read) {
+    const SourcePartition& part = partitions_[range.partition_index];
+    int64_t low = 0, high = 0;
+    const rd_kafka_resp_err_t err =
+        rd_kafka_query_watermark_offsets(consumer_.get(), part.topic.c_str(), part.partition.value,
+                                         &low, &high, static_cast<int>(kBrokerTimeout.count()));
+    if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      return Status::Unavailable("source '" + options_.name + "': log start of " + part.topic +
+                                 "/" + std::to_string(part.partition.value) + ": " +
+                                 rd_kafka_err2str(err));
+    }
+    if (low <= range.start.value) return Status::OK();
+    const Offset lost_end = std::min(Offset{low}, first_read);
+    const int64_t lost = lost_end - range.start;
+    const std::string where = part.topic + "/" + std::to_string(part.partition.value);
+    if (!options_.skip_lost_input) {
+      return Status::DataLoss(
+          "source '" + options_.name + "': " + where + ": the job was to read from offset " +
+          std::to_string(range.start.value) + ", but the partition's log now starts at " +
+          std::to_string(low) + ": " + std::to_string(lost) +
+          " records were deleted by the topic's retention before the job read them. Set "
+          "kafka.on_lost_input: skip to continue from the log start (docs/kafka.md#lost-input)");
+    }
+    lost_records_ += lost;
+    spdlog::warn(
+        "source '{}': {}: skipped {} records deleted by retention before they were read, offsets "
+        "{}..{} (on_lost_input: skip)",
+        options_.name, where, lost, range.start.value, lost_end.value - 1);
+    return Status::OK();
+  }
+
   Status DecodeMessages(const PartitionRange& range, const std::vector<KafkaMessage>& messages,
                         Batch* out, DeadLetters* dead_letters) {
     const SourcePartition& part = partitions_[range.partition_index];
-    if (!messages.empty() && messages.front()->offset > range.start.value) {
-      spdlog::warn(
-          "source '{}': {}/{} offsets {}..{} were deleted by retention before they were read",
-          options_.name, part.topic, part.partition.value, range.start.value,
-          messages.front()->offset);
-    }
     std::vector<RawRecord> records;
     records.reserve(messages.size());
     for (const KafkaMessage& message : messages) {
@@ -352,6 +388,7 @@ class KafkaSource final : public Source {
   std::map<const rd_kafka_topic_t*, std::vector<size_t>> by_topic_handle_;
   bool assigned_ = false;
   Offsets known_;  // the highest end offsets seen, per partition
+  std::atomic<int64_t> lost_records_{0};
 
   std::mutex pull_mutex_;  // one puller at a time
   std::mutex mutex_;       // guards buffers_

@@ -30,6 +30,10 @@ struct KafkaSourceOptions {
   // scaled-out job); a topic without it contributes no partition.
   std::optional<int32_t> only_partition;
   std::unique_ptr<Decoder> decoder;
+  // Records of a range that retention deleted before the job read them:
+  // false fails the Read (DataLoss), true skips them, logged and counted
+  // (Source::LostRecords).
+  bool skip_lost_input = false;
   // A Read that sees no progress for this long fails with Unavailable.
   std::chrono::milliseconds read_timeout{30000};
 };

@@ -56,6 +56,11 @@ struct StatefulBatchContext {
   // The watermark once this batch's rows are counted; windows that end
   // before it can receive no more rows and fire in this batch.
   std::optional<TimestampMicros> next_watermark;
+  // The end of input (bounded sources exhausted, or a run ended with
+  // --drain): no rows, and next_watermark is the end of time, so every
+  // window fires. State that expires by the watermark (keyed aggregates'
+  // ttl) stays: the input ended, event time did not pass.
+  bool end_of_input = false;
   const StateTable* table = nullptr;
   StateWriteBatch* writes = nullptr;
   int key_groups = kDefaultKeyGroups;
@@ -87,6 +92,19 @@ class StatefulOperator {
   // keeps input 0's event-time column and watermark: the lookup join (the
   // table does not hold the watermark back) and the learners.
   virtual bool keeps_input_time() const { return false; }
+
+  // True when the operator keeps state in memory between checkpoints
+  // rather than writing it into every batch's commit (a large model): the
+  // executor asks for it with WriteDeferredState before each checkpoint,
+  // and after a crash restores the newest checkpoint and replays the
+  // logged batches after it instead of trusting the live state.
+  virtual bool DefersState() const { return false; }
+  // Writes the state kept in memory since the last call into `writes`.
+  virtual Status WriteDeferredState(const StateTable& table, StateWriteBatch* writes) {
+    (void)table;
+    (void)writes;
+    return Status::OK();
+  }
 
   // The operator's status after its last batch; nullopt when it reports
   // none. Safe to call while the job runs.

@@ -483,6 +483,11 @@ Status LearningOperator::StoreState(const StatefulBatchContext& context,
   }
   std::string value;
   for (const Group& group : groups) {
+    if (keys_.empty() && defer_model_) {
+      // Written at the next checkpoint (WriteDeferredState), not per batch.
+      model_dirty_ = true;
+      continue;
+    }
     value.clear();
     EDDY_RETURN_IF_ERROR(SerializeLearner(*group.learner, &value));
     if (keys_.empty()) {
@@ -500,6 +505,15 @@ Status LearningOperator::StoreState(const StatefulBatchContext& context,
   core.batch_id = context.batch_id;
   PublishMetrics(results.rows_learned, results.latest_version,
                  keys_.empty() && core.global ? core.global->model->Shape() : learn::ModelShape());
+  return Status::OK();
+}
+
+Status LearningOperator::WriteDeferredState(const StateTable& table, StateWriteBatch* writes) {
+  if (!model_dirty_ || core_->global == nullptr) return Status::OK();
+  std::string value;
+  EDDY_RETURN_IF_ERROR(SerializeLearner(*core_->global, &value));
+  writes->Put(table, kGlobalGroup, kGlobalModelKey, value);
+  model_dirty_ = false;
   return Status::OK();
 }
 

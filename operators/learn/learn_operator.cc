@@ -407,7 +407,7 @@ Result<std::unique_ptr<StatefulOperator>> MakePredictOperator(const spec::Operat
   if (!learn_spec.model().empty() || learn_spec.features_size() > 0 ||
       !learn_spec.label().empty() || !learn_spec.categorical().empty() ||
       learn_spec.categories() != 0 || learn_spec.standardize() || learn_spec.per_key_size() > 0 ||
-      !learn_spec.options().empty()) {
+      !learn_spec.options().empty() || !learn_spec.model_commit().empty()) {
     return error_at("predict", "takes its model, features, label and options from '" + from +
                                    "'; set only `from`");
   }
@@ -436,7 +436,7 @@ Result<std::unique_ptr<StatefulOperator>> MakePredictOperator(const spec::Operat
   return std::unique_ptr<StatefulOperator>(std::make_unique<LearningOperator>(
       spec.name(), OpKind::kPredict, core, std::move(features), nullptr, std::move(keys),
       input.schema, std::move(output), dropped, PrequentialEvaluator::kDefaultWindow,
-      "from=" + from));
+      "from=" + from, /*defer_model=*/false));
 }
 
 // The learn and prequential operators (predict: MakePredictOperator).
@@ -595,9 +595,16 @@ Result<std::unique_ptr<StatefulOperator>> MakeOperator(const spec::OperatorSpec&
   }
   if (kind == OpKind::kPrequential) signature += " metrics_window=" + std::to_string(window);
 
+  const std::string& commit = learn_spec.model_commit();
+  if (!commit.empty() && commit != "checkpoint" && commit != "batch") {
+    return error_at(field + ".model_commit", "expected checkpoint or batch, got '" + commit + "'");
+  }
+  // Per-key models are small and many: they commit with each batch.
+  const bool defer_model = keys.empty() && commit != "batch";
+
   return std::unique_ptr<StatefulOperator>(std::make_unique<LearningOperator>(
       spec.name(), kind, std::move(core), std::move(features), std::move(label), std::move(keys),
-      schema, std::move(output), dropped, window, std::move(signature)));
+      schema, std::move(output), dropped, window, std::move(signature), defer_model));
 }
 
 }  // namespace

@@ -120,7 +120,7 @@ class LearningOperator final : public StatefulOperator {
                    std::vector<NamedExpression> features, std::unique_ptr<Expression> label,
                    std::vector<NamedExpression> keys, Schema input_schema, Schema output_schema,
                    std::optional<size_t> dropped_version, int64_t metrics_window,
-                   std::string signature)
+                   std::string signature, bool defer_model)
       : name_(std::move(name)),
         kind_(kind),
         core_(std::move(core)),
@@ -131,7 +131,8 @@ class LearningOperator final : public StatefulOperator {
         output_schema_(std::move(output_schema)),
         dropped_version_(dropped_version),
         metrics_window_(metrics_window),
-        signature_(std::move(signature)) {
+        signature_(std::move(signature)),
+        defer_model_(defer_model) {
     for (const NamedExpression& feature : features_) {
       feature_schema_.AddField({feature.name, feature.expression->type(), true});
     }
@@ -181,6 +182,9 @@ class LearningOperator final : public StatefulOperator {
   bool keeps_input_time() const override { return true; }
   std::string Signature() const override { return signature_; }
   std::string Describe() const override { return kind() + " " + signature_; }
+  // A global model with model_commit: checkpoint.
+  bool DefersState() const override { return defer_model_; }
+  Status WriteDeferredState(const StateTable& table, StateWriteBatch* writes) override;
 
   Status ProcessBatch(const StatefulBatchContext& context, const std::vector<Batch>& inputs,
                       Batch* out, Batch* metrics_out, DeadLetters* dead_letters) override;
@@ -291,6 +295,10 @@ class LearningOperator final : public StatefulOperator {
   std::optional<size_t> dropped_version_;  // an input model_version column replaced by ours
   int64_t metrics_window_;
   std::string signature_;
+  // The global model is written at checkpoints only; dirty: it changed
+  // since it was last written.
+  bool defer_model_;
+  bool model_dirty_ = false;
   Schema feature_schema_;
   Schema label_schema_;
   Schema metrics_schema_;  // prequential only

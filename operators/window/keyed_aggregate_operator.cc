@@ -157,7 +157,7 @@ class KeyedAggregateOperator final : public StatefulOperator {
   // batch touched them (their new expiry is later).
   Status Expire(const StatefulBatchContext& context,
                 const std::unordered_map<std::string, uint32_t>& touched) {
-    if (!context.next_watermark) return Status::OK();
+    if (!context.next_watermark || context.end_of_input) return Status::OK();
     const int64_t now = *context.next_watermark;
     for (int group = 0; group < context.key_groups; ++group) {
       const KeyGroupId id{static_cast<uint16_t>(group)};

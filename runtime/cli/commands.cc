@@ -318,6 +318,7 @@ int RunCommand(const RunCommandOptions& options, const std::atomic<bool>& stop) 
   if (!metrics.ok()) return CouldNotStart(metrics.status());
   ExecutorOptions executor;
   executor.once = options.once;
+  executor.drain_windows = options.drain;
   executor.stop = &stop;
   executor.threads = options.threads;
   executor.max_batches = options.max_batches;

@@ -11,6 +11,8 @@ namespace eddy {
 struct RunCommandOptions {
   std::string job_file;
   bool once = false;
+  // At the end of the run, fire every open window (ExecutorOptions::drain_windows).
+  bool drain = false;
   size_t threads = 0;
   int64_t max_batches = 0;
   // Print per-batch progress lines and sample rows.

@@ -48,6 +48,10 @@ int main(int argc, char** argv) {
       ->check(CLI::ExistingFile);
   run_cmd->add_flag("--once", run.once,
                     "Process everything available at start, then exit (backfills, tests)");
+  run_cmd->add_flag("--drain", run.drain,
+                    "When the run ends (--once, or SIGTERM/Ctrl-C), fire every open window "
+                    "under a final watermark, as Flink's stop --drain (jobs whose sources are "
+                    "all bounded do so when they are exhausted)");
   run_cmd->add_option("--threads", run.threads, "Worker threads (default: one per core)");
   run_cmd->add_option("--max-batches", run.max_batches, "Stop after this many batches");
   run_cmd->add_option("--from-checkpoint", run.from_checkpoint,

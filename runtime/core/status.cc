@@ -25,6 +25,8 @@ const char* CodeName(StatusCode code) {
       return "Cancelled";
     case StatusCode::kUnimplemented:
       return "Unimplemented";
+    case StatusCode::kDataLoss:
+      return "Data loss";
   }
   return "Unknown";
 }

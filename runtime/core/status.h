@@ -26,6 +26,7 @@ enum class StatusCode : int {
   kInternal,     // a bug: an invariant did not hold
   kCancelled,    // shutdown requested
   kUnimplemented,
+  kDataLoss,  // input deleted before it was read (retention)
 };
 
 class [[nodiscard]] Status {
@@ -47,6 +48,7 @@ class [[nodiscard]] Status {
   static Status Unimplemented(std::string msg) {
     return {StatusCode::kUnimplemented, std::move(msg)};
   }
+  static Status DataLoss(std::string msg) { return {StatusCode::kDataLoss, std::move(msg)}; }
 
   bool ok() const { return code_ == StatusCode::kOk; }
   StatusCode code() const { return code_; }

@@ -79,5 +79,7 @@ struct BatchId {
 
 // Microseconds since the epoch.
 using TimestampMicros = int64_t;
+// The final watermark, after every event time: bounded input that ended.
+inline constexpr TimestampMicros kEndOfTime = INT64_MAX;
 
 }  // namespace eddy

@@ -42,6 +42,7 @@ Result<PlannedTasks> BatchPlanner::Next(int64_t last_batch_id, const std::vector
   if (logged_) {
     EDDY_ASSIGN_OR_RETURN(planned.tasks, TasksFromLog(*logged_));
     planned.from_log = true;
+    planned.end_of_input = logged_->end_of_input();
     logged_.reset();
   } else {
     planned.tasks = PlanTasks(latest);
@@ -67,9 +68,10 @@ std::vector<Task> BatchPlanner::PlanTasks(const std::vector<Offsets>& latest) co
 }
 
 Status BatchPlanner::Log(const std::vector<Task>& tasks, int64_t batch_id,
-                         const SinkPositions& sinks) {
+                         const SinkPositions& sinks, bool end_of_input) {
   state::PlannedBatch planned;
   planned.set_batch_id(batch_id);
+  planned.set_end_of_input(end_of_input);
   for (size_t source = 0; source < plan_.sources.size(); ++source) {
     state::PlannedSource* planned_source = planned.add_sources();
     planned_source->set_source(plan_.sources[source]->name());

@@ -28,7 +28,8 @@ namespace eddy {
 // A batch's tasks in plan order (by source, then partition).
 struct PlannedTasks {
   std::vector<Task> tasks;
-  bool from_log = false;  // runs again as the offsets log recorded it
+  bool from_log = false;      // runs again as the offsets log recorded it
+  bool end_of_input = false;  // the final batch (PlannedBatch.end_of_input)
 };
 
 class BatchPlanner {
@@ -53,7 +54,9 @@ class BatchPlanner {
 
   // Durably records new batch `batch_id`: every partition's range and idle
   // decision, and where the sinks stand before it.
-  Status Log(const std::vector<Task>& tasks, int64_t batch_id, const SinkPositions& sinks);
+  // `end_of_input`: the final batch (no tasks).
+  Status Log(const std::vector<Task>& tasks, int64_t batch_id, const SinkPositions& sinks,
+             bool end_of_input = false);
 
   // Drops the log's batches before `batch_id` (no kept checkpoint can
   // replay them).

@@ -75,6 +75,9 @@ struct BatchReport {
   // a counter exists before the first late row).
   int64_t late_records = 0;
   std::vector<std::pair<std::string, int64_t>> late_by_operator;
+  // Per source (spec order, 0 included): records deleted by retention
+  // before the batch read them, skipped under on_lost_input: skip.
+  std::vector<std::pair<std::string, int64_t>> lost_by_source;
   // A checkpoint was written after this batch.
   bool checkpointed = false;
   double checkpoint_seconds = 0;

@@ -62,6 +62,13 @@ class Driver {
     return options_.checkpoint_requested != nullptr && options_.checkpoint_requested->load();
   }
   bool DrainRequested() const { return options_.drain != nullptr && options_.drain->load(); }
+  // Windows are what the final watermark fires; a job without any has no
+  // end-of-input batch to run.
+  bool HasWindows() const {
+    return std::any_of(plan_.nodes.begin(), plan_.nodes.end(), [](const PlanNode& node) {
+      return node.stateful != nullptr && node.stateful->kind() == "window";
+    });
+  }
 
   void SleepUntil(Clock::time_point when) {
     while (!StopRequested() && !CheckpointRequested() && Clock::now() < when) {
@@ -74,14 +81,21 @@ class Driver {
   Status AnchorShardState();
   Result<std::vector<Offsets>> LatestOffsets();
   bool AllSourcesFinished(const std::vector<Offsets>& latest) const;
-  Status RunBatch(std::vector<Task>& tasks, BatchReport* report);
+  Result<int64_t> RunPlanned(PlannedTasks& planned, const std::vector<Offsets>& latest,
+                             Clock::time_point batch_start, RunSummary* summary);
+  Status RunBatch(std::vector<Task>& tasks, bool end_of_input, BatchReport* report);
   Status ReadAndWriteTasks(std::vector<Task>& tasks, BatchId batch_id, DeadLetters* dead_letters,
                            BatchReport* report);
   void SumNodeStats(const std::vector<Task>& tasks, BatchReport* report) const;
   Status CommitBatch(const std::vector<Task>& tasks, StateWriteBatch writes, BatchReport* report);
   void AddPositions(const std::vector<Offsets>& latest, BatchReport* report) const;
+  void AddLostRecords(BatchReport* report);
+  void SayWhenNoRowIsLate(const std::vector<Task>& tasks, const Watermarks& watermarks,
+                          int64_t batch_id);
+  void LogStartOffsets(size_t source, const Offsets& initial) const;
   state::CheckpointManifest Progress() const;
-  void WriteCheckpoint(BatchReport* report) { checkpointer_.Write(Progress(), report); }
+  void WriteCheckpoint(BatchReport* report);
+  Status WriteDeferredState();
 
   JobPlan& plan_;
   const ExecutorOptions& options_;
@@ -96,6 +110,15 @@ class Driver {
   // Once mode: what was available when the first batch was planned.
   std::optional<std::vector<Offsets>> once_targets_;
   int64_t last_batch_id_ = 0;
+  // The last committed batch was the end of input (progress.input_ended).
+  bool input_ended_ = false;
+  bool said_no_row_is_late_ = false;
+  // Operators that keep state in memory between checkpoints
+  // (StatefulOperator::DefersState), and the last batch whose deferred
+  // state the live state holds.
+  bool has_deferred_state_ = false;
+  int64_t deferred_state_batch_ = 0;
+  std::vector<int64_t> lost_reported_;  // per source: LostRecords() counted so far
 };
 
 Result<RunSummary> Driver::Run() {
@@ -106,7 +129,8 @@ Result<RunSummary> Driver::Run() {
   }
   const auto started = Clock::now();
   RunSummary summary;
-  auto next_tick = Clock::now();
+  // Whether the run ends its input: bounded sources exhausted, or --drain.
+  bool end_input = false;
   while (!StopRequested()) {
     if (options_.max_batches > 0 && summary.batches >= options_.max_batches) break;
     if (options_.checkpoint_requested != nullptr &&
@@ -118,41 +142,46 @@ Result<RunSummary> Driver::Run() {
     EDDY_ASSIGN_OR_RETURN(auto latest, LatestOffsets());
     // Step 1: plan the batch, or take it from the offsets log.
     EDDY_ASSIGN_OR_RETURN(PlannedTasks planned, planner_.Next(last_batch_id_, latest));
-    std::vector<Task>& tasks = planned.tasks;
-    if (tasks.empty()) {
-      if (options_.once || AllSourcesFinished(latest) || DrainRequested()) break;
+    if (planned.tasks.empty() && !planned.end_of_input) {
+      const bool finished = AllSourcesFinished(latest);
+      if (options_.once || finished || DrainRequested()) {
+        end_input = finished || options_.drain_windows;
+        break;
+      }
       // Nothing to read: look again after an interval. An interval of 0 ("as
       // fast as possible", Spark's processingTime(0)) still waits a little,
       // as Spark's pollingDelay does, rather than spin on the sources.
-      next_tick = batch_start + std::chrono::microseconds(
-                                    std::max(plan_.trigger_interval_micros, kIdlePollMicros));
-      SleepUntil(next_tick);
+      SleepUntil(batch_start + std::chrono::microseconds(
+                                   std::max(plan_.trigger_interval_micros, kIdlePollMicros)));
       continue;
     }
-    BatchReport report;
-    report.batch_id = ++last_batch_id_;
-    if (!planned.from_log) {
-      // Step 2: log it, with the partitions that sit out of the watermark.
-      positions_.DecideIdlePartitions(tasks, Clock::now());
-      EDDY_RETURN_IF_ERROR(planner_.Log(tasks, report.batch_id, sinks_.Positions()));
-    }
-    report.plan_seconds = SecondsSince(batch_start);
-    EDDY_RETURN_IF_ERROR(RunBatch(tasks, &report));
-    AddPositions(latest, &report);
-    report.total_seconds = SecondsSince(batch_start);
-    ++summary.batches;
-    summary.records_in += report.records_in;
-    summary.records_out += report.records_out;
-    summary.dead_letters += report.dead_letters;
-    if (options_.on_batch) options_.on_batch(report);
+    EDDY_ASSIGN_OR_RETURN(const int64_t lag, RunPlanned(planned, latest, batch_start, &summary));
     // Processing-time trigger: the next batch starts one interval after
     // this one started, or at once when this one overran.
-    next_tick = batch_start + std::chrono::microseconds(plan_.trigger_interval_micros);
-    if (report.lag == 0) SleepUntil(next_tick);
+    if (lag == 0)
+      SleepUntil(batch_start + std::chrono::microseconds(plan_.trigger_interval_micros));
+  }
+  const bool cancelled = options_.cancel != nullptr && options_.cancel->load();
+  if (cancelled) {
+    // A cancel writes no checkpoint, but the live state still gets what is
+    // kept in memory: it holds every committed batch, as it says.
+    if (Status written = WriteDeferredState(); !written.ok()) {
+      spdlog::warn("job={} deferred state not written: {}", plan_.job.spec.name(),
+                   written.ToString());
+    }
+  }
+  if (StopRequested() && !cancelled) end_input = end_input || options_.drain_windows;
+  if (end_input && !input_ended_ && HasWindows()) {
+    // The final watermark: one batch without records that fires every
+    // window still open, logged like any batch so a crash replays it.
+    const auto batch_start = Clock::now();
+    EDDY_ASSIGN_OR_RETURN(auto latest, LatestOffsets());
+    PlannedTasks final_batch;
+    final_batch.end_of_input = true;
+    EDDY_RETURN_IF_ERROR(RunPlanned(final_batch, latest, batch_start, &summary).status());
   }
   // A clean stop leaves a checkpoint of where the job stands (not a
   // cancel: the live state still holds every committed batch).
-  const bool cancelled = options_.cancel != nullptr && options_.cancel->load();
   if (checkpointer_.batches_since_checkpoint() > 0 && !cancelled) {
     BatchReport final_checkpoint;
     WriteCheckpoint(&final_checkpoint);
@@ -165,10 +194,67 @@ Result<RunSummary> Driver::Run() {
   return summary;
 }
 
+// Runs one planned batch (steps 2-7) and reports it; returns its lag.
+Result<int64_t> Driver::RunPlanned(PlannedTasks& planned, const std::vector<Offsets>& latest,
+                                   Clock::time_point batch_start, RunSummary* summary) {
+  std::vector<Task>& tasks = planned.tasks;
+  BatchReport report;
+  report.batch_id = ++last_batch_id_;
+  if (!planned.from_log) {
+    // Step 2: log it, with the partitions that sit out of the watermark.
+    positions_.DecideIdlePartitions(tasks, Clock::now());
+    EDDY_RETURN_IF_ERROR(
+        planner_.Log(tasks, report.batch_id, sinks_.Positions(), planned.end_of_input));
+  }
+  if (planned.end_of_input) {
+    spdlog::info("job={} batch={} end of input: every open window fires (final watermark)",
+                 plan_.job.spec.name(), report.batch_id);
+  }
+  report.plan_seconds = SecondsSince(batch_start);
+  EDDY_RETURN_IF_ERROR(RunBatch(tasks, planned.end_of_input, &report));
+  AddPositions(latest, &report);
+  AddLostRecords(&report);
+  report.total_seconds = SecondsSince(batch_start);
+  ++summary->batches;
+  summary->records_in += report.records_in;
+  summary->records_out += report.records_out;
+  summary->dead_letters += report.dead_letters;
+  if (options_.on_batch) options_.on_batch(report);
+  return report.lag;
+}
+
+// Every checkpoint holds the state operators keep in memory: it is
+// committed to the live state first, then copied.
+void Driver::WriteCheckpoint(BatchReport* report) {
+  if (Status written = WriteDeferredState(); !written.ok()) {
+    report->checkpoint_error = written.ToString();
+    return;
+  }
+  checkpointer_.Write(Progress(), report);
+}
+
+Status Driver::WriteDeferredState() {
+  if (!has_deferred_state_ || deferred_state_batch_ == last_batch_id_) return Status::OK();
+  StateWriteBatch writes;
+  for (const auto& [node, table] : state_.tables()) {
+    StatefulOperator* op = plan_.nodes[node].stateful;
+    if (op->DefersState()) EDDY_RETURN_IF_ERROR(op->WriteDeferredState(*table, &writes));
+  }
+  deferred_state_batch_ = last_batch_id_;
+  return state_.Commit(std::move(writes), Progress());
+}
+
 Status Driver::Open() {
   for (auto& source : plan_.sources) EDDY_RETURN_IF_ERROR(source->Open());
   EDDY_RETURN_IF_ERROR(state_.Open(options_.from_checkpoint));
   last_batch_id_ = state_.last_committed_batch();
+  input_ended_ = state_.resumed() && state_.resumed()->input_ended();
+  // JobState::Open restored a checkpoint if the live state missed deferred
+  // state: what it holds now is whole as of the last committed batch.
+  deferred_state_batch_ = last_batch_id_;
+  for (const PlanNode& node : plan_.nodes) {
+    if (node.stateful != nullptr && node.stateful->DefersState()) has_deferred_state_ = true;
+  }
   // Logged batches after the last committed one run again first.
   EDDY_RETURN_IF_ERROR(planner_.Open(state_.new_run(), last_batch_id_));
   const auto now = Clock::now();
@@ -176,7 +262,11 @@ Status Driver::Open() {
     Source& source = *plan_.sources[idx];
     EDDY_ASSIGN_OR_RETURN(auto initial, source.InitialOffsets());
     positions_.Init(idx, initial, now);
-    if (state_.resumed()) positions_.Restore(idx, *state_.resumed());
+    if (state_.resumed()) {
+      positions_.Restore(idx, *state_.resumed());
+    } else {
+      LogStartOffsets(idx, initial);
+    }
     EDDY_RETURN_IF_ERROR(source.StartFrom(positions_.NextOffsets(idx)));
   }
   for (auto& sink : plan_.sinks) EDDY_RETURN_IF_ERROR(sink->Open());
@@ -195,8 +285,12 @@ Status Driver::Open() {
 // its first batch: whichever instance owns the shard next restores this run
 // (its run id, its start offsets) and the batches it logged, rather than
 // starting a run of its own that would write every output again.
+//
+// So does a job with deferred state: after a crash it restores a checkpoint
+// and replays the logged batches after it, so there must be one from the
+// start of the run (before it, the state would be new: a new run).
 Status Driver::AnchorShardState() {
-  if (plan_.fence == nullptr) return Status::OK();
+  if (plan_.fence == nullptr && !has_deferred_state_) return Status::OK();
   EDDY_ASSIGN_OR_RETURN(auto newest, state_.checkpoints().Latest());
   if (newest) return Status::OK();
   EDDY_RETURN_IF_ERROR(state_.Commit(StateWriteBatch(), Progress()));
@@ -231,7 +325,7 @@ bool Driver::AllSourcesFinished(const std::vector<Offsets>& latest) const {
   return true;
 }
 
-Status Driver::RunBatch(std::vector<Task>& tasks, BatchReport* report) {
+Status Driver::RunBatch(std::vector<Task>& tasks, bool end_of_input, BatchReport* report) {
   const BatchId batch_id{report->batch_id};
   sinks_.BeginBatch();
   // Steps 3 and 4: read and run the in-task stages, write their sinks.
@@ -241,14 +335,19 @@ Status Driver::RunBatch(std::vector<Task>& tasks, BatchReport* report) {
   // Event time: this batch's watermark was fixed before it; the next one
   // counts the batch's rows.
   const Watermarks watermarks_before = positions_.watermarks();
+  SayWhenNoRowIsLate(tasks, watermarks_before, report->batch_id);
   positions_.AdvanceEventTime(tasks, Clock::now());
+  // The end of input runs under the final watermark, which is not kept: a
+  // stream that goes on later goes on from the watermark it had.
+  const Watermarks final_watermarks(plan_.sources.size(), kEndOfTime);
 
   // Step 5: the batch-wide stage.
   StateWriteBatch writes;
   StageContext context;
   context.batch_id = batch_id;
   context.watermarks_before = &watermarks_before;
-  context.watermarks_after = &positions_.watermarks();
+  context.watermarks_after = end_of_input ? &final_watermarks : &positions_.watermarks();
+  context.end_of_input = end_of_input;
   context.tables = &state_.tables();
   context.key_groups = state_.key_groups();
   context.writes = &writes;
@@ -264,6 +363,7 @@ Status Driver::RunBatch(std::vector<Task>& tasks, BatchReport* report) {
   report->sink_seconds += SecondsSince(flush_start);
 
   // Steps 6 and 7: commit the state with the new positions; checkpoint.
+  input_ended_ = end_of_input;
   return CommitBatch(tasks, std::move(writes), report);
 }
 
@@ -378,6 +478,49 @@ void Driver::AddPositions(const std::vector<Offsets>& latest, BatchReport* repor
   }
 }
 
+// A batch that reads rows of a source with event time but no watermark yet
+// (the job's first) counts every row into its windows, however old: said
+// once, so a user who expected late rows in a one-batch backfill sees why.
+void Driver::SayWhenNoRowIsLate(const std::vector<Task>& tasks, const Watermarks& watermarks,
+                                int64_t batch_id) {
+  if (said_no_row_is_late_) return;
+  for (const Task& task : tasks) {
+    if (!plan_.event_time[task.source].column || watermarks[task.source]) continue;
+    spdlog::info(
+        "job={} batch={} runs without a watermark for source {}: none of its rows are late "
+        "(docs/windows.md#event-time-and-watermarks)",
+        plan_.job.spec.name(), batch_id, plan_.sources[task.source]->name());
+    said_no_row_is_late_ = true;
+    return;
+  }
+}
+
+void Driver::AddLostRecords(BatchReport* report) {
+  lost_reported_.resize(plan_.sources.size(), 0);
+  for (size_t idx = 0; idx < plan_.sources.size(); ++idx) {
+    const int64_t lost = plan_.sources[idx]->LostRecords();
+    report->lost_by_source.emplace_back(plan_.sources[idx]->name(), lost - lost_reported_[idx]);
+    lost_reported_[idx] = lost;
+  }
+}
+
+// A first start names the partitions that do not start at offset 0: with
+// `start: earliest`, the records before were deleted by retention before
+// the job ever ran, which a user should see rather than guess.
+void Driver::LogStartOffsets(size_t source, const Offsets& initial) const {
+  std::string starts;
+  const auto& partitions = plan_.sources[source]->partitions();
+  for (size_t part = 0; part < initial.size(); ++part) {
+    if (initial[part].value == 0) continue;
+    if (!starts.empty()) starts += ' ';
+    starts += partitions[part].topic + "/" + std::to_string(partitions[part].partition.value) +
+              "@" + std::to_string(initial[part].value);
+  }
+  if (starts.empty()) return;
+  spdlog::info("job={} source={} first start: partitions not starting at offset 0: {}",
+               plan_.job.spec.name(), plan_.sources[source]->name(), starts);
+}
+
 state::CheckpointManifest Driver::Progress() const {
   const SinkPositions sinks = sinks_.Positions();
   ProgressSnapshot snapshot;
@@ -387,6 +530,8 @@ state::CheckpointManifest Driver::Progress() const {
   snapshot.run_id = state_.run_id();
   snapshot.sinks = &sinks;
   snapshot.positions = &positions_;
+  snapshot.input_ended = input_ended_;
+  snapshot.deferred_state_batch = has_deferred_state_ ? deferred_state_batch_ : last_batch_id_;
   return MakeProgress(plan_, snapshot);
 }
 

@@ -46,6 +46,13 @@ struct ExecutorOptions {
   // Once set, behave as in once mode from the next batch on: stop as soon as
   // everything available has been processed.
   const std::atomic<bool>* drain = nullptr;
+  // At the end of the run — what was available processed (once mode, a
+  // drain) or a stop requested — run one last batch under the final
+  // watermark so that every open window fires (Flink's `stop --drain`).
+  // Jobs whose sources are all bounded do this when they are exhausted
+  // anyway. The stream may go on: rows that arrive later for a window
+  // already fired open it again.
+  bool drain_windows = false;
   // Worker threads for fetch and process tasks; 0 = one per hardware thread.
   size_t threads = 0;
   // Stop after this many batches (0: no limit).

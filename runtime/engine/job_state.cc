@@ -40,9 +40,15 @@ Status JobState::Open(const std::string& from_checkpoint) {
     } else {
       EDDY_RETURN_IF_ERROR(opened);
       EDDY_ASSIGN_OR_RETURN(bool behind, LiveStateBehindCheckpoints());
-      if (behind) {
+      EDDY_ASSIGN_OR_RETURN(bool missing, LiveStateMissesDeferredState());
+      if (behind || missing) {
         backend_.reset();
         EDDY_RETURN_IF_ERROR(OpenNewestCheckpoint(db_dir));
+        if (missing && !restored_from_) {
+          return Status::Corruption("job " + plan_.job.spec.name() +
+                                    ": the live state misses the models kept in memory since "
+                                    "its last checkpoint, and no checkpoint can be restored");
+        }
       }
     }
   } else {
@@ -85,6 +91,25 @@ Result<bool> JobState::LiveStateBehindCheckpoints() {
                  newest->manifest.batch_id());
   }
   return behind;
+}
+
+// Operators that keep state in memory between checkpoints (a learner's
+// model, LearnSpec.model_commit) wrote it to the live state at the last
+// checkpoint only. A process that crashed after later batches left live
+// state whose progress is ahead of that state: the newest checkpoint holds
+// all of it as of its batch, and the offsets log the batches after it.
+Result<bool> JobState::LiveStateMissesDeferredState() {
+  EDDY_ASSIGN_OR_RETURN(auto progress, ReadProgress());
+  if (!progress || !progress->has_deferred_state_batch() ||
+      progress->deferred_state_batch() >= progress->batch_id()) {
+    return false;
+  }
+  spdlog::info(
+      "job={} live state is at batch {} but holds the in-memory models of batch {} only (the "
+      "process did not stop cleanly): restoring the newest checkpoint and replaying the logged "
+      "batches after it",
+      plan_.job.spec.name(), progress->batch_id(), progress->deferred_state_batch());
+  return true;
 }
 
 // The run id identifies this job's output; it is created with the state

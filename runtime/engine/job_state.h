@@ -58,6 +58,7 @@ class JobState {
   Result<std::optional<state::CheckpointManifest>> ReadProgress() const;
   Status OpenRun();
   Result<bool> LiveStateBehindCheckpoints();
+  Result<bool> LiveStateMissesDeferredState();
 
   const JobPlan& plan_;
   std::unique_ptr<StateBackend> backend_;

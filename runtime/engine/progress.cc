@@ -36,6 +36,8 @@ state::CheckpointManifest MakeProgress(const JobPlan& plan, const ProgressSnapsh
   progress.set_run_id(snapshot.run_id);
   *progress.mutable_sinks() = *snapshot.sinks;
   snapshot.positions->Save(&progress);
+  progress.set_input_ended(snapshot.input_ended);
+  progress.set_deferred_state_batch(snapshot.deferred_state_batch);
   for (const PlanNode& node : plan.nodes) {
     if (node.stateful == nullptr) continue;
     state::OperatorSignature* signature = progress.add_operators();

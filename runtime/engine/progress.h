@@ -28,6 +28,9 @@ struct ProgressSnapshot {
   std::string run_id;
   const SinkPositions* sinks = nullptr;
   const SourcePositions* positions = nullptr;
+  bool input_ended = false;  // the batch was the end of input
+  // The last batch whose deferred operator state the record's state holds.
+  int64_t deferred_state_batch = 0;
 };
 
 // The progress record (also every checkpoint's manifest) of `snapshot`,

@@ -45,6 +45,7 @@ Status RunStatefulStage(const JobPlan& plan, const SourcePositions& positions,
       batch.batch_id = context.batch_id.value;
       batch.watermark = positions.NodeWatermark(node, *context.watermarks_before);
       batch.next_watermark = positions.NodeWatermark(node, *context.watermarks_after);
+      batch.end_of_input = context.end_of_input;
       batch.table = context.tables->at(idx);
       batch.writes = context.writes;
       batch.key_groups = context.key_groups;

@@ -25,6 +25,7 @@ struct StageContext {
   // its rows are counted (windows ending before them fire now).
   const Watermarks* watermarks_before = nullptr;
   const Watermarks* watermarks_after = nullptr;
+  bool end_of_input = false;                              // the final batch (StatefulBatchContext)
   const std::map<size_t, StateTable*>* tables = nullptr;  // node index -> its table
   int key_groups = 0;
   StateWriteBatch* writes = nullptr;

@@ -255,6 +255,10 @@ struct Families {
                               "Event-time watermark of a source, since the Unix epoch.", registry)),
         late_records(Counter("eddy_late_records_total",
                              "Records that arrived behind the watermark.", registry)),
+        lost_records(Counter("eddy_source_lost_records_total",
+                             "Records of a source deleted by retention before the job read "
+                             "them, skipped under on_lost_input: skip.",
+                             registry)),
         checkpoints(Counter("eddy_checkpoints_total", "Completed checkpoints.", registry)),
         checkpoint_failures(
             Counter("eddy_checkpoint_failures_total", "Failed checkpoints.", registry)),
@@ -335,6 +339,7 @@ struct Families {
   Family<prometheus::Gauge>& source_latest_offset;
   Family<prometheus::Gauge>& watermark;
   Family<prometheus::Counter>& late_records;
+  Family<prometheus::Counter>& lost_records;
   Family<prometheus::Counter>& checkpoints;
   Family<prometheus::Counter>& checkpoint_failures;
   Family<prometheus::Histogram>& checkpoint_duration;
@@ -443,6 +448,10 @@ class JobMetricsImpl : public JobMetrics {
     for (const auto& [op, late_rows] : report.late_by_operator) {
       families_.late_records.Add({{"job", job_}, {"operator", op}})
           .Increment(static_cast<double>(late_rows));
+    }
+    for (const auto& [source, lost] : report.lost_by_source) {
+      families_.lost_records.Add({{"job", job_}, {"source", source}})
+          .Increment(static_cast<double>(lost));
     }
     for (const BatchReport::StateSize& state : report.state_sizes) {
       SetStateSizeLocked(state.op, static_cast<int64_t>(state.bytes),

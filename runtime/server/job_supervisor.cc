@@ -34,6 +34,8 @@ Status SameCode(const Status& status, std::string message) {
       return Status::Cancelled(std::move(message));
     case StatusCode::kUnimplemented:
       return Status::Unimplemented(std::move(message));
+    case StatusCode::kDataLoss:
+      return Status::DataLoss(std::move(message));
     default:
       return Status::Internal(std::move(message));
   }

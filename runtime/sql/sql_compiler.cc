@@ -755,7 +755,7 @@ class Compiler {
     model.model.set_model(model.model_type);
     model.model_origins.push_back({".model", Origin(at, "CREATE MODEL " + name)});
     static const std::set<std::string> kLearnFields = {"categorical", "categories", "standardize",
-                                                       "metrics_window"};
+                                                       "metrics_window", "model_commit"};
     for (PgNode def : node["options"].items()) {
       const std::string key = OptionKey(def);
       const int def_at = Offset(def, at);

@@ -186,6 +186,18 @@ TEST(Cli, TheBatchLineCountsLateRows) {
   EXPECT_TRUE(
       std::regex_search(run.output, std::regex("job=late batch=2 in=2 out=[0-9]+ late=1 dead=0 ")))
       << run.output;
+  // Batch 1 had no watermark to be late against, and the log says so once.
+  EXPECT_NE(run.output.find("batch=1 runs without a watermark for source events: none of its "
+                            "rows are late"),
+            std::string::npos)
+      << run.output;
+  EXPECT_EQ(run.output.find("batch=2 runs without a watermark"), std::string::npos);
+  // The file is bounded: at its end, a last batch fires the window still
+  // open, [30,40): three windows in all.
+  EXPECT_TRUE(std::regex_search(
+      run.output, std::regex("job=late batch=3 end of input: every open window fires")))
+      << run.output;
+  EXPECT_EQ(CountLines(testing::ReadFile(dir + "/out.jsonl")), 3u);
 }
 
 // `eddy checkpoints` and `eddy model export` read a job's state and connect
@@ -306,6 +318,116 @@ TEST(Cli, BrokerCommandServesKafkaClientsOnAFixedPort) {
   ::kill(pid, SIGTERM);
   EXPECT_EQ(WaitForExit(pid, std::chrono::seconds(20)), 0)
       << testing::ReadFile(dir + "/broker.log");
+}
+
+// Starts `eddy broker` on a free port with `topics`; its bootstrap, once it
+// serves. The broker logs to `log`.
+std::string StartBroker(const std::string& dir, const std::vector<std::string>& topics,
+                        pid_t* pid) {
+  const int port = 19092 + static_cast<int>((::getpid() + 500) % 1000);
+  std::vector<std::string> args = {"broker", "--port", std::to_string(port), "--bootstrap-file",
+                                   dir + "/bootstrap"};
+  for (const std::string& topic : topics) {
+    args.push_back("--topic");
+    args.push_back(topic);
+  }
+  *pid = SpawnEddy(args, dir + "/broker.log");
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (!std::filesystem::exists(dir + "/bootstrap") &&
+         std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return "127.0.0.1:" + std::to_string(port);
+}
+
+std::string LostInputJob(const std::string& bootstrap, const std::string& on_lost_input,
+                         const std::string& state, const std::string& out = "out.jsonl") {
+  return "name: lost\n"
+         "sources:\n"
+         "  - name: clicks\n"
+         "    kafka: { brokers: \"" +
+         bootstrap + "\", topics: [lost], on_lost_input: " + on_lost_input +
+         " }\n"
+         "    format: raw\n"
+         "sinks:\n"
+         "  - name: out\n"
+         "    file: { path: " +
+         out +
+         " }\n"
+         "    format: json\n"
+         "state: { dir: " +
+         state + " }\n";
+}
+
+// Records retention deleted before the job read them (issue: a resumed job
+// read from the log start without a word): the job fails naming topic,
+// partition, its offset and the log start; with on_lost_input: skip it goes
+// on from the log start and says how many it skipped. The broker logs the
+// drop, and a first start names a partition that does not start at 0.
+TEST(Cli, InputLostToRetentionFailsTheJobUnlessItSkips) {
+  const std::string dir = testing::MakeTempDir("eddy-lost");
+  pid_t broker = 0;
+  const std::string bootstrap = StartBroker(dir, {"lost:1"}, &broker);
+  std::vector<testing::TestRecord> first;
+  for (int idx = 0; idx < 100; ++idx) first.push_back({0, std::nullopt, "r" + std::to_string(idx)});
+  testing::ProduceRecords(bootstrap, "lost", first);
+  testing::WriteFile(dir + "/job.yaml", LostInputJob(bootstrap, "fail", "state"));
+  const auto read_first = RunEddy("run --once --metrics-address off " + dir + "/job.yaml");
+  ASSERT_EQ(read_first.exit_code, 0) << read_first.output;
+  EXPECT_EQ(CountLines(testing::ReadFile(dir + "/out.jsonl")), 100u);
+
+  // ~8 MB more: past the test broker's ~5 MiB per partition, so offsets
+  // from 100 on are deleted before the job reads them.
+  std::vector<testing::TestRecord> more;
+  for (int idx = 100; idx < 8100; ++idx) {
+    more.push_back({0, std::nullopt, std::to_string(idx) + ":" + std::string(1000, 'x')});
+  }
+  testing::ProduceRecords(bootstrap, "lost", more);
+  ASSERT_TRUE(testing::WaitForLogCount(dir + "/broker.log",
+                                       "broker: lost/0 dropped its oldest "
+                                       "records, offsets 0..",
+                                       1, 10000))
+      << testing::ReadFile(dir + "/broker.log");
+
+  const auto failed = RunEddy("run --once --metrics-address off " + dir + "/job.yaml");
+  EXPECT_EQ(failed.exit_code, 2) << failed.output;
+  EXPECT_NE(failed.output.find("Data loss: source 'clicks': lost/0: the job was to read from "
+                               "offset 100, but the partition's log now starts at "),
+            std::string::npos)
+      << failed.output;
+  EXPECT_NE(failed.output.find("Set kafka.on_lost_input: skip"), std::string::npos);
+  EXPECT_EQ(CountLines(testing::ReadFile(dir + "/out.jsonl")), 100u) << "nothing written";
+
+  testing::WriteFile(dir + "/job.yaml", LostInputJob(bootstrap, "skip", "state"));
+  const auto skipped = RunEddy("run --once --metrics-address off " + dir + "/job.yaml");
+  ASSERT_EQ(skipped.exit_code, 0) << skipped.output;
+  std::smatch match;
+  ASSERT_TRUE(std::regex_search(skipped.output, match,
+                                std::regex("lost/0: skipped ([0-9]+) records deleted by retention "
+                                           "before they were read, offsets 100\\.\\.([0-9]+)")))
+      << skipped.output;
+  const int64_t lost = std::stoll(match[1]);
+  const int64_t log_start = std::stoll(match[2]) + 1;
+  EXPECT_EQ(lost, log_start - 100);
+  EXPECT_GT(log_start, 1000);
+  EXPECT_LT(log_start, 8100);
+  // Everything from the log start on, once.
+  const std::string out = testing::ReadFile(dir + "/out.jsonl");
+  EXPECT_EQ(static_cast<int64_t>(CountLines(out)), 100 + (8100 - log_start));
+  EXPECT_NE(out.find("\"" + std::to_string(log_start) + ":x"), std::string::npos);
+  EXPECT_EQ(out.find("\"" + std::to_string(log_start - 1) + ":x"), std::string::npos);
+
+  // A new job on the topic starts at the log start, and says so.
+  testing::WriteFile(dir + "/fresh.yaml",
+                     LostInputJob(bootstrap, "fail", "fresh-state", "fresh.jsonl"));
+  const auto fresh = RunEddy("run --once --metrics-address off " + dir + "/fresh.yaml");
+  EXPECT_EQ(fresh.exit_code, 0) << fresh.output;
+  EXPECT_NE(fresh.output.find("source=clicks first start: partitions not starting at offset 0: "
+                              "lost/0@"),
+            std::string::npos)
+      << fresh.output;
+  ::kill(broker, SIGTERM);
+  EXPECT_EQ(WaitForExit(broker, std::chrono::seconds(20)), 0);
 }
 
 TEST(Cli, SigtermFinishesTheCurrentBatchAndExitsCleanly) {

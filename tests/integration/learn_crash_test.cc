@@ -127,6 +127,13 @@ TEST(LearnCrash, KilledAndRestartedTheModelPredictsAsInAnUninterruptedRun) {
       << testing::ReadFile(dir + "/crashed.log");
   EXPECT_NE(testing::ReadFile(dir + "/crashed.log").find("resuming after batch"),
             std::string::npos);
+  // The tree is kept in memory between checkpoints (model_commit:
+  // checkpoint): a killed run's live state lacks it, so the restart
+  // restored a checkpoint and replayed the batches after it.
+  EXPECT_GE(
+      testing::CountInFile(dir + "/crashed.log",
+                           "restoring the newest checkpoint and replaying the logged batches"),
+      1);
 
   const auto reference = testing::ConsumeAll(bootstrap, "reference");
   const auto crashed = testing::ConsumeAll(bootstrap, "crashed");

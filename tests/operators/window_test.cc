@@ -112,11 +112,12 @@ class WindowJobTest : public ::testing::Test {
   }
 
   Result<RunSummary> Run(const std::string& yaml, int64_t max_batches = 0,
-                         const std::string& from_checkpoint = "") {
+                         const std::string& from_checkpoint = "", bool drain = false) {
     auto plan = Plan(yaml);
     if (!plan.ok()) return plan.status();
     ExecutorOptions options;
     options.once = true;
+    options.drain_windows = drain;
     options.max_batches = max_batches;
     options.threads = 3;
     options.from_checkpoint = from_checkpoint;
@@ -175,6 +176,33 @@ TEST_F(WindowJobTest, TumblingAppendEmitsEachWindowOnceWhenTheWatermarkPassesIts
   const std::vector<std::pair<std::string, int64_t>> one = {{"counts", 1}};
   EXPECT_EQ(late_by_batch_,
             (std::vector<std::vector<std::pair<std::string, int64_t>>>{none, none, none, one}));
+}
+
+// --drain (Flink's stop --drain): the run ends with one batch under the
+// final watermark that fires the [40,50) windows still open; late rows are
+// as before. Run again with nothing new, it fires nothing twice.
+TEST_F(WindowJobTest, DrainFiresTheWindowsStillOpenOnceAtTheEndOfTheRun) {
+  Produce(kTumblingEvents);
+  auto summary = Run(Job(WithMode(kTumbling, "append"), true), 0, "", /*drain=*/true);
+  ASSERT_TRUE(summary.ok()) << summary.status().ToString();
+  EXPECT_EQ(summary->batches, 5);
+  const std::string all = Window("a", 0, 10, 3, 9) + Window("b", 0, 10, 1, 2) +
+                          Window("b", 10, 20, 3, 37) + Window("a", 20, 30, 2, 43) +
+                          Window("a", 40, 50, 2, 82) + Window("b", 40, 50, 1, 41);
+  EXPECT_EQ(Output("out.jsonl"), all);
+  EXPECT_EQ(Output("late.jsonl"), Row("a", 8));
+  summary = Run(Job(WithMode(kTumbling, "append"), true), 0, "", /*drain=*/true);
+  ASSERT_TRUE(summary.ok()) << summary.status().ToString();
+  EXPECT_EQ(summary->batches, 0);
+  EXPECT_EQ(Output("out.jsonl"), all);
+  // The stream goes on from the watermark it had (41), not the end of
+  // time: a@45 opens [40,50) again rather than being late.
+  Produce({{0, "a", 45}});
+  summary = Run(Job(WithMode(kTumbling, "append"), true), 0, "", /*drain=*/true);
+  ASSERT_TRUE(summary.ok()) << summary.status().ToString();
+  EXPECT_EQ(summary->batches, 2);
+  EXPECT_EQ(Output("out.jsonl"), all + Window("a", 40, 50, 1, 45));
+  EXPECT_EQ(Output("late.jsonl"), Row("a", 8));
 }
 
 TEST_F(WindowJobTest, TumblingUpdateEmitsChangedWindowsEveryBatch) {
@@ -237,6 +265,62 @@ TEST_F(WindowJobTest, SessionWindowsMergeAcrossBatchesAndCloseAfterTheGap) {
   EXPECT_EQ(Output("out.jsonl"),
             Window("b", 2, 7, 1, 2) + Window("a", 1, 9, 2, 5) + Window("a", 20, 27, 2, 42));
   EXPECT_EQ(Output("late.jsonl"), Row("a", 7));
+}
+
+// Bounded input ends event time by itself (no --drain): a file source,
+// once exhausted, fires the last session a[40,45) and the tumbling window
+// [40,50) that a@40 falls in, as Flink's final watermark does.
+TEST_F(WindowJobTest, ABoundedSourceFiresEveryWindowWhenItIsExhausted) {
+  std::string lines;
+  for (const Event& event : std::vector<Event>{{0, "a", 1},
+                                               {0, "a", 4},
+                                               {0, "b", 2},
+                                               {0, "a", 20},
+                                               {0, "a", 7},
+                                               {0, "a", 22},
+                                               {0, "a", 40}}) {
+    lines += EventJson(event) + "\n";
+  }
+  testing::WriteFile(dir_ + "/events.jsonl", lines);
+  const std::string aggregates = R"(aggregates: ["count(*) AS n", "sum(v) AS total"])";
+  auto plan = Plan(
+      "name: bounded\n"
+      "sources:\n"
+      "  - name: events\n"
+      "    file: events.jsonl\n"
+      "    format: json\n"
+      "    schema: [{name: key, type: string}, {name: t, type: timestamp}, "
+      "{name: v, type: int64}]\n"
+      "    event_time: { column: t }\n"
+      "operators:\n"
+      "  - name: sessions\n"
+      "    window: { key: [key], type: session, gap: 5s, " +
+      aggregates +
+      " }\n"
+      "  - name: tumbling\n"
+      "    inputs: [events]\n"
+      "    window: { key: [key], type: tumbling, size: 10s, " +
+      aggregates +
+      " }\n"
+      "sinks:\n"
+      "  - { name: out, input: sessions, file: { path: out.jsonl }, format: json }\n"
+      "  - { name: late, input: sessions.late, file: { path: late.jsonl }, format: json }\n"
+      "  - { name: tumbling-out, input: tumbling, file: { path: tumbling.jsonl }, format: json }\n"
+      "trigger: { interval: 1ms, max_records_per_partition: 2 }\n"
+      "state: { dir: state }\n");
+  ASSERT_TRUE(plan.ok()) << plan.status().ToString();
+  ExecutorOptions options;  // neither once nor drain: the source ends the run
+  options.threads = 2;
+  auto summary = RunJob(**plan, options);
+  ASSERT_TRUE(summary.ok()) << summary.status().ToString();
+  EXPECT_EQ(summary->batches, 5);  // 2 + 2 + 2 + 1 rows, then the end of input
+  EXPECT_EQ(Output("out.jsonl"), Window("b", 2, 7, 1, 2) + Window("a", 1, 9, 2, 5) +
+                                     Window("a", 20, 27, 2, 42) + Window("a", 40, 45, 1, 40));
+  EXPECT_EQ(Output("late.jsonl"), Row("a", 7));
+  const std::string tumbling = Output("tumbling.jsonl");
+  EXPECT_EQ(tumbling.rfind(Window("a", 40, 50, 1, 40)),
+            tumbling.size() - Window("a", 40, 50, 1, 40).size())
+      << tumbling;
 }
 
 // The sliding stream above in update mode: every batch writes the windows it

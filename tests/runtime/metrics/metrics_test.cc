@@ -294,6 +294,7 @@ TEST(JobMetrics, WatermarksLateRowsAndCheckpointsFromTheBatchReport) {
   report.watermarks = {{"events", 1'700'000'001'000'000}, {"other", std::nullopt}};
   report.late_records = 0;
   report.late_by_operator = {{"per-minute", 0}, {"sessions", 0}};
+  report.lost_by_source = {{"events", 40}, {"other", 0}};
   report.checkpointed = false;
   report.checkpoint_error = "IOError: disk full";
   report.checkpoint_seconds = 0.05;
@@ -309,6 +310,9 @@ TEST(JobMetrics, WatermarksLateRowsAndCheckpointsFromTheBatchReport) {
   EXPECT_EQ(Value(samples, "eddy_late_records_total{job=\"win\",operator=\"per-minute\"}"), 3);
   EXPECT_EQ(Value(samples, "eddy_late_records_total{job=\"win\",operator=\"sessions\"}"), 1);
   EXPECT_EQ(samples.count("eddy_late_records_total{job=\"win\"}"), 0u);
+  // Lost input per source, at 0 where none was lost; twice 40 (two batches).
+  EXPECT_EQ(Value(samples, "eddy_source_lost_records_total{job=\"win\",source=\"events\"}"), 80);
+  EXPECT_EQ(Value(samples, "eddy_source_lost_records_total{job=\"win\",source=\"other\"}"), 0);
   EXPECT_EQ(Value(samples, "eddy_checkpoints_total{job=\"win\"}"), 1);
   EXPECT_EQ(Value(samples, "eddy_checkpoint_failures_total{job=\"win\"}"), 1);
   EXPECT_EQ(Value(samples, "eddy_checkpoint_size_bytes{job=\"win\"}"), 5000);

@@ -450,10 +450,10 @@ TEST(JobSpecLoaderTest, ProcessEnvironmentReadsNameFileWhenNameIsUnset) {
 }
 
 TEST(JobSpecLoaderTest, UnknownKeyListsFieldsAndSuggestsTheClosest) {
-  EXPECT_EQ(
-      ErrorOf("name: j\nsources:\n  - name: s\n    kafka:\n      topic: orders\n"),
-      "job.yaml:5:7: sources[0].kafka: unknown key 'topic' (expected one of: brokers, "
-      "topics, group_id, start, properties, partitions, partitioned_by); did you mean 'topics'?");
+  EXPECT_EQ(ErrorOf("name: j\nsources:\n  - name: s\n    kafka:\n      topic: orders\n"),
+            "job.yaml:5:7: sources[0].kafka: unknown key 'topic' (expected one of: brokers, "
+            "topics, group_id, start, properties, partitions, partitioned_by, on_lost_input); did "
+            "you mean 'topics'?");
   EXPECT_EQ(ErrorOf("nmae: j\n"),
             "job.yaml:1:1: unknown key 'nmae' (expected one of: name, description, sources, "
             "operators, sinks, trigger, state, dead_letter, kafka, checkpoint, scale); did you "

@@ -347,7 +347,8 @@ TEST(SqlErrorTest, DeclarationsAndOptions) {
             "generator); did you mean 'kafka'?");
   EXPECT_EQ(Error("CREATE SOURCE s (a text) WITH (connector = 'kafka', topik = 'x');"),
             "job.sql:1:53: unknown option 'topik' for a kafka source (expected one of: brokers, "
-            "topics, group_id, start, properties.*, partitions, partitioned_by, format.type, "
+            "topics, group_id, start, properties.*, partitions, partitioned_by, on_lost_input, "
+            "format.type, "
             "format.delimiter, "
             "format.header, format.proto_file, format.message, format.import_paths, format, "
             "event_time.idle_timeout, idle_timeout, topic); did you mean 'topic'?");
