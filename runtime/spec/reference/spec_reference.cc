@@ -291,13 +291,6 @@ struct SpecReference::Rep {
       if (joined.ends_with('.')) joined.pop_back();
       if (!joined.empty()) default_text = InlineMarkdown(joined);
     }
-    if (const OneofDescriptor* oneof = field->real_containing_oneof()) {
-      std::string members;
-      for (int idx = 0; idx < oneof->field_count(); ++idx) {
-        members += (idx ? ", " : "") + Code(oneof->field(idx)->name());
-      }
-      description = "*One of " + members + ".*" + (description.empty() ? "" : " ") + description;
-    }
     return "| " + Code(field->name()) + " | " + TypeOf(field) + " | " + default_text + " | " +
            description + " |\n";
   }
@@ -329,24 +322,30 @@ struct SpecReference::Rep {
     return text + "\n\n";
   }
 
+  // The fields outside any oneof in one table, then each oneof's members
+  // in a table of their own, introduced by the oneof's comment.
   std::string Section(const Descriptor* message) const {
     std::string out = (depth.at(message) <= 1 ? "### " : "#### ") + titles.at(message) + "\n\n";
     out += Placement(message);
     out += BlockMarkdown(CommentLines(message));
-    if (message->field_count() > 0) {
-      out += "| key | type | default | description |\n| --- | --- | --- | --- |\n";
-      for (int idx = 0; idx < message->field_count(); ++idx) out += FieldRow(message->field(idx));
-      out += "\n";
+    constexpr std::string_view kHeader =
+        "| key | type | default | description |\n| --- | --- | --- | --- |\n";
+    std::string plain;
+    for (int idx = 0; idx < message->field_count(); ++idx) {
+      const FieldDescriptor* field = message->field(idx);
+      if (field->real_containing_oneof() == nullptr) plain += FieldRow(field);
     }
+    if (!plain.empty()) out += std::string(kHeader) + plain + "\n";
     for (int idx = 0; idx < message->real_oneof_decl_count(); ++idx) {
       const OneofDescriptor* oneof = message->oneof_decl(idx);
       const std::vector<std::string> lines = CommentLines(oneof);
-      if (lines.empty()) continue;
-      std::string members;
+      out += "One of these keys.";
+      if (!lines.empty()) out += " " + InlineMarkdown(JoinLines(lines, 0, lines.size()));
+      out += "\n\n" + std::string(kHeader);
       for (int member = 0; member < oneof->field_count(); ++member) {
-        members += (member ? ", " : "") + Code(oneof->field(member)->name());
+        out += FieldRow(oneof->field(member));
       }
-      out += members + ": " + InlineMarkdown(JoinLines(lines, 0, lines.size())) + "\n\n";
+      out += "\n";
     }
     return out;
   }

@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -25,17 +26,18 @@ std::string ReadFile(const fs::path& path) {
   return text.str();
 }
 
-// The first line where `a` and `b` differ, 1-based, with both versions.
-std::string FirstDifference(const std::string& a, const std::string& b) {
+// The first line where `a` and `b` differ, numbered from `first_line`,
+// with both versions.
+std::string FirstDifference(const std::string& a, const std::string& b, int first_line) {
   std::istringstream left(a), right(b);
   std::string left_line, right_line;
-  for (int line = 1;; ++line) {
+  for (int line = first_line;; ++line) {
     const bool more_left = static_cast<bool>(std::getline(left, left_line));
     const bool more_right = static_cast<bool>(std::getline(right, right_line));
     if (!more_left && !more_right) return "(no difference)";
     if (!more_left || !more_right || left_line != right_line) {
       return "line " + std::to_string(line) +
-             " of the block:\n  document:  " + (more_left ? left_line : "(end)") +
+             ":\n  document:  " + (more_left ? left_line : "(end)") +
              "\n  generated: " + (more_right ? right_line : "(end)");
     }
   }
@@ -82,12 +84,16 @@ TEST(JobFileReferenceTest, AFieldWithoutACommentIsNamed) {
 TEST(JobFileReferenceTest, TheDocumentShowsTheGeneratedReference) {
   Result<SpecReference> reference = SpecReference::Load(".");
   ASSERT_TRUE(reference.ok()) << reference.status().ToString();
-  Result<std::string> block = GeneratedBlockOf(ReadFile("docs/job-file.md"));
+  const std::string document = ReadFile("docs/job-file.md");
+  Result<std::string> block = GeneratedBlockOf(document);
   ASSERT_TRUE(block.ok()) << "docs/job-file.md: " << block.status().message();
   const std::string generated = reference->Markdown();
-  EXPECT_TRUE(*block == generated) << "docs/job-file.md's reference differs from " << kJobSpecProto
-                                   << " at " << FirstDifference(*block, generated)
-                                   << "\nRegenerate it with: " << kRegenerateJobFileReference;
+  const auto block_line =
+      1 + std::count(document.begin(), document.begin() + document.find(*block), '\n');
+  EXPECT_TRUE(*block == generated)
+      << "docs/job-file.md's reference differs from " << kJobSpecProto << " at "
+      << FirstDifference(*block, generated, static_cast<int>(block_line))
+      << "\nRegenerate it with: " << kRegenerateJobFileReference;
 }
 
 TEST(JobFileReferenceTest, ReplacingTheBlockKeepsTheProseAroundIt) {
@@ -107,7 +113,7 @@ TEST(JobFileReferenceTest, ReplacingTheBlockKeepsTheProseAroundIt) {
 }
 
 // What a YAML user reads: types as YAML has them, links to nested sections,
-// one-of members marked, defaults in their own column.
+// one-of members in a table of their own, defaults in their own column.
 TEST(JobFileReferenceTest, TablesShowKeysAsTheJobFileWritesThem) {
   Result<SpecReference> reference = SpecReference::Load(".");
   ASSERT_TRUE(reference.ok()) << reference.status().ToString();
@@ -115,7 +121,8 @@ TEST(JobFileReferenceTest, TablesShowKeysAsTheJobFileWritesThem) {
   for (const char* expected : {
            "### Top level\n",
            "| `sources` | list of [Source](#source) |",
-           "| `kafka` | [Kafka source](#kafka-source) | — | *One of `kafka`, `file`, `generator`.*",
+           "One of these keys. What the source reads.",
+           "| `kafka` | [Kafka source](#kafka-source) | — | Read Kafka topics. |",
            "| `properties` | map string → string |",
            "| `key_groups` | int | 128 |",
            "| `rate` | number |",
