@@ -361,6 +361,9 @@ Result<SpecReference> SpecReference::Load(const std::string& source_root,
                                           const std::string& root_message) {
   auto rep = std::make_unique<Rep>();
   rep->source_tree.MapPath("", source_root);
+  // An import of a well-known type (google/protobuf/timestamp.proto) is
+  // found where protobuf is installed.
+  rep->source_tree.MapPath("", EDDY_PROTOBUF_INCLUDE_DIR);
   rep->importer =
       std::make_unique<google::protobuf::compiler::Importer>(&rep->source_tree, &rep->errors);
   const google::protobuf::FileDescriptor* file = rep->importer->Import(proto_path);
