@@ -11,6 +11,7 @@
 
 #include <atomic>
 #include <cerrno>
+#include <chrono>
 #include <condition_variable>
 #include <cstring>
 #include <map>
@@ -198,22 +199,53 @@ class RetentionWatch {
             RD_KAFKA_RESP_ERR_NO_ERROR) {
       return;
     }
+    const auto now = std::chrono::steady_clock::now();
     for (int idx = 0; idx < list->cnt; ++idx) {
       const rd_kafka_topic_partition_t& found = list->elems[idx];
       if (found.err != RD_KAFKA_RESP_ERR_NO_ERROR || found.offset < 0) continue;
-      int64_t& known = log_starts_[{found.topic, found.partition}];
+      const auto key = std::make_pair(std::string(found.topic), found.partition);
+      int64_t& known = log_starts_[key];
       if (found.offset <= known) continue;
-      spdlog::warn(
-          "broker: {}/{} dropped its oldest records, offsets {}..{} ({} records): the embedded "
-          "broker keeps only the newest ~5 MiB of each partition "
-          "(docs/kafka.md#the-embedded-broker)",
-          found.topic, found.partition, known, found.offset - 1, found.offset - known);
+      if (warned_.insert(key).second) {
+        // A partition's first drop in full; later ones in a summary.
+        spdlog::warn(
+            "broker: {}/{} dropped its oldest records, offsets {}..{} ({} records): the embedded "
+            "broker keeps only the newest ~5 MiB of each partition "
+            "(docs/kafka.md#the-embedded-broker)",
+            found.topic, found.partition, known, found.offset - 1, found.offset - known);
+      } else {
+        TopicDrops& drops = pending_[key.first];
+        if (drops.records == 0) drops.since = now;
+        drops.records += found.offset - known;
+        drops.partitions.insert(found.partition);
+      }
       known = found.offset;
+    }
+    for (auto it = pending_.begin(); it != pending_.end();) {
+      if (now - it->second.since < kSummaryInterval) {
+        ++it;
+        continue;
+      }
+      spdlog::info(
+          "broker: {} dropped {} more old records from {} partitions in {} s", it->first,
+          it->second.records, it->second.partitions.size(),
+          std::chrono::duration_cast<std::chrono::seconds>(now - it->second.since).count());
+      it = pending_.erase(it);
     }
   }
 
+  // A topic's drops since its last summary line.
+  struct TopicDrops {
+    int64_t records = 0;
+    std::set<int32_t> partitions;
+    std::chrono::steady_clock::time_point since;
+  };
+  static constexpr std::chrono::seconds kSummaryInterval{10};
+
   KafkaHandle client_;
   std::map<std::pair<std::string, int32_t>, int64_t> log_starts_;  // topic, partition -> first
+  std::set<std::pair<std::string, int32_t>> warned_;  // partitions whose first drop was logged
+  std::map<std::string, TopicDrops> pending_;
   std::mutex mutex_;
   std::condition_variable wake_;
   bool stop_ = false;
