@@ -80,18 +80,28 @@ void AggregateSet::Groups::Serialize(size_t group, std::string* out) const {
   }
 }
 
-void AggregateSet::Groups::Update(const Batch& input, std::span<const uint32_t> rows,
+std::vector<Column> AggregateSet::EvaluateArguments(const Batch& input,
+                                                    std::vector<RowError>* errors) const {
+  std::vector<Column> arguments;
+  arguments.reserve(calls_.size());
+  for (const AggregateCall& call : calls_) {
+    arguments.push_back(call.argument ? call.argument->Evaluate(input, errors) : Column());
+  }
+  return arguments;
+}
+
+void AggregateSet::Groups::Update(const std::vector<Column>& arguments,
+                                  std::span<const uint32_t> rows,
                                   std::span<const int64_t> event_times,
                                   std::span<const uint32_t> group_of_row) {
-  // One evaluation per aggregate per batch; then the rows this update covers.
-  std::vector<RowError> ignored;  // argument errors were dead-lettered before
+  // The batch's arguments (evaluated once), at the rows this update covers.
   for (size_t idx = 0; idx < accumulators_.size(); ++idx) {
     const AggregateCall& call = set_->calls_[idx];
     if (!call.argument) {
       accumulators_[idx]->Update(nullptr, event_times, group_of_row);
       continue;
     }
-    const Column values = call.argument->Evaluate(input, &ignored).Gather(rows);
+    const Column values = arguments[idx].Gather(rows);
     accumulators_[idx]->Update(&values, event_times, group_of_row);
   }
 }

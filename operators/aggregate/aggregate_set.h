@@ -27,6 +27,10 @@ class AggregateSet {
   // "count(*), sum(price)" for signatures.
   std::string Canonical() const;
 
+  // Every call's argument over `input`, once per batch (an empty column for
+  // count(*)); rows whose argument fails are added to `errors`.
+  std::vector<Column> EvaluateArguments(const Batch& input, std::vector<RowError>* errors) const;
+
   // Per-batch working state.
   class Groups {
    public:
@@ -35,8 +39,9 @@ class AggregateSet {
     size_t size() const { return size_; }
     Status Load(size_t group, std::string_view value);
     void Serialize(size_t group, std::string* out) const;
-    // Rows `rows` of `input` (with their event times) go to `group_of_row`.
-    void Update(const Batch& input, std::span<const uint32_t> rows,
+    // Rows `rows` of the batch whose arguments are `arguments`
+    // (EvaluateArguments), with their event times, go to `group_of_row`.
+    void Update(const std::vector<Column>& arguments, std::span<const uint32_t> rows,
                 std::span<const int64_t> event_times, std::span<const uint32_t> group_of_row);
     void Merge(size_t target, const Groups& other, size_t source);
     // Appends one column per aggregate to `out` for `groups`, in order.

@@ -400,7 +400,9 @@ Status LearningOperator::RunModels(const AcceptedRows& accepted, const std::vect
     if (classes > 0)
       results->predictions.probabilities.setZero(static_cast<Eigen::Index>(n), classes);
   }
-  ModelScratch scratch;  // reused from group to group
+  // Reused from group to group and batch to batch: a batch of the same
+  // shape as the last encodes into the same matrix.
+  ModelScratch& scratch = scratch_;
   for (const Group& group : groups) {
     if (group.learner == nullptr) continue;  // predict: the learner has no model for this key
     if (groups.size() == 1) {
@@ -522,7 +524,9 @@ Status LearningOperator::WriteDeferredState(const StateTable& table, StateWriteB
 Status LearningOperator::WriteOutput(const Batch& input, const AcceptedRows& accepted,
                                      const ModelResults& results, Batch* out) const {
   const size_t n = accepted.rows.size();
-  Batch passed = input.Gather(accepted.rows);
+  // Every row accepted (the common case): the input's columns are shared,
+  // not gathered.
+  Batch passed = accepted.all ? input : input.Gather(accepted.rows);
   Batch result(output_schema_);
   size_t column = 0;
   for (size_t idx = 0; idx < passed.num_columns(); ++idx) {

@@ -305,6 +305,8 @@ class LearningOperator final : public StatefulOperator {
 
   mutable std::mutex metrics_mutex_;
   LearnerStatus status_;
+  // RunModels' buffers, kept across batches (the driver thread only).
+  mutable ModelScratch scratch_;
 };
 
 }  // namespace eddy::learn_op

@@ -101,6 +101,8 @@ class FeatureEncoder {
   FeatureEncoder() = default;
   int Slot(ColumnPlan& plan, std::string_view value, bool update) const;
   void Standardize(bool update, RowMatrix* out, const std::vector<uint8_t>& valid);
+  void EncodeNumeric(const Batch& batch, Eigen::Index rows, RowMatrix* out,
+                     std::vector<uint8_t>* valid) const;
 
   FeatureOptions options_;
   std::vector<ColumnPlan> columns_;

@@ -70,9 +70,8 @@ class KeyedAggregateOperator final : public StatefulOperator {
     std::vector<Column> key_columns;
     for (const NamedExpression& key : keys_)
       key_columns.push_back(key.expression->Evaluate(input, &errors));
-    for (const AggregateCall& call : aggregates_.calls()) {
-      if (call.argument) call.argument->Evaluate(input, &errors);
-    }
+    // Evaluated once: the errors here, the values in Groups::Update.
+    const std::vector<Column> arguments = aggregates_.EvaluateArguments(input, &errors);
     std::vector<uint8_t> rejected(input.num_rows(), 0);
     RejectFailedRows(input, errors, name_, &rejected, dead_letters);
     const Column* times = time_index_ ? &input.column(*time_index_) : nullptr;
@@ -122,7 +121,7 @@ class KeyedAggregateOperator final : public StatefulOperator {
       last_times[idx] = std::max(last_times[idx], stored_time);
       EDDY_RETURN_IF_ERROR(groups.Load(idx, std::string_view(*values[idx]).substr(8)));
     }
-    groups.Update(input, rows, row_times, group_of_row);
+    groups.Update(arguments, rows, row_times, group_of_row);
 
     std::string value;
     for (size_t idx = 0; idx < keys.size(); ++idx) {

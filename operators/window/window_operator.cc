@@ -101,9 +101,8 @@ class WindowOperator final : public StatefulOperator {
     std::vector<Column> key_columns;
     for (const NamedExpression& key : keys_)
       key_columns.push_back(key.expression->Evaluate(input, &errors));
-    for (const AggregateCall& call : aggregates_.calls()) {
-      if (call.argument) call.argument->Evaluate(input, &errors);
-    }
+    // Evaluated once: the errors here, the values in Groups::Update.
+    const std::vector<Column> arguments = aggregates_.EvaluateArguments(input, &errors);
     std::vector<uint8_t> rejected(rows, 0);
     RejectFailedRows(input, errors, name_, &rejected, dead_letters);
     const Column& times = input.column(time_index_);
@@ -140,7 +139,7 @@ class WindowOperator final : public StatefulOperator {
       }
       EDDY_RETURN_IF_ERROR(LoadStored(context, &pending));
     }
-    pending.groups.Update(input, pending.rows, pending.times, pending.group_of_row);
+    pending.groups.Update(arguments, pending.rows, pending.times, pending.group_of_row);
 
     // Windows that can receive no more rows fire (append) or are dropped
     // (update: they were emitted when they last changed).

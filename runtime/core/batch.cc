@@ -10,59 +10,78 @@
 
 namespace eddy {
 
-Column::Column(TypeId type) : type_(type) {
-  if (type_ == TypeId::kString) offsets_.push_back(0);
+Column::Column(TypeId type) : type_(type) {}
+
+// An empty column's view: no values; a string column's one offset.
+const Column::Buffers& Column::EmptyBuffers(TypeId type) {
+  static const Buffers kEmpty;
+  static const Buffers kEmptyString = [] {
+    Buffers buffers;
+    buffers.offsets.push_back(0);
+    return buffers;
+  }();
+  return type == TypeId::kString ? kEmptyString : kEmpty;
 }
 
+void Column::Detach() { buffers_ = std::make_shared<Buffers>(data()); }
+
 void Column::Reserve(size_t rows) {
+  Buffers& data = Mutable();
   switch (type_) {
     case TypeId::kBool:
-      bools_.reserve(rows);
+      data.bools.reserve(rows);
       break;
     case TypeId::kInt64:
     case TypeId::kTimestamp:
-      ints_.reserve(rows);
+      data.ints.reserve(rows);
       break;
     case TypeId::kDouble:
-      doubles_.reserve(rows);
+      data.doubles.reserve(rows);
       break;
     case TypeId::kString:
-      offsets_.reserve(rows + 1);
+      data.offsets.reserve(rows + 1);
       break;
   }
 }
 
 void Column::Clear() {
   size_ = 0;
-  bools_.clear();
-  ints_.clear();
-  doubles_.clear();
-  offsets_.clear();
-  chars_.clear();
-  validity_.clear();
-  if (type_ == TypeId::kString) offsets_.push_back(0);
+  if (buffers_ == nullptr || buffers_.use_count() != 1) {
+    // Shared: let the copies keep theirs.
+    buffers_.reset();
+    return;
+  }
+  Buffers& data = *buffers_;  // kept, with its capacity, for the next rows
+  data.bools.clear();
+  data.ints.clear();
+  data.doubles.clear();
+  data.offsets.clear();
+  data.chars.clear();
+  data.validity.clear();
+  if (type_ == TypeId::kString) data.offsets.push_back(0);
 }
 
-void Column::MarkValid() {
-  if (!validity_.empty()) validity_.push_back(1);
+void Column::MarkValid(Buffers& data) {
+  if (!data.validity.empty()) data.validity.push_back(1);
 }
 
 void Column::AppendNull() {
-  if (validity_.empty()) validity_.assign(size_, 1);
-  validity_.push_back(0);
+  Buffers& data = Mutable();
+  if (data.validity.empty()) data.validity.assign(size_, 1);
+  data.validity.push_back(0);
   switch (type_) {
     case TypeId::kBool:
-      bools_.push_back(0);
+      data.bools.push_back(0);
       break;
     case TypeId::kInt64:
     case TypeId::kTimestamp:
-      ints_.push_back(0);
+      data.ints.push_back(0);
       break;
     case TypeId::kDouble:
-      doubles_.push_back(0.0);
+      data.doubles.push_back(0.0);
       break;
     case TypeId::kString:
-      offsets_.push_back(static_cast<uint32_t>(chars_.size()));
+      data.offsets.push_back(static_cast<uint32_t>(data.chars.size()));
       break;
   }
   ++size_;
@@ -70,30 +89,34 @@ void Column::AppendNull() {
 
 void Column::AppendBool(bool value) {
   assert(type_ == TypeId::kBool);
-  bools_.push_back(value ? 1 : 0);
-  MarkValid();
+  Buffers& data = Mutable();
+  data.bools.push_back(value ? 1 : 0);
+  MarkValid(data);
   ++size_;
 }
 
 void Column::AppendInt64(int64_t value) {
   assert(type_ == TypeId::kInt64 || type_ == TypeId::kTimestamp);
-  ints_.push_back(value);
-  MarkValid();
+  Buffers& data = Mutable();
+  data.ints.push_back(value);
+  MarkValid(data);
   ++size_;
 }
 
 void Column::AppendDouble(double value) {
   assert(type_ == TypeId::kDouble);
-  doubles_.push_back(value);
-  MarkValid();
+  Buffers& data = Mutable();
+  data.doubles.push_back(value);
+  MarkValid(data);
   ++size_;
 }
 
 void Column::AppendString(std::string_view value) {
   assert(type_ == TypeId::kString);
-  chars_.append(value.data(), value.size());
-  offsets_.push_back(static_cast<uint32_t>(chars_.size()));
-  MarkValid();
+  Buffers& data = Mutable();
+  data.chars.append(value.data(), value.size());
+  data.offsets.push_back(static_cast<uint32_t>(data.chars.size()));
+  MarkValid(data);
   ++size_;
 }
 
@@ -123,31 +146,39 @@ void Column::AppendFrom(const Column& other, size_t row) {
 void Column::AppendColumn(const Column& other) {
   assert(other.type_ == type_);
   if (other.size_ == 0) return;
-  if (!other.validity_.empty() || !validity_.empty()) {
-    if (validity_.empty()) validity_.assign(size_, 1);
-    if (other.validity_.empty()) {
-      validity_.insert(validity_.end(), other.size_, 1);
+  if (size_ == 0) {
+    // All of it into nothing: share its buffers.
+    buffers_ = other.buffers_;
+    size_ = other.size_;
+    return;
+  }
+  const Buffers& from = other.data();
+  Buffers& data = Mutable();
+  if (!from.validity.empty() || !data.validity.empty()) {
+    if (data.validity.empty()) data.validity.assign(size_, 1);
+    if (from.validity.empty()) {
+      data.validity.insert(data.validity.end(), other.size_, 1);
     } else {
-      validity_.insert(validity_.end(), other.validity_.begin(), other.validity_.end());
+      data.validity.insert(data.validity.end(), from.validity.begin(), from.validity.end());
     }
   }
   switch (type_) {
     case TypeId::kBool:
-      bools_.insert(bools_.end(), other.bools_.begin(), other.bools_.end());
+      data.bools.insert(data.bools.end(), from.bools.begin(), from.bools.end());
       break;
     case TypeId::kInt64:
     case TypeId::kTimestamp:
-      ints_.insert(ints_.end(), other.ints_.begin(), other.ints_.end());
+      data.ints.insert(data.ints.end(), from.ints.begin(), from.ints.end());
       break;
     case TypeId::kDouble:
-      doubles_.insert(doubles_.end(), other.doubles_.begin(), other.doubles_.end());
+      data.doubles.insert(data.doubles.end(), from.doubles.begin(), from.doubles.end());
       break;
     case TypeId::kString: {
-      const uint32_t base = static_cast<uint32_t>(chars_.size());
-      chars_.append(other.chars_);
-      offsets_.reserve(offsets_.size() + other.size_);
+      const uint32_t base = static_cast<uint32_t>(data.chars.size());
+      data.chars.append(from.chars);
+      data.offsets.reserve(data.offsets.size() + other.size_);
       for (size_t row = 1; row <= other.size_; ++row)
-        offsets_.push_back(base + other.offsets_[row]);
+        data.offsets.push_back(base + from.offsets[row]);
       break;
     }
   }
@@ -156,62 +187,68 @@ void Column::AppendColumn(const Column& other) {
 
 void Column::ResizeFixed(size_t rows) {
   assert(type_ != TypeId::kString);
+  Buffers& data = Mutable();
   switch (type_) {
     case TypeId::kBool:
-      bools_.resize(rows, 0);
+      data.bools.resize(rows, 0);
       break;
     case TypeId::kInt64:
     case TypeId::kTimestamp:
-      ints_.resize(rows, 0);
+      data.ints.resize(rows, 0);
       break;
     case TypeId::kDouble:
-      doubles_.resize(rows, 0.0);
+      data.doubles.resize(rows, 0.0);
       break;
     case TypeId::kString:
       break;
   }
-  if (!validity_.empty()) validity_.resize(rows, 1);
+  if (!data.validity.empty()) data.validity.resize(rows, 1);
   size_ = rows;
 }
 
 void Column::SetNull(size_t row) {
   assert(row < size_);
-  if (validity_.empty()) validity_.assign(size_, 1);
-  validity_[row] = 0;
+  Buffers& data = Mutable();
+  if (data.validity.empty()) data.validity.assign(size_, 1);
+  data.validity[row] = 0;
 }
 
 size_t Column::NullCount() const {
   size_t nulls = 0;
-  for (uint8_t valid : validity_) nulls += valid == 0;
+  for (uint8_t valid : data().validity) nulls += valid == 0;
   return nulls;
 }
 
 Column Column::Gather(std::span<const uint32_t> rows) const {
   Column out(type_);
+  if (rows.empty()) return out;
+  const Buffers& from = data();
+  Buffers& to = out.Mutable();
   out.size_ = rows.size();
-  if (!validity_.empty()) {
-    out.validity_.resize(rows.size());
-    for (size_t i = 0; i < rows.size(); ++i) out.validity_[i] = validity_[rows[i]];
+  if (!from.validity.empty()) {
+    to.validity.resize(rows.size());
+    for (size_t i = 0; i < rows.size(); ++i) to.validity[i] = from.validity[rows[i]];
   }
   switch (type_) {
     case TypeId::kBool:
-      out.bools_.resize(rows.size());
-      for (size_t i = 0; i < rows.size(); ++i) out.bools_[i] = bools_[rows[i]];
+      to.bools.resize(rows.size());
+      for (size_t i = 0; i < rows.size(); ++i) to.bools[i] = from.bools[rows[i]];
       break;
     case TypeId::kInt64:
     case TypeId::kTimestamp:
-      out.ints_.resize(rows.size());
-      for (size_t i = 0; i < rows.size(); ++i) out.ints_[i] = ints_[rows[i]];
+      to.ints.resize(rows.size());
+      for (size_t i = 0; i < rows.size(); ++i) to.ints[i] = from.ints[rows[i]];
       break;
     case TypeId::kDouble:
-      out.doubles_.resize(rows.size());
-      for (size_t i = 0; i < rows.size(); ++i) out.doubles_[i] = doubles_[rows[i]];
+      to.doubles.resize(rows.size());
+      for (size_t i = 0; i < rows.size(); ++i) to.doubles[i] = from.doubles[rows[i]];
       break;
     case TypeId::kString:
-      out.offsets_.reserve(rows.size() + 1);
+      to.offsets.reserve(rows.size() + 1);
       for (uint32_t row : rows) {
-        out.chars_.append(chars_.data() + offsets_[row], offsets_[row + 1] - offsets_[row]);
-        out.offsets_.push_back(static_cast<uint32_t>(out.chars_.size()));
+        to.chars.append(from.chars.data() + from.offsets[row],
+                        from.offsets[row + 1] - from.offsets[row]);
+        to.offsets.push_back(static_cast<uint32_t>(to.chars.size()));
       }
       break;
   }
@@ -238,8 +275,9 @@ std::string Column::ValueToString(size_t row) const {
 }
 
 size_t Column::ApproximateBytes() const {
-  return bools_.size() + ints_.size() * 8 + doubles_.size() * 8 + offsets_.size() * 4 +
-         chars_.size() + validity_.size();
+  const Buffers& data = this->data();
+  return data.bools.size() + data.ints.size() * 8 + data.doubles.size() * 8 +
+         data.offsets.size() * 4 + data.chars.size() + data.validity.size();
 }
 
 bool Column::Equals(const Column& other) const {

@@ -6,12 +6,19 @@
 // Storage follows Arrow/DuckDB: fixed-width values are contiguous (so an
 // Eigen::Map can view a double column without copying), strings are one byte
 // buffer plus offsets, and validity is one byte per row, kept empty while a
-// column has no nulls so the common case costs nothing.
+// column has no nulls so the common case costs nothing. A column's buffers
+// are shared between its copies until one of them is modified (copy on
+// write, Arrow's shared buffers): copying a column, selecting a bare column,
+// handing a task's rows to the batch-wide stage or appending a whole column
+// to an empty one costs a reference count, not a copy of the values.
 //
-// Thread-safety: none; a Batch is owned by one task at a time. Values returned
-// as string_view or span stay valid until the column is next modified.
+// Thread-safety: none; a Batch is owned by one task at a time. Copies of a
+// column may live in different threads (the reference count is atomic, and
+// a copy is detached before it is modified). Values returned as string_view
+// or span stay valid until the column is next modified.
 
 #include <cstdint>
+#include <memory>
 #include <span>
 #include <string>
 #include <string_view>
@@ -29,7 +36,10 @@ class Column {
   size_t size() const { return size_; }
   void Reserve(size_t rows);
   // For string columns: room for `bytes` more bytes of values.
-  void ReserveChars(size_t bytes) { chars_.reserve(chars_.size() + bytes); }
+  void ReserveChars(size_t bytes) {
+    Buffers& data = Mutable();
+    data.chars.reserve(data.chars.size() + bytes);
+  }
   void Clear();
 
   // Appending. The Append for a type must match type() (Int64 also serves
@@ -49,25 +59,36 @@ class Column {
   void ResizeFixed(size_t rows);
   void SetNull(size_t row);
 
-  bool IsNull(size_t row) const { return !validity_.empty() && validity_[row] == 0; }
-  bool MayHaveNulls() const { return !validity_.empty(); }
+  bool IsNull(size_t row) const {
+    const std::vector<uint8_t>& validity = data().validity;
+    return !validity.empty() && validity[row] == 0;
+  }
+  bool MayHaveNulls() const { return !data().validity.empty(); }
   size_t NullCount() const;
   // One byte per row, 1 = valid. Empty means every row is valid.
-  const std::vector<uint8_t>& validity() const { return validity_; }
+  const std::vector<uint8_t>& validity() const { return data().validity; }
 
-  bool GetBool(size_t row) const { return bools_[row] != 0; }
-  int64_t GetInt64(size_t row) const { return ints_[row]; }
-  double GetDouble(size_t row) const { return doubles_[row]; }
+  bool GetBool(size_t row) const { return data().bools[row] != 0; }
+  int64_t GetInt64(size_t row) const { return data().ints[row]; }
+  double GetDouble(size_t row) const { return data().doubles[row]; }
   std::string_view GetString(size_t row) const {
-    return std::string_view(chars_.data() + offsets_[row], offsets_[row + 1] - offsets_[row]);
+    const Buffers& data = this->data();
+    return std::string_view(data.chars.data() + data.offsets[row],
+                            data.offsets[row + 1] - data.offsets[row]);
   }
 
-  std::span<const uint8_t> bools() const { return bools_; }
-  std::span<const int64_t> int64s() const { return ints_; }
-  std::span<const double> doubles() const { return doubles_; }
-  std::span<uint8_t> mutable_bools() { return bools_; }
-  std::span<int64_t> mutable_int64s() { return ints_; }
-  std::span<double> mutable_doubles() { return doubles_; }
+  std::span<const uint8_t> bools() const { return data().bools; }
+  std::span<const int64_t> int64s() const { return data().ints; }
+  std::span<const double> doubles() const { return data().doubles; }
+  // Writable views; a column sharing its buffers with a copy gets its own
+  // first.
+  std::span<uint8_t> mutable_bools() { return Mutable().bools; }
+  std::span<int64_t> mutable_int64s() { return Mutable().ints; }
+  std::span<double> mutable_doubles() { return Mutable().doubles; }
+  // Whether this column's values are shared with another column (tests).
+  bool SharesBuffersWith(const Column& other) const {
+    return buffers_ != nullptr && buffers_ == other.buffers_;
+  }
 
   // A new column holding rows `rows` (in that order) of this one.
   Column Gather(std::span<const uint32_t> rows) const;
@@ -79,16 +100,28 @@ class Column {
   bool Equals(const Column& other) const;
 
  private:
-  void MarkValid();
+  struct Buffers {
+    std::vector<uint8_t> bools;
+    std::vector<int64_t> ints;  // kInt64 and kTimestamp
+    std::vector<double> doubles;
+    std::vector<uint32_t> offsets;  // kString: size_ + 1 entries into chars
+    std::string chars;
+    std::vector<uint8_t> validity;
+  };
+  static const Buffers& EmptyBuffers(TypeId type);
+  const Buffers& data() const { return buffers_ ? *buffers_ : EmptyBuffers(type_); }
+  // The buffers, this column's own: made, or copied from those it shares.
+  Buffers& Mutable() {
+    if (buffers_ == nullptr || buffers_.use_count() != 1) Detach();
+    return *buffers_;
+  }
+  void Detach();
+  void MarkValid(Buffers& data);
 
   TypeId type_;
   size_t size_ = 0;
-  std::vector<uint8_t> bools_;
-  std::vector<int64_t> ints_;  // kInt64 and kTimestamp
-  std::vector<double> doubles_;
-  std::vector<uint32_t> offsets_;  // kString: size_ + 1 entries into chars_
-  std::string chars_;
-  std::vector<uint8_t> validity_;
+  // Null while the column has never held a value (no allocation).
+  std::shared_ptr<Buffers> buffers_;
 };
 
 // Where each row came from. Filled by sources; carried through row-preserving

@@ -79,6 +79,71 @@ TEST(Column, DoublesPrintInShortestRoundTripForm) {
   EXPECT_EQ(values.ValueToString(4), "-2.5e-07");
 }
 
+// Copies share a column's buffers until one is modified (copy on write);
+// the other keeps its values, nulls and strings.
+TEST(Column, CopiesShareBuffersUntilOneIsModified) {
+  Column original(TypeId::kString);
+  original.AppendString("a");
+  original.AppendNull();
+  Column copy = original;
+  EXPECT_TRUE(copy.SharesBuffersWith(original));
+  copy.AppendString("c");
+  EXPECT_FALSE(copy.SharesBuffersWith(original));
+  ASSERT_EQ(original.size(), 2u);
+  EXPECT_EQ(original.GetString(0), "a");
+  EXPECT_TRUE(original.IsNull(1));
+  ASSERT_EQ(copy.size(), 3u);
+  EXPECT_EQ(copy.GetString(2), "c");
+
+  Column doubles(TypeId::kDouble);
+  for (double value : {1.0, 2.0, 3.0}) doubles.AppendDouble(value);
+  Column view = doubles;
+  view.mutable_doubles()[0] = 9.0;  // a writable span detaches first
+  EXPECT_EQ(doubles.GetDouble(0), 1.0);
+  EXPECT_EQ(view.GetDouble(0), 9.0);
+  Column nulls = doubles;
+  nulls.SetNull(2);
+  EXPECT_FALSE(doubles.MayHaveNulls());
+  EXPECT_TRUE(nulls.IsNull(2));
+
+  // A whole column appended to an empty one is shared, not copied; appended
+  // to rows already there, it is copied after them.
+  Column into(TypeId::kDouble);
+  into.AppendColumn(doubles);
+  EXPECT_TRUE(into.SharesBuffersWith(doubles));
+  into.AppendColumn(doubles);
+  EXPECT_FALSE(into.SharesBuffersWith(doubles));
+  EXPECT_EQ(into.size(), 6u);
+  EXPECT_EQ(doubles.size(), 3u);
+  EXPECT_EQ(into.GetDouble(5), 3.0);
+
+  // Clearing a shared column leaves the copy whole.
+  Column cleared = doubles;
+  cleared.Clear();
+  EXPECT_EQ(cleared.size(), 0u);
+  EXPECT_EQ(doubles.size(), 3u);
+  cleared.AppendDouble(4.0);
+  EXPECT_EQ(doubles.GetDouble(0), 1.0);
+}
+
+// Appending a batch to an empty one shares every column: the hand-off of a
+// task's rows to the batch-wide stage copies no values.
+TEST(Batch, AppendingToAnEmptyBatchSharesTheColumns) {
+  Schema schema({{"x", TypeId::kDouble, true}, {"s", TypeId::kString, true}});
+  Batch rows(schema);
+  rows.column(0).AppendDouble(1.5);
+  rows.column(1).AppendString("one");
+  ASSERT_TRUE(rows.SetNumRows(1).ok());
+  Batch all(schema);
+  ASSERT_TRUE(all.Append(rows).ok());
+  EXPECT_TRUE(all.column(0).SharesBuffersWith(rows.column(0)));
+  EXPECT_TRUE(all.column(1).SharesBuffersWith(rows.column(1)));
+  ASSERT_TRUE(all.Append(rows).ok());
+  EXPECT_EQ(all.num_rows(), 2u);
+  EXPECT_EQ(rows.num_rows(), 1u);
+  EXPECT_EQ(all.column(1).GetString(1), "one");
+}
+
 TEST(Batch, GatherCarriesSourceMetadata) {
   Batch batch(Schema({{"id", TypeId::kInt64, false}}));
   for (int64_t row = 0; row < 3; ++row) {
