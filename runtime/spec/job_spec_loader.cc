@@ -244,12 +244,14 @@ class StructureValidator {
       case spec::OperatorSpec::kLearn:
       case spec::OperatorSpec::kPredict:
       case spec::OperatorSpec::kPrequential:
+      case spec::OperatorSpec::kImageFeatures:
         // Checked when the operator is compiled, against its input schema.
         break;
       case spec::OperatorSpec::KIND_NOT_SET:
         return job_.ErrorAt(path, "operator '" + op.name() +
                                       "' has no kind: set one of filter, select, union, window, "
-                                      "aggregate, lookup_join, learn, predict, prequential");
+                                      "aggregate, lookup_join, learn, predict, prequential, "
+                                      "image_features");
     }
     return Status::OK();
   }
