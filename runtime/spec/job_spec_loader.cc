@@ -137,10 +137,10 @@ class StructureValidator {
     // As connectors/generator/generator_source.cc registers them.
     static const std::vector<std::string> kKinds = {
         "ysb", "ysb_campaigns", "regression", "classification", "clusters",
-        "sea", "agrawal",       "random_rbf", "hyperplane"};
+        "sea", "agrawal",       "random_rbf", "hyperplane",     "fashion_mnist"};
     const std::string kinds =
         "ysb, ysb_campaigns, regression, classification, clusters, sea, agrawal, random_rbf, "
-        "hyperplane";
+        "hyperplane, fashion_mnist";
     if (generator.kind().empty()) {
       return job_.ErrorAt(path, "a generator needs a kind (one of: " + kinds + ")");
     }
