@@ -15,7 +15,7 @@ CREATE SOURCE images WITH (
   format.message = 'eddy.examples.FashionImage');
 
 CREATE VIEW hog AS
-SELECT * FROM IMAGE_FEATURES(images, column => image, decode => 'png', resize => '28x28',
+SELECT * FROM IMAGE_FEATURES(images, image, decode => 'png', resize => '28x28',
                              extractor => 'hog', cell_size => 4, block_size => 8,
                              block_stride => 4, bins => 9);
 

@@ -1230,9 +1230,9 @@ class Compiler {
                                 "PREDICT, IMAGE_FEATURES)");
   }
 
-  // IMAGE_FEATURES(stream, column => image, resize => '28x28', ...): an
-  // image_features operator; each named argument is the ImageFeaturesSpec
-  // field of that name (docs/images.md).
+  // IMAGE_FEATURES(stream, image, resize => '28x28', ...): an
+  // image_features operator on column `image`; each named argument is the
+  // ImageFeaturesSpec field of that name (docs/images.md).
   Result<Input> ImageFeatures(PgNode call, const std::string& target, const std::string& alias,
                               QueryContext& context) {
     const int at = context.statement_offset;
@@ -1244,10 +1244,10 @@ class Compiler {
     }
     CallArgs args;
     EDDY_ASSIGN_OR_RETURN(args, Arguments(call, at, "IMAGE_FEATURES", allowed));
-    if (args.positional.size() != 1) {
+    if (args.positional.empty() || args.positional.size() > 2) {
       return ErrorAt(call_at,
-                     "IMAGE_FEATURES takes the stream, then named arguments: "
-                     "IMAGE_FEATURES(stream, column => image, resize => '28x28', extractor => "
+                     "IMAGE_FEATURES takes the stream and the image column, then named "
+                     "arguments: IMAGE_FEATURES(stream, image, resize => '28x28', extractor => "
                      "'hog')");
     }
     Input input;
@@ -1256,8 +1256,19 @@ class Compiler {
     spec::OperatorSpec op;
     op.add_inputs(input.node);
     std::vector<std::pair<std::string, FieldOrigin>> origins;
-    for (const auto& [name, value] : args.named) {
-      // column => image names the column; every other value is a constant.
+    // The image column: the second argument (as TUMBLE's time column), or
+    // "column" => image (COLUMN is reserved in PostgreSQL, hence quoted).
+    std::map<std::string, PgNode> named = args.named;
+    if (args.positional.size() == 2) {
+      const std::vector<PgNode> fields = args.positional[1]["fields"].items();
+      if (args.positional[1].type() != "ColumnRef" || fields.empty() || named.count("column")) {
+        return ErrorAt(args.positional[1], at,
+                       "IMAGE_FEATURES's second argument is the image column, named once");
+      }
+      named["column"] = args.positional[1];
+    }
+    for (const auto& [name, value] : named) {
+      // The column is named; every other value is a constant.
       const std::vector<PgNode> fields = value["fields"].items();
       const std::string text = value.type() == "ColumnRef" && !fields.empty()
                                    ? std::string(fields.back().AsString())

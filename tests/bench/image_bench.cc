@@ -132,8 +132,9 @@ int Main(int argc, char** argv) {
   std::printf("producer: %lld images into Kafka in %.2f s (%.0f images/s)\n",
               static_cast<long long>(produced.images), produced.seconds,
               produced.images / produced.seconds);
-  std::printf("\n| job | images | batches | seconds | images/s | prequential accuracy | last "
-              "1,000 |\n|---|---|---|---|---|---|---|\n");
+  std::printf(
+      "\n| job | images | batches | seconds | images/s | prequential accuracy | last "
+      "1,000 |\n|---|---|---|---|---|---|---|\n");
   for (const std::string& job : jobs) {
     Figures figures;
     if (job == "hog-only") {

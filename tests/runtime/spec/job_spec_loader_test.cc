@@ -464,7 +464,7 @@ TEST(JobSpecLoaderTest, UnknownKeyListsFieldsAndSuggestsTheClosest) {
   EXPECT_EQ(ErrorOf("name: j\noperators: [{name: u, union: {all: true}}]\n"),
             "job.yaml:2:31: operators[0].union: unknown key 'all' (this section takes no keys)");
   EXPECT_EQ(ErrorOf("name: j\noperators: [{name: f, image_features: {colum: image}}]\n"),
-            "job.yaml:2:41: operators[0].image_features: unknown key 'colum' (expected one of: "
+            "job.yaml:2:40: operators[0].image_features: unknown key 'colum' (expected one of: "
             "column, decode, width, height, channels, resize, extractor, cell_size, block_size, "
             "block_stride, bins, grid, prefix); did you mean 'column'?");
 }
