@@ -21,7 +21,7 @@ SELECT * FROM IMAGE_FEATURES(images, image, decode => 'png', resize => '28x28',
                              block_stride => 7, bins => 9);
 
 CREATE MODEL forest USING adaptive_random_forest WITH (
-  metrics_window = 1000, classes = 10, trees = 10, seed = 1);
+  metrics_window = 1000, classes = 10, trees = 10, grace_period = 200, seed = 1);
 
 CREATE VIEW predicted AS
 SELECT * FROM PREQUENTIAL(forest, hog, features => ARRAY[COLUMNS('hog_*')], label => label);
