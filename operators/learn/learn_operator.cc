@@ -447,8 +447,14 @@ Result<std::vector<NamedExpression>> CompileNamed(
       ++matched;
     }
     if (matched == 0) {
+      // The input may be wide (an image's features): its first columns say enough.
+      std::string columns;
+      for (size_t column = 0; column < schema.size() && column < 20; ++column) {
+        columns += (column ? ", " : "") + schema.field(column).name;
+      }
+      if (schema.size() > 20) columns += ", ... (" + std::to_string(schema.size()) + " columns)";
       return error_at(path, "the pattern '" + texts[idx] +
-                                "' matches no input column (input: " + schema.ToString() + ")");
+                                "' matches no input column (input: " + columns + ")");
     }
   }
   return out;

@@ -606,7 +606,7 @@ TEST_F(LearnJobTest, FeaturePatternsExpandToTheMatchingColumnsInSchemaOrder) {
                                     "      label: label\n");
   EXPECT_NE(error.find(file + ":9:"), std::string::npos) << error;
   EXPECT_NE(error.find("operators[0].prequential.features[1]: the pattern 'hog_*' matches no "
-                       "input column (input: id:int64, event_time:timestamp, x0:double"),
+                       "input column (input: id, event_time, x0, x1, x2, x3, label)"),
             std::string::npos)
       << error;
 }
