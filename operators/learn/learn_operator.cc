@@ -381,19 +381,17 @@ Result<Schema> OutputSchema(const Schema& input, OpKind kind, Task task, TypeId 
   return out;
 }
 
-// A feature that is a column-name pattern: only name characters and at
-// least one `*` or `?`, and not `*` alone (which is no feature list's).
+// A feature that is a column-name pattern: only name characters, `*` and
+// `?`, with a `?` or a `*` at either end (hog_*, *_mean, x?), and not `*`
+// alone. A `*` between names stays multiplication: x*2 is an expression.
 bool IsColumnPattern(std::string_view text) {
-  if (text == "*") return false;
-  bool wildcard = false;
+  if (text.empty() || text == "*") return false;
   for (char c : text) {
-    if (c == '*' || c == '?') {
-      wildcard = true;
-    } else if (!std::isalnum(static_cast<unsigned char>(c)) && c != '_') {
+    if (c != '*' && c != '?' && !std::isalnum(static_cast<unsigned char>(c)) && c != '_') {
       return false;
     }
   }
-  return wildcard;
+  return text.find('?') != std::string_view::npos || text.front() == '*' || text.back() == '*';
 }
 
 // Glob match: `*` is any run of characters, `?` one character.

@@ -593,9 +593,14 @@ TEST_F(LearnJobTest, FeaturePatternsExpandToTheMatchingColumnsInSchemaOrder) {
   std::filesystem::create_directories(dir_ + "/b");
   auto second = RunYaml(job("[\"x?\"]", pattern), dir_ + "/b");
   ASSERT_TRUE(second.ok()) << second.status().ToString();
-  const std::string expected = testing::ReadFile(spelled);
-  EXPECT_EQ(Lines(expected).size(), 500u);
-  EXPECT_EQ(testing::ReadFile(pattern), expected);
+  EXPECT_EQ(testing::ReadFile(pattern), testing::ReadFile(spelled));
+  // A * between names is multiplication, not a pattern.
+  std::filesystem::create_directories(dir_ + "/c");
+  const std::string product = dir_ + "/product.jsonl";
+  second = RunYaml(job("[x*, x0*2]", product), dir_ + "/c");
+  ASSERT_TRUE(second.ok()) << second.status().ToString();
+  EXPECT_EQ(Lines(testing::ReadFile(spelled)).size(), 500u);
+  EXPECT_NE(testing::ReadFile(product), testing::ReadFile(spelled));
 
   const std::string file = dir_ + "/job.yaml";
   const std::string error = ErrorOf(dir_,
