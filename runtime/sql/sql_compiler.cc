@@ -1368,11 +1368,21 @@ class Compiler {
         // matches, expanded when the operator is compiled.
         if (element.type() == "FuncCall" && sql::FunctionName(element) == "columns") {
           const std::vector<PgNode> pattern = element["args"].items();
+          // The operator's rule (learn_operator.cc): name characters with a
+          // `?`, or a `*` at either end.
+          const std::string glob = pattern.size() == 1 ? ValueText(pattern[0]) : "";
+          const bool shaped =
+              !glob.empty() && glob != "*" &&
+              glob.find_first_not_of(
+                  "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                  "0123456789_*?") == std::string::npos &&
+              (glob.find('?') != std::string::npos || glob.front() == '*' || glob.back() == '*');
           if (key != std::string("features") || pattern.size() != 1 ||
-              pattern[0].type() != "A_Const" || !pattern[0]["sval"].valid()) {
+              pattern[0].type() != "A_Const" || !pattern[0]["sval"].valid() || !shaped) {
             return ErrorAt(element, call_at,
                            "COLUMNS('pattern') takes one string, a column-name pattern such as "
-                           "'hog_*', and stands for features");
+                           "'hog_*' (name characters with ?, or * at either end), and stands for "
+                           "features");
           }
           origins.push_back({"." + function + "." + field + "[" + std::to_string(out->size()) + "]",
                              Origin(Offset(element, call_at), upper + " " + key)});

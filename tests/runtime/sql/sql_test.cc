@@ -338,6 +338,12 @@ INSERT INTO out SELECT label, prediction FROM PREQUENTIAL(mlp, features,
                   "CREATE SINK o WITH (connector = 'stdout') AS\n"
                   "SELECT * FROM IMAGE_FEATURES(s, image, bins => 'many');"),
             "job.sql:3:48: IMAGE_FEATURES bins: expected an integer, got 'many'");
+  EXPECT_NE(Error("CREATE SOURCE s (x bigint) WITH (connector = 'kafka', topic = 't');\n"
+                  "CREATE MODEL m USING sgd_regressor;\n"
+                  "CREATE SINK o WITH (connector = 'stdout') AS\n"
+                  "SELECT * FROM PREQUENTIAL(m, s, features => ARRAY[COLUMNS('x+1')], label => x);")
+                .find("job.sql:4:51: COLUMNS('pattern') takes one string, a column-name pattern"),
+            std::string::npos);
 }
 
 // ---- errors: file:line:column and what was expected ----
