@@ -83,6 +83,9 @@ struct Learner {
 Result<std::unique_ptr<Model>> NewModel(const ModelConfig& config, const FeatureEncoder& features);
 Result<std::unique_ptr<Learner>> RestoreLearner(std::string_view bytes, const std::string& what);
 Status SerializeLearner(const Learner& learner, std::string* out);
+// The signature as plans show it: a features=(...) list of more than 12
+// entries cut to its first three and last one, with the count.
+std::string DescribeSignature(const std::string& signature);
 
 // that name it in `from`. Holds the models of the last batch processed.
 struct LearnerCore {
@@ -180,7 +183,7 @@ class LearningOperator final : public StatefulOperator {
   std::string side_output_name() const override { return "metrics"; }
   bool keeps_input_time() const override { return true; }
   std::string Signature() const override { return signature_; }
-  std::string Describe() const override { return kind() + " " + signature_; }
+  std::string Describe() const override { return kind() + " " + DescribeSignature(signature_); }
 
   Status ProcessBatch(const StatefulBatchContext& context, const std::vector<Batch>& inputs,
                       Batch* out, Batch* metrics_out, DeadLetters* dead_letters) override;
