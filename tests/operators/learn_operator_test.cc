@@ -567,7 +567,7 @@ TEST_F(LearnJobTest, FeaturePatternsExpandToTheMatchingColumnsInSchemaOrder) {
     return "name: glob\n"
            "sources:\n"
            "  - name: points\n"
-           "    generator: { kind: regression, count: 500, seed: 3, options: { features: 4 } }\n"
+           "    generator: { kind: regression, count: 200, seed: 3, options: { features: 4 } }\n"
            "operators:\n"
            "  - name: fit\n"
            "    prequential:\n"
@@ -599,7 +599,7 @@ TEST_F(LearnJobTest, FeaturePatternsExpandToTheMatchingColumnsInSchemaOrder) {
   const std::string product = dir_ + "/product.jsonl";
   second = RunYaml(job("[x*, x0*2]", product), dir_ + "/c");
   ASSERT_TRUE(second.ok()) << second.status().ToString();
-  EXPECT_EQ(Lines(testing::ReadFile(spelled)).size(), 500u);
+  EXPECT_EQ(Lines(testing::ReadFile(spelled)).size(), 200u);
   EXPECT_NE(testing::ReadFile(product), testing::ReadFile(spelled));
 
   const std::string file = dir_ + "/job.yaml";
