@@ -11,6 +11,12 @@
 # Node.js: Debian's nodejs and npm are installed only when no node is on the
 # PATH (CI machines come with a newer one). chromium (headless) runs the
 # UI's browser test (tests/integration/ui_browser_test.cc).
+# OpenCV's core, imgproc, imgcodecs and objdetect modules decode images and
+# compute their features (operators/image, the fashion_mnist generator's
+# PNGs): the per-module -dev packages, not libopencv-dev, which pulls in
+# every module (video, Qt, VTK); zlib1g-dev reads the gzipped IDX files of
+# dataset-fashion-mnist, the 70,000 Fashion-MNIST images of the example
+# jobs/fashion-mnist-*.yaml and of their tests.
 set -euo pipefail
 
 packages=(
@@ -26,6 +32,8 @@ packages=(
   clang-format
   libpg-query-dev libedit-dev
   chromium
+  libopencv-core-dev libopencv-imgproc-dev libopencv-imgcodecs-dev libopencv-objdetect-dev
+  zlib1g-dev dataset-fashion-mnist
 )
 if ! command -v node >/dev/null 2>&1; then
   packages+=(nodejs npm)

@@ -1,5 +1,6 @@
 #include "operators/operator_factory.h"
 
+#include "operators/image/image_features.h"
 #include "operators/learn/learn_operator.h"
 #include "operators/stateless/stateless_operators.h"
 #include "operators/window/window_operators.h"
@@ -17,9 +18,13 @@ Result<std::unique_ptr<Operator>> MakeOperator(const spec::OperatorSpec& spec,
   switch (spec.kind_case()) {
     case spec::OperatorSpec::kFilter:
     case spec::OperatorSpec::kSelect:
+    case spec::OperatorSpec::kImageFeatures:
       if (input_schemas.size() != 1) {
         return error_at("inputs",
                         "takes exactly one input, got " + std::to_string(input_schemas.size()));
+      }
+      if (spec.has_image_features()) {
+        return MakeImageFeaturesOperator(spec, input_schemas[0], error_at);
       }
       return spec.kind_case() == spec::OperatorSpec::kFilter
                  ? MakeFilterOperator(spec, input_schemas[0], error_at)
@@ -36,7 +41,8 @@ Result<std::unique_ptr<Operator>> MakeOperator(const spec::OperatorSpec& spec,
     case spec::OperatorSpec::KIND_NOT_SET:
       break;
   }
-  return error_at("", "no operator kind set (expected one of: filter, select, union)");
+  return error_at("",
+                  "no operator kind set (expected one of: filter, select, union, image_features)");
 }
 
 Result<std::unique_ptr<StatefulOperator>> MakeStatefulOperator(

@@ -81,6 +81,8 @@ const std::vector<PackageHeaders>& Packages() {
       {"CLI/", {"CLI11::CLI11"}},
       {"pg_query.h", {"pg_query::pg_query"}},
       {"histedit.h", {"PkgConfig::LIBEDIT"}},
+      {"opencv2/", {"Eddy::OpenCV"}},
+      {"zlib.h", {"ZLIB::ZLIB"}},
   };
   return packages;
 }

@@ -61,6 +61,12 @@ Result<double> GeneratorOptions::Double(std::string_view name, double default_va
   return value;
 }
 
+std::string GeneratorOptions::String(std::string_view name, std::string_view default_value) {
+  used_.emplace(name);
+  auto it = options_.find(name);
+  return it == options_.end() ? std::string(default_value) : it->second;
+}
+
 Status GeneratorOptions::CheckAllUsed(std::string_view kind) const {
   for (const auto& [name, value] : options_) {
     if (used_.count(name) > 0) continue;
@@ -94,7 +100,7 @@ using generator::RecordSpan;
 
 constexpr std::string_view kKinds =
     "ysb, ysb_campaigns, regression, classification, clusters, sea, agrawal, random_rbf, "
-    "hyperplane";
+    "hyperplane, fashion_mnist";
 // What an unbounded, unthrottled generator offers beyond the furthest offset
 // read so far, per partition: enough that the trigger's per-partition cap,
 // not the source, sizes every batch.
@@ -156,6 +162,8 @@ Result<GeneratorConfig> BuildConfig(const spec::GeneratorSpec& spec) {
     records = generator::MakeLabelledGenerator(config.kind, config.seed, &options);
   } else if (generator::IsLabelledStreamKind(config.kind)) {
     records = generator::MakeLabelledStreamGenerator(config.kind, config.seed, &options);
+  } else if (config.kind == "fashion_mnist") {
+    records = generator::MakeFashionMnistGenerator(&options);
   } else if (config.kind.empty()) {
     return Status::InvalidArgument("generator 'kind' is missing (one of " + std::string(kKinds) +
                                    ")");
@@ -175,6 +183,14 @@ Result<GeneratorConfig> BuildConfig(const spec::GeneratorSpec& spec) {
                                      " records (campaigns * ads_per_campaign); omit 'count'");
     }
     config.count = *fixed;
+  }
+  if (std::optional<int64_t> available = config.records->available_count(); available) {
+    if (config.count > *available) {
+      return Status::InvalidArgument("generator '" + config.kind + "': 'count' is " +
+                                     std::to_string(config.count) + " but the data set has " +
+                                     std::to_string(*available) + " records");
+    }
+    if (config.count == 0) config.count = *available;
   }
   return config;
 }

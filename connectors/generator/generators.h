@@ -107,6 +107,7 @@ class GeneratorOptions {
                       int64_t max_value);
   Result<double> Double(std::string_view name, double default_value, double min_value,
                         double max_value);
+  std::string String(std::string_view name, std::string_view default_value);
   // InvalidArgument naming the first option no kind accessor asked for.
   Status CheckAllUsed(std::string_view kind) const;
 
@@ -138,6 +139,9 @@ class RecordGenerator {
   virtual const Schema& schema() const = 0;
   // The kind's own record count when it has one (ysb_campaigns).
   virtual std::optional<int64_t> fixed_count() const { return std::nullopt; }
+  // How many records a kind reading a data set has: `count` may ask for
+  // fewer (the first ones), and 0 means all (fashion_mnist).
+  virtual std::optional<int64_t> available_count() const { return std::nullopt; }
   // Appends `records` to out's columns, which follow schema(). event_times
   // has one entry per record.
   virtual void Fill(const RecordSpan& records, std::span<const TimestampMicros> event_times,
@@ -158,6 +162,9 @@ bool IsLabelledStreamKind(std::string_view kind);
 Result<std::unique_ptr<RecordGenerator>> MakeLabelledStreamGenerator(std::string_view kind,
                                                                      uint64_t seed,
                                                                      GeneratorOptions* options);
+
+// kind fashion_mnist: Debian's dataset-fashion-mnist files (fashion_mnist.cc).
+Result<std::unique_ptr<RecordGenerator>> MakeFashionMnistGenerator(GeneratorOptions* options);
 
 // Grows a fixed-width column by `rows` and returns the new tail to write.
 std::span<int64_t> ExtendInt64(Column* column, size_t rows);

@@ -20,6 +20,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <unordered_map>
 
 #include "operators/core/key_codec.h"
@@ -85,6 +86,31 @@ Status SerializeLearner(const Learner& learner, std::string* out) {
   learner.features->Snapshot(state.mutable_features());
   if (!state.SerializeToString(out)) return Status::Internal("cannot serialize model state");
   return Status::OK();
+}
+
+std::string DescribeSignature(const std::string& signature) {
+  constexpr size_t kMostShown = 12;
+  const size_t open = signature.find("features=(");
+  const size_t close = signature.find(") categorical=");
+  if (open == std::string::npos || close == std::string::npos || close < open) return signature;
+  const size_t first = open + std::strlen("features=(");
+  // Items are split at ", " outside parentheses (a feature may be f(a, b)).
+  std::vector<std::string> items;
+  size_t start = first;
+  int depth = 0;
+  for (size_t at = first; at < close; ++at) {
+    if (signature[at] == '(') ++depth;
+    if (signature[at] == ')') --depth;
+    if (depth == 0 && signature.compare(at, 2, ", ") == 0) {
+      items.push_back(signature.substr(start, at - start));
+      start = at + 2;
+    }
+  }
+  items.push_back(signature.substr(start, close - start));
+  if (items.size() <= kMostShown) return signature;
+  return signature.substr(0, first) + items[0] + ", " + items[1] + ", " + items[2] + ", ..., " +
+         items.back() + " (" + std::to_string(items.size()) + " features)" +
+         signature.substr(close);
 }
 
 // Rows with a NULL or non-finite numeric feature, or a label that is not

@@ -11,6 +11,7 @@
 #include "operators/learn/learn_operator.h"
 
 #include <algorithm>
+#include <cctype>
 #include <charconv>
 #include <cmath>
 #include <map>
@@ -20,6 +21,7 @@
 #include "operators/learn/learn_operator_internal.h"
 #include "operators/models/model.pb.h"
 #include "runtime/core/json_string.h"
+#include "runtime/expr/ast.h"
 #include "runtime/expr/expression.h"
 
 namespace eddy::learn_op {
@@ -379,20 +381,79 @@ Result<Schema> OutputSchema(const Schema& input, OpKind kind, Task task, TypeId 
   return out;
 }
 
+// A feature that is a column-name pattern: only name characters, `*` and
+// `?`, with a `?` or a `*` at either end (hog_*, *_mean, x?), and not `*`
+// alone. A `*` between names stays multiplication: x*2 is an expression.
+bool IsColumnPattern(std::string_view text) {
+  if (text.empty() || text == "*") return false;
+  for (char c : text) {
+    if (c != '*' && c != '?' && !std::isalnum(static_cast<unsigned char>(c)) && c != '_') {
+      return false;
+    }
+  }
+  return text.find('?') != std::string_view::npos || text.front() == '*' || text.back() == '*';
+}
+
+// Glob match: `*` is any run of characters, `?` one character.
+bool MatchesPattern(std::string_view pattern, std::string_view name) {
+  size_t p = 0, n = 0, star = std::string_view::npos, resume = 0;
+  while (n < name.size()) {
+    if (p < pattern.size() && (pattern[p] == '?' || pattern[p] == name[n])) {
+      ++p;
+      ++n;
+    } else if (p < pattern.size() && pattern[p] == '*') {
+      star = p++;
+      resume = n;
+    } else if (star != std::string_view::npos) {
+      p = star + 1;
+      n = ++resume;
+    } else {
+      return false;
+    }
+  }
+  while (p < pattern.size() && pattern[p] == '*') ++p;
+  return p == pattern.size();
+}
+
+// Compiles "expr" / "expr AS name" items; with `patterns`, an item such as
+// hog_* stands for every input column it matches, in schema order.
 Result<std::vector<NamedExpression>> CompileNamed(
     const google::protobuf::RepeatedPtrField<std::string>& texts, const Schema& schema,
-    const std::string& field, const SpecErrorReporter& error_at) {
+    const std::string& field, const SpecErrorReporter& error_at, bool patterns = false) {
   std::vector<NamedExpression> out;
   std::set<std::string> names;
-  for (int idx = 0; idx < texts.size(); ++idx) {
-    const std::string path = field + "[" + std::to_string(idx) + "]";
-    auto compiled = CompileSelectItem(texts[idx], schema);
+  auto add = [&](const std::string& path, const std::string& text) -> Status {
+    auto compiled = CompileSelectItem(text, schema);
     if (!compiled.ok()) return error_at(path, compiled.status().message());
     if (compiled->size() != 1) return error_at(path, "name one expression, not *");
     if (!names.insert(compiled->front().name).second) {
       return error_at(path, "'" + compiled->front().name + "' is listed twice; name one with AS");
     }
     out.push_back(std::move(compiled->front()));
+    return Status::OK();
+  };
+  for (int idx = 0; idx < texts.size(); ++idx) {
+    const std::string path = field + "[" + std::to_string(idx) + "]";
+    if (!patterns || !IsColumnPattern(texts[idx])) {
+      EDDY_RETURN_IF_ERROR(add(path, texts[idx]));
+      continue;
+    }
+    size_t matched = 0;
+    for (const Field& column : schema.fields()) {
+      if (!MatchesPattern(texts[idx], column.name)) continue;
+      EDDY_RETURN_IF_ERROR(add(path, expr::QuoteIdentifier(column.name)));
+      ++matched;
+    }
+    if (matched == 0) {
+      // The input may be wide (an image's features): its first columns say enough.
+      std::string columns;
+      for (size_t column = 0; column < schema.size() && column < 20; ++column) {
+        columns += (column ? ", " : "") + schema.field(column).name;
+      }
+      if (schema.size() > 20) columns += ", ... (" + std::to_string(schema.size()) + " columns)";
+      return error_at(path, "the pattern '" + texts[idx] +
+                                "' matches no input column (input: " + columns + ")");
+    }
   }
   return out;
 }
@@ -425,7 +486,8 @@ Result<std::unique_ptr<StatefulOperator>> MakePredictOperator(const spec::Operat
   std::vector<NamedExpression> features, keys;
   google::protobuf::RepeatedPtrField<std::string> texts(core->feature_texts.begin(),
                                                         core->feature_texts.end());
-  EDDY_ASSIGN_OR_RETURN(features, CompileNamed(texts, input.schema, "predict.from", error_at));
+  EDDY_ASSIGN_OR_RETURN(features,
+                        CompileNamed(texts, input.schema, "predict.from", error_at, true));
   google::protobuf::RepeatedPtrField<std::string> key_texts(core->key_texts.begin(),
                                                             core->key_texts.end());
   EDDY_ASSIGN_OR_RETURN(keys, CompileNamed(key_texts, input.schema, "predict.from", error_at));
@@ -492,8 +554,8 @@ Result<std::unique_ptr<StatefulOperator>> MakeOperator(const spec::OperatorSpec&
   // Features.
   if (learn_spec.features_size() == 0)
     return error_at(field + ".features", "needs at least one feature");
-  EDDY_ASSIGN_OR_RETURN(auto features,
-                        CompileNamed(learn_spec.features(), schema, field + ".features", error_at));
+  EDDY_ASSIGN_OR_RETURN(auto features, CompileNamed(learn_spec.features(), schema,
+                                                    field + ".features", error_at, true));
   for (const NamedExpression& feature : features) config.features.columns.push_back(feature.name);
   const std::string& categorical = learn_spec.categorical();
   if (categorical.empty() || categorical == "one_hot") {

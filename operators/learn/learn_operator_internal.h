@@ -83,6 +83,9 @@ struct Learner {
 Result<std::unique_ptr<Model>> NewModel(const ModelConfig& config, const FeatureEncoder& features);
 Result<std::unique_ptr<Learner>> RestoreLearner(std::string_view bytes, const std::string& what);
 Status SerializeLearner(const Learner& learner, std::string* out);
+// The signature as plans show it: a features=(...) list of more than 12
+// entries cut to its first three and last one, with the count.
+std::string DescribeSignature(const std::string& signature);
 
 // that name it in `from`. Holds the models of the last batch processed.
 struct LearnerCore {
@@ -181,7 +184,7 @@ class LearningOperator final : public StatefulOperator {
   std::string side_output_name() const override { return "metrics"; }
   bool keeps_input_time() const override { return true; }
   std::string Signature() const override { return signature_; }
-  std::string Describe() const override { return kind() + " " + signature_; }
+  std::string Describe() const override { return kind() + " " + DescribeSignature(signature_); }
   // A global model with model_commit: checkpoint.
   bool DefersState() const override { return defer_model_; }
   Status WriteDeferredState(const StateTable& table, StateWriteBatch* writes) override;

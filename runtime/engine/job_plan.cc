@@ -1,9 +1,12 @@
 #include "runtime/engine/job_plan.h"
 
 #include <algorithm>
+#include <cctype>
 #include <filesystem>
 #include <map>
+#include <optional>
 #include <tuple>
+#include <utility>
 
 #include "operators/operator_factory.h"
 
@@ -337,6 +340,53 @@ std::string SideOutputLabel(const StatefulOperator& op) {
   return "side output '" + name + "'";
 }
 
+// Splits "hog_12" into ("hog_", 12); nullopt when the name does not end in
+// a number (or the number has a leading zero).
+std::optional<std::pair<std::string, int64_t>> NumberedName(const std::string& name) {
+  size_t digits = name.size();
+  while (digits > 0 && std::isdigit(static_cast<unsigned char>(name[digits - 1]))) --digits;
+  if (digits == name.size() || name.size() - digits > 12) return std::nullopt;
+  if (name[digits] == '0' && digits + 1 < name.size()) return std::nullopt;
+  return std::make_pair(name.substr(0, digits), std::stoll(name.substr(digits)));
+}
+
+// The schema as Schema::ToString writes it, except that a run of 10 or more
+// columns of one type named prefix0, prefix1, ... (an image's features)
+// reads "hog_0 .. hog_1295:double (1296 columns)".
+std::string PlanSchemaText(const Schema& schema) {
+  constexpr size_t kShortestRun = 10;
+  std::string out;
+  auto field_text = [](const Field& field) {
+    return field.name + ":" + std::string(TypeName(field.type)) + (field.nullable ? "?" : "");
+  };
+  for (size_t idx = 0; idx < schema.size();) {
+    const Field& first = schema.field(idx);
+    size_t end = idx + 1;
+    if (auto numbered = NumberedName(first.name)) {
+      while (end < schema.size()) {
+        const Field& next = schema.field(end);
+        auto next_numbered = NumberedName(next.name);
+        if (!next_numbered || next_numbered->first != numbered->first ||
+            next_numbered->second != numbered->second + static_cast<int64_t>(end - idx) ||
+            next.type != first.type || next.nullable != first.nullable) {
+          break;
+        }
+        ++end;
+      }
+    }
+    if (!out.empty()) out += ", ";
+    if (end - idx >= kShortestRun) {
+      out += first.name + " .. " + field_text(schema.field(end - 1)) + " (" +
+             std::to_string(end - idx) + " columns)";
+      idx = end;
+    } else {
+      out += field_text(first);
+      ++idx;
+    }
+  }
+  return out;
+}
+
 }  // namespace
 
 std::string JobPlan::Describe() const {
@@ -382,7 +432,7 @@ std::string JobPlan::Describe() const {
       }
     }
     out += line + "\n";
-    out += "           {" + node.schema.ToString() + "}\n";
+    out += "           {" + PlanSchemaText(node.schema) + "}\n";
   }
   out += "  dead letters -> " + dead_letter->Describe() + "\n";
   return out;

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdio>
 
 #include "operators/core/key_codec.h"
 #include "operators/core/operator.h"
@@ -12,6 +13,41 @@
 
 namespace eddy {
 namespace {
+
+// Longest sample row a progress line shows.
+constexpr size_t kMaxSampleBytes = 400;
+
+// `row` fit for a terminal: bytes that are control characters or not
+// UTF-8 text (a PNG in a string column) as \xNN, cut after
+// kMaxSampleBytes with the full length noted (a row of 1,296 features).
+std::string PrintableSample(const std::string& row) {
+  std::string out;
+  size_t idx = 0;
+  while (idx < row.size() && out.size() < kMaxSampleBytes) {
+    const auto byte = static_cast<unsigned char>(row[idx]);
+    size_t length = byte < 0x80           ? 1
+                    : (byte >> 5) == 0x6  ? 2
+                    : (byte >> 4) == 0xe  ? 3
+                    : (byte >> 3) == 0x1e ? 4
+                                          : 0;
+    for (size_t next = 1; length > 1 && next < length; ++next) {
+      if (idx + next >= row.size() || (static_cast<unsigned char>(row[idx + next]) >> 6) != 0x2) {
+        length = 0;
+      }
+    }
+    if (length == 0 || byte < 0x20 || byte == 0x7f) {
+      char escaped[5];
+      std::snprintf(escaped, sizeof(escaped), "\\x%02x", byte);
+      out += escaped;
+      ++idx;
+      continue;
+    }
+    out.append(row, idx, length);
+    idx += length;
+  }
+  if (idx < row.size()) out += "... (" + std::to_string(row.size()) + " bytes)";
+  return out;
+}
 
 // The sink `name`'s position in `positions`; empty when it has none.
 std::string PositionOf(const SinkPositions* positions, const std::string& name) {
@@ -95,7 +131,8 @@ Status SinkWriter::Write(size_t sink, const Batch& rows, const WriteContext& con
   }
   for (size_t row = 0; row < rows.num_rows() && report->samples.size() < samples_per_batch_;
        ++row) {
-    report->samples.push_back(plan_.sinks[sink]->name() + ": " + rows.RowToString(row));
+    report->samples.push_back(plan_.sinks[sink]->name() + ": " +
+                              PrintableSample(rows.RowToString(row)));
   }
   SampleTimestamps(rows, &sampled_timestamps_);
   return Status::OK();

@@ -172,7 +172,7 @@ Status StageSplitter::AssignOperator(size_t index) {
   stage_of_[index] = stage;
   const auto key = StateKey(job_.spec, op);
   if (!key) {
-    if (op.has_filter()) partitioning_[index] = input;
+    if (op.has_filter() || op.has_image_features()) partitioning_[index] = input;
     if (op.has_select()) partitioning_[index] = AfterSelect(op.select(), input);
     if (op.has_union_()) {
       partitioning_[index] = input;

@@ -164,11 +164,14 @@ class DagResolver {
         break;
       case spec::OperatorSpec::kFilter:
       case spec::OperatorSpec::kSelect:
+      case spec::OperatorSpec::kImageFeatures:
         if (inputs.size() != 1) {
           return job_.ErrorAt(
               inputs_path,
               std::string("a ") +
-                  (op.kind_case() == spec::OperatorSpec::kFilter ? "filter" : "select") +
+                  (op.kind_case() == spec::OperatorSpec::kFilter   ? "filter"
+                   : op.kind_case() == spec::OperatorSpec::kSelect ? "select"
+                                                                   : "image_features") +
                   " takes exactly one input, got " + got + "; combine streams with a union first");
         }
         break;
@@ -197,7 +200,8 @@ class DagResolver {
       case spec::OperatorSpec::KIND_NOT_SET:
         return job_.ErrorAt(path, "operator '" + op.name() +
                                       "' has no kind: set one of filter, select, union, window, "
-                                      "aggregate, lookup_join, learn, predict, prequential");
+                                      "aggregate, lookup_join, learn, predict, prequential, "
+                                      "image_features");
     }
     return inputs;
   }

@@ -137,10 +137,10 @@ class StructureValidator {
     // As connectors/generator/generator_source.cc registers them.
     static const std::vector<std::string> kKinds = {
         "ysb", "ysb_campaigns", "regression", "classification", "clusters",
-        "sea", "agrawal",       "random_rbf", "hyperplane"};
+        "sea", "agrawal",       "random_rbf", "hyperplane",     "fashion_mnist"};
     const std::string kinds =
         "ysb, ysb_campaigns, regression, classification, clusters, sea, agrawal, random_rbf, "
-        "hyperplane";
+        "hyperplane, fashion_mnist";
     if (generator.kind().empty()) {
       return job_.ErrorAt(path, "a generator needs a kind (one of: " + kinds + ")");
     }
@@ -244,12 +244,14 @@ class StructureValidator {
       case spec::OperatorSpec::kLearn:
       case spec::OperatorSpec::kPredict:
       case spec::OperatorSpec::kPrequential:
+      case spec::OperatorSpec::kImageFeatures:
         // Checked when the operator is compiled, against its input schema.
         break;
       case spec::OperatorSpec::KIND_NOT_SET:
         return job_.ErrorAt(path, "operator '" + op.name() +
                                       "' has no kind: set one of filter, select, union, window, "
-                                      "aggregate, lookup_join, learn, predict, prequential");
+                                      "aggregate, lookup_join, learn, predict, prequential, "
+                                      "image_features");
     }
     return Status::OK();
   }

@@ -1224,9 +1224,67 @@ class Compiler {
     if (function == "learn" || function == "prequential" || function == "predict") {
       return Learning(call, function, alias, context);
     }
+    if (function == "image_features") return ImageFeatures(call, target, alias, context);
     return ErrorAt(call_at, "table function " + function +
                                 " is not supported (TUMBLE, HOP, SESSION, LEARN, PREQUENTIAL, "
-                                "PREDICT)");
+                                "PREDICT, IMAGE_FEATURES)");
+  }
+
+  // IMAGE_FEATURES(stream, image, resize => '28x28', ...): an
+  // image_features operator on column `image`; each named argument is the
+  // ImageFeaturesSpec field of that name (docs/images.md).
+  Result<Input> ImageFeatures(PgNode call, const std::string& target, const std::string& alias,
+                              QueryContext& context) {
+    const int at = context.statement_offset;
+    const int call_at = Offset(call, at);
+    const google::protobuf::Descriptor* descriptor = spec::ImageFeaturesSpec::descriptor();
+    std::set<std::string> allowed;
+    for (int idx = 0; idx < descriptor->field_count(); ++idx) {
+      allowed.insert(descriptor->field(idx)->name());
+    }
+    CallArgs args;
+    EDDY_ASSIGN_OR_RETURN(args, Arguments(call, at, "IMAGE_FEATURES", allowed));
+    if (args.positional.empty() || args.positional.size() > 2) {
+      return ErrorAt(call_at,
+                     "IMAGE_FEATURES takes the stream and the image column, then named "
+                     "arguments: IMAGE_FEATURES(stream, image, resize => '28x28', extractor => "
+                     "'hog')");
+    }
+    Input input;
+    EDDY_ASSIGN_OR_RETURN(input,
+                          RelationArgument(args.positional[0], at, "IMAGE_FEATURES", context));
+    spec::OperatorSpec op;
+    op.add_inputs(input.node);
+    std::vector<std::pair<std::string, FieldOrigin>> origins;
+    // The image column: the second argument (as TUMBLE's time column), or
+    // "column" => image (COLUMN is reserved in PostgreSQL, hence quoted).
+    std::map<std::string, PgNode> named = args.named;
+    if (args.positional.size() == 2) {
+      const std::vector<PgNode> fields = args.positional[1]["fields"].items();
+      if (args.positional[1].type() != "ColumnRef" || fields.empty() || named.count("column")) {
+        return ErrorAt(args.positional[1], at,
+                       "IMAGE_FEATURES's second argument is the image column, named once");
+      }
+      named["column"] = args.positional[1];
+    }
+    for (const auto& [name, value] : named) {
+      // The column is named; every other value is a constant.
+      const std::vector<PgNode> fields = value["fields"].items();
+      const std::string text = value.type() == "ColumnRef" && !fields.empty()
+                                   ? std::string(fields.back().AsString())
+                                   : ValueText(value);
+      std::string path;
+      if (auto problem = SetPath(op.mutable_image_features(), name, text, &path)) {
+        return ErrorAt(value, at, "IMAGE_FEATURES " + name + ": " + *problem);
+      }
+      origins.push_back(
+          {".image_features." + path, Origin(Offset(value, call_at), "IMAGE_FEATURES " + name)});
+    }
+    if (!op.has_image_features()) op.mutable_image_features();
+    input.node = AddOperator(std::move(op), target + "_image_features", std::move(origins), call_at,
+                             "IMAGE_FEATURES");
+    if (!alias.empty()) input.qualifiers.insert(alias);
+    return input;
   }
 
   // LEARN / PREQUENTIAL (model, stream, features => ARRAY[...], label => x,
@@ -1306,6 +1364,31 @@ class Compiler {
       }
       for (PgNode element : items) {
         ExprText text;
+        // COLUMNS('hog_*') (as in DuckDB): every input column the pattern
+        // matches, expanded when the operator is compiled.
+        if (element.type() == "FuncCall" && sql::FunctionName(element) == "columns") {
+          const std::vector<PgNode> pattern = element["args"].items();
+          // The operator's rule (learn_operator.cc): name characters with a
+          // `?`, or a `*` at either end.
+          const std::string glob = pattern.size() == 1 ? ValueText(pattern[0]) : "";
+          const bool shaped =
+              !glob.empty() && glob != "*" &&
+              glob.find_first_not_of(
+                  "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                  "0123456789_*?") == std::string::npos &&
+              (glob.find('?') != std::string::npos || glob.front() == '*' || glob.back() == '*');
+          if (key != std::string("features") || pattern.size() != 1 ||
+              pattern[0].type() != "A_Const" || !pattern[0]["sval"].valid() || !shaped) {
+            return ErrorAt(element, call_at,
+                           "COLUMNS('pattern') takes one string, a column-name pattern such as "
+                           "'hog_*' (name characters with ?, or * at either end), and stands for "
+                           "features");
+          }
+          origins.push_back({"." + function + "." + field + "[" + std::to_string(out->size()) + "]",
+                             Origin(Offset(element, call_at), upper + " " + key)});
+          out->Add(ValueText(pattern[0]));
+          continue;
+        }
         EDDY_RETURN_IF_ERROR(sql::TranslateExpr(element, scope, &text));
         const std::optional<std::string> name = sql::ImplicitName(element);
         if (name && text.text != EddyIdentifier(*name)) text.text += " AS " + EddyIdentifier(*name);

@@ -514,7 +514,8 @@ TEST(GeneratorTest, BadOptionsAreInvalidArgumentNamingTheOption) {
             std::string::npos);
   EXPECT_EQ(StatusMessage(GeneratorSpecFor("sine", 0)),
             "source 'gen': generator 'kind': unknown kind 'sine' (one of ysb, ysb_campaigns, "
-            "regression, classification, clusters, sea, agrawal, random_rbf, hyperplane)");
+            "regression, classification, clusters, sea, agrawal, random_rbf, hyperplane, "
+            "fashion_mnist)");
   EXPECT_NE(StatusMessage(GeneratorSpecFor("", 0)).find("'kind' is missing"), std::string::npos);
   EXPECT_NE(StatusMessage(GeneratorSpecFor("ysb", -1)).find("'count'"), std::string::npos);
   EXPECT_NE(StatusMessage(GeneratorSpecFor("ysb", 0, 1, {}, -2)).find("'partitions'"),

@@ -54,6 +54,39 @@ class SqlTwinsTest : public ::testing::TestWithParam<std::string> {
       records.push_back(record);
     }
     testing::ProduceRecords(broker_->bootstrap(), "ad-events", records);
+    // The fashion-mnist jobs read the first 300 images, as the producer job
+    // writes them.
+    ProduceImages();
+  }
+
+  static void ProduceImages() {
+    EnvLookup env = [](std::string_view name) -> std::optional<std::string> {
+      if (name == "IMAGES") return std::string("300");
+      if (name == "KAFKA_BROKERS") return std::string("embedded");
+      return std::nullopt;
+    };
+    auto job = LoadAnyJobFile("jobs/fashion-mnist-producer.yaml", env);
+    ASSERT_TRUE(job.ok()) << job.status().ToString();
+    job->spec.mutable_state()->set_dir(testing::MakeTempDir("eddy-sql-twin-images"));
+    auto plan = PlanJob(std::move(job).value(), Context());
+    ASSERT_TRUE(plan.ok()) << plan.status().ToString();
+    ExecutorOptions options;
+    options.once = true;
+    auto summary = RunJob(**plan, options);
+    ASSERT_TRUE(summary.ok()) << summary.status().ToString();
+    ASSERT_EQ(summary->records_in, 300);
+  }
+
+  // Kafka connectors that name the embedded broker talk to broker_.
+  static ConnectorContext Context() {
+    ConnectorContext context;
+    context.resolve_brokers = [](const std::string& brokers, const std::string& topic,
+                                 int partitions) -> Result<std::string> {
+      if (brokers != "embedded") return brokers;
+      if (!topic.empty()) EDDY_RETURN_IF_ERROR(broker_->CreateTopic(topic, partitions));
+      return broker_->bootstrap();
+    };
+    return context;
   }
 
   static void TearDownTestSuite() {
@@ -65,6 +98,7 @@ class SqlTwinsTest : public ::testing::TestWithParam<std::string> {
   Outputs Run(const std::string& file, const std::string& dir) {
     std::filesystem::create_directories(dir);
     const std::map<std::string, std::string> vars = {{"ROWS", "3000"},
+                                                     {"IMAGES", "300"},
                                                      {"EVENTS", "30000"},
                                                      {"RATE", "0"},
                                                      {"OUT", dir + "/out"},
@@ -88,16 +122,14 @@ class SqlTwinsTest : public ::testing::TestWithParam<std::string> {
     for (spec::SinkSpec& sink : *spec.mutable_sinks()) {
       sink.clear_kind();
       sink.mutable_file()->set_path(dir + "/" + sink.name() + ".out");
+      // A file holds text: a binary format is compared as JSON.
+      if (sink.format().type() == "protobuf") {
+        sink.mutable_format()->Clear();
+        sink.mutable_format()->set_type("json");
+      }
     }
     spec.mutable_dead_letter()->mutable_file()->set_path(dir + "/dead-letters.out");
-    ConnectorContext context;
-    context.resolve_brokers = [](const std::string& brokers, const std::string& topic,
-                                 int partitions) -> Result<std::string> {
-      if (brokers != "embedded") return brokers;
-      if (!topic.empty()) EDDY_RETURN_IF_ERROR(broker_->CreateTopic(topic, partitions));
-      return broker_->bootstrap();
-    };
-    auto plan = PlanJob(std::move(job).value(), context);
+    auto plan = PlanJob(std::move(job).value(), Context());
     EXPECT_TRUE(plan.ok()) << plan.status().ToString();
     if (!plan.ok()) return {};
     ExecutorOptions options;
@@ -143,6 +175,10 @@ TEST_P(SqlTwinsTest, SqlTwinWritesWhatTheYamlJobWrites) {
 const std::vector<std::string> kTwins = {"ad-generator",
                                          "ad-pipeline",
                                          "ad-pipeline-sasl",
+                                         "fashion-mnist-hog-forest",
+                                         "fashion-mnist-hog-mlp",
+                                         "fashion-mnist-pixels-sgd",
+                                         "fashion-mnist-producer",
                                          "learn-agrawal-adaptive-tree",
                                          "learn-kmeans-blobs",
                                          "learn-rbf-forest",

@@ -560,6 +560,62 @@ std::string ErrorOf(const std::string& dir, const std::string& operators) {
   return plan.ok() ? std::string("planned") : plan.status().message();
 }
 
+// `x*` stands for x0, x1, x2, x3 (schema order, whatever order the
+// patterns match in): the job writes exactly what the spelled-out list does.
+TEST_F(LearnJobTest, FeaturePatternsExpandToTheMatchingColumnsInSchemaOrder) {
+  auto job = [&](const std::string& features, const std::string& out) {
+    return "name: glob\n"
+           "sources:\n"
+           "  - name: points\n"
+           "    generator: { kind: regression, count: 200, seed: 3, options: { features: 4 } }\n"
+           "operators:\n"
+           "  - name: fit\n"
+           "    prequential:\n"
+           "      model: sgd_regressor\n"
+           "      features: " +
+           features +
+           "\n"
+           "      label: label\n"
+           "sinks:\n"
+           "  - name: out\n"
+           "    file: { path: " +
+           out +
+           " }\n"
+           "    format: json\n"
+           "trigger: { max_records_per_partition: 100 }\n"
+           "state: { dir: " +
+           out + ".state }\n";
+  };
+  const std::string spelled = dir_ + "/spelled.jsonl", pattern = dir_ + "/pattern.jsonl";
+  std::filesystem::create_directories(dir_ + "/a");
+  auto first = RunYaml(job("[x0, x1, x2, x3]", spelled), dir_ + "/a");
+  ASSERT_TRUE(first.ok()) << first.status().ToString();
+  std::filesystem::create_directories(dir_ + "/b");
+  auto second = RunYaml(job("[\"x?\"]", pattern), dir_ + "/b");
+  ASSERT_TRUE(second.ok()) << second.status().ToString();
+  EXPECT_EQ(testing::ReadFile(pattern), testing::ReadFile(spelled));
+  // A * between names is multiplication, not a pattern.
+  std::filesystem::create_directories(dir_ + "/c");
+  const std::string product = dir_ + "/product.jsonl";
+  second = RunYaml(job("[x*, x0*2]", product), dir_ + "/c");
+  ASSERT_TRUE(second.ok()) << second.status().ToString();
+  EXPECT_EQ(Lines(testing::ReadFile(spelled)).size(), 200u);
+  EXPECT_NE(testing::ReadFile(product), testing::ReadFile(spelled));
+
+  const std::string file = dir_ + "/job.yaml";
+  const std::string error = ErrorOf(dir_,
+                                    "  - name: fit\n"
+                                    "    prequential:\n"
+                                    "      model: sgd_regressor\n"
+                                    "      features: [x0, hog_*]\n"  // 9
+                                    "      label: label\n");
+  EXPECT_NE(error.find(file + ":9:"), std::string::npos) << error;
+  EXPECT_NE(error.find("operators[0].prequential.features[1]: the pattern 'hog_*' matches no "
+                       "input column (input: id, event_time, x0, x1, x2, x3, label)"),
+            std::string::npos)
+      << error;
+}
+
 TEST_F(LearnJobTest, BadSpecsAreRefusedNamingFileLineAndKey) {
   const std::string file = dir_ + "/job.yaml";
   std::string error = ErrorOf(dir_,

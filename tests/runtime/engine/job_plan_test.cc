@@ -118,6 +118,33 @@ sinks:
             "operator model.metrics <- events: prequential metrics of model");
 }
 
+// Wide inputs (an image's features) stay readable: a run of numbered
+// columns of one type is one item, a long feature list shows its ends.
+TEST(JobPlan, DescribeFoldsRunsOfNumberedColumnsAndLongFeatureLists) {
+  auto plan = Plan(R"(name: wide
+sources:
+  - name: points
+    generator: { kind: regression, count: 10, options: { features: 13 } }
+operators:
+  - name: fit
+    prequential: { model: sgd_regressor, features: [x*], label: label }
+sinks:
+  - name: out
+    stdout:
+)");
+  ASSERT_TRUE(plan.ok()) << plan.status().ToString();
+  const std::string text = (*plan)->Describe();
+  EXPECT_NE(text.find("{id:int64, event_time:timestamp, x0 .. x12:double (13 columns), "
+                      "label:double}"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("prequential model=sgd_regressor features=(x0 AS x0:double, x1 AS "
+                      "x1:double, x2 AS x2:double, ..., x12 AS x12:double (13 features)) "
+                      "categorical="),
+            std::string::npos)
+      << text;
+}
+
 TEST(JobPlan, TypeErrorInAFilterNamesItsLineAndKey) {
   std::string yaml = kFileJob;
   yaml.replace(yaml.find("amount > 100"), 12, "country + 1");

@@ -463,6 +463,10 @@ TEST(JobSpecLoaderTest, UnknownKeyListsFieldsAndSuggestsTheClosest) {
             "operators, sinks, trigger, state, dead_letter, kafka, checkpoint, scale)");
   EXPECT_EQ(ErrorOf("name: j\noperators: [{name: u, union: {all: true}}]\n"),
             "job.yaml:2:31: operators[0].union: unknown key 'all' (this section takes no keys)");
+  EXPECT_EQ(ErrorOf("name: j\noperators: [{name: f, image_features: {colum: image}}]\n"),
+            "job.yaml:2:40: operators[0].image_features: unknown key 'colum' (expected one of: "
+            "column, decode, width, height, channels, resize, extractor, cell_size, block_size, "
+            "block_stride, bins, grid, prefix); did you mean 'column'?");
 }
 
 TEST(JobSpecLoaderTest, TwoMembersOfAOneofAreAnError) {
@@ -472,7 +476,8 @@ TEST(JobSpecLoaderTest, TwoMembersOfAOneofAreAnError) {
   EXPECT_EQ(
       ErrorOf("name: j\noperators:\n  - name: o\n    filter: a\n    select: [a]\n"),
       "job.yaml:5:5: operators[0]: 'filter' and 'select' cannot both be set (choose one "
-      "of: filter, select, union, window, aggregate, lookup_join, learn, predict, prequential)");
+      "of: filter, select, union, window, aggregate, lookup_join, learn, predict, prequential, "
+      "image_features)");
 }
 
 TEST(JobSpecLoaderTest, KeyGivenTwiceIsAnError) {
@@ -584,7 +589,7 @@ TEST(JobSpecLoaderTest, EveryNodeNeedsExactlyOneKind) {
   EXPECT_EQ(ErrorOf("name: j\nsources: [{name: s, generator: ysb}]\noperators: [{name: x}]\n"
                     "sinks: [{name: o, stdout: }]\n"),
             "job.yaml:3:13: operators[0]: operator 'x' has no kind: set one of filter, select, "
-            "union, window, aggregate, lookup_join, learn, predict, prequential");
+            "union, window, aggregate, lookup_join, learn, predict, prequential, image_features");
   EXPECT_EQ(ErrorOf("name: j\nsources: [{name: s, generator: ysb}]\nsinks: [{name: o}]\n"),
             "job.yaml:3:9: sinks[0]: sink 'o' has no kind: set one of kafka, file, stdout");
 }
@@ -660,11 +665,11 @@ TEST(JobSpecLoaderTest, ValidatesConnectorSettings) {
   EXPECT_EQ(ErrorOf(with_source("    generator: {count: 5}\n")),
             "job.yaml:4:5: sources[0].generator: a generator needs a kind (one of: ysb, "
             "ysb_campaigns, regression, classification, clusters, sea, agrawal, random_rbf, "
-            "hyperplane)");
+            "hyperplane, fashion_mnist)");
   EXPECT_EQ(ErrorOf(with_source("    generator: regresion\n")),
             "job.yaml:4:16: sources[0].generator.kind: unknown generator kind 'regresion' "
             "(expected one of: ysb, ysb_campaigns, regression, classification, clusters, sea, "
-            "agrawal, random_rbf, hyperplane); did you mean 'regression'?");
+            "agrawal, random_rbf, hyperplane, fashion_mnist); did you mean 'regression'?");
   EXPECT_EQ(ErrorOf(with_source("    generator: {kind: ysb, count: -1}\n")),
             "job.yaml:4:35: sources[0].generator.count: must be 0 or more, got -1");
   EXPECT_EQ(ErrorOf(with_source("    file: in.jsonl\n")),

@@ -292,6 +292,60 @@ INSERT INTO clusters SELECT * FROM PREDICT(l);
   EXPECT_EQ(Op(*job, 3).inputs(0), "l");
 }
 
+TEST(SqlLearningTest, ImageFeaturesAndColumnPatterns) {
+  auto job = Load(R"(
+CREATE SOURCE images (image text, label bigint) WITH (connector = 'kafka', topic = 'i');
+CREATE MODEL mlp USING mlp_classifier WITH (classes = 10);
+CREATE SINK out WITH (connector = 'stdout');
+INSERT INTO out SELECT label, prediction FROM PREQUENTIAL(mlp,
+  IMAGE_FEATURES(images, image, resize => '28x28', cell_size => 4, prefix => 'h'),
+  features => ARRAY[COLUMNS('h*'), label * 2], label => label);
+)");
+  ASSERT_FALSE(job.ok());
+  EXPECT_NE(job.status().message().find("PREQUENTIAL reads a source, view or WITH query"),
+            std::string::npos)
+      << job.status().ToString();
+
+  job = Load(R"(
+CREATE SOURCE images (image text, label bigint) WITH (connector = 'kafka', topic = 'i');
+CREATE MODEL mlp USING mlp_classifier WITH (classes = 10);
+CREATE SINK out WITH (connector = 'stdout');
+CREATE VIEW features AS SELECT * FROM
+  IMAGE_FEATURES(images, "column" => image, resize => '28x28', cell_size => 4, prefix => 'h');
+INSERT INTO out SELECT label, prediction FROM PREQUENTIAL(mlp, features,
+  features => ARRAY[COLUMNS('h*'), label * 2], label => label);
+)");
+  ASSERT_TRUE(job.ok()) << job.status().ToString();
+  const spec::OperatorSpec& image = Op(*job, 0);
+  EXPECT_EQ(image.name(), "features");
+  EXPECT_EQ(image.inputs(0), "images");
+  EXPECT_EQ(image.image_features().column(), "image");
+  EXPECT_EQ(image.image_features().resize(), "28x28");
+  EXPECT_EQ(image.image_features().cell_size(), 4);
+  EXPECT_EQ(image.image_features().prefix(), "h");
+  const spec::LearnSpec& learn = Op(*job, 1).prequential();
+  EXPECT_EQ(Op(*job, 1).inputs(0), "features");
+  std::vector<std::string> features(learn.features().begin(), learn.features().end());
+  EXPECT_EQ(features, (std::vector<std::string>{"h*", "(label * 2)"}));
+
+  EXPECT_EQ(Error("CREATE SOURCE s (image text) WITH (connector = 'kafka', topic = 't');\n"
+                  "CREATE SINK o WITH (connector = 'stdout') AS\n"
+                  "SELECT * FROM IMAGE_FEATURES(s, image, sise => '2x2');"),
+            "job.sql:3:40: unknown argument 'sise' of IMAGE_FEATURES (expected one of: "
+            "bins, block_size, block_stride, cell_size, channels, column, decode, extractor, "
+            "grid, height, prefix, resize, width)");
+  EXPECT_EQ(Error("CREATE SOURCE s (image text) WITH (connector = 'kafka', topic = 't');\n"
+                  "CREATE SINK o WITH (connector = 'stdout') AS\n"
+                  "SELECT * FROM IMAGE_FEATURES(s, image, bins => 'many');"),
+            "job.sql:3:48: IMAGE_FEATURES bins: expected an integer, got 'many'");
+  EXPECT_NE(Error("CREATE SOURCE s (x bigint) WITH (connector = 'kafka', topic = 't');\n"
+                  "CREATE MODEL m USING sgd_regressor;\n"
+                  "CREATE SINK o WITH (connector = 'stdout') AS\n"
+                  "SELECT * FROM PREQUENTIAL(m, s, features => ARRAY[COLUMNS('x+1')], label => x);")
+                .find("job.sql:4:51: COLUMNS('pattern') takes one string, a column-name pattern"),
+            std::string::npos);
+}
+
 // ---- errors: file:line:column and what was expected ----
 
 TEST(SqlErrorTest, SyntaxErrorsCarryPostgresPositions) {
@@ -481,10 +535,11 @@ TEST(SqlSecretsTest, InlineCredentialsAreRefused) {
 // jobs (their output is compared in tests/integration/sql_twins_test.cc).
 TEST(SqlTwinTest, DeclarationsMatchTheYamlJobs) {
   for (const std::string name :
-       {"ad-generator", "ad-pipeline", "ad-pipeline-sasl", "learn-agrawal-adaptive-tree",
-        "learn-kmeans-blobs", "learn-regression", "learn-sea-hoeffding-tree",
-        "learn-sgd-classifier", "learn-tree-regressor", "learn-windowed-accuracy",
-        "ysb-campaign-windows"}) {
+       {"ad-generator", "ad-pipeline", "ad-pipeline-sasl", "fashion-mnist-hog-forest",
+        "fashion-mnist-hog-mlp", "fashion-mnist-pixels-sgd", "fashion-mnist-producer",
+        "learn-agrawal-adaptive-tree", "learn-kmeans-blobs", "learn-regression",
+        "learn-sea-hoeffding-tree", "learn-sgd-classifier", "learn-tree-regressor",
+        "learn-windowed-accuracy", "ysb-campaign-windows"}) {
     SCOPED_TRACE(name);
     const EnvLookup env = Env({});
     auto yaml = LoadJobFile("jobs/" + name + ".yaml", env);
