@@ -25,5 +25,5 @@ ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1:ha
 
 configure build-tsan "-fsanitize=thread"
 cmake --build build-tsan -j "$(nproc)" --target thread_pool_test executor_test
-TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
+TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1:suppressions=$PWD/deploy/tsan-suppressions.txt \
   ctest --test-dir build-tsan -R '^(ThreadPool|Executor)\.' --output-on-failure -j 2 --timeout 600
