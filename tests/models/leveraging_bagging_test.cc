@@ -218,9 +218,10 @@ TEST(LeveragingBaggingTest, RejectsBadOptionsBasesAndInput) {
   // A snapshot whose members do not match its base is refused.
   pb::ModelSnapshot snapshot;
   ASSERT_TRUE(bagging->Snapshot(&snapshot).ok());
-  ASSERT_TRUE((*regressor)->Snapshot(snapshot.mutable_leveraging_bagging()->mutable_members(0)
-                                         ->mutable_model())
-                  .ok());
+  ASSERT_TRUE(
+      (*regressor)
+          ->Snapshot(snapshot.mutable_leveraging_bagging()->mutable_members(0)->mutable_model())
+          .ok());
   EXPECT_FALSE(Model::Restore(snapshot).ok());
 }
 
