@@ -19,8 +19,17 @@
 // learns the row), where MOA and river predict again after learning: the
 // honest estimate, and one prediction per member per row instead of two.
 //
-// The replacement couples the members row by row, so unlike the forest the
-// members are not run in parallel.
+// Parallelism: the replacement couples the members only at the rows where a
+// change is flagged, and then only the replaced member. So in a call every
+// member walks all the rows on its own (on the thread pool when there is
+// one), recording per row its vote, its error estimate, its RNG counter and
+// whether it flagged a change; then the rows are scanned in order: at the
+// first flagged row r the worst member by the recorded estimates is replaced
+// (its RNG rewound to its row-r counter), walks rows r+1.. again alone, and
+// the scan goes on from r+1. The others' rows after r did not depend on the
+// replaced member, so the result is the row-by-row algorithm's bit for bit,
+// with or without a pool; the cost is one member re-walking the rest of the
+// call per change.
 //
 // Determinism: member i's RNG is seeded from (seed, i) and advances only on
 // its Poisson draws; it, the members, their ADWINs and the base model are in
@@ -28,11 +37,13 @@
 
 #include <algorithm>
 #include <cmath>
+#include <numeric>
 
 #include "operators/models/adwin.h"
 #include "operators/models/model.h"
 #include "operators/models/model.pb.h"
 #include "operators/models/model_internal.h"
+#include "runtime/core/thread_pool.h"
 
 namespace eddy::learn {
 namespace {
@@ -42,6 +53,15 @@ struct Member {
   std::unique_ptr<Adwin> adwin;
   CounterRng rng;
   int64_t replacements = 0;
+  PredictionColumns scratch;  // a one-row prediction (models other than the tree)
+};
+
+// What a member did in a call, row by row.
+struct MemberRun {
+  RowMatrix votes;                    // its class probabilities (prequential only)
+  std::vector<double> estimation;     // its ADWIN's error estimate after the row
+  std::vector<uint64_t> rng_counter;  // its RNG's counter after the row
+  std::vector<uint8_t> change;        // the row flagged a change
 };
 
 const char* KindName(ModelKind kind) {
@@ -136,17 +156,18 @@ class LeveragingBagging final : public Model {
 
   // One row's class probabilities by `member`, before it learns the row.
   Status MemberProbabilities(Member* member, const FeatureMatrix& x, Eigen::Index row,
-                             double* proba) {
+                             double* proba) const {
     if (fast_tree(*member)) {
       TreeProbabilitiesBeforeLearning(member->model.get(), x.row(row).data(), proba);
       return Status::OK();
     }
-    EDDY_RETURN_IF_ERROR(member->model->Predict(x.row(row), &scratch_));
-    for (int c = 0; c < num_classes_; ++c) proba[c] = scratch_.probabilities(0, c);
+    EDDY_RETURN_IF_ERROR(member->model->Predict(x.row(row), &member->scratch));
+    for (int c = 0; c < num_classes_; ++c) proba[c] = member->scratch.probabilities(0, c);
     return Status::OK();
   }
 
-  Status MemberLearn(Member* member, const FeatureMatrix& x, Eigen::Index row, int label, int k) {
+  Status MemberLearn(Member* member, const FeatureMatrix& x, Eigen::Index row, int label,
+                     int k) const {
     if (fast_tree(*member)) {
       TreeLearnOne(member->model.get(), x.row(row).data(), label, k);
       return Status::OK();
@@ -179,58 +200,121 @@ class LeveragingBagging final : public Model {
     }
   }
 
-  // Learn (out == nullptr) or Prequential, row by row.
+  // Learn (out == nullptr) or Prequential: the members walk the rows on their
+  // own, then the flagged rows are resolved in order (see the top).
   Status Run(const FeatureMatrix& x, std::span<const double> y, const std::vector<uint8_t>* mask,
              PredictionColumns* out) {
-    RowMatrix votes;
-    if (out != nullptr) votes.setZero(x.rows(), num_classes_);
-    std::vector<double> proba(num_classes_);
-    bool changed = false;
-    for (Eigen::Index row = 0; row < x.rows(); ++row) {
-      const bool learns = RowSelected(mask, row);
-      if (!learns && out == nullptr) continue;
-      changed = changed || learns;
-      bool change_detected = false;
-      for (Member& member : members_) {
-        EDDY_RETURN_IF_ERROR(MemberProbabilities(&member, x, row, proba.data()));
-        if (out != nullptr) {
-          for (int c = 0; c < num_classes_; ++c) votes(row, c) += proba[c];
-        }
-        if (!learns) continue;
-        const int label = static_cast<int>(y[row]);
-        const int predicted =
-            static_cast<int>(std::max_element(proba.begin(), proba.end()) - proba.begin());
-        const int k = Poisson(poisson_limit_, &member.rng);
-        if (k > 0) EDDY_RETURN_IF_ERROR(MemberLearn(&member, x, row, label, k));
-        const double before = member.adwin->estimation();
-        if (member.adwin->Update(predicted == label ? 0.0 : 1.0) &&
-            member.adwin->estimation() > before) {
-          change_detected = true;
-        }
+    const int n = static_cast<int>(members_.size());
+    const Eigen::Index rows = x.rows();
+    std::vector<MemberRun> runs(n);
+    std::vector<Eigen::Index> from(n, 0);
+    std::vector<int> pending(n);
+    std::iota(pending.begin(), pending.end(), 0);
+    Eigen::Index scan = 0;
+    while (true) {
+      EDDY_RETURN_IF_ERROR(RunMembers(pending, from, x, y, mask, out != nullptr, &runs));
+      pending.clear();
+      Eigen::Index row = scan;
+      for (; row < rows; ++row) {
+        bool flagged = false;
+        for (const MemberRun& run : runs) flagged = flagged || run.change[row] != 0;
+        if (flagged) break;
       }
-      if (change_detected) EDDY_RETURN_IF_ERROR(ReplaceWorst());
+      if (row == rows) break;
+      scan = row + 1;
+      const int worst = Worst(runs, row);
+      if (worst < 0) continue;
+      Member& member = members_[worst];
+      EDDY_RETURN_IF_ERROR(Reset(&member));
+      member.rng = CounterRng(member.rng.seed(), runs[worst].rng_counter[row]);
+      ++member.replacements;
+      ++changes_;
+      if (row + 1 < rows) {
+        from[worst] = row + 1;
+        pending.push_back(worst);
+      }
     }
-    if (out != nullptr) Finish(votes, out);
+    if (out != nullptr) {
+      RowMatrix votes = RowMatrix::Zero(rows, num_classes_);
+      for (const MemberRun& run : runs) votes += run.votes;  // member order
+      Finish(votes, out);
+    }
+    bool changed = false;
+    for (Eigen::Index row = 0; row < rows && !changed; ++row) changed = RowSelected(mask, row);
     if (changed) ++version_;
     return Status::OK();
   }
 
-  // The member with the highest error estimate (the first of equals) starts
-  // over; none when every estimate is 0 (MOA's rule).
-  Status ReplaceWorst() {
+  // Members `which` over rows from[i].., on the thread pool when there is one.
+  Status RunMembers(const std::vector<int>& which, const std::vector<Eigen::Index>& from,
+                    const FeatureMatrix& x, std::span<const double> y,
+                    const std::vector<uint8_t>* mask, bool votes, std::vector<MemberRun>* runs) {
+    std::vector<Status> statuses(which.size());
+    auto task = [&](size_t j) {
+      const int i = which[j];
+      statuses[j] = RunMember(&members_[i], from[i], x, y, mask, votes, &(*runs)[i]);
+    };
+    if (pool_ != nullptr && which.size() > 1) {
+      EDDY_RETURN_IF_ERROR(pool_->Run(which.size(), task));
+    } else {
+      for (size_t j = 0; j < which.size(); ++j) task(j);
+    }
+    for (const Status& status : statuses) EDDY_RETURN_IF_ERROR(status);
+    return Status::OK();
+  }
+
+  // One member over rows [from, end), in order: its vote, its error, the
+  // Poisson weight, learning and its ADWIN; all recorded in `run`.
+  Status RunMember(Member* member, Eigen::Index from, const FeatureMatrix& x,
+                   std::span<const double> y, const std::vector<uint8_t>* mask, bool votes,
+                   MemberRun* run) const {
+    const Eigen::Index rows = x.rows();
+    if (from == 0) {
+      if (votes) run->votes.setZero(rows, num_classes_);
+      run->estimation.assign(rows, 0.0);
+      run->rng_counter.assign(rows, 0);
+      run->change.assign(rows, 0);
+    }
+    std::vector<double> proba(num_classes_);
+    for (Eigen::Index row = from; row < rows; ++row) {
+      const bool learns = RowSelected(mask, row);
+      run->change[row] = 0;
+      if (learns || votes) {
+        EDDY_RETURN_IF_ERROR(MemberProbabilities(member, x, row, proba.data()));
+        if (votes) {
+          for (int c = 0; c < num_classes_; ++c) run->votes(row, c) = proba[c];
+        }
+      }
+      if (learns) {
+        const int label = static_cast<int>(y[row]);
+        const int predicted =
+            static_cast<int>(std::max_element(proba.begin(), proba.end()) - proba.begin());
+        const int k = Poisson(poisson_limit_, &member->rng);
+        if (k > 0) EDDY_RETURN_IF_ERROR(MemberLearn(member, x, row, label, k));
+        const double before = member->adwin->estimation();
+        if (member->adwin->Update(predicted == label ? 0.0 : 1.0) &&
+            member->adwin->estimation() > before) {
+          run->change[row] = 1;
+        }
+      }
+      run->estimation[row] = member->adwin->estimation();
+      run->rng_counter[row] = member->rng.counter();
+    }
+    return Status::OK();
+  }
+
+  // The member with the highest error estimate after `row` (the first of
+  // equals); -1 when every estimate is 0 (MOA's rule).
+  static int Worst(const std::vector<MemberRun>& runs, Eigen::Index row) {
     int worst = -1;
     double highest = 0;
-    for (int i = 0; i < static_cast<int>(members_.size()); ++i) {
-      if (members_[i].adwin->estimation() > highest) {
-        highest = members_[i].adwin->estimation();
+    for (int i = 0; i < static_cast<int>(runs.size()); ++i) {
+      if (runs[i].estimation[row] > highest) {
+        highest = runs[i].estimation[row];
         worst = i;
       }
     }
-    if (worst < 0) return Status::OK();
-    EDDY_RETURN_IF_ERROR(Reset(&members_[worst]));
-    ++members_[worst].replacements;
-    ++changes_;
-    return Status::OK();
+    return worst;
   }
 
   const LeveragingBaggingOptions options_;
@@ -240,7 +324,6 @@ class LeveragingBagging final : public Model {
   const double poisson_limit_ = std::exp(-options_.w);
   std::vector<Member> members_;
   int64_t changes_ = 0;
-  PredictionColumns scratch_;  // one member's one-row prediction
 };
 
 Status LeveragingBagging::Snapshot(pb::ModelSnapshot* out) const {

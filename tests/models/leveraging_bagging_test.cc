@@ -1,7 +1,8 @@
 // Leveraging bagging (operators/models/leveraging_bagging.cc): a known
 // concept learnt at least as well as by one tree, snapshot -> restore ->
 // identical predictions and learning for every base model, determinism,
-// members replaced after an abrupt drift, and option checks.
+// members on a thread pool equal to members in turn, members replaced after
+// an abrupt drift, and option checks.
 
 #include <gtest/gtest.h>
 
@@ -9,6 +10,7 @@
 
 #include "operators/models/model.h"
 #include "operators/models/model.pb.h"
+#include "runtime/core/thread_pool.h"
 #include "tests/models/learn_test_util.h"
 
 namespace eddy::learn {
@@ -167,6 +169,30 @@ TEST(LeveragingBaggingTest, DeterministicAndSeeded) {
   auto c = Bagging(Base::kTree, other);
   auto d = Bagging();
   EXPECT_NE(Stream(c.get(), p, 1000), Stream(d.get(), p, 1000));
+}
+
+TEST(LeveragingBaggingTest, ParallelMembersEqualSequential) {
+  // A flip mid-stream: changes are flagged and replaced members re-walk the
+  // rest of their call, on the pool as in turn.
+  const Problem p = Box(8000, 4000, 3);
+  auto sequential = Bagging();
+  auto parallel = Bagging();
+  ThreadPool pool(4);
+  parallel->set_thread_pool(&pool);
+  const std::vector<double> a = Stream(sequential.get(), p, 1000);
+  const std::vector<double> b = Stream(parallel.get(), p, 1000);
+  ASSERT_EQ(a.size(), b.size());
+  for (size_t i = 0; i < a.size(); ++i) ASSERT_EQ(a[i], b[i]) << "row " << i;
+  EXPECT_EQ(SnapshotBytes(*sequential), SnapshotBytes(*parallel));
+  EXPECT_EQ(sequential->ExportJson().find("\"changes\":0,"), std::string::npos);
+  // Learn (no predictions), with masked rows, as well.
+  std::vector<uint8_t> mask(500, 1);
+  for (size_t i = 0; i < mask.size(); i += 3) mask[i] = 0;
+  ASSERT_TRUE(
+      sequential->Learn(p.x.topRows(500), std::span<const double>(p.y.data(), 500), &mask).ok());
+  ASSERT_TRUE(
+      parallel->Learn(p.x.topRows(500), std::span<const double>(p.y.data(), 500), &mask).ok());
+  EXPECT_EQ(SnapshotBytes(*sequential), SnapshotBytes(*parallel));
 }
 
 TEST(LeveragingBaggingTest, ReplacesMembersAfterAnAbruptFlip) {
