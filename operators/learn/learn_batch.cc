@@ -60,6 +60,11 @@ Result<std::unique_ptr<Model>> NewModel(const ModelConfig& config, const Feature
     case ModelType::kMlpClassifier:
     case ModelType::kMlpRegressor:
       return learn::MakeMlp(width, config.mlp);
+    case ModelType::kLeveragingBagging: {
+      if (config.base == nullptr) return Status::Internal("leveraging_bagging without a base");
+      EDDY_ASSIGN_OR_RETURN(auto base, NewModel(*config.base, features));
+      return learn::MakeLeveragingBaggingClassifier(*base, config.bagging);
+    }
   }
   return Status::Internal("unknown model type");
 }

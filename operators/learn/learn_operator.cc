@@ -37,6 +37,7 @@ constexpr std::pair<std::string_view, ModelType> kModelNames[] = {
     {"adaptive_random_forest", ModelType::kAdaptiveRandomForest},
     {"mlp_classifier", ModelType::kMlpClassifier},
     {"mlp_regressor", ModelType::kMlpRegressor},
+    {"leveraging_bagging", ModelType::kLeveragingBagging},
 };
 
 // ---------------------------------------------------------------------------
@@ -132,7 +133,11 @@ class OptionReader {
     return Status::OK();
   }
 
-  bool Has(std::string_view name) const { return options_.count(std::string(name)) > 0; }
+  bool Has(std::string_view name) const { return options_.count(Full(name)) > 0; }
+
+  // Options read from now on are named `prefix` + name (an ensemble's base
+  // model options: base_grace_period).
+  void set_prefix(std::string prefix) { prefix_ = std::move(prefix); }
 
   // Every option given must have been read.
   Status CheckAllKnown(std::string_view model) {
@@ -149,17 +154,19 @@ class OptionReader {
   }
 
   // Declares an option as known without reading it (handled elsewhere).
-  void Known(std::string_view name) { known_.insert(std::string(name)); }
+  void Known(std::string_view name) { known_.insert(Full(name)); }
 
   Status Error(std::string_view name, std::string_view message) const {
-    return error_at_(path_ + "." + std::string(name),
-                     "option " + std::string(name) + ": " + std::string(message));
+    const std::string full = Full(name);
+    return error_at_(path_ + "." + full, "option " + full + ": " + std::string(message));
   }
 
  private:
+  std::string Full(std::string_view name) const { return prefix_ + std::string(name); }
   const std::string* Find(std::string_view name) {
-    known_.insert(std::string(name));
-    auto it = options_.find(std::string(name));
+    const std::string full = Full(name);
+    known_.insert(full);
+    auto it = options_.find(full);
     return it == options_.end() ? nullptr : &it->second;
   }
   static std::string Format(double value) {
@@ -173,6 +180,7 @@ class OptionReader {
   std::string path_;
   const SpecErrorReporter& error_at_;
   std::set<std::string> known_;
+  std::string prefix_;
 };
 
 Status ReadLinearOptions(OptionReader& reader, bool classification,
@@ -231,6 +239,37 @@ Status ReadTreeOptions(OptionReader& reader, bool adaptive, learn::HoeffdingTree
     EDDY_RETURN_IF_ERROR(
         reader.Integer("drift_window_threshold", &options->drift_window_threshold, 1, 1 << 30));
   }
+  return Status::OK();
+}
+
+Status ReadModelOptions(OptionReader& reader, ModelConfig* config);
+
+// leveraging_bagging: its own options, `base` and the base model's options
+// with a base_ prefix (base_grace_period, base_hidden...).
+Status ReadBaggingOptions(OptionReader& reader, ModelConfig* config) {
+  learn::LeveragingBaggingOptions& options = config->bagging;
+  EDDY_RETURN_IF_ERROR(reader.Integer("models", &options.n_models, 1, 1000));
+  EDDY_RETURN_IF_ERROR(reader.Double("w", &options.w, 0, 100, /*min_open=*/true));
+  EDDY_RETURN_IF_ERROR(reader.Double("adwin_delta", &options.adwin_delta, 0, 0.5, true));
+  EDDY_RETURN_IF_ERROR(reader.Integer("seed", &options.seed, 0, INT64_MAX));
+  auto base = std::make_shared<ModelConfig>();
+  base->type = ModelType::kHoeffdingTree;
+  EDDY_RETURN_IF_ERROR(
+      reader.Choice<ModelType>("base", &base->type,
+                               {{"hoeffding_tree", ModelType::kHoeffdingTree},
+                                {"hoeffding_adaptive_tree", ModelType::kHoeffdingAdaptiveTree},
+                                {"sgd_classifier", ModelType::kSgdClassifier},
+                                {"mlp_classifier", ModelType::kMlpClassifier}}));
+  for (const auto& [name, type] : kModelNames) {
+    if (type == base->type) base->type_name = name;
+  }
+  base->task = Task::kClassification;
+  base->num_classes = config->num_classes;
+  reader.set_prefix("base_");
+  const Status read = ReadModelOptions(reader, base.get());
+  reader.set_prefix("");
+  EDDY_RETURN_IF_ERROR(read);
+  config->base = std::move(base);
   return Status::OK();
 }
 
@@ -321,6 +360,8 @@ Status ReadModelOptions(OptionReader& reader, ModelConfig* config) {
       EDDY_RETURN_IF_ERROR(reader.Integer("seed", &options.seed, 0, INT64_MAX));
       return Status::OK();
     }
+    case ModelType::kLeveragingBagging:
+      return ReadBaggingOptions(reader, config);
   }
   return Status::OK();
 }

@@ -57,6 +57,7 @@ enum class ModelType : uint8_t {
   kAdaptiveRandomForest,
   kMlpClassifier,
   kMlpRegressor,
+  kLeveragingBagging,
 };
 
 // Everything that decides how a model is built.
@@ -71,6 +72,10 @@ struct ModelConfig {
   learn::HoeffdingTreeRegressorOptions tree_regressor;
   learn::AdaptiveRandomForestOptions forest;
   learn::MlpOptions mlp;
+  learn::LeveragingBaggingOptions bagging;
+  // leveraging_bagging: its base model (the options given with a base_
+  // prefix); null for the other models.
+  std::shared_ptr<const ModelConfig> base;
   learn::FeatureOptions features;
 };
 

@@ -34,18 +34,6 @@
 namespace eddy::learn {
 namespace {
 
-// Knuth's multiplication method (river's utils.random.poisson); `limit` is
-// exp(-lambda).
-int Poisson(double limit, CounterRng* rng) {
-  int k = 0;
-  double product = rng->NextDouble();
-  while (product > limit) {
-    ++k;
-    product *= rng->NextDouble();
-  }
-  return k;
-}
-
 struct Member {
   std::unique_ptr<Model> tree;
   std::unique_ptr<Model> background;  // null until a warning
@@ -130,10 +118,7 @@ class AdaptiveRandomForest final : public Model {
   Status Load(const pb::ForestState& state, int64_t version);
 
  private:
-  uint64_t MemberSeed(int index) const {
-    CounterRng mix(options_.seed, static_cast<uint64_t>(index) << 32);
-    return mix.NextU64();
-  }
+  uint64_t MemberSeed(int index) const { return EnsembleMemberSeed(options_.seed, index); }
 
   Result<std::unique_ptr<Model>> NewTree(Member* member) const {
     HoeffdingTreeOptions options = tree_options_;

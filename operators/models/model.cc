@@ -21,6 +21,8 @@ Result<std::unique_ptr<Model>> Model::Restore(const pb::ModelSnapshot& snapshot)
       return RestoreHoeffdingTreeRegressor(snapshot.tree_regressor(), snapshot.version());
     case pb::ModelSnapshot::kForest:
       return RestoreAdaptiveRandomForest(snapshot.forest(), snapshot.version());
+    case pb::ModelSnapshot::kLeveragingBagging:
+      return RestoreLeveragingBagging(snapshot.leveraging_bagging(), snapshot.version());
     case pb::ModelSnapshot::kMlp:
       return RestoreMlp(snapshot.mlp(), snapshot.version());
     case pb::ModelSnapshot::MODEL_NOT_SET:

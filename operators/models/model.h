@@ -53,6 +53,7 @@ enum class ModelKind : uint8_t {
   kHoeffdingTreeRegressor,
   kAdaptiveRandomForestClassifier,
   kMlp,
+  kLeveragingBaggingClassifier,
 };
 
 enum class Task : uint8_t { kRegression, kClassification, kClustering };
@@ -236,6 +237,26 @@ struct AdaptiveRandomForestOptions {
 
 Result<std::unique_ptr<Model>> MakeAdaptiveRandomForestClassifier(
     int num_features, const AdaptiveRandomForestOptions& options);
+
+// ---------------------------------------------------------------------------
+// Leveraging bagging (Bifet, Holmes & Pfahringer 2010; river's
+// LeveragingBaggingClassifier, MOA's LeveragingBag) over any classifier of
+// this library: online bagging with Poisson(w) weights, the members' class
+// probabilities averaged, an ADWIN per member over its 0/1 error; when one
+// detects an increase, the member with the highest estimated error is
+// replaced by a fresh copy of the base model.
+
+struct LeveragingBaggingOptions {
+  int n_models = 10;
+  double w = 6.0;  // Poisson rate of the bagging weights
+  double adwin_delta = 0.002;
+  uint64_t seed = 42;
+};
+
+// `base`: a fresh classifier (not a leveraging bagging), copied through its
+// snapshot into every member and every replacement (river's clone).
+Result<std::unique_ptr<Model>> MakeLeveragingBaggingClassifier(
+    const Model& base, const LeveragingBaggingOptions& options);
 
 // ---------------------------------------------------------------------------
 // Multilayer perceptron (mlp.cc): dense layers, ReLU or tanh, a softmax

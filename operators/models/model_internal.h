@@ -21,6 +21,7 @@ class KMeansState;
 class TreeState;
 class TreeOptions;
 class ForestState;
+class LeveragingBaggingState;
 class MlpState;
 class Rng;
 }  // namespace pb
@@ -67,6 +68,26 @@ class CounterRng {
   uint64_t seed_;
   uint64_t counter_;
 };
+
+// Online bagging's Poisson(lambda) weight by Knuth's multiplication method
+// (river's utils.random.poisson); `limit` is exp(-lambda). Shared by the
+// ensembles so their draws follow one definition.
+inline int Poisson(double limit, CounterRng* rng) {
+  int k = 0;
+  double product = rng->NextDouble();
+  while (product > limit) {
+    ++k;
+    product *= rng->NextDouble();
+  }
+  return k;
+}
+
+// The seed of an ensemble's member `index`: a SplitMix64 draw over (seed,
+// index), so members' RNGs are independent and depend on nothing else.
+inline uint64_t EnsembleMemberSeed(uint64_t seed, int index) {
+  CounterRng mix(seed, static_cast<uint64_t>(index) << 32);
+  return mix.NextU64();
+}
 
 // Checks shapes, the mask and, for rows that will be learned, finite
 // features and valid labels (classes in [0, num_classes) when num_classes >
@@ -131,6 +152,8 @@ Result<std::unique_ptr<Model>> RestoreHoeffdingTreeRegressor(const pb::TreeState
                                                              int64_t version);
 Result<std::unique_ptr<Model>> RestoreAdaptiveRandomForest(const pb::ForestState& state,
                                                            int64_t version);
+Result<std::unique_ptr<Model>> RestoreLeveragingBagging(const pb::LeveragingBaggingState& state,
+                                                        int64_t version);
 Result<std::unique_ptr<Model>> RestoreMlp(const pb::MlpState& state, int64_t version);
 
 // A Hoeffding tree classifier's options in and out of its snapshot.

@@ -105,6 +105,11 @@ std::vector<ModelCase> Cases() {
        [](int d) { return Check(learn::MakeAdaptiveRandomForestClassifier(d, {})); }},
       {"mlp_classifier", "random_rbf", rbf, "{classes: 2}",
        [](int d) { return Check(learn::MakeMlp(d, {})); }},
+      {"leveraging_bagging", "random_rbf", rbf, "{classes: 2}",
+       [](int d) {
+         const auto base = Check(learn::MakeHoeffdingTreeClassifier(d, {}));
+         return Check(learn::MakeLeveragingBaggingClassifier(*base, {}));
+       }},
   };
 }
 
@@ -329,6 +334,7 @@ void EndToEnd(int64_t rows, int rounds) {
        prequential("hoeffding_adaptive_tree", "{classes: 2}")},
       {"prequential adaptive_random_forest", prequential("adaptive_random_forest", "{classes: 2}")},
       {"prequential mlp_classifier", prequential("mlp_classifier", "{classes: 2}")},
+      {"prequential leveraging_bagging", prequential("leveraging_bagging", "{classes: 2}")},
   };
   // Rounds interleave the variants so that a noisy neighbour on the shared
   // machine hits them alike; each figure is the best round.

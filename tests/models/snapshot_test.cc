@@ -166,6 +166,20 @@ std::vector<Case> Cases() {
                    Task::kClassification,
                    3,
                    {"\"layers\"", "\"steps\""}});
+  cases.push_back({"leveraging_bagging",
+                   []() -> Result<std::unique_ptr<Model>> {
+                     HoeffdingTreeOptions tree;
+                     tree.num_classes = 3;
+                     tree.grace_period = 50;
+                     tree.nominal_features = {3};
+                     EDDY_ASSIGN_OR_RETURN(auto base, MakeHoeffdingTreeClassifier(4, tree));
+                     LeveragingBaggingOptions o;
+                     o.n_models = 3;
+                     return MakeLeveragingBaggingClassifier(*base, o);
+                   },
+                   Task::kClassification,
+                   3,
+                   {"\"members\"", "\"changes\"", "\"replacements\""}});
   cases.push_back({"mlp_regressor_sgd",
                    [] {
                      MlpOptions o;
@@ -271,6 +285,9 @@ TEST_P(SnapshotTest, DamagedSnapshotsAreCorruption) {
       break;
     case pb::ModelSnapshot::kMlp:
       snapshot.mutable_mlp()->mutable_weights()->RemoveLast();
+      break;
+    case pb::ModelSnapshot::kLeveragingBagging:
+      snapshot.mutable_leveraging_bagging()->mutable_members()->RemoveLast();
       break;
     case pb::ModelSnapshot::MODEL_NOT_SET:
       FAIL();

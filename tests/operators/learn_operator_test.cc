@@ -410,7 +410,8 @@ TEST_F(LearnJobTest, ARestartedJobWritesExactlyWhatOneUninterruptedRunWrites) {
 
 TEST_F(LearnJobTest, ForestAndMlpRestartExactly) {
   // The adaptive random forest (Poisson weights and feature subsets from its
-  // RNGs) and the MLP (Adam moments) through the job path, 100 rows a batch:
+  // RNGs), the MLP (Adam moments) and leveraging bagging (Poisson weights,
+  // ADWINs, a base_ option) through the job path, 100 rows a batch:
   // a run stopped after 2 batches and resumed writes what one run writes.
   const std::string yaml = CancerJob(
       "  - name: forest\n"
@@ -427,7 +428,14 @@ TEST_F(LearnJobTest, ForestAndMlpRestartExactly) {
       "      features: [FEATURES]\n"
       "      standardize: true\n"
       "      label: benign\n"
-      "      options: { hidden: \"16,8\", learning_rate: 0.01, batch_size: 10 }\n",
+      "      options: { hidden: \"16,8\", learning_rate: 0.01, batch_size: 10 }\n"
+      "  - name: bagging\n"
+      "    inputs: cancer\n"
+      "    prequential:\n"
+      "      model: leveraging_bagging\n"
+      "      features: [FEATURES]\n"
+      "      label: benign\n"
+      "      options: { models: 3, seed: 5, base_grace_period: 50 }\n",
       "  - name: forests\n"
       "    input: forest\n"
       "    file: { path: forest.jsonl }\n"
@@ -435,6 +443,10 @@ TEST_F(LearnJobTest, ForestAndMlpRestartExactly) {
       "  - name: mlps\n"
       "    input: mlp\n"
       "    file: { path: mlp.jsonl }\n"
+      "    format: json\n"
+      "  - name: baggings\n"
+      "    input: bagging\n"
+      "    file: { path: bagging.jsonl }\n"
       "    format: json\n",
       100);
   const std::string once = dir_ + "/once";
@@ -449,7 +461,7 @@ TEST_F(LearnJobTest, ForestAndMlpRestartExactly) {
   auto rest = RunYaml(yaml, twice);
   ASSERT_TRUE(rest.ok()) << rest.status().ToString();
   EXPECT_EQ(rest->batches, 4);
-  for (const char* file : {"/forest.jsonl", "/mlp.jsonl"}) {
+  for (const char* file : {"/forest.jsonl", "/mlp.jsonl", "/bagging.jsonl"}) {
     const std::string out = testing::ReadFile(once + file);
     EXPECT_EQ(Lines(out).size(), 569u) << file;
     EXPECT_EQ(testing::ReadFile(twice + file), out) << file;
@@ -643,6 +655,36 @@ TEST_F(LearnJobTest, BadSpecsAreRefusedNamingFileLineAndKey) {
                   "      options: { eta0: -1 }\n");  // 11
   EXPECT_NE(error.find(file + ":11:"), std::string::npos) << error;
   EXPECT_NE(error.find("operators[0].prequential.options.eta0: option eta0: must be > 0, got -1"),
+            std::string::npos)
+      << error;
+
+  // leveraging_bagging: its own options, then the base's with a base_ prefix.
+  const auto bagging = [&](const std::string& options) {
+    return ErrorOf(dir_,
+                   "  - name: fit\n"
+                   "    prequential:\n"
+                   "      model: leveraging_bagging\n"
+                   "      features: [x0]\n"
+                   "      label: label\n"
+                   "      options: " +
+                       options + "\n");
+  };
+  error = bagging("{ w: 0 }");
+  EXPECT_NE(error.find("operators[0].prequential.options.w: option w: must be > 0"),
+            std::string::npos)
+      << error;
+  error = bagging("{ base: kmeans }");
+  EXPECT_NE(error.find("option base: expected hoeffding_tree | hoeffding_adaptive_tree | "
+                       "sgd_classifier | mlp_classifier, got 'kmeans'"),
+            std::string::npos)
+      << error;
+  error = bagging("{ base_grace_period: 0 }");
+  EXPECT_NE(error.find("operators[0].prequential.options.base_grace_period: option "
+                       "base_grace_period: must be between 1 and"),
+            std::string::npos)
+      << error;
+  error = bagging("{ base: sgd_classifier, base_grace_period: 50 }");
+  EXPECT_NE(error.find("unknown option 'base_grace_period' for model leveraging_bagging"),
             std::string::npos)
       << error;
 

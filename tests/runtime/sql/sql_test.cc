@@ -538,8 +538,8 @@ TEST(SqlTwinTest, DeclarationsMatchTheYamlJobs) {
        {"ad-generator", "ad-pipeline", "ad-pipeline-sasl", "fashion-mnist-hog-forest",
         "fashion-mnist-hog-mlp", "fashion-mnist-pixels-sgd", "fashion-mnist-producer",
         "learn-agrawal-adaptive-tree", "learn-kmeans-blobs", "learn-regression",
-        "learn-sea-hoeffding-tree", "learn-sgd-classifier", "learn-tree-regressor",
-        "learn-windowed-accuracy", "ysb-campaign-windows"}) {
+        "learn-sea-hoeffding-tree", "learn-sea-leveraging-bagging", "learn-sgd-classifier",
+        "learn-tree-regressor", "learn-windowed-accuracy", "ysb-campaign-windows"}) {
     SCOPED_TRACE(name);
     const EnvLookup env = Env({});
     auto yaml = LoadJobFile("jobs/" + name + ".yaml", env);
