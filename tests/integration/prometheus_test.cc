@@ -61,9 +61,10 @@ double Sum(const std::vector<PromSample>& samples) {
 TEST(Prometheus, ScrapesThroughputLagAndBatchDurationsWhileAJobRuns) {
   const auto started = std::chrono::steady_clock::now();
   const std::string dir = testing::MakeTempDir("eddy-prometheus");
-  // A generator far faster than the job may read (200 records per
-  // partition per batch, and each batch syncs the file sink): lag grows
-  // while records flow. Event times start now, so latency is meaningful.
+  // A generator far faster than the job may read (20 records per
+  // partition per batch, batches back to back while behind, each syncing
+  // the file sink: some 10-20k records/s against 100k/s): lag grows while
+  // records flow. Event times start now, so latency is meaningful.
   testing::WriteFile(dir + "/job.yaml",
                      "name: metered\n"
                      "sources:\n"
@@ -86,7 +87,7 @@ TEST(Prometheus, ScrapesThroughputLagAndBatchDurationsWhileAJobRuns) {
                          "checkpoint: { every_batches: 5 }\n"
                          "trigger:\n"
                          "  interval: 100ms\n"
-                         "  max_records_per_partition: 200\n");
+                         "  max_records_per_partition: 20\n");
   const int eddy_port = testing::FreePort();
   ChildProcess eddy(EDDY_BINARY,
                     {"run", dir + "/job.yaml", "--quiet", "--metrics-address",

@@ -331,7 +331,7 @@ TEST(Server, KilledWithSigkillAndRestartedResumesItsJobFromItsCheckpoint) {
   const std::string bootstrap = (*broker)->bootstrap();
   for (const char* topic : {"k-in", "k-out", "k-dlq"})
     ASSERT_TRUE((*broker)->CreateTopic(topic, 2).ok());
-  testing::ProduceRecords(bootstrap, "k-in", Records(0, 800, 2));
+  testing::ProduceRecords(bootstrap, "k-in", Records(0, 4000, 2));
 
   const std::string dir = SetUpDir("eddy-server-kill");
   ServerProcess server(dir);
@@ -344,21 +344,21 @@ TEST(Server, KilledWithSigkillAndRestartedResumesItsJobFromItsCheckpoint) {
     ASSERT_TRUE(submitted);
     ASSERT_EQ(submitted->status, 201) << submitted->body;
   }
-  // Part of the input processed (batches of at most 20 records, 10 per
-  // second: 800 take at least 4 s)...
+  // Part of the input processed (batches of at most 20 records, back to
+  // back while behind: 4,000 take 200 batches, seconds)...
   ASSERT_TRUE(WaitFor([&] { return OutputIds(bootstrap, "k-out").size() >= 60; }, 30));
   EXPECT_EQ(server.Kill(SIGKILL), 128 + SIGKILL);
   const size_t before_kill = OutputIds(bootstrap, "k-out").size();
-  ASSERT_LT(before_kill, 800u) << "the job finished before the kill; slow it down";
+  ASSERT_LT(before_kill, 4000u) << "the job finished before the kill; slow it down";
   // ... more input arrives while the server is down ...
-  testing::ProduceRecords(bootstrap, "k-in", Records(800, 900, 2));
+  testing::ProduceRecords(bootstrap, "k-in", Records(4000, 4500, 2));
 
   ASSERT_TRUE(StartServer(server)) << server.Log();
   auto client = AdminClient(server);
   EXPECT_TRUE(WaitFor(
       [&] {
         const auto ids = OutputIds(bootstrap, "k-out");
-        return std::set<int64_t>(ids.begin(), ids.end()).size() >= 900;
+        return std::set<int64_t>(ids.begin(), ids.end()).size() >= 4500;
       },
       40))
       << server.Log();
@@ -366,7 +366,7 @@ TEST(Server, KilledWithSigkillAndRestartedResumesItsJobFromItsCheckpoint) {
   // No input lost and, with exactly-once delivery (a batch cut by the kill
   // runs again and skips what it had written), none written twice: the job
   // resumed from its state rather than starting over.
-  EXPECT_EQ(ids, Range(0, 900));
+  EXPECT_EQ(ids, Range(0, 4500));
   const std::string log = server.Log();
   EXPECT_NE(log.find("server: resuming job=k (was RUNNING)"), std::string::npos) << log;
   EXPECT_NE(log.find("job=k resuming after batch"), std::string::npos) << log;
