@@ -94,7 +94,7 @@ class AdaptiveRandomForest final : public Model {
         AddVote(member, proba.data(), &votes.row(row)[0]);
       }
     }
-    Finish(votes, out);
+    VotesToPredictions(votes, options_.num_classes, out);
     return Status::OK();
   }
 
@@ -139,28 +139,6 @@ class AdaptiveRandomForest final : public Model {
     for (int c = 0; c < options_.num_classes; ++c) votes[c] += proba[c] * weight;
   }
 
-  // Normalized votes -> class, its probability and the distribution (uniform
-  // when no tree has anything to say).
-  void Finish(const RowMatrix& votes, PredictionColumns* out) const {
-    const Eigen::Index rows = votes.rows();
-    const int classes = options_.num_classes;
-    out->value.resize(rows);
-    out->score.resize(rows);
-    out->probabilities.resize(rows, classes);
-    for (Eigen::Index row = 0; row < rows; ++row) {
-      const double total = votes.row(row).sum();
-      if (total > 0) {
-        out->probabilities.row(row) = votes.row(row) / total;
-      } else {
-        out->probabilities.row(row).setConstant(1.0 / classes);
-      }
-      Eigen::Index best = 0;
-      out->probabilities.row(row).maxCoeff(&best);
-      out->value[row] = static_cast<double>(best);
-      out->score[row] = out->probabilities(row, best);
-    }
-  }
-
   // Learn (out == nullptr) or Prequential over the members, in parallel on
   // the thread pool when there is one.
   Status Run(const FeatureMatrix& x, std::span<const double> y, const std::vector<uint8_t>* mask,
@@ -180,7 +158,7 @@ class AdaptiveRandomForest final : public Model {
     if (out != nullptr) {
       RowMatrix total = RowMatrix::Zero(x.rows(), options_.num_classes);
       for (const RowMatrix& member_votes : votes) total += member_votes;  // member order
-      Finish(total, out);
+      VotesToPredictions(total, options_.num_classes, out);
     }
     bool changed = false;
     for (Eigen::Index row = 0; row < x.rows() && !changed; ++row) changed = RowSelected(mask, row);

@@ -119,7 +119,7 @@ class LeveragingBagging final : public Model {
       EDDY_RETURN_IF_ERROR(member.model->Predict(x, &member_out));
       votes += member_out.probabilities;
     }
-    Finish(votes, out);
+    VotesToPredictions(votes, num_classes_, out);
     return Status::OK();
   }
 
@@ -179,27 +179,6 @@ class LeveragingBagging final : public Model {
     return Status::OK();
   }
 
-  // Normalized votes -> class, its probability and the distribution (uniform
-  // when no member has anything to say).
-  void Finish(const RowMatrix& votes, PredictionColumns* out) const {
-    const Eigen::Index rows = votes.rows();
-    out->value.resize(rows);
-    out->score.resize(rows);
-    out->probabilities.resize(rows, num_classes_);
-    for (Eigen::Index row = 0; row < rows; ++row) {
-      const double total = votes.row(row).sum();
-      if (total > 0) {
-        out->probabilities.row(row) = votes.row(row) / total;
-      } else {
-        out->probabilities.row(row).setConstant(1.0 / num_classes_);
-      }
-      Eigen::Index best = 0;
-      out->probabilities.row(row).maxCoeff(&best);
-      out->value[row] = static_cast<double>(best);
-      out->score[row] = out->probabilities(row, best);
-    }
-  }
-
   // Learn (out == nullptr) or Prequential: the members walk the rows on their
   // own, then the flagged rows are resolved in order (see the top).
   Status Run(const FeatureMatrix& x, std::span<const double> y, const std::vector<uint8_t>* mask,
@@ -237,7 +216,7 @@ class LeveragingBagging final : public Model {
     if (out != nullptr) {
       RowMatrix votes = RowMatrix::Zero(rows, num_classes_);
       for (const MemberRun& run : runs) votes += run.votes;  // member order
-      Finish(votes, out);
+      VotesToPredictions(votes, num_classes_, out);
     }
     bool changed = false;
     for (Eigen::Index row = 0; row < rows && !changed; ++row) changed = RowSelected(mask, row);

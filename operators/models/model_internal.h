@@ -92,6 +92,28 @@ inline uint64_t EnsembleMemberSeed(uint64_t seed, int index) {
 // Checks shapes, the mask and, for rows that will be learned, finite
 // features and valid labels (classes in [0, num_classes) when num_classes >
 // 0; finite targets otherwise; labels ignored when `needs_labels` is false).
+// An ensemble's summed class votes (rows x classes) as predictions: each
+// row normalized to a distribution (uniform when no member has anything to
+// say), its most probable class and that class's probability.
+inline void VotesToPredictions(const RowMatrix& votes, int num_classes, PredictionColumns* out) {
+  const Eigen::Index rows = votes.rows();
+  out->value.resize(rows);
+  out->score.resize(rows);
+  out->probabilities.resize(rows, num_classes);
+  for (Eigen::Index row = 0; row < rows; ++row) {
+    const double total = votes.row(row).sum();
+    if (total > 0) {
+      out->probabilities.row(row) = votes.row(row) / total;
+    } else {
+      out->probabilities.row(row).setConstant(1.0 / num_classes);
+    }
+    Eigen::Index best = 0;
+    out->probabilities.row(row).maxCoeff(&best);
+    out->value[row] = static_cast<double>(best);
+    out->score[row] = out->probabilities(row, best);
+  }
+}
+
 Status ValidateLearnInput(const FeatureMatrix& x, std::span<const double> y,
                           const std::vector<uint8_t>* mask, int num_features, int num_classes,
                           bool needs_labels);

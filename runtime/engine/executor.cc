@@ -339,7 +339,9 @@ Status Driver::RunBatch(std::vector<Task>& tasks, bool end_of_input, BatchReport
   positions_.AdvanceEventTime(tasks, Clock::now());
   // The end of input runs under the final watermark, which is not kept: a
   // stream that goes on later goes on from the watermark it had.
-  const Watermarks final_watermarks(plan_.sources.size(), kEndOfTime);
+  // (Built only for that batch: an ordinary batch allocates nothing here.)
+  const Watermarks final_watermarks =
+      end_of_input ? Watermarks(plan_.sources.size(), kEndOfTime) : Watermarks();
 
   // Step 5: the batch-wide stage.
   StateWriteBatch writes;

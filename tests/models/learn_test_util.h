@@ -27,6 +27,26 @@
 
 namespace eddy::learn::testing {
 
+// A labelled problem: rows of features and their classes.
+struct Problem {
+  RowMatrix x;
+  std::vector<double> y;
+};
+
+// y = x0 > 0.3 && x1 > 0.6 over 5 uniform features; the labels flip at
+// `flip` (rows >= flip get the opposite class).
+inline Problem Box(int rows, int flip, uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  std::uniform_real_distribution<double> uniform(0, 1);
+  Problem p{RowMatrix(rows, 5), std::vector<double>(rows)};
+  for (int row = 0; row < rows; ++row) {
+    for (int j = 0; j < 5; ++j) p.x(row, j) = uniform(rng);
+    const bool positive = p.x(row, 0) > 0.3 && p.x(row, 1) > 0.6;
+    p.y[row] = (row < flip ? positive : !positive) ? 1 : 0;
+  }
+  return p;
+}
+
 struct Dataset {
   std::vector<std::string> feature_names;
   RowMatrix x;
