@@ -44,11 +44,13 @@
 
 #include "connectors/kafka/kafka_client.h"
 #include "tests/bench/bench_util.h"
+#include "tests/bench/broker_process.h"
 #include "tests/integration/kafka_test_util.h"
 
 namespace eddy {
 namespace {
 
+using bench::BrokerProcess;
 using bench::Die;
 using Clock = std::chrono::steady_clock;
 using SystemClock = std::chrono::system_clock;
@@ -81,37 +83,6 @@ std::vector<std::string> Lines(const std::string& text) {
   for (std::string line; std::getline(in, line);) lines.push_back(line);
   return lines;
 }
-
-// The broker in its own process.
-class BrokerProcess {
- public:
-  BrokerProcess(const std::string& dir, const std::vector<std::string>& topics) {
-    std::vector<std::string> args = {"broker", "--port", "0", "--bootstrap-file",
-                                     dir + "/bootstrap"};
-    for (const std::string& topic : topics) {
-      args.push_back("--topic");
-      args.push_back(topic);
-    }
-    pid_ = testing::SpawnEddy(args, dir + "/broker.log");
-    for (int i = 0; i < 100 && bootstrap_.empty(); ++i) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(100));
-      bootstrap_ = testing::ReadFile(dir + "/bootstrap");
-      while (!bootstrap_.empty() && std::isspace(static_cast<unsigned char>(bootstrap_.back()))) {
-        bootstrap_.pop_back();
-      }
-    }
-    if (bootstrap_.empty()) Die("eddy broker wrote no bootstrap file");
-  }
-  ~BrokerProcess() {
-    kill(pid_, SIGTERM);
-    testing::WaitForExit(pid_);
-  }
-  const std::string& bootstrap() const { return bootstrap_; }
-
- private:
-  pid_t pid_ = -1;
-  std::string bootstrap_;
-};
 
 // Writes `events` JSON records {id, user, amount} keyed by user (id % users)
 // to `topic`, in large producer batches, from this process.
