@@ -85,6 +85,7 @@ Result<std::unique_ptr<Source>> MakeSource(const spec::SourceSpec& spec,
         options.commit_to_group = false;
       }
       options.decoder = std::move(decoder).value();
+      options.upstream_watermarks = kafka.upstream_watermarks();
       if (kafka.on_lost_input() == "skip") {
         options.skip_lost_input = true;
       } else if (!kafka.on_lost_input().empty() && kafka.on_lost_input() != "fail") {
@@ -152,6 +153,7 @@ Result<std::unique_ptr<Sink>> MakeSink(const spec::SinkSpec& spec, const Schema&
         options.writer = ShardWriterName(spec.name(), *context.shard);
         options.fence = context.shard->fence;
         AddShardProducerSettings(*context.shard, &options.client);
+        if (kafka.forward_watermarks()) options.forward_watermarks_as = context.shard->partition;
       }
       return MakeKafkaSink(std::move(options));
     }

@@ -52,6 +52,16 @@ struct SinkRecovery {
   std::string position;
 };
 
+// The event time a sink forwards to the readers of what it writes: a
+// stage of a scaled-out job to the next, through a repartition topic
+// (docs/scale-out.md#event-time-across-stages).
+struct ForwardedWatermark {
+  TimestampMicros watermark = 0;
+  // The writer's input is idle (no records for its idle_timeout): readers
+  // leave it out of their watermark until it writes again.
+  bool idle = false;
+};
+
 class Sink {
  public:
   virtual ~Sink() = default;
@@ -78,6 +88,16 @@ class Sink {
   // Where the sink stands after Flush, recorded with each batch (a file's
   // length); empty for sinks that need nothing recorded.
   virtual std::string Position() const { return {}; }
+
+  // True when the sink forwards its input's watermark: the engine then
+  // calls WriteWatermark after a batch's rows whenever the batch moved it.
+  // Deterministic like the rows: a batch that runs again forwards the same.
+  virtual bool forwards_watermarks() const { return false; }
+  virtual Status WriteWatermark(const ForwardedWatermark& mark, BatchId batch) {
+    (void)mark;
+    (void)batch;
+    return Status::OK();
+  }
 };
 
 // Where dead letters go: a Kafka topic (original bytes as value, the reason

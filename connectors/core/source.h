@@ -40,6 +40,14 @@ struct PartitionRange {
   int64_t size() const { return end - start; }
 };
 
+// A watermark that a writer upstream forwarded through the source's
+// records (ForwardedWatermark, connectors/core/sink.h).
+struct UpstreamWatermark {
+  int32_t upstream = 0;  // which writer: [0, upstream_writers())
+  TimestampMicros watermark = 0;
+  bool idle = false;
+};
+
 class Source {
  public:
   virtual ~Source() = default;
@@ -87,6 +95,17 @@ class Source {
   // retention) and skipped, since the source opened. A source set to fail
   // on lost input fails the Read instead (StatusCode::kDataLoss).
   virtual int64_t LostRecords() const { return 0; }
+  // How many upstream writers forward watermarks into every partition; 0
+  // when the records carry none. Then the event time of a partition is the
+  // smallest of its writers' watermarks, not its rows' (SourcePositions).
+  virtual int32_t upstream_writers() const { return 0; }
+  // The newest watermark of each upstream writer that the last Read of
+  // `partition_index` found in its range, in writer order. Called by the
+  // thread that made that Read, right after it.
+  virtual std::vector<UpstreamWatermark> TakeUpstreamWatermarks(size_t partition_index) {
+    (void)partition_index;
+    return {};
+  }
   // Tells the source that every partition has been processed up to
   // `next_offsets` (for Kafka: committed to the group for lag tools).
   virtual void Acknowledge(const Offsets& next_offsets) { (void)next_offsets; }

@@ -2,6 +2,8 @@
 
 #include <optional>
 
+#include "connectors/kafka/record_header.h"
+
 namespace eddy {
 namespace {
 
@@ -99,7 +101,29 @@ class KafkaSink final : public Sink {
 
   Status Flush() override { return writer_->Flush(); }
 
+  // Watermark records included: they are records of the topic too.
   int64_t records_written() const override { return writer_ ? writer_->delivered() : 0; }
+
+  bool forwards_watermarks() const override { return options_.forward_watermarks_as.has_value(); }
+
+  // One watermark record to every partition: each reader's watermark is
+  // the smallest over all writers, so every partition must hear from each.
+  // Produced like rows (the batch-wide stage's task), so exactly-once
+  // recovery skips those already in the topic.
+  Status WriteWatermark(const ForwardedWatermark& mark, BatchId batch) override {
+    if (!options_.forward_watermarks_as) return Status::OK();
+    char bytes[kMaxWatermarkBytes];
+    const size_t size =
+        EncodeWatermark({*options_.forward_watermarks_as, mark.watermark, mark.idle}, bytes);
+    for (int32_t partition = 0; partition < writer_->partition_count(); ++partition) {
+      rd_kafka_headers_t* headers = rd_kafka_headers_new(2);
+      rd_kafka_header_add(headers, kWatermarkHeader, sizeof(kWatermarkHeader) - 1, bytes,
+                          static_cast<ssize_t>(size));
+      EDDY_RETURN_IF_ERROR(writer_->Produce(partition, std::string_view(), std::nullopt, headers,
+                                            batch.value, /*task=*/-1));
+    }
+    return Status::OK();
+  }
 
  private:
   DeadLetter MakeDeadLetter(const Batch& batch, size_t row, const std::string& reason) const {

@@ -7,6 +7,7 @@
 // Exactly-once delivery is KafkaWriter's (kafka_writer.h).
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -30,6 +31,10 @@ struct KafkaSinkOptions {
   // looks for): `name`, unless set — a shard's sink adds "#<partition>".
   std::string writer;
   std::shared_ptr<const Fence> fence;  // null: no fence
+  // Set: the sink forwards its input's watermark (Sink::WriteWatermark) as
+  // this writer, one of the topic's readers' upstream writers: the shard's
+  // partition in a stage of a scaled-out job.
+  std::optional<int32_t> forward_watermarks_as;
 };
 
 // "exactly_once" (also the default, "") or "at_least_once".

@@ -10,6 +10,9 @@
 #include <map>
 #include <mutex>
 #include <thread>
+#include <utility>
+
+#include "connectors/kafka/record_header.h"
 
 namespace eddy {
 namespace {
@@ -41,12 +44,15 @@ class KafkaSource final : public Source {
         return count.status().WithContext("source '" + options_.name + "' at " +
                                           options_.client.brokers);
       }
+      // One writer per partition of the topic: the upstream stage's shards.
+      if (options_.upstream_watermarks) upstream_writers_ = std::max(upstream_writers_, *count);
       for (int32_t partition = 0; partition < *count; ++partition) {
         if (options_.only_partition && partition != *options_.only_partition) continue;
         partitions_.push_back({topic, PartitionId{partition}});
       }
     }
     buffers_ = std::vector<PartitionBuffer>(partitions_.size());
+    read_watermarks_.assign(partitions_.size(), {});
     queue_.reset(rd_kafka_queue_get_consumer(consumer_.get()));
     if (!queue_) return Status::Internal("Kafka consumer has no consumer queue");
     return Status::OK();
@@ -170,6 +176,12 @@ class KafkaSource final : public Source {
   }
 
   int64_t LostRecords() const override { return lost_records_.load(); }
+
+  int32_t upstream_writers() const override { return upstream_writers_; }
+
+  std::vector<UpstreamWatermark> TakeUpstreamWatermarks(size_t partition_index) override {
+    return std::exchange(read_watermarks_[partition_index], {});
+  }
 
   void Acknowledge(const Offsets& next_offsets) override {
     if (!options_.commit_to_group || options_.group_id.empty() || !consumer_) return;
@@ -363,7 +375,10 @@ class KafkaSource final : public Source {
     const SourcePartition& part = partitions_[range.partition_index];
     std::vector<RawRecord> records;
     records.reserve(messages.size());
+    std::vector<UpstreamWatermark>& watermarks = read_watermarks_[range.partition_index];
+    watermarks.clear();
     for (const KafkaMessage& message : messages) {
+      if (options_.upstream_watermarks && TakeWatermark(message.get(), &watermarks)) continue;
       RawRecord record;
       record.value = std::string_view(static_cast<const char*>(message->payload), message->len);
       if (message->key != nullptr) {
@@ -380,6 +395,27 @@ class KafkaSource final : public Source {
     return options_.decoder->Decode(records, out, dead_letters);
   }
 
+  // True when `message` is a watermark record; keeps each writer's newest
+  // in `watermarks` (writer order). A writer's watermarks only grow, but a
+  // record from a writer this topic cannot have is ignored, not trusted.
+  bool TakeWatermark(const rd_kafka_message_t* message,
+                     std::vector<UpstreamWatermark>* watermarks) {
+    rd_kafka_headers_t* headers = nullptr;
+    if (rd_kafka_message_headers(message, &headers) != RD_KAFKA_RESP_ERR_NO_ERROR) return false;
+    const auto mark = ReadWatermark(headers);
+    if (!mark) return false;
+    if (mark->upstream < 0 || mark->upstream >= upstream_writers_) return true;
+    auto at = std::lower_bound(
+        watermarks->begin(), watermarks->end(), mark->upstream,
+        [](const UpstreamWatermark& held, int32_t upstream) { return held.upstream < upstream; });
+    if (at == watermarks->end() || at->upstream != mark->upstream) {
+      at = watermarks->insert(at, UpstreamWatermark{mark->upstream, mark->watermark, mark->idle});
+    }
+    at->watermark = std::max(at->watermark, mark->watermark);
+    at->idle = mark->idle;
+    return true;
+  }
+
   KafkaSourceOptions options_;
   KafkaHandle consumer_;
   KafkaQueue queue_;
@@ -389,6 +425,10 @@ class KafkaSource final : public Source {
   bool assigned_ = false;
   Offsets known_;  // the highest end offsets seen, per partition
   std::atomic<int64_t> lost_records_{0};
+  int32_t upstream_writers_ = 0;
+  // Per partition: the watermark records its last Read found. Only the
+  // thread reading a partition touches its entry.
+  std::vector<std::vector<UpstreamWatermark>> read_watermarks_;
 
   std::mutex pull_mutex_;  // one puller at a time
   std::mutex mutex_;       // guards buffers_

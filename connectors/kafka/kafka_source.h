@@ -34,6 +34,10 @@ struct KafkaSourceOptions {
   // false fails the Read (DataLoss), true skips them, logged and counted
   // (Source::LostRecords).
   bool skip_lost_input = false;
+  // The topic is a repartition topic whose writers, one per partition of
+  // it, forward watermarks in watermark records (record_header.h): those
+  // records are taken as watermarks, not rows (Source::upstream_writers).
+  bool upstream_watermarks = false;
   // A Read that sees no progress for this long fails with Unavailable.
   std::chrono::milliseconds read_timeout{30000};
 };

@@ -78,6 +78,14 @@ std::optional<RecordOrigin> ReadLegacyOrigin(rd_kafka_headers_t* headers) {
   return origin;
 }
 
+uint64_t ZigZag(int64_t value) {
+  return (static_cast<uint64_t>(value) << 1) ^ static_cast<uint64_t>(value >> 63);
+}
+
+int64_t UnZigZag(uint64_t value) {
+  return static_cast<int64_t>(value >> 1) ^ -static_cast<int64_t>(value & 1);
+}
+
 }  // namespace
 
 uint64_t WriterFingerprint(std::string_view job, std::string_view run, std::string_view writer) {
@@ -126,6 +134,36 @@ std::optional<RecordOrigin> ReadOrigin(rd_kafka_headers_t* headers) {
   if (Header(headers, kLegacyBatchHeader)) return ReadLegacyOrigin(headers);
   const auto origin = Header(headers, kOriginHeader);
   return origin ? DecodeOrigin(*origin) : std::nullopt;
+}
+
+size_t EncodeWatermark(const WatermarkRecord& record, char* out) {
+  char* at = out;
+  *at++ = static_cast<char>(kVersion);
+  at = PutVarint(static_cast<uint32_t>(record.upstream), at);
+  at = PutVarint(ZigZag(record.watermark), at);
+  *at++ = static_cast<char>(record.idle ? 1 : 0);
+  return static_cast<size_t>(at - out);
+}
+
+std::optional<WatermarkRecord> DecodeWatermark(std::string_view bytes) {
+  if (bytes.empty() || static_cast<uint8_t>(bytes[0]) != kVersion) return std::nullopt;
+  size_t at = 1;
+  const auto upstream = GetVarint(bytes, &at);
+  const auto watermark = upstream ? GetVarint(bytes, &at) : std::nullopt;
+  if (!watermark || *upstream > INT32_MAX || at + 1 != bytes.size()) return std::nullopt;
+  const auto idle = static_cast<uint8_t>(bytes[at]);
+  if (idle > 1) return std::nullopt;
+  WatermarkRecord record;
+  record.upstream = static_cast<int32_t>(*upstream);
+  record.watermark = UnZigZag(*watermark);
+  record.idle = idle == 1;
+  return record;
+}
+
+std::optional<WatermarkRecord> ReadWatermark(rd_kafka_headers_t* headers) {
+  if (headers == nullptr) return std::nullopt;
+  const auto bytes = Header(headers, kWatermarkHeader);
+  return bytes ? DecodeWatermark(*bytes) : std::nullopt;
 }
 
 std::string EncodeOffsets(const std::vector<int64_t>& offsets) {

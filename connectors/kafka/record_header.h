@@ -66,6 +66,28 @@ std::optional<RecordOrigin> DecodeOrigin(std::string_view bytes);
 // exactly-once writer did not write (or `headers` null).
 std::optional<RecordOrigin> ReadOrigin(rd_kafka_headers_t* headers);
 
+// The watermark record a shard of a scaled-out job writes to every
+// partition of a repartition topic after a batch that moved its event time
+// (docs/scale-out.md#event-time-across-stages): an empty value and one
+// header, eddy.watermark = version byte 1; varint upstream shard; zigzag
+// varint watermark (microseconds); one byte, 1 when the shard is idle.
+// The reader's watermark is the smallest over the upstream shards, as a
+// Flink operator takes the smallest over its input channels.
+inline constexpr char kWatermarkHeader[] = "eddy.watermark";
+
+struct WatermarkRecord {
+  int32_t upstream = 0;  // the writing shard's partition
+  int64_t watermark = 0;
+  bool idle = false;  // the shard had no input for its sources' idle_timeout
+  bool operator==(const WatermarkRecord&) const = default;
+};
+
+inline constexpr size_t kMaxWatermarkBytes = 1 + 5 + 10 + 1;
+size_t EncodeWatermark(const WatermarkRecord& record, char* out);
+std::optional<WatermarkRecord> DecodeWatermark(std::string_view bytes);
+// nullopt unless `headers` hold a whole eddy.watermark header.
+std::optional<WatermarkRecord> ReadWatermark(rd_kafka_headers_t* headers);
+
 // A writer's position in its topic (Sink::Position): per partition, the
 // offset at or after which its next records will land. Text, "o1:" and the
 // offsets separated by commas.

@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <limits>
 #include <condition_variable>
 #include <mutex>
 #include <thread>
@@ -70,6 +71,11 @@ class Driver {
     });
   }
 
+  bool ForwardsWatermarks() const {
+    return std::any_of(plan_.sinks.begin(), plan_.sinks.end(),
+                       [](const auto& sink) { return sink->forwards_watermarks(); });
+  }
+
   void SleepUntil(Clock::time_point when) {
     while (!StopRequested() && !CheckpointRequested() && Clock::now() < when) {
       std::this_thread::sleep_for(
@@ -92,6 +98,8 @@ class Driver {
   void AddLostRecords(BatchReport* report);
   void SayWhenNoRowIsLate(const std::vector<Task>& tasks, const Watermarks& watermarks,
                           int64_t batch_id);
+  Status ForwardWatermarks(const Watermarks& before, BatchId batch_id);
+  bool NodeIdle(const PlanNode& node) const;
   void LogStartOffsets(size_t source, const Offsets& initial) const;
   state::CheckpointManifest Progress() const;
   void WriteCheckpoint(BatchReport* report);
@@ -119,6 +127,10 @@ class Driver {
   bool has_deferred_state_ = false;
   int64_t deferred_state_batch_ = 0;
   std::vector<int64_t> lost_reported_;  // per source: LostRecords() counted so far
+  // Per sink (spec index): whether the last watermark it forwarded said
+  // idle, and whether it forwarded one since the job opened.
+  std::vector<uint8_t> forwarded_idle_;
+  std::vector<uint8_t> forwarded_since_open_;
 };
 
 Result<RunSummary> Driver::Run() {
@@ -142,7 +154,11 @@ Result<RunSummary> Driver::Run() {
     EDDY_ASSIGN_OR_RETURN(auto latest, LatestOffsets());
     // Step 1: plan the batch, or take it from the offsets log.
     EDDY_ASSIGN_OR_RETURN(PlannedTasks planned, planner_.Next(last_batch_id_, latest));
-    if (planned.tasks.empty() && !planned.end_of_input) {
+    // A batch without records still runs when the log has it, or when it
+    // tells the readers of forwarded watermarks that a partition went idle.
+    const bool turns_idle =
+        planned.tasks.empty() && ForwardsWatermarks() && positions_.WouldTurnIdle(Clock::now());
+    if (planned.tasks.empty() && !planned.end_of_input && !planned.from_log && !turns_idle) {
       const bool finished = AllSourcesFinished(latest);
       if (options_.once || finished || DrainRequested()) {
         end_input = finished || options_.drain_windows;
@@ -361,12 +377,53 @@ Status Driver::RunBatch(std::vector<Task>& tasks, bool end_of_input, BatchReport
 
   const auto flush_start = Clock::now();
   report->dead_letters = static_cast<int64_t>(dead_letters.size());
+  // The final watermark ends this run only: it is not forwarded.
+  if (!end_of_input) EDDY_RETURN_IF_ERROR(ForwardWatermarks(watermarks_before, batch_id));
   EDDY_RETURN_IF_ERROR(sinks_.Finish(dead_letters, batch_id, report));
   report->sink_seconds += SecondsSince(flush_start);
 
   // Steps 6 and 7: commit the state with the new positions; checkpoint.
   input_ended_ = end_of_input;
   return CommitBatch(tasks, std::move(writes), report);
+}
+
+// After the batch's rows, a sink that forwards watermarks gets its input's
+// new watermark when the batch moved it, while the input is idle, when it
+// stops being idle, and once after the job opens (a restore cannot know
+// what the run before last said). Replays forward the same, or one more
+// record at the end of a batch's output, which readers take as it is.
+Status Driver::ForwardWatermarks(const Watermarks& before, BatchId batch_id) {
+  forwarded_idle_.resize(plan_.sinks.size(), 0);
+  forwarded_since_open_.resize(plan_.sinks.size(), 0);
+  for (const PlanNode& node : plan_.nodes) {
+    if (node.dag.kind != DagNode::Kind::kSink) continue;
+    const size_t sink = node.dag.index;
+    if (!plan_.sinks[sink]->forwards_watermarks()) continue;
+    const PlanNode& input = plan_.nodes[node.input_nodes.at(0)];
+    const auto now = positions_.NodeWatermark(input, positions_.watermarks());
+    const bool idle = NodeIdle(input);
+    // An input idle from the start has no watermark, but must still say
+    // it is idle, or its readers would wait for it forever.
+    if (!now && !idle) continue;
+    const bool moved = now != positions_.NodeWatermark(input, before);
+    if (!moved && !idle && !forwarded_idle_[sink] && forwarded_since_open_[sink]) continue;
+    const TimestampMicros mark = now.value_or(std::numeric_limits<TimestampMicros>::min());
+    EDDY_RETURN_IF_ERROR(plan_.sinks[sink]->WriteWatermark({mark, idle}, batch_id));
+    forwarded_idle_[sink] = idle;
+    forwarded_since_open_[sink] = 1;
+  }
+  return Status::OK();
+}
+
+// Every partition of every source upstream of `node` sits out of the
+// watermark.
+bool Driver::NodeIdle(const PlanNode& node) const {
+  for (size_t source : node.upstream_sources) {
+    for (size_t part = 0; part < plan_.sources[source]->partitions().size(); ++part) {
+      if (!positions_.idle(source, part)) return false;
+    }
+  }
+  return !node.upstream_sources.empty();
 }
 
 // Workers read and process tasks while this thread hands finished tasks to

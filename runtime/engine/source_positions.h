@@ -10,6 +10,13 @@
 // event time less the source's out-of-orderness bound; a source's is the
 // smallest over its partitions that are not idle; a node's the smallest
 // over the sources upstream of it. Watermarks never go back.
+//
+// A source whose records carry the watermarks of writers upstream
+// (Source::upstream_writers: a repartition topic of a scaled-out job)
+// takes a partition's event time from them instead: the smallest of its
+// writers' watermarks, leaving out the writers that said they are idle
+// (the largest when all are), none until every writer has spoken — as a
+// Flink operator takes the smallest watermark over its input channels.
 
 #include <cstdint>
 #include <optional>
@@ -55,6 +62,10 @@ class SourcePositions {
   // Counts the batch's rows into the partitions' event times and advances
   // the watermarks; the batch itself ran under the watermarks before.
   void AdvanceEventTime(const std::vector<Task>& tasks, Clock::time_point now);
+  // True when a partition with an idle timeout that is not idle yet has
+  // had no records for it by `now`: a batch without records would mark it
+  // idle (one a job that forwards watermarks runs, to tell its readers).
+  bool WouldTurnIdle(Clock::time_point now) const;
   // Moves each task's partition past its range, once the batch committed.
   void AdvanceOffsets(const std::vector<Task>& tasks);
 
@@ -64,13 +75,22 @@ class SourcePositions {
                                                const Watermarks& watermarks) const;
 
  private:
+  struct UpstreamMark {
+    bool seen = false;
+    TimestampMicros watermark = 0;
+    bool idle = false;
+  };
   struct PartitionState {
     Offset next_offset;
+    // Forwarded watermarks: the partition's watermark, not its rows' time.
     std::optional<TimestampMicros> max_event_time;
     Clock::time_point last_active;
+    std::vector<UpstreamMark> upstream;  // per upstream writer; empty when none
   };
 
   std::optional<TimestampMicros> ComputeWatermark(size_t source) const;
+  // Takes a task's forwarded watermarks into its partition's event time.
+  void AdvanceForwarded(const Task& task, PartitionState* partition) const;
 
   const JobPlan& plan_;
   std::vector<std::vector<PartitionState>> partitions_;  // per source, per partition

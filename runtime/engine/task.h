@@ -31,6 +31,8 @@ struct Task {
   std::vector<bool> has_boundary;
   std::vector<NodeStats> node_stats;  // per plan node
   std::optional<TimestampMicros> max_event_time;
+  // Watermarks the range's records forwarded (Source::TakeUpstreamWatermarks).
+  std::vector<UpstreamWatermark> upstream_watermarks;
   double read_seconds = 0;
   double process_seconds = 0;
 };

@@ -79,6 +79,9 @@ void RunTask(const JobPlan& plan, Task& task) {
   Source& source = *plan.sources[task.source];
   task.input = Batch(source.schema());
   task.status = source.Read(task.range, kNeverCancel, &task.input, &task.dead_letters);
+  if (source.upstream_writers() > 0) {
+    task.upstream_watermarks = source.TakeUpstreamWatermarks(task.range.partition_index);
+  }
   // Decoders do not know which node they serve.
   for (DeadLetter& letter : task.dead_letters) {
     if (letter.node.empty()) letter.node = source.name();

@@ -231,19 +231,18 @@ spec::SourceSpec StageSplitter::RepartitionSource(const Repartition& split) cons
     column->set_nullable(field.nullable);
   }
   if (input.time_column) {
-    // The rows keep their event time; the bound is the loosest of the
-    // sources they came from, since the topic interleaves all of them.
+    // The rows keep their event time; the watermark is the upstream
+    // shards' own, forwarded through the topic (upstream_watermarks), so
+    // there is no bound to take off again. A partition of the topic that
+    // hears nothing for the loosest idle timeout of the sources upstream
+    // sits out of the watermark.
     spec::EventTimeSpec* event_time = source.mutable_event_time();
     event_time->set_column(*input.time_column);
-    int64_t bound = -1;
+    kafka->set_upstream_watermarks(true);
     int64_t idle = -1;
     for (size_t upstream : input.upstream_sources) {
       const spec::EventTimeSpec& from = spec.sources(static_cast<int>(upstream)).event_time();
       const SourceEventTime& planned = plan_.event_time[upstream];
-      if (planned.max_out_of_orderness > bound) {
-        bound = planned.max_out_of_orderness;
-        event_time->set_max_out_of_orderness(from.max_out_of_orderness());
-      }
       if (planned.idle_timeout > idle) {
         idle = planned.idle_timeout;
         event_time->set_idle_timeout(from.idle_timeout());
@@ -265,6 +264,7 @@ spec::SinkSpec StageSplitter::RepartitionSink(const Repartition& split) const {
   kafka->set_topic(RepartitionTopic(spec.name(), op));
   kafka->set_partitions(leading.partitions());
   for (const std::string& item : split.key) kafka->add_partition_by(item);
+  kafka->set_forward_watermarks(plan_.nodes[split.input].time_column.has_value());
   sink.mutable_format()->set_type("json");
   return sink;
 }

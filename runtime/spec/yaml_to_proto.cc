@@ -88,7 +88,8 @@ std::string ExpectedScalar(const FieldDescriptor* field) {
 std::string FieldList(const Descriptor* descriptor) {
   std::string out;
   for (int idx = 0; idx < descriptor->field_count(); ++idx) {
-    if (idx > 0) out += ", ";
+    if (IsInternalField(descriptor->field(idx))) continue;
+    if (!out.empty()) out += ", ";
     out += descriptor->field(idx)->name();
   }
   return out;
@@ -283,9 +284,10 @@ class Converter {
       // and are otherwise ignored; no field name starts with "x-".
       if (name.starts_with("x-")) continue;
       const FieldDescriptor* field = descriptor->FindFieldByName(name);
-      if (field == nullptr) {
+      if (field == nullptr || IsInternalField(field)) {
         std::vector<std::string> names;
         for (int idx = 0; idx < descriptor->field_count(); ++idx) {
+          if (IsInternalField(descriptor->field(idx))) continue;
           names.push_back(descriptor->field(idx)->name());
         }
         std::string message_text = "unknown key '" + name + "'";
@@ -456,6 +458,11 @@ size_t EditDistance(std::string_view a, std::string_view b) {
 }
 
 }  // namespace
+
+bool IsInternalField(const FieldDescriptor* field) {
+  return field == spec::KafkaSourceSpec::descriptor()->FindFieldByName("upstream_watermarks") ||
+         field == spec::KafkaSinkSpec::descriptor()->FindFieldByName("forward_watermarks");
+}
 
 std::optional<std::string> SetFieldFromText(std::string text, const FieldDescriptor* field,
                                             bool add, Message* message) {

@@ -31,6 +31,11 @@ namespace eddy {
 
 using LocationMap = std::map<std::string, SourceLocation, std::less<>>;
 
+// Fields the engine sets in the specs it derives (the stages of a
+// scaled-out job), which a job file or SQL statement cannot: they are
+// unknown keys there and left out of "expected one of" lists.
+bool IsInternalField(const google::protobuf::FieldDescriptor* field);
+
 // Fills `message` from `node` (a mapping, or a shorthand form). Records the
 // position of every field set in `locations`, keyed by its path
 // ("sources[0].kafka.topics[1]"); the document itself is recorded as "".

@@ -136,7 +136,7 @@ std::optional<std::string> SetPath(Message* message, std::string_view path, cons
   const size_t dot = path.find('.');
   const std::string head(path.substr(0, dot));
   const FieldDescriptor* field = descriptor->FindFieldByName(head);
-  if (field == nullptr) return "unknown";
+  if (field == nullptr || IsInternalField(field)) return "unknown";
   *spec_path += (spec_path->empty() ? "" : ".") + head;
   const google::protobuf::Reflection* reflection = message->GetReflection();
   if (field->is_map()) {
@@ -186,7 +186,8 @@ void OptionNames(const Descriptor* descriptor, const std::string& prefix,
   for (int idx = 0; idx < descriptor->field_count(); ++idx) {
     const FieldDescriptor* field = descriptor->field(idx);
     const std::string name = prefix + field->name();
-    if (skip.count(name) > 0 || (skip_oneofs && field->real_containing_oneof() != nullptr)) {
+    if (skip.count(name) > 0 || IsInternalField(field) ||
+        (skip_oneofs && field->real_containing_oneof() != nullptr)) {
       continue;
     }
     if (field->is_map()) {

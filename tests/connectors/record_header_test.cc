@@ -123,5 +123,32 @@ TEST(RecordHeader, OffsetsRoundTripAndAnythingElseIsNone) {
   }
 }
 
+TEST(RecordHeader, WatermarksRoundTripAtTheirLimitsAndTornOnesAreNone) {
+  for (const WatermarkRecord& record :
+       {WatermarkRecord{0, 0, false}, WatermarkRecord{5, -1, true},
+        WatermarkRecord{INT32_MAX, INT64_MIN, false}, WatermarkRecord{17, INT64_MAX, true},
+        WatermarkRecord{3, 1'767'225'600'000'000, false}}) {
+    char bytes[kMaxWatermarkBytes];
+    const size_t size = EncodeWatermark(record, bytes);
+    ASSERT_LE(size, kMaxWatermarkBytes);
+    EXPECT_EQ(DecodeWatermark(std::string_view(bytes, size)), record);
+    for (size_t cut = 0; cut < size; ++cut) {
+      EXPECT_FALSE(DecodeWatermark(std::string_view(bytes, cut))) << cut;
+    }
+    Headers headers(rd_kafka_headers_new(1));
+    Add(headers.get(), kWatermarkHeader, std::string(bytes, size));
+    EXPECT_EQ(ReadWatermark(headers.get()), record);
+  }
+  // Version 1, writer 1, watermark -1 (zigzag 1), idle.
+  EXPECT_EQ(DecodeWatermark(std::string("\x01\x01\x01\x01", 4)), (WatermarkRecord{1, -1, true}));
+  EXPECT_FALSE(DecodeWatermark(std::string("\x02\x01\x01\x01", 4)));      // another version
+  EXPECT_FALSE(DecodeWatermark(std::string("\x01\x01\x01\x02", 4)));      // idle is 0 or 1
+  EXPECT_FALSE(DecodeWatermark(std::string("\x01\x01\x01\x01\x00", 5)));  // trailing byte
+  EXPECT_FALSE(ReadWatermark(nullptr));
+  Headers origin_only(rd_kafka_headers_new(1));
+  Add(origin_only.get(), kOriginHeader, Encoded({kWriter, {1, 0, 0}}));
+  EXPECT_FALSE(ReadWatermark(origin_only.get()));
+}
+
 }  // namespace
 }  // namespace eddy

@@ -70,7 +70,9 @@ class ScaleOutTest : public ::testing::Test {
         "      - { name: user, type: string }\n"
         "      - { name: amount, type: int64 }\n"
         "      - { name: ts, type: timestamp }\n"
-        "    event_time: { column: ts, max_out_of_orderness: 100ms }\n"
+        "    event_time: { column: ts, max_out_of_orderness: 100ms" +
+        idle_timeout_ +
+        " }\n"
         "operators:\n" +
         operators_ +
         "sinks:\n"
@@ -127,10 +129,11 @@ class ScaleOutTest : public ::testing::Test {
   void ProduceChunk(int chunk) {
     std::vector<testing::TestRecord> records;
     for (int partition = 0; partition < kPartitions; ++partition) {
+      if (partition == empty_partition_) continue;
       for (int idx = 0; idx < kRecordsPerChunk; ++idx) {
         const int64_t step = static_cast<int64_t>(chunk) * kRecordsPerChunk + idx;
         const int user = partition + kPartitions * (idx % kUsersPerPartition);
-        const int64_t ts = kBaseMillis + step * kStepMillis;
+        const int64_t ts = kBaseMillis + step * kStepMillis + partition * skew_millis_;
         const std::string value = "{\"user\": \"u" + std::to_string(user) +
                                   "\", \"amount\": " + std::to_string((chunk * 7 + idx) % 13) +
                                   ", \"ts\": " + std::to_string(ts) + "}";
@@ -242,6 +245,10 @@ class ScaleOutTest : public ::testing::Test {
   // every window. Its key ("flush") is in every partition, unlike the
   // users', so a job keyed by user without windows does without it.
   bool close_windows_ = true;
+  // Partition p's event times run p * skew_millis_ ahead of partition 0's.
+  int64_t skew_millis_ = 0;
+  int empty_partition_ = -1;      // gets no records
+  std::string idle_timeout_ = "";  // ", idle_timeout: ..." on the source
   size_t expected_records_ = ExpectedWindows();
 
   std::unique_ptr<EmbeddedBroker> broker_;
@@ -457,8 +464,74 @@ TEST_F(ScaleOutTest, AnAggregateByAnotherKeyRepartitionsThroughKafkaExactly) {
   EXPECT_TRUE(increasing) << "a running total was written twice or went back";
   // Both stages ran: the first wrote the topic, the second read it.
   const auto through = testing::ConsumeAll(broker_->bootstrap(), "clicks.per_amount.repartition");
-  EXPECT_EQ(through.size(), static_cast<size_t>(kChunks * kRecordsPerChunk * kPartitions));
+  // Rows, and the watermark records (no value) the first stage forwards.
+  const auto rows = std::count_if(through.begin(), through.end(),
+                                  [](const testing::TestRecord& r) { return !r.value.empty(); });
+  EXPECT_EQ(rows, kChunks * kRecordsPerChunk * kPartitions);
+  EXPECT_GT(through.size(), static_cast<size_t>(rows));
   for (const char* instance : {"a", "b"}) Kill(instance, SIGTERM);
+}
+
+// Windows after a repartition close on the watermark the upstream shards
+// forward through the topic: the slowest shard's, as in one process. The
+// partitions' event times are ten minutes apart, so a stage that took its
+// event time from the rows it received (each partition of the topic mixes
+// every shard's) would drop the slow shards' rows as late.
+TEST_F(ScaleOutTest, WindowsAfterARepartitionCloseOnTheSlowestShardsWatermark) {
+  ASSERT_TRUE(broker_->CreateTopic("clicks.per_amount.repartition", kPartitions).ok());
+  operators_ =
+      "  - name: per_amount\n"
+      "    window:\n"
+      "      key: [amount]\n"
+      "      type: tumbling\n"
+      "      size: 1s\n"
+      "      aggregates: [\"count(*) AS n\", \"sum(amount) AS total\"]\n";
+  partitioned_by_ = "";
+  sink_key_ = "amount";
+  skew_millis_ = 600'000;
+  Start("a");
+  Start("b");
+  for (int chunk = 0; chunk < kChunks; ++chunk) {
+    ProduceChunk(chunk);
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  }
+  const auto reference = ReferenceOutput();
+  // Every window of every amount but the flush records' closes: each
+  // partition's rows span 60 s, so 13 amounts x 60 s x 6 partitions.
+  ASSERT_EQ(reference.size(), 13u * 60 * kPartitions);
+  std::multiset<std::string> expected;
+  for (const auto& record : reference) expected.insert(record.value);
+  std::multiset<std::string> actual;
+  for (const auto& record : AwaitOutput("out", reference.size())) actual.insert(record.value);
+  EXPECT_EQ(actual.size(), expected.size());
+  EXPECT_TRUE(actual == expected) << Log("a") << Log("b");
+  for (const char* instance : {"a", "b"}) Kill(instance, SIGTERM);
+}
+
+// A shard whose partition gets no records says so once its idle timeout
+// passed, and the stage after the repartition leaves it out: its windows
+// close on the other shards' watermarks.
+TEST_F(ScaleOutTest, AShardWithoutInputHoldsNoWatermarkBackAfterItsIdleTimeout) {
+  ASSERT_TRUE(broker_->CreateTopic("clicks.per_amount.repartition", kPartitions).ok());
+  operators_ =
+      "  - name: per_amount\n"
+      "    window:\n"
+      "      key: [amount]\n"
+      "      type: tumbling\n"
+      "      size: 1s\n"
+      "      aggregates: [\"count(*) AS n\"]\n";
+  partitioned_by_ = "";
+  sink_key_ = "amount";
+  skew_millis_ = 600'000;
+  empty_partition_ = kPartitions - 1;
+  idle_timeout_ = ", idle_timeout: 1s";
+  Start("a");
+  for (int chunk = 0; chunk < kChunks; ++chunk) ProduceChunk(chunk);
+  // 13 amounts x 60 one-second windows in each partition with records.
+  const size_t expected = 13u * 60 * (kPartitions - 1);
+  const auto out = AwaitOutput("out", expected);
+  EXPECT_EQ(out.size(), expected) << Log("a");
+  Kill("a", SIGTERM);
 }
 
 TEST(ScaleOutSettings, ValidateRefusesWhatInstancesCannotShare) {

@@ -449,6 +449,18 @@ TEST(JobSpecLoaderTest, ProcessEnvironmentReadsNameFileWhenNameIsUnset) {
   std::filesystem::remove(path);
 }
 
+// What the stage split sets (kafka.upstream_watermarks, .forward_watermarks)
+// is not a job-file key: set on an ordinary topic, it would stop its time.
+TEST(JobSpecLoaderTest, KeysOnlyTheEngineSetsAreUnknownInAJobFile) {
+  const std::string error = ErrorOf(
+      "name: j\nsources:\n  - name: s\n    kafka:\n      topics: [t]\n"
+      "      upstream_watermarks: true\n");
+  EXPECT_NE(error.find("job.yaml:6:7: sources[0].kafka: unknown key 'upstream_watermarks'"),
+            std::string::npos)
+      << error;
+  EXPECT_EQ(error.find("upstream_watermarks,"), std::string::npos) << error;
+}
+
 TEST(JobSpecLoaderTest, UnknownKeyListsFieldsAndSuggestsTheClosest) {
   EXPECT_EQ(ErrorOf("name: j\nsources:\n  - name: s\n    kafka:\n      topic: orders\n"),
             "job.yaml:5:7: sources[0].kafka: unknown key 'topic' (expected one of: brokers, "
