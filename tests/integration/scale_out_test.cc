@@ -247,7 +247,7 @@ class ScaleOutTest : public ::testing::Test {
   bool close_windows_ = true;
   // Partition p's event times run p * skew_millis_ ahead of partition 0's.
   int64_t skew_millis_ = 0;
-  int empty_partition_ = -1;      // gets no records
+  int empty_partition_ = -1;       // gets no records
   std::string idle_timeout_ = "";  // ", idle_timeout: ..." on the source
   size_t expected_records_ = ExpectedWindows();
 
