@@ -115,7 +115,8 @@ Result<std::unique_ptr<InstanceStatusPublisher>> InstanceStatusPublisher::Start(
   EDDY_ASSIGN_OR_RETURN(
       publisher->producer_,
       CreateProducer(config, &InstanceStatusPublisher::OnDelivery, publisher.get()));
-  auto partitions = FetchPartitionCount(publisher->producer_.get(), topic);
+  // A short wait: a missing status topic must not hold up the job's start.
+  auto partitions = FetchPartitionCount(publisher->producer_.get(), topic, write_timeout);
   if (!partitions.ok()) {
     spdlog::warn(
         "instance status topic {}: {}; `eddy instances` and /api/v1/instances will not see "
