@@ -1,6 +1,7 @@
 #include "runtime/cli/commands.h"
 
 #include <spdlog/spdlog.h>
+#include <unistd.h>
 
 #include <cstdio>
 #include <cstdlib>
@@ -13,10 +14,14 @@
 
 #include "runtime/cli/embedded_brokers.h"
 #include "runtime/cli/offline_job.h"
+#include "runtime/core/host_port.h"
 #include "runtime/engine/executor.h"
 #include "runtime/engine/job_plan.h"
 #include "runtime/metrics/metrics.h"
+#include "runtime/scale/instance_reader.h"
 #include "runtime/scale/scaled_job.h"
+#include "runtime/server/instance_api.h"
+#include "runtime/server/json_writer.h"
 #include "runtime/server/local_ui.h"
 #include "runtime/sql/sql.h"
 #include "state/checkpoint_store.h"
@@ -223,7 +228,123 @@ Result<std::unique_ptr<server::LocalUi>> StartUi(const RunCommandOptions& option
 
 }  // namespace
 
+int InstancesCommand(const std::string& job_file, bool json) {
+  // The status topic needs the job's name and its leading source's Kafka
+  // settings; the variables of an instance (HOSTNAME, STATE_DIR) need not
+  // be set where the command runs.
+  auto job = LoadJobOffline(job_file, [](std::string_view path) {
+    return path == "name" || path.starts_with("kafka.") || path.starts_with("sources[0].kafka.");
+  });
+  if (!job.ok()) {
+    std::fprintf(stderr, "%s\n", job.status().message().c_str());
+    return 1;
+  }
+  if (!IsScaledOut(job->spec)) {
+    std::fprintf(stderr,
+                 "%s: job '%s' is not scaled out (scale.mode kafka): it runs as one process, "
+                 "see `eddy status` for a job on a server\n",
+                 job_file.c_str(), job->spec.name().c_str());
+    return 1;
+  }
+  if (auto settings = CheckScaleSettings(*job); !settings.ok()) {
+    std::fprintf(stderr, "%s\n", settings.status().message().c_str());
+    return 1;
+  }
+  const std::string topic = InstanceStatusTopic(job->spec.name());
+  auto instances = ReadInstances(InstanceStatusClient(*job), topic);
+  if (!instances.ok()) {
+    std::fprintf(stderr, "%s\n", instances.status().message().c_str());
+    return 2;
+  }
+  if (json) {
+    std::printf("%s\n", InstancesToJson(job->spec.name(), topic, *instances).c_str());
+    return 0;
+  }
+  if (instances->empty()) {
+    std::printf("no instance of %s has written to %s yet\n", job->spec.name().c_str(),
+                topic.c_str());
+    return 0;
+  }
+  std::printf("%-20s %-9s %-32s %9s %9s %10s  %s\n", "INSTANCE", "STATE", "PARTITIONS", "BATCHES",
+              "LAG", "LAST SEEN", "ADDRESS");
+  for (const InstanceView& view : *instances) {
+    std::string partitions = DescribePartitions(view.owned);
+    if (!view.stale.empty()) partitions += " (stale: " + DescribePartitions(view.stale) + ")";
+    const InstanceStatus& status = view.status;
+    const std::string address = !status.api_address.empty()       ? status.api_address
+                                : !status.metrics_address.empty() ? status.metrics_address
+                                                                  : "-";
+    std::printf("%-20s %-9s %-32s %9lld %9lld %10s  %s\n", status.instance.c_str(),
+                view.state.c_str(), partitions.c_str(), static_cast<long long>(status.batches),
+                static_cast<long long>(status.lag),
+                (Duration(static_cast<double>(view.age_ms) / 1e3) + " ago").c_str(),
+                address.c_str());
+  }
+  return 0;
+}
+
 namespace {
+
+// HOST:PORT that other machines can use: a wildcard host (0.0.0.0, ::)
+// becomes this machine's name.
+std::string AdvertisedAddress(const std::string& address, int port) {
+  auto parsed = ParseHostPort(address);
+  std::string host = parsed.ok() ? parsed->host : "";
+  if (host.empty() || host == "0.0.0.0" || host == "[::]" || host == "::") {
+    char name[256] = {};
+    host = gethostname(name, sizeof(name) - 1) == 0 && name[0] != '\0' ? name : "localhost";
+  }
+  return host + ":" + std::to_string(port);
+}
+
+// This instance's last status record, for /healthz.
+class InstanceHealth {
+ public:
+  void Record(const InstanceStatus& status) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    last_ = status;
+    recorded_ = std::chrono::steady_clock::now();
+    seen_ = true;
+  }
+  // Healthy while the group member's heartbeats (one per sixth of the
+  // session timeout) keep coming and the instance has not stopped: the
+  // same rule by which readers call an instance lost.
+  std::pair<bool, std::string> Check() const {
+    std::lock_guard<std::mutex> lock(mutex_);
+    server::JsonWriter json;
+    json.BeginObject();
+    if (!seen_) {
+      json.Key("status").String("starting").EndObject();
+      return {false, json.str()};
+    }
+    const auto silent = std::chrono::duration_cast<std::chrono::milliseconds>(
+        std::chrono::steady_clock::now() - recorded_);
+    const bool healthy =
+        last_.state != "stopped" && silent.count() <= kLostAfterSessions * last_.session_timeout_ms;
+    json.Key("status")
+        .String(healthy                    ? "ok"
+                : last_.state == "stopped" ? "stopped"
+                                           : "silent")
+        .Key("instance")
+        .String(last_.instance)
+        .Key("state")
+        .String(last_.state)
+        .Key("generation")
+        .Int(last_.generation)
+        .Key("partitions")
+        .Raw(PartitionsToJson(last_.partitions))
+        .Key("last_heartbeat_ms_ago")
+        .Int(silent.count())
+        .EndObject();
+    return {healthy, json.str()};
+  }
+
+ private:
+  mutable std::mutex mutex_;
+  InstanceStatus last_;
+  std::chrono::steady_clock::time_point recorded_;
+  bool seen_ = false;
+};
 
 // `eddy run` of a job with scale.mode kafka: this process is one instance.
 int RunScaledCommand(const LoadedJob& job, const RunCommandOptions& options,
@@ -232,7 +353,8 @@ int RunScaledCommand(const LoadedJob& job, const RunCommandOptions& options,
       !options.ui_address.empty()) {
     spdlog::error(
         "job={}: --once, --max-batches, --from-checkpoint and --ui are for a single-process "
-        "job; an instance of a scaled-out job runs until stopped",
+        "job; an instance of a scaled-out job runs until stopped (--api-address serves its "
+        "instances and health)",
         job.spec.name());
     return 1;
   }
@@ -252,8 +374,32 @@ int RunScaledCommand(const LoadedJob& job, const RunCommandOptions& options,
   if (job_metrics != nullptr) {
     job_metrics->SetTriggerInterval(static_cast<double>((*plan)->trigger_interval_micros) / 1e6);
   }
-  std::mutex report_mutex;  // shards report from their own threads
   ScaledRunOptions scaled;
+  if (*metrics != nullptr) {
+    scaled.metrics_address = AdvertisedAddress(options.metrics_address, (*metrics)->port());
+  }
+  InstanceHealth health;
+  std::unique_ptr<server::InstanceApi> api;
+  if (!options.api_address.empty()) {
+    const KafkaClientConfig client = InstanceStatusClient(job);
+    const std::string topic = InstanceStatusTopic(job.spec.name());
+    server::InstanceApiOptions api_options;
+    api_options.address = options.api_address;
+    api_options.instances = [client, topic, name = job.spec.name()]() -> Result<std::string> {
+      EDDY_ASSIGN_OR_RETURN(auto instances, ReadInstances(client, topic));
+      return InstancesToJson(name, topic, instances);
+    };
+    api_options.health = [&health] { return health.Check(); };
+    auto started = server::InstanceApi::Start(std::move(api_options));
+    if (!started.ok()) return CouldNotStart(started.status());
+    api = std::move(started).value();
+    scaled.api_address = AdvertisedAddress(options.api_address, api->port());
+    const std::string host = options.api_address.substr(0, options.api_address.rfind(':'));
+    spdlog::info("instances API url=http://{}:{}/api/v1/instances health=/healthz", host,
+                 api->port());
+  }
+  scaled.on_status = [&health](const InstanceStatus& status) { health.Record(status); };
+  std::mutex report_mutex;  // shards report from their own threads
   scaled.stop = &stop;
   scaled.threads_per_shard = options.threads > 0 ? options.threads : 1;
   scaled.on_batch = [&](const std::string& shard, const BatchReport& report) {
@@ -307,6 +453,13 @@ int RunCommand(const RunCommandOptions& options, const std::atomic<bool>& stop) 
     return 1;
   }
   if (IsScaledOut(loaded->spec)) return RunScaledCommand(*loaded, options, stop);
+  if (!options.api_address.empty()) {
+    spdlog::error(
+        "job={}: --api-address serves the instances of a scaled-out job (scale.mode kafka); "
+        "a single-process job has --ui",
+        loaded->spec.name());
+    return 1;
+  }
   EmbeddedBrokers brokers;
   auto plan = PlanJob(std::move(loaded).value(), brokers.Context());
   if (!plan.ok()) {

@@ -27,6 +27,9 @@ struct RunCommandOptions {
   // The web UI for this job (docs/ui.md) on HOST:PORT, loopback only; ""
   // for none.
   std::string ui_address;
+  // An instance of a scaled-out job: its instances API and health probe
+  // (GET /api/v1/instances, /healthz) on HOST:PORT; "" for none.
+  std::string api_address;
 };
 
 struct BrokerCommandOptions {
@@ -55,6 +58,9 @@ int RunCommand(const RunCommandOptions& options, const std::atomic<bool>& stop);
 int ValidateCommand(const std::string& job_file);
 // Lists a job's complete checkpoints, newest first.
 int CheckpointsCommand(const std::string& job_file);
+// `eddy instances`: the instances of a scaled-out job, from its status
+// topic (docs/scale-out.md#the-instances-of-a-job); a table, or `json`.
+int InstancesCommand(const std::string& job_file, bool json);
 int BrokerCommand(const BrokerCommandOptions& options, const std::atomic<bool>& stop);
 int DemoCommand(const DemoCommandOptions& options, const std::atomic<bool>& stop);
 

@@ -59,6 +59,9 @@ int main(int argc, char** argv) {
   run_cmd->add_option("--ui", run.ui_address,
                       "Serve the web UI for this job on HOST:PORT (loopback only, no tokens; "
                       "port 0: any free port)");
+  run_cmd->add_option("--api-address", run.api_address,
+                      "An instance of a scaled-out job: serve GET /api/v1/instances and /healthz "
+                      "on HOST:PORT (read-only, no tokens; 0.0.0.0:PORT for all interfaces)");
   bool quiet = false;
   run_cmd->add_flag("--quiet", quiet, "No per-batch progress lines");
   constexpr char kMetricsHelp[] =
@@ -77,6 +80,15 @@ int main(int argc, char** argv) {
       app.add_subcommand("checkpoints", "List a job's checkpoints, newest first");
   checkpoints_cmd->add_option("job", checkpoints_file, "Job definition (YAML, or SQL: *.sql)")
       ->required();
+
+  std::string instances_file;
+  bool instances_json = false;
+  auto* instances_cmd = app.add_subcommand(
+      "instances", "Show the instances of a scaled-out job, from its status topic");
+  instances_cmd->add_option("job", instances_file, "Job definition (YAML, or SQL: *.sql)")
+      ->required()
+      ->check(CLI::ExistingFile);
+  instances_cmd->add_flag("--json", instances_json, "Print JSON instead of a table");
 
   eddy::BrokerCommandOptions broker;
   auto* broker_cmd = app.add_subcommand("broker", "Run an embedded Kafka broker on localhost");
@@ -249,6 +261,7 @@ int main(int argc, char** argv) {
   if (*savepoint_cmd) return eddy::server::SavepointCommand(client, job_id);
   if (*delete_cmd) return eddy::server::DeleteCommand(client, job_id);
   if (*checkpoints_cmd) return eddy::CheckpointsCommand(checkpoints_file);
+  if (*instances_cmd) return eddy::InstancesCommand(instances_file, instances_json);
   if (*model_export_cmd) return eddy::ModelExportCommand(model_job, model_operator, model_key);
   if (*broker_cmd) return eddy::BrokerCommand(broker, g_stop);
   demo.metrics_address_explicit = demo_metrics->count() > 0;

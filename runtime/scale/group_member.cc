@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <cstring>
 #include <map>
 
 namespace eddy {
@@ -30,6 +31,32 @@ std::string Describe(const std::vector<TopicPartition>& partitions) {
     parts.push_back(fmt::format("[{}] of {}", fmt::join(numbers, ","), topic));
   }
   return parts.empty() ? "[]" : fmt::format("{}", fmt::join(parts, ", "));
+}
+
+// The group generation this consumer is a member of. librdkafka has no
+// getter for it; its serialised group metadata (the form transactional
+// producers pass around) begins with the magic "CGMDv2:" and the generation
+// as a native int32. Any other layout reads as unknown (-1), and readers of
+// the status topic then fall back to the assignment time.
+int64_t GroupGeneration(rd_kafka_t* consumer) {
+  rd_kafka_consumer_group_metadata_t* metadata = rd_kafka_consumer_group_metadata(consumer);
+  if (metadata == nullptr) return -1;
+  void* buffer = nullptr;
+  size_t size = 0;
+  int64_t generation = -1;
+  rd_kafka_error_t* error = rd_kafka_consumer_group_metadata_write(metadata, &buffer, &size);
+  constexpr char kMagic[] = "CGMDv2:";
+  constexpr size_t kMagicSize = sizeof(kMagic) - 1;
+  if (error == nullptr && size >= kMagicSize + sizeof(int32_t) &&
+      std::memcmp(buffer, kMagic, kMagicSize) == 0) {
+    int32_t value = 0;
+    std::memcpy(&value, static_cast<const char*>(buffer) + kMagicSize, sizeof(value));
+    generation = value;
+  }
+  if (error != nullptr) rd_kafka_error_destroy(error);
+  if (buffer != nullptr) rd_kafka_mem_free(consumer, buffer);
+  rd_kafka_consumer_group_metadata_destroy(metadata);
+  return generation;
 }
 
 }  // namespace
@@ -105,6 +132,7 @@ void GroupMember::PollLoop() {
     if (Clock::now() >= next_renewal_) {
       Renew();
       next_renewal_ = Clock::now() + options_.session_timeout / 6;
+      if (options_.on_heartbeat) options_.on_heartbeat();
     }
   }
   // Leaving the group revokes the partitions through the callback: the
@@ -136,6 +164,10 @@ void GroupMember::Assign(rd_kafka_topic_partition_list_t* partitions) {
   // themselves, at the offsets in their state.
   rd_kafka_pause_partitions(consumer_.get(), partitions);
   ++rebalances_;
+  generation_ = GroupGeneration(consumer_.get());
+  assigned_unix_ms_ = std::chrono::duration_cast<std::chrono::milliseconds>(
+                          std::chrono::system_clock::now().time_since_epoch())
+                          .count();
   const auto now = Clock::now();
 
   // What to commit for a shard that has not reported progress yet: what
@@ -172,6 +204,7 @@ void GroupMember::Assign(rd_kafka_topic_partition_list_t* partitions) {
   spdlog::info("group={} instance={} assigned partitions {}", options_.group, options_.instance,
                Describe(PartitionsOf(partitions)));
   for (const OwnedPartition& owned : assigned) listener_->Assigned(owned.partition, owned.fence);
+  if (options_.on_heartbeat) options_.on_heartbeat();
 }
 
 void GroupMember::Revoke(rd_kafka_topic_partition_list_t* partitions) {
@@ -195,6 +228,7 @@ void GroupMember::Revoke(rd_kafka_topic_partition_list_t* partitions) {
     owned.fence->Revoke("partition " + owned.partition.ToString() + " was revoked");
   }
   rd_kafka_assign(consumer_.get(), nullptr);
+  if (options_.on_heartbeat) options_.on_heartbeat();
 }
 
 void GroupMember::Renew() {

@@ -20,6 +20,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -42,6 +43,10 @@ struct GroupMemberOptions {
   std::vector<std::string> topics;
   std::chrono::milliseconds session_timeout{10000};
   std::string assignment = "range";  // partition.assignment.strategy
+  // Called on the poll thread after each assignment, each revocation and
+  // each round of lease renewals (every sixth of the session timeout), so
+  // the instance can publish its status without a thread of its own.
+  std::function<void()> on_heartbeat;
 };
 
 struct TopicPartition {
@@ -83,6 +88,11 @@ class GroupMember {
   // Rebalances this member took part in (assignments received).
   int64_t rebalances() const { return rebalances_.load(); }
   std::vector<TopicPartition> owned() const;
+  // The group generation of the current assignment, -1 before the first
+  // (or when librdkafka does not say, see GroupGeneration in the .cc).
+  int64_t generation() const { return generation_.load(); }
+  // When the current assignment arrived (Unix ms).
+  int64_t assigned_unix_ms() const { return assigned_unix_ms_.load(); }
   // How long a lease lasts after the commit that renewed it.
   std::chrono::milliseconds lease() const { return options_.session_timeout / 2; }
 
@@ -106,6 +116,8 @@ class GroupMember {
   std::thread poller_;
   std::atomic<bool> stopping_{false};
   std::atomic<int64_t> rebalances_{0};
+  std::atomic<int64_t> generation_{-1};
+  std::atomic<int64_t> assigned_unix_ms_{0};
 
   struct OwnedPartition {
     TopicPartition partition;

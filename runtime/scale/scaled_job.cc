@@ -43,6 +43,7 @@ struct Shard {
   Clock::time_point assigned_at;
   std::atomic<bool> stop{false};
   std::atomic<int64_t> next_offset{-1};  // of the leading topic; -1: unknown
+  std::atomic<int64_t> lag{0};           // records behind after its last batch
   std::mutex mutex;
   std::condition_variable wake;  // a stop interrupts the pause between restarts
   std::thread thread;
@@ -76,6 +77,9 @@ class ScaledJob final : public ShardListener {
               int64_t bytes = 0) const {
     if (options_.on_event) options_.on_event({kind, shard, seconds, bytes});
   }
+  // Sends this instance's status record (instance_status.h) with `state`.
+  InstanceStatus CurrentStatus(const std::string& state);
+  void PublishStatus(const std::string& state);
   const JobStage* StageOf(const std::string& topic) const {
     for (const JobStage& stage : stages_) {
       if (stage.leading_topic == topic) return &stage;
@@ -90,10 +94,57 @@ class ScaledJob final : public ShardListener {
   const ScaledRunOptions& options_;
   std::string bootstrap_;
 
-  std::mutex mutex_;  // guards shards_ and fatal_
+  std::mutex mutex_;  // guards shards_, fatal_ and the restore figures
   std::map<TopicPartition, std::unique_ptr<Shard>> shards_;
   Status fatal_;
+  int64_t restores_ = 0;
+  double restore_seconds_ = 0;
+  int64_t restored_bytes_ = 0;
+  std::atomic<int64_t> batches_{0};
+
+  std::unique_ptr<InstanceStatusPublisher> status_publisher_;
+  std::atomic<GroupMember*> member_{nullptr};  // set once it started
 };
+
+std::string HostName() {
+  char name[256] = {};
+  if (gethostname(name, sizeof(name) - 1) == 0 && name[0] != '\0') return name;
+  return "";
+}
+
+InstanceStatus ScaledJob::CurrentStatus(const std::string& state) {
+  InstanceStatus status;
+  status.instance = settings_.instance;
+  status.host = HostName();
+  status.state = state;
+  if (const GroupMember* member = member_.load(); member != nullptr) {
+    status.generation = member->generation();
+    status.assigned_unix_ms = member->assigned_unix_ms();
+  }
+  status.batches = batches_.load();
+  status.api_address = options_.api_address;
+  status.metrics_address = options_.metrics_address;
+  status.session_timeout_ms = settings_.session_timeout.count();
+  std::lock_guard<std::mutex> lock(mutex_);
+  for (const auto& [partition, shard] : shards_) {
+    // Only what this instance may still write for: a frozen instance that
+    // wakes with expired leases claims nothing it may have lost.
+    if (!shard->fence->Check().ok()) continue;
+    status.partitions[partition.topic].push_back(partition.partition);
+    status.lag += shard->lag.load();
+  }
+  status.restores = restores_;
+  status.restore_seconds = restore_seconds_;
+  status.restored_bytes = restored_bytes_;
+  return status;
+}
+
+void ScaledJob::PublishStatus(const std::string& state) {
+  if (!status_publisher_) return;
+  InstanceStatus status = CurrentStatus(state);
+  status_publisher_->Publish(status);
+  if (options_.on_status) options_.on_status(status);
+}
 
 Status ScaledJob::Run() {
   const spec::KafkaSourceSpec& leading = job_.spec.sources(0).kafka();
@@ -113,7 +164,16 @@ Status ScaledJob::Run() {
   for (const JobStage& stage : stages_) member_options.topics.push_back(stage.leading_topic);
   member_options.session_timeout = settings_.session_timeout;
   member_options.assignment = settings_.assignment;
+  member_options.on_heartbeat = [this] {
+    PublishStatus(options_.stop->load() ? "stopping" : "running");
+  };
+  const std::string status_topic = InstanceStatusTopic(job_.spec.name());
+  EDDY_ASSIGN_OR_RETURN(status_publisher_,
+                        InstanceStatusPublisher::Start(member_options.client, status_topic,
+                                                       settings_.session_timeout / 2));
   EDDY_ASSIGN_OR_RETURN(auto member, GroupMember::Start(member_options, this));
+  member_ = member.get();
+  PublishStatus("running");
   spdlog::info("job={} instance={} joined group={} topics={} shared_dir={}", job_.spec.name(),
                settings_.instance, settings_.group, fmt::join(member_options.topics, ","),
                settings_.shared_dir);
@@ -124,10 +184,19 @@ Status ScaledJob::Run() {
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
+  PublishStatus("stopping");
   // Leaving the group stops every shard cleanly (Revoked), with a final
   // checkpoint each, and lets the others take the partitions at once.
   member->Stop();
   StopAllShards();
+  member_ = nullptr;
+  InstanceStatus stopped = CurrentStatus("stopped");
+  if (Status sent = status_publisher_->PublishAndWait(stopped, settings_.session_timeout / 2);
+      !sent.ok()) {
+    spdlog::warn("job={} instance={}: the stopped status was not written: {}", job_.spec.name(),
+                 settings_.instance, sent.message());
+  }
+  if (options_.on_status) options_.on_status(stopped);
   std::lock_guard<std::mutex> lock(mutex_);
   return fatal_;
 }
@@ -253,6 +322,12 @@ Status ScaledJob::RunShardOnce(Shard& shard, bool* opened) {
     if (*opened) return;
     *opened = true;
     const double seconds = SecondsSince(shard.assigned_at);
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      ++restores_;
+      restore_seconds_ += seconds;
+      restored_bytes_ += restored_bytes;
+    }
     spdlog::info("job={} shard={} open after {:.3f}s (state restored{}, sinks recovered)",
                  job_.spec.name(), shard.name, seconds,
                  restored_bytes > 0
@@ -261,6 +336,8 @@ Status ScaledJob::RunShardOnce(Shard& shard, bool* opened) {
     Report(InstanceEvent::Kind::kRestored, shard.name, seconds, restored_bytes);
   };
   executor.on_batch = [&](const BatchReport& report) {
+    ++batches_;
+    shard.lag = report.lag;
     for (const PartitionProgress& progress : report.partitions) {
       if (progress.topic == shard.stage->leading_topic && progress.partition == shard.partition) {
         shard.next_offset = progress.next_offset;
@@ -335,6 +412,17 @@ Result<ScaleSettings> CheckScaleSettings(const LoadedJob& job) {
   }
   settings.leading_topic = spec.sources(0).kafka().topics(0);
   return settings;
+}
+
+KafkaClientConfig InstanceStatusClient(const LoadedJob& job) {
+  KafkaClientConfig client;
+  if (job.spec.sources_size() > 0) {
+    client.brokers = EffectiveBrokers(job.spec.sources(0).kafka().brokers(), job.spec.kafka());
+  }
+  for (const auto& [key, value] : job.spec.kafka().properties()) {
+    client.properties.emplace_back(key, value);
+  }
+  return client;
 }
 
 Status RunScaledJob(const LoadedJob& job, const ConnectorContext& context,

@@ -28,6 +28,7 @@
 
 #include "connectors/connector_factory.h"
 #include "runtime/engine/batch_report.h"
+#include "runtime/scale/instance_status.h"
 #include "runtime/spec/job_spec_loader.h"
 
 namespace eddy {
@@ -72,7 +73,20 @@ struct ScaledRunOptions {
   std::function<void(const std::string& shard, const BatchReport&)> on_batch;
   // Ownership changes, restores and fencing; on any thread.
   std::function<void(const InstanceEvent&)> on_event;
+  // Where this instance serves its instances API and its metrics
+  // (HOST:PORT, "" for none): written into its status records so that a
+  // reader can reach every instance.
+  std::string api_address;
+  std::string metrics_address;
+  // After each status record is sent (instance_status.h), on the group
+  // member's thread or the calling one.
+  std::function<void(const InstanceStatus&)> on_status;
 };
+
+// The Kafka client settings every instance and reader of `job`'s status
+// topic (InstanceStatusTopic) uses: the leading source's brokers as written
+// and the job's kafka.properties.
+KafkaClientConfig InstanceStatusClient(const LoadedJob& job);
 
 // Runs this instance until `stop`, then hands its partitions back to the
 // group (each shard stopping cleanly, with a checkpoint). A shard that

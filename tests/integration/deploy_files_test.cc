@@ -101,6 +101,17 @@ TEST(DeployFiles, DashboardAndAlertsQueryOnlyExportedMetrics) {
   const std::vector<std::string> alerts = AlertExprs("deploy/prometheus/alerts.yml");
   ASSERT_GE(dashboard.size(), 15u);
   ASSERT_GE(alerts.size(), 4u);
+  // The scale-out panels show each instance (one scrape target each): every
+  // query of an instance series keeps Prometheus' instance label, but for
+  // one p50 over all.
+  int per_instance = 0;
+  for (const std::string& expr : dashboard) {
+    if (expr.find("eddy_instance_") == std::string::npos || expr.find("0.5,") != std::string::npos)
+      continue;
+    EXPECT_NE(expr.find("by (job, instance"), std::string::npos) << "not per instance: " << expr;
+    ++per_instance;
+  }
+  EXPECT_GE(per_instance, 5) << "partitions, moves, lag, restore time and bytes per instance";
   std::map<std::string, std::string> referenced;  // name -> first expression using it
   for (const auto* exprs : {&dashboard, &alerts}) {
     for (const std::string& expr : *exprs) {
@@ -325,6 +336,26 @@ TEST(DeployFiles, ScaleOutManifestsRunOneJobAsSeveralInstances) {
                mount["mountPath"].as<std::string>() == shared_dir;
   }
   EXPECT_TRUE(mounted) << "the shared claim is not mounted at " << shared_dir;
+  // The probes ask the instance itself (/healthz of its instances API),
+  // on the port its --api-address listens on.
+  const YAML::Node container = set["spec"]["template"]["spec"]["containers"][0];
+  std::string api_address;
+  for (size_t idx = 0; idx + 1 < container["args"].size(); ++idx) {
+    if (container["args"][idx].as<std::string>() == "--api-address") {
+      api_address = container["args"][idx + 1].as<std::string>();
+    }
+  }
+  ASSERT_FALSE(api_address.empty()) << "the instances are started without --api-address";
+  std::string api_port_name;
+  for (const auto& port : container["ports"]) {
+    if (api_address.ends_with(":" + port["containerPort"].as<std::string>())) {
+      api_port_name = port["name"].as<std::string>();
+    }
+  }
+  for (const char* probe : {"readinessProbe", "livenessProbe"}) {
+    EXPECT_EQ(container[probe]["httpGet"]["path"].as<std::string>(), "/healthz") << probe;
+    EXPECT_EQ(container[probe]["httpGet"]["port"].as<std::string>(), api_port_name) << probe;
+  }
 
   const YAML::Node compose = YAML::LoadFile("deploy/docker-compose.scale-out.yml");
   std::set<std::string> instances;

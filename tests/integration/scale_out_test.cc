@@ -8,7 +8,9 @@
 // each key's windows in order.
 
 #include <gtest/gtest.h>
+#include <httplib.h>
 #include <signal.h>
+#include <simdjson.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -42,6 +44,8 @@ class ScaleOutTest : public ::testing::Test {
     for (const char* topic : {"events", "out", "reference"}) {
       ASSERT_TRUE(broker_->CreateTopic(topic, kPartitions).ok());
     }
+    // The instances' status topic (compacted on a real cluster).
+    ASSERT_TRUE(broker_->CreateTopic("clicks.instances", 1).ok());
     dir_ = testing::MakeTempDir("eddy-scale");
   }
 
@@ -103,13 +107,17 @@ class ScaleOutTest : public ::testing::Test {
     return path;
   }
 
-  // `metrics_port` 0: no metrics endpoint.
-  void Start(const std::string& instance, int metrics_port = 0) {
+  // `metrics_port` 0: no metrics endpoint; `api_port` 0: no instances API.
+  void Start(const std::string& instance, int metrics_port = 0, int api_port = 0) {
     const std::string job = WriteJob(instance, "out", /*scaled=*/true);
     const std::string metrics =
         metrics_port == 0 ? "off" : "127.0.0.1:" + std::to_string(metrics_port);
-    running_[instance] = testing::SpawnEddy({"run", job, "--metrics-address", metrics},
-                                            dir_ + "/" + instance + ".log");
+    std::vector<std::string> args = {"run", job, "--metrics-address", metrics};
+    if (api_port != 0) {
+      args.push_back("--api-address");
+      args.push_back("127.0.0.1:" + std::to_string(api_port));
+    }
+    running_[instance] = testing::SpawnEddy(args, dir_ + "/" + instance + ".log");
   }
   void Kill(const std::string& instance, int signal) {
     const pid_t pid = running_.at(instance);
@@ -532,6 +540,127 @@ TEST_F(ScaleOutTest, AShardWithoutInputHoldsNoWatermarkBackAfterItsIdleTimeout) 
   const auto out = AwaitOutput("out", expected);
   EXPECT_EQ(out.size(), expected) << Log("a");
   Kill("a", SIGTERM);
+
+// What a list of instances (`eddy instances --json`, GET /api/v1/instances)
+// says, per instance: its state and the partitions of `events` it owns.
+struct ListedInstance {
+  std::string state;
+  std::set<int64_t> owned;
+  std::set<int64_t> stale;
+  bool operator==(const ListedInstance&) const = default;
+};
+using Listing = std::map<std::string, ListedInstance>;
+
+Listing ParseListing(const std::string& json) {
+  Listing listing;
+  simdjson::dom::parser parser;
+  simdjson::dom::element doc;
+  if (parser.parse(json).get(doc) != simdjson::SUCCESS) return listing;
+  simdjson::dom::array instances;
+  if (doc["instances"].get(instances) != simdjson::SUCCESS) return listing;
+  for (simdjson::dom::element instance : instances) {
+    std::string_view name, state;
+    if (instance["instance"].get(name) != simdjson::SUCCESS ||
+        instance["state"].get(state) != simdjson::SUCCESS) {
+      continue;
+    }
+    ListedInstance& listed = listing[std::string(name)];
+    listed.state = std::string(state);
+    for (auto [key, target] :
+         {std::pair{"partitions", &listed.owned}, std::pair{"stale_partitions", &listed.stale}}) {
+      simdjson::dom::array numbers;
+      if (instance[key]["events"].get(numbers) != simdjson::SUCCESS) continue;
+      for (simdjson::dom::element number : numbers) target->insert(number.get_int64().value());
+    }
+  }
+  return listing;
+}
+
+// Whether every partition of `events` is owned by exactly one instance.
+bool OwnedOnceEach(const Listing& listing) {
+  std::multiset<int64_t> owned;
+  for (const auto& [name, instance] : listing)
+    owned.insert(instance.owned.begin(), instance.owned.end());
+  std::multiset<int64_t> all;
+  for (int partition = 0; partition < kPartitions; ++partition) all.insert(partition);
+  return owned == all;
+}
+
+// `eddy instances` and each instance's `GET /api/v1/instances` list the
+// instances of the job from its status topic: two running instances with
+// disjoint partitions covering the topic; after a kill -9, the survivor
+// with every partition and the killed one lost, its partitions stale;
+// after a clean stop, "stopped" owning nothing. /healthz answers for the
+// instance itself.
+TEST_F(ScaleOutTest, InstancesAreListedByTheCliAndTheApiLostAndStopped) {
+  const int api_a = testing::FreePort();
+  const int api_b = testing::FreePort();
+  Start("a", 0, api_a);
+  Start("b", 0, api_b);
+  ProduceChunk(0);
+  const std::string job = dir_ + "/a.yaml";
+  std::string cli_output;
+  auto cli = [&] {
+    const testing::ProcessResult listed = testing::RunEddy("instances --json " + job);
+    cli_output = listed.output;
+    EXPECT_EQ(listed.exit_code, 0) << listed.output;
+    return ParseListing(
+        listed.output.substr(std::min(listed.output.find("{\"job\""), listed.output.size())));
+  };
+  Listing listing;
+  ASSERT_TRUE(testing::WaitFor(
+      [&] {
+        listing = cli();
+        return listing.size() == 2 && listing["a"].state == "running" &&
+               listing["b"].state == "running" && !listing["a"].owned.empty() &&
+               !listing["b"].owned.empty() && OwnedOnceEach(listing);
+      },
+      std::chrono::seconds(60)))
+      << cli_output << Log("a") << Log("b");
+
+  // The same through each instance's API, with a real HTTP client.
+  for (int port : {api_a, api_b}) {
+    httplib::Client client("127.0.0.1", port);
+    const auto reply = client.Get("/api/v1/instances");
+    ASSERT_TRUE(reply) << httplib::to_string(reply.error());
+    EXPECT_EQ(reply->status, 200) << reply->body;
+    const Listing from_api = ParseListing(reply->body);
+    EXPECT_EQ(from_api.size(), 2u) << reply->body;
+    EXPECT_TRUE(OwnedOnceEach(from_api)) << reply->body;
+  }
+  httplib::Client b_client("127.0.0.1", api_b);
+  const auto health = b_client.Get("/healthz");
+  ASSERT_TRUE(health);
+  EXPECT_EQ(health->status, 200) << health->body;
+  EXPECT_NE(health->body.find("\"instance\":\"b\""), std::string::npos) << health->body;
+  // The table names both, with their API addresses.
+  const testing::ProcessResult table = testing::RunEddy("instances " + job);
+  EXPECT_EQ(table.exit_code, 0) << table.output;
+  EXPECT_NE(table.output.find("127.0.0.1:" + std::to_string(api_b)), std::string::npos)
+      << table.output;
+
+  // kill -9 b: the group moves its partitions to a, and b falls silent
+  // until readers call it lost.
+  Kill("b", SIGKILL);
+  ASSERT_TRUE(testing::WaitFor(
+      [&] {
+        listing = cli();
+        return listing["b"].state == "lost" && listing["b"].owned.empty() &&
+               listing["a"].owned.size() == static_cast<size_t>(kPartitions);
+      },
+      std::chrono::seconds(90)))
+      << cli_output << Log("a");
+  EXPECT_FALSE(listing["b"].stale.empty()) << cli_output;
+  httplib::Client a_client("127.0.0.1", api_a);
+  const auto after_kill = a_client.Get("/api/v1/instances");
+  ASSERT_TRUE(after_kill);
+  EXPECT_EQ(ParseListing(after_kill->body)["b"].state, "lost") << after_kill->body;
+
+  // A clean stop writes "stopped", owning nothing.
+  Kill("a", SIGTERM);
+  listing = cli();
+  EXPECT_EQ(listing["a"].state, "stopped") << cli_output << Log("a");
+  EXPECT_TRUE(listing["a"].owned.empty()) << cli_output;
 }
 
 TEST(ScaleOutSettings, ValidateRefusesWhatInstancesCannotShare) {
