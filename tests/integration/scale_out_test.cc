@@ -540,6 +540,7 @@ TEST_F(ScaleOutTest, AShardWithoutInputHoldsNoWatermarkBackAfterItsIdleTimeout) 
   const auto out = AwaitOutput("out", expected);
   EXPECT_EQ(out.size(), expected) << Log("a");
   Kill("a", SIGTERM);
+}
 
 // What a list of instances (`eddy instances --json`, GET /api/v1/instances)
 // says, per instance: its state and the partitions of `events` it owns.
