@@ -427,6 +427,9 @@ int RunScaledCommand(const LoadedJob& job, const RunCommandOptions& options,
       case InstanceEvent::Kind::kRestored:
         change = InstanceChange::kRestored;
         break;
+      case InstanceEvent::Kind::kRebalanced:
+        change = InstanceChange::kRebalanced;
+        break;
     }
     if (job_metrics != nullptr) {
       job_metrics->RecordInstanceChange(change, static_cast<int64_t>(owned.size()), event.seconds,

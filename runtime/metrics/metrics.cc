@@ -298,6 +298,10 @@ struct Families {
                                 "(change=\"assigned\"), gave back (\"revoked\") or lost while "
                                 "away (\"fenced\").",
                                 registry)),
+        rebalances(Counter("eddy_instance_rebalances_total",
+                           "Rebalances of a scaled-out job's group this instance took part "
+                           "in (each new assignment it received).",
+                           registry)),
         restore_duration(Hist("eddy_instance_restore_seconds",
                               "From a partition's assignment to its shard open (state "
                               "restored, sinks recovered).",
@@ -356,6 +360,7 @@ struct Families {
   Family<prometheus::Gauge>& cluster_size;
   Family<prometheus::Gauge>& instance_partitions;
   Family<prometheus::Counter>& partition_moves;
+  Family<prometheus::Counter>& rebalances;
   Family<prometheus::Histogram>& restore_duration;
   Family<prometheus::Counter>& restored_bytes;
 };
@@ -498,6 +503,9 @@ class JobMetricsImpl : public JobMetrics {
         break;
       case InstanceChange::kFenced:
         families_.partition_moves.Add({{"job", job_}, {"change", "fenced"}}).Increment();
+        break;
+      case InstanceChange::kRebalanced:
+        families_.rebalances.Add({{"job", job_}}).Increment();
         break;
       case InstanceChange::kRestored:
         families_.restore_duration.Add({{"job", job_}}, CheckpointBuckets())

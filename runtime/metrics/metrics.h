@@ -51,7 +51,7 @@ struct LearnerMetrics {
 };
 
 // What changed for an instance of a scaled-out job (runtime/scale).
-enum class InstanceChange { kAssigned, kRevoked, kFenced, kRestored };
+enum class InstanceChange { kAssigned, kRevoked, kFenced, kRestored, kRebalanced };
 
 class JobMetrics {
  public:

@@ -204,6 +204,7 @@ void GroupMember::Assign(rd_kafka_topic_partition_list_t* partitions) {
   spdlog::info("group={} instance={} assigned partitions {}", options_.group, options_.instance,
                Describe(PartitionsOf(partitions)));
   for (const OwnedPartition& owned : assigned) listener_->Assigned(owned.partition, owned.fence);
+  listener_->Rebalanced();
   if (options_.on_heartbeat) options_.on_heartbeat();
 }
 

@@ -70,6 +70,10 @@ class ShardListener {
   // The next offset of `partition` the instance has committed to its state,
   // if known: what the member commits to the group for lag tools.
   virtual std::optional<int64_t> NextOffset(const TopicPartition& partition) = 0;
+  // The group finished a rebalance: this instance's assignment for the new
+  // generation was just handed out (an eager rebalance assigns every
+  // instance anew, with or without partitions).
+  virtual void Rebalanced() {}
 };
 
 class GroupMember {

@@ -66,6 +66,7 @@ class ScaledJob final : public ShardListener {
   void Assigned(const TopicPartition& partition, std::shared_ptr<const Fence> fence) override;
   void Revoked(const std::vector<TopicPartition>& partitions, bool lost) override;
   std::optional<int64_t> NextOffset(const TopicPartition& partition) override;
+  void Rebalanced() override { Report(InstanceEvent::Kind::kRebalanced, ""); }
 
  private:
   void RunShard(Shard& shard);

@@ -53,7 +53,9 @@ Result<ScaleSettings> CheckScaleSettings(const LoadedJob& job);
 
 // What an instance reports about itself.
 struct InstanceEvent {
-  enum class Kind { kAssigned, kRevoked, kRestored, kFenced };
+  // kRebalanced: the group gave this instance its assignment for a new
+  // generation (once per rebalance; `shard` empty).
+  enum class Kind { kAssigned, kRevoked, kRestored, kFenced, kRebalanced };
   Kind kind = Kind::kAssigned;
   // "P" for partition P of the job's leading topic; "OP/P" for partition P
   // of the stage that starts at keyed operator OP (its repartition topic).

@@ -6,7 +6,7 @@
 // and watches the group's committed offsets and the instances' logs.
 //
 //   build/tests/bench/scale_out_bench [--events 600000] [--keys 10000,100000,1000000]
-//       [--skip-throughput] [--skip-recovery]
+//       [--skip-throughput] [--skip-recovery] [--session-timeout 6s]
 //
 // Part 1, throughput. The job: Kafka source (12 partitions, JSON, keyed by
 // user) -> keyed aggregate count(*), sum(amount) per user (100k users) ->
@@ -49,6 +49,14 @@
 
 namespace eddy {
 namespace {
+
+// The instances' scale.session_timeout (--session-timeout): detection
+// takes about this long, and the test broker's rebalance after a member
+// timed out waits about this long less a second for the others to rejoin.
+std::string& SessionTimeout() {
+  static std::string timeout = "6s";
+  return timeout;
+}
 
 using bench::BrokerProcess;
 using bench::Die;
@@ -157,7 +165,8 @@ std::string InstanceJob(const std::string& name, const std::string& bootstrap,
          "  instance: " +
          instance + "\n  shared_dir: " + dir + "/" + name +
          "-shared\n"
-         "  session_timeout: 6s\n";
+         "  session_timeout: " +
+         SessionTimeout() + "\n";
 }
 
 // The group's committed offsets summed over `partitions` of `topic`.
@@ -362,7 +371,8 @@ Recovered RecoverOnce(const std::string& dir, int64_t keys) {
 }
 
 void Recovery(const std::string& dir, const std::vector<int64_t>& key_counts) {
-  std::printf("== recovery after kill -9 of 1 of 2 instances (24 partitions, session 6s) ==\n");
+  std::printf("== recovery after kill -9 of 1 of 2 instances (24 partitions, session %s) ==\n",
+              SessionTimeout().c_str());
   std::printf("%-9s %6s %12s %10s %10s\n", "keys", "moved", "detection s", "restore s", "total s");
   for (int64_t keys : key_counts) {
     const Recovered r = RecoverOnce(dir, keys);
@@ -387,6 +397,8 @@ int main(int argc, char** argv) {
       keys = eddy::bench::ParseList(argv[++i]);
     } else if (std::strcmp(argv[i], "--skip-throughput") == 0) {
       throughput = false;
+    } else if (std::strcmp(argv[i], "--session-timeout") == 0 && i + 1 < argc) {
+      eddy::SessionTimeout() = argv[++i];
     } else if (std::strcmp(argv[i], "--skip-recovery") == 0) {
       recovery = false;
     } else {

@@ -67,7 +67,8 @@ std::set<std::string> ExportedNames(const std::string& exposition);
 // ScaleOutTest checks that a live instance exports every one.
 inline const std::set<std::string> kInstanceSeries = {
     "eddy_instance_partitions", "eddy_instance_partition_moves_total",
-    "eddy_instance_restore_seconds_bucket", "eddy_instance_restored_bytes_total"};
+    "eddy_instance_rebalances_total", "eddy_instance_restore_seconds_bucket",
+    "eddy_instance_restored_bytes_total"};
 
 // Metric names a PromQL expression selects: identifiers that are not
 // functions, keywords, label names (in {}, by(), without(), on(),

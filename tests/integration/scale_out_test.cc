@@ -283,6 +283,7 @@ TEST_F(ScaleOutTest, ThreeInstancesDivideThePartitionsAndEqualOneProcess) {
   EXPECT_NE(scrape->find("eddy_instance_partition_moves_total{change=\"assigned\",job=\"clicks\"}"),
             std::string::npos);
   EXPECT_NE(scrape->find("eddy_instance_restore_seconds_count{job=\"clicks\"}"), std::string::npos);
+  EXPECT_NE(scrape->find("eddy_instance_rebalances_total{job=\"clicks\"}"), std::string::npos);
   // Every instance series the dashboard queries.
   const std::set<std::string> exported = testing::ExportedNames(*scrape);
   for (const std::string& name : testing::kInstanceSeries) {
