@@ -1,5 +1,7 @@
 #include "tests/bench/broker_process.h"
 
+#include <filesystem>
+
 #include <signal.h>
 
 #include <cctype>
@@ -17,6 +19,8 @@ BrokerProcess::BrokerProcess(const std::string& dir, const std::vector<std::stri
     args.push_back("--topic");
     args.push_back(topic);
   }
+  // A broker before this one in `dir` left its address: read only this one's.
+  std::filesystem::remove(dir + "/bootstrap");
   pid_ = testing::SpawnEddy(args, dir + "/broker.log");
   for (int i = 0; i < 100 && bootstrap_.empty(); ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
