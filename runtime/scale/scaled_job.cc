@@ -343,8 +343,9 @@ Status RunScaledJob(const LoadedJob& job, const ConnectorContext& context,
   EDDY_ASSIGN_OR_RETURN(std::vector<JobStage> stages, SplitIntoStages(job, context));
   for (const JobStage& stage : stages) {
     if (stage.starts_at.empty()) continue;
-    spdlog::info("job={} stage from '{}' reads repartition topic {}", job.spec.name(),
-                 stage.starts_at, stage.leading_topic);
+    spdlog::info("job={} stage from '{}' reads repartition topic{} {}", job.spec.name(),
+                 stage.starts_at, stage.repartition_topics.size() > 1 ? "s" : "",
+                 fmt::join(stage.repartition_topics, ", "));
   }
   ScaledJob scaled(job, std::move(settings), std::move(stages), context, options);
   return scaled.Run();
