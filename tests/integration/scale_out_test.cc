@@ -577,6 +577,38 @@ TEST_F(ScaleOutTest, ALookupJoinOnAnotherKeyRepartitionsBothSidesExactly) {
   EXPECT_FALSE(titles.count("\"title\":\"draft 3\""));
 }
 
+// Eddy creates its repartition topics at start (connectors/kafka/
+// kafka_admin.h). The test broker has no CreateTopics: a missing topic is
+// named with the partition count to create it with, and one that exists
+// with another partition count than the leading topic's is refused before
+// anything runs (its key groups would land in other partitions than the
+// shards' state expects).
+TEST_F(ScaleOutTest, RepartitionTopicsAreCheckedAtStartAndAMissingOneIsNamed) {
+  operators_ =
+      "  - name: per_amount\n"
+      "    aggregate: { key: [amount], aggregates: [\"count(*) AS n\"] }\n";
+  partitioned_by_ = "";
+  sink_key_ = "amount";
+  Start("a");
+  ASSERT_TRUE(testing::WaitForLogCount(
+      dir_ + "/a.log",
+      "create repartition topic clicks.per_amount.repartition with 6 partitions (as many as "
+      "events)",
+      1, 30000))
+      << Log("a");
+  Kill("a", SIGTERM);
+
+  ASSERT_TRUE(broker_->CreateTopic("clicks.per_amount.repartition", 4).ok());
+  const std::string job = WriteJob("b", "out", /*scaled=*/true);
+  const testing::ProcessResult run = testing::RunEddy("run " + job + " --metrics-address off");
+  EXPECT_EQ(run.exit_code, 2) << run.output;  // the job failed, as it started
+  EXPECT_NE(run.output.find("the stage from 'per_amount': Kafka topic "
+                            "'clicks.per_amount.repartition' exists with 4 partitions, but 6 "
+                            "are needed"),
+            std::string::npos)
+      << run.output;
+}
+
 TEST(ScaleOutSettings, ValidateRefusesWhatInstancesCannotShare) {
   const std::string dir = testing::MakeTempDir("eddy-scale-settings");
   auto job = [&](const std::string& source, const std::string& scale) {
