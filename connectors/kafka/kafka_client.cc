@@ -87,6 +87,18 @@ Result<KafkaHandle> CreateGroupConsumer(const KafkaClientConfig& config, const s
   return handle;
 }
 
+Result<KafkaHandle> CreateAdminClient(const KafkaClientConfig& config) {
+  // A consumer-type handle: allow.auto.create.topics is a consumer
+  // property, and it never subscribes, so it joins no group.
+  const std::vector<std::pair<std::string, std::string>> defaults = {
+      {"allow.auto.create.topics", "false"},
+      {"socket.connection.setup.timeout.ms", "10000"},
+      {"log_level", "3"},
+  };
+  EDDY_ASSIGN_OR_RETURN(KafkaConf conf, BuildConf(config, defaults));
+  return NewHandle(RD_KAFKA_CONSUMER, std::move(conf));
+}
+
 Result<KafkaHandle> CreateProducer(const KafkaClientConfig& config,
                                    DeliveryCallback delivery_callback, void* opaque) {
   const std::vector<std::pair<std::string, std::string>> defaults = {

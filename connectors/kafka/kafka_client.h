@@ -68,6 +68,12 @@ using DeliveryCallback = void (*)(rd_kafka_t*, const rd_kafka_message_t*, void* 
 Result<KafkaHandle> CreateProducer(const KafkaClientConfig& config,
                                    DeliveryCallback delivery_callback, void* opaque);
 
+// A client for metadata and Admin API requests (kafka_admin.h). Its
+// metadata requests never ask the broker to auto-create a topic, so asking
+// about a missing one does not make it exist with the broker's default
+// partition count.
+Result<KafkaHandle> CreateAdminClient(const KafkaClientConfig& config);
+
 // Partition count of `topic`, waiting at most `timeout` for the cluster.
 // NotFound when the topic does not exist, Unavailable when no broker answers.
 Result<int32_t> FetchPartitionCount(rd_kafka_t* handle, const std::string& topic,

@@ -92,12 +92,22 @@ std::optional<ColumnSet> AfterSelect(const spec::SelectSpec& select,
   return input;
 }
 
-// A split: keyed operator `op` reads node `input` through a topic.
-struct Repartition {
-  size_t op = 0;     // plan node index
+// One input of a split operator, written to a topic partitioned by `key`.
+struct RepartitionedInput {
   size_t input = 0;  // plan node index
-  int stage = 0;     // the stage `op` starts
   std::vector<std::string> key;
+  std::string topic;
+  std::string sink;  // the upstream stage's sink writing the topic
+};
+
+// A split: keyed operator `op` reads its inputs through topics, one each.
+// A keyed operator has one; a lookup join two, the stream first (whose
+// topic leads the stage) and the table, both routed by key group so that
+// a key's stream rows and table rows meet in one partition number.
+struct Repartition {
+  size_t op = 0;  // plan node index
+  int stage = 0;  // the stage `op` starts
+  std::vector<RepartitionedInput> inputs;
 };
 
 class StageSplitter {
@@ -109,9 +119,10 @@ class StageSplitter {
  private:
   Status AssignStages();
   Status AssignOperator(size_t index);
+  Status AssignLookupJoin(size_t index);
   JobStage BuildStage(int stage) const;
-  spec::SourceSpec RepartitionSource(const Repartition& split) const;
-  spec::SinkSpec RepartitionSink(const Repartition& split) const;
+  spec::SourceSpec RepartitionSource(const RepartitionedInput& input) const;
+  spec::SinkSpec RepartitionSink(const RepartitionedInput& input) const;
   Status ErrorAtOperator(size_t index, const std::string& message) const {
     return job_.ErrorAt("operators[" + std::to_string(plan_.nodes[index].dag.index) + "]", message);
   }
@@ -160,6 +171,7 @@ Status StageSplitter::AssignStages() {
 Status StageSplitter::AssignOperator(size_t index) {
   const PlanNode& node = plan_.nodes[index];
   const spec::OperatorSpec& op = job_.spec.operators(node.dag.index);
+  if (op.has_lookup_join()) return AssignLookupJoin(index);
   const int stage = stage_of_[node.input_nodes.at(0)];
   for (size_t input : node.input_nodes) {
     if (stage_of_[input] != stage) {
@@ -195,13 +207,17 @@ Status StageSplitter::AssignOperator(size_t index) {
     partitioning_[index] = input;  // rows pass through, or keyed by a superset
     return Status::OK();
   }
-  if (op.has_lookup_join() || op.has_predict()) {
-    return ErrorAtOperator(
-        index, std::string(op.has_lookup_join() ? "a lookup join" : "predict") +
-                   " in a scaled-out job needs its input partitioned by its key: declare "
-                   "kafka.partitioned_by on the source (repartitioning it is not supported yet)");
+  if (op.has_predict()) {
+    return ErrorAtOperator(index,
+                           "predict in a scaled-out job needs its input partitioned by the key "
+                           "of the learner it reads: declare kafka.partitioned_by on the source "
+                           "(repartitioning a predict away from its models is not supported)");
   }
-  splits_.push_back({index, node.input_nodes[0], static_cast<int>(splits_.size()) + 1, *key});
+  const std::string& name = node.dag.name;
+  splits_.push_back({index,
+                     static_cast<int>(splits_.size()) + 1,
+                     {{node.input_nodes[0], *key, RepartitionTopic(job_.spec.name(), name),
+                       name + ".repartition"}}});
   stage_of_[index] = splits_.back().stage;
   ColumnSet keyed;
   for (const std::string& item : *key) keyed.insert(OutputName(item));
@@ -209,18 +225,56 @@ Status StageSplitter::AssignOperator(size_t index) {
   return Status::OK();
 }
 
-spec::SourceSpec StageSplitter::RepartitionSource(const Repartition& split) const {
+// A lookup join keeps its place when both of its inputs are already
+// partitioned by their keys in one stage (the stream by `key`, the table by
+// `table_key`). Otherwise both go through topics into a stage of the join's
+// own, as Kafka Streams repartitions both sides of a KStream-KTable join
+// that are not co-partitioned: rows declared partitioned by the producer's
+// partitioner do not follow the key-group mapping the other side's
+// repartition topic uses, so one side alone cannot be routed to meet them.
+Status StageSplitter::AssignLookupJoin(size_t index) {
+  const PlanNode& node = plan_.nodes[index];
+  const spec::LookupJoinSpec& join = job_.spec.operators(node.dag.index).lookup_join();
+  if (node.input_nodes.size() != 2) return Status::OK();  // the planner refused it already
+  const size_t stream = node.input_nodes[0];
+  const size_t table = node.input_nodes[1];
+  if (stage_of_[stream] == stage_of_[table] && CoPartitioned(partitioning_[stream], {join.key()}) &&
+      CoPartitioned(partitioning_[table], {join.table_key()})) {
+    stage_of_[index] = stage_of_[stream];
+    partitioning_[index] = partitioning_[stream];
+    return Status::OK();
+  }
+  if (stream == table) {
+    return ErrorAtOperator(index, "a lookup join whose stream and table are the same input ('" +
+                                      plan_.nodes[stream].dag.name +
+                                      "') cannot be repartitioned in a scaled-out job");
+  }
+  const std::string& name = node.dag.name;
+  const std::string& job = job_.spec.name();
+  splits_.push_back({index,
+                     static_cast<int>(splits_.size()) + 1,
+                     {{stream, {join.key()}, RepartitionTopic(job, name), name + ".repartition"},
+                      {table,
+                       {join.table_key()},
+                       TableRepartitionTopic(job, name),
+                       name + ".table.repartition"}}});
+  stage_of_[index] = splits_.back().stage;
+  if (auto column = BareColumn(join.key())) partitioning_[index] = ColumnSet{*column};
+  return Status::OK();
+}
+
+spec::SourceSpec StageSplitter::RepartitionSource(const RepartitionedInput& from) const {
   const spec::JobSpec& spec = job_.spec;
-  const PlanNode& input = plan_.nodes[split.input];
+  const PlanNode& input = plan_.nodes[from.input];
   spec::SourceSpec source;
   source.set_name(input.dag.name);
   spec::KafkaSourceSpec* kafka = source.mutable_kafka();
   const spec::KafkaSourceSpec& leading = spec.sources(0).kafka();
   kafka->set_brokers(leading.brokers());
-  kafka->add_topics(RepartitionTopic(spec.name(), plan_.nodes[split.op].dag.name));
+  kafka->add_topics(from.topic);
   kafka->set_partitions(leading.partitions());
   *kafka->mutable_properties() = leading.properties();
-  for (const std::string& item : split.key) {
+  for (const std::string& item : from.key) {
     if (auto column = BareColumn(item)) kafka->add_partitioned_by(*column);
   }
   source.mutable_format()->set_type("json");
@@ -241,30 +295,32 @@ spec::SourceSpec StageSplitter::RepartitionSource(const Repartition& split) cons
     kafka->set_upstream_watermarks(true);
     int64_t idle = -1;
     for (size_t upstream : input.upstream_sources) {
-      const spec::EventTimeSpec& from = spec.sources(static_cast<int>(upstream)).event_time();
+      const spec::EventTimeSpec& declared = spec.sources(static_cast<int>(upstream)).event_time();
       const SourceEventTime& planned = plan_.event_time[upstream];
       if (planned.idle_timeout > idle) {
         idle = planned.idle_timeout;
-        event_time->set_idle_timeout(from.idle_timeout());
+        event_time->set_idle_timeout(declared.idle_timeout());
       }
     }
   }
   return source;
 }
 
-spec::SinkSpec StageSplitter::RepartitionSink(const Repartition& split) const {
+spec::SinkSpec StageSplitter::RepartitionSink(const RepartitionedInput& from) const {
   const spec::JobSpec& spec = job_.spec;
-  const std::string& op = plan_.nodes[split.op].dag.name;
   spec::SinkSpec sink;
-  sink.set_name(op + ".repartition");
-  sink.set_input(plan_.nodes[split.input].dag.name);
+  sink.set_name(from.sink);
+  sink.set_input(plan_.nodes[from.input].dag.name);
   spec::KafkaSinkSpec* kafka = sink.mutable_kafka();
   const spec::KafkaSourceSpec& leading = spec.sources(0).kafka();
   kafka->set_brokers(leading.brokers());
-  kafka->set_topic(RepartitionTopic(spec.name(), op));
+  kafka->set_topic(from.topic);
   kafka->set_partitions(leading.partitions());
-  for (const std::string& item : split.key) kafka->add_partition_by(item);
-  kafka->set_forward_watermarks(plan_.nodes[split.input].time_column.has_value());
+  // The key is encoded from its values and types alone (key_codec.h), and
+  // a lookup join's key and table key have one type: a stream row and the
+  // table row of its key fall in one key group, so one partition.
+  for (const std::string& item : from.key) kafka->add_partition_by(item);
+  kafka->set_forward_watermarks(plan_.nodes[from.input].time_column.has_value());
   sink.mutable_format()->set_type("json");
   return sink;
 }
@@ -284,7 +340,10 @@ JobStage StageSplitter::BuildStage(int stage) const {
   } else {
     const Repartition& split = splits_[static_cast<size_t>(stage) - 1];
     out.starts_at = plan_.nodes[split.op].dag.name;
-    *staged.add_sources() = RepartitionSource(split);
+    for (const RepartitionedInput& input : split.inputs) {
+      *staged.add_sources() = RepartitionSource(input);
+      out.repartition_topics.push_back(input.topic);
+    }
     out.leading_topic = staged.sources(0).kafka().topics(0);
     out.dir = "stages/" + out.starts_at + "/shards";
   }
@@ -303,7 +362,9 @@ JobStage StageSplitter::BuildStage(int stage) const {
     }
   }
   for (const Repartition& split : splits_) {
-    if (stage_of_[split.input] == stage) *staged.add_sinks() = RepartitionSink(split);
+    for (const RepartitionedInput& input : split.inputs) {
+      if (stage_of_[input.input] == stage) *staged.add_sinks() = RepartitionSink(input);
+    }
   }
   // Stage paths no longer match the file's lines: name the stage instead.
   if (stage > 0) {
@@ -338,6 +399,10 @@ Result<std::vector<JobStage>> StageSplitter::Split() {
 
 std::string RepartitionTopic(const std::string& job, const std::string& op) {
   return job + "." + op + ".repartition";
+}
+
+std::string TableRepartitionTopic(const std::string& job, const std::string& op) {
+  return job + "." + op + ".table.repartition";
 }
 
 Result<std::vector<JobStage>> SplitIntoStages(const LoadedJob& job,

@@ -12,6 +12,7 @@
 #include <mutex>
 #include <thread>
 
+#include "connectors/kafka/kafka_admin.h"
 #include "runtime/engine/executor.h"
 #include "runtime/engine/job_plan.h"
 #include "runtime/scale/group_member.h"
@@ -69,6 +70,7 @@ class ScaledJob final : public ShardListener {
   void Rebalanced() override { Report(InstanceEvent::Kind::kRebalanced, ""); }
 
  private:
+  Status EnsureRepartitionTopics(const KafkaClientConfig& client) const;
   void RunShard(Shard& shard);
   Status RunShardOnce(Shard& shard, bool* opened);
   ConnectorContext ShardConnectorContext(const Shard& shard) const;
@@ -160,6 +162,7 @@ Status ScaledJob::Run() {
   for (const auto& [key, value] : job_.spec.kafka().properties()) {
     member_options.client.properties.emplace_back(key, value);
   }
+  EDDY_RETURN_IF_ERROR(EnsureRepartitionTopics(member_options.client));
   member_options.group = settings_.group;
   member_options.instance = settings_.instance;
   for (const JobStage& stage : stages_) member_options.topics.push_back(stage.leading_topic);
@@ -200,6 +203,52 @@ Status ScaledJob::Run() {
   if (options_.on_status) options_.on_status(stopped);
   std::lock_guard<std::mutex> lock(mutex_);
   return fatal_;
+}
+
+// Creates the stages' repartition topics with the leading topic's partition
+// count, as Kafka Streams creates its internal topics, or checks the ones
+// already there: a key group's partition, so every shard's state, is tied
+// to that count. Every instance does this at start; the first one creates,
+// the others find the topics there.
+Status ScaledJob::EnsureRepartitionTopics(const KafkaClientConfig& client) const {
+  std::vector<const JobStage*> stages;
+  for (const JobStage& stage : stages_) {
+    if (!stage.repartition_topics.empty()) stages.push_back(&stage);
+  }
+  if (stages.empty()) return Status::OK();
+  auto partitions = ListedPartitionCount(client, settings_.leading_topic);
+  if (!partitions.ok()) {
+    return job_.ErrorAt("sources[0].kafka.topics",
+                        partitions.status().message() +
+                            " (its partition count is that of the job's repartition topics)");
+  }
+  for (const JobStage* stage : stages) {
+    for (const std::string& topic : stage->repartition_topics) {
+      // Records are not keyed uniquely (compaction would drop rows); the
+      // retention is the cluster's: it must cover how far a stage may lag.
+      TopicRequest request{topic, *partitions, -1, {{"cleanup.policy", "delete"}}};
+      auto outcome = EnsureTopic(client, request);
+      if (!outcome.ok()) {
+        return outcome.status().WithContext("job " + job_.spec.name() + ": the stage from '" +
+                                            stage->starts_at + "'");
+      }
+      switch (*outcome) {
+        case TopicOutcome::kCreated:
+          spdlog::info("job={} created repartition topic {} with {} partitions", job_.spec.name(),
+                       topic, *partitions);
+          break;
+        case TopicOutcome::kExisted:
+          break;
+        case TopicOutcome::kCannotCreate:
+          spdlog::warn(
+              "job={} the broker cannot create topics (no CreateTopics API): create repartition "
+              "topic {} with {} partitions (as many as {}) before the stage from '{}' can run",
+              job_.spec.name(), topic, *partitions, settings_.leading_topic, stage->starts_at);
+          break;
+      }
+    }
+  }
+  return Status::OK();
 }
 
 void ScaledJob::Assigned(const TopicPartition& partition, std::shared_ptr<const Fence> fence) {
@@ -432,8 +481,9 @@ Status RunScaledJob(const LoadedJob& job, const ConnectorContext& context,
   EDDY_ASSIGN_OR_RETURN(std::vector<JobStage> stages, SplitIntoStages(job, context));
   for (const JobStage& stage : stages) {
     if (stage.starts_at.empty()) continue;
-    spdlog::info("job={} stage from '{}' reads repartition topic {}", job.spec.name(),
-                 stage.starts_at, stage.leading_topic);
+    spdlog::info("job={} stage from '{}' reads repartition topic{} {}", job.spec.name(),
+                 stage.starts_at, stage.repartition_topics.size() > 1 ? "s" : "",
+                 fmt::join(stage.repartition_topics, ", "));
   }
   ScaledJob scaled(job, std::move(settings), std::move(stages), context, options);
   return scaled.Run();

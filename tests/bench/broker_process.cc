@@ -1,11 +1,10 @@
 #include "tests/bench/broker_process.h"
 
-#include <filesystem>
-
 #include <signal.h>
 
 #include <cctype>
 #include <chrono>
+#include <filesystem>
 #include <thread>
 
 #include "tests/bench/bench_util.h"

@@ -34,6 +34,7 @@ constexpr int kRecordsPerChunk = 300;               // per partition
 constexpr int64_t kBaseMillis = 1'767'225'600'000;  // 2026-01-01
 constexpr int64_t kStepMillis = 20;
 constexpr int64_t kWindowMillis = 1000;
+constexpr int kPages = 40;
 
 class ScaleOutTest : public ::testing::Test {
  protected:
@@ -73,12 +74,9 @@ class ScaleOutTest : public ::testing::Test {
         "    schema:\n"
         "      - { name: user, type: string }\n"
         "      - { name: amount, type: int64 }\n"
-        "      - { name: ts, type: timestamp }\n"
-        "    event_time: { column: ts, max_out_of_orderness: 100ms" +
-        idle_timeout_ +
-        " }\n"
-        "operators:\n" +
-        operators_ +
+        "      - { name: ts, type: timestamp }\n" +
+        extra_columns_ + "    event_time: { column: ts, max_out_of_orderness: 100ms" +
+        idle_timeout_ + " }\n" + extra_sources_ + "operators:\n" + operators_ +
         "sinks:\n"
         "  - name: out\n"
         "    kafka: { key: " +
@@ -142,9 +140,11 @@ class ScaleOutTest : public ::testing::Test {
         const int64_t step = static_cast<int64_t>(chunk) * kRecordsPerChunk + idx;
         const int user = partition + kPartitions * (idx % kUsersPerPartition);
         const int64_t ts = kBaseMillis + step * kStepMillis + partition * skew_millis_;
+        const std::string page =
+            with_pages_ ? ", \"page\": \"p" + std::to_string((step + user) % kPages) + "\"" : "";
         const std::string value = "{\"user\": \"u" + std::to_string(user) +
                                   "\", \"amount\": " + std::to_string((chunk * 7 + idx) % 13) +
-                                  ", \"ts\": " + std::to_string(ts) + "}";
+                                  ", \"ts\": " + std::to_string(ts) + page + "}";
         records.push_back({partition, "u" + std::to_string(user), value, {}});
       }
       if (chunk == kChunks - 1 && close_windows_) {
@@ -217,17 +217,23 @@ class ScaleOutTest : public ::testing::Test {
                         std::back_inserter(extra));
     EXPECT_TRUE(missing.empty()) << missing.size() << " missing, e.g. " << missing.front();
     EXPECT_TRUE(extra.empty()) << extra.size() << " extra (duplicated), e.g. " << extra.front();
-    // Per user, the order field never decreases in the output's order (a
-    // window start; a record's event time).
+    // Per user (or per order_keys_), the order field never decreases in the
+    // output's order (a window start; a record's event time).
+    auto field = [](const std::string& value, const std::string& name) {
+      const size_t at = value.find("\"" + name + "\":");
+      return at == std::string::npos ? std::string()
+                                     : value.substr(at, value.find_first_of(",}", at) - at);
+    };
     std::map<std::string, std::string> last_start;
     for (const auto& record : out) {
       const std::string& value = record.value;
-      const size_t user_at = value.find("\"user\":");
-      const size_t start_at = value.find("\"" + order_field_ + "\":");
-      ASSERT_NE(user_at, std::string::npos) << value;
-      ASSERT_NE(start_at, std::string::npos) << value;
-      const std::string user = value.substr(user_at, value.find(',', user_at) - user_at);
-      const std::string start = value.substr(start_at, value.find(',', start_at) - start_at);
+      std::string user;
+      for (const std::string& key : order_keys_) {
+        ASSERT_FALSE(field(value, key).empty()) << value;
+        user += field(value, key);
+      }
+      const std::string start = field(value, order_field_);
+      ASSERT_FALSE(start.empty()) << value;
       auto [it, inserted] = last_start.emplace(user, start);
       if (!inserted) {
         EXPECT_LE(it->second, start) << user << " out of order";
@@ -246,6 +252,12 @@ class ScaleOutTest : public ::testing::Test {
       "      size: 1s\n"
       "      aggregates: [\"count(*) AS n\", \"sum(amount) AS total\"]\n";
   std::string order_field_ = "window_start";
+  std::vector<std::string> order_keys_ = {"user"};
+  // More of the job: columns of the input (after ts), sources after it.
+  std::string extra_columns_;
+  std::string extra_sources_;
+  // Each input record names a page (kPages of them) in its field `page`.
+  bool with_pages_ = false;
   // How the input is partitioned, as the source declares it; the sink's key.
   std::string partitioned_by_ = ", partitioned_by: [user]";
   std::string sink_key_ = "user";
@@ -663,6 +675,140 @@ TEST_F(ScaleOutTest, InstancesAreListedByTheCliAndTheApiLostAndStopped) {
   listing = cli();
   EXPECT_EQ(listing["a"].state, "stopped") << cli_output << Log("a");
   EXPECT_TRUE(listing["a"].owned.empty()) << cli_output;
+}
+
+// A stream keyed by user looks up a table keyed by page: neither side is
+// where the join needs it, so both go through topics of their own, routed
+// by the key group of the page (clicks.joined.repartition by the click's
+// page, clicks.joined.table.repartition by the table row's), into the
+// join's stage, whose shard p reads partition p of both. Three instances
+// over TCP, one killed with -9 while clicks flow and restarted: every
+// enriched click is in the output once, as one process makes it, and each
+// (user, page)'s clicks in event-time order.
+//
+// The table is loaded, updated (each page written twice, the second
+// version winning; three pages deleted) and through its topic before the
+// first click: which version a click meets while the table changes is a
+// matter of batch boundaries, in one process as in three, so only a table
+// that settled first gives one well-defined result to compare with.
+TEST_F(ScaleOutTest, ALookupJoinOnAnotherKeyRepartitionsBothSidesExactly) {
+  constexpr int kLookupChunks = 4;
+  for (const char* topic :
+       {"pages", "clicks.joined.repartition", "clicks.joined.table.repartition"}) {
+    ASSERT_TRUE(broker_->CreateTopic(topic, kPartitions).ok());
+  }
+  with_pages_ = true;
+  extra_columns_ = "      - { name: page, type: string }\n";
+  extra_sources_ =
+      "  - name: pages\n"
+      "    kafka: { topics: [pages] }\n"
+      "    format: json\n"
+      "    schema:\n"
+      "      - { name: page, type: string }\n"
+      "      - { name: title, type: string, nullable: true }\n"
+      "      - { name: rank, type: int64, nullable: true }\n";
+  operators_ =
+      "  - name: joined\n"
+      "    inputs: [events, pages]\n"
+      "    lookup_join: { key: page, table_key: page, join_type: left }\n"
+      "  - name: enriched\n"
+      "    select: [user, page, ts, amount, title, rank]\n";
+  order_field_ = "ts";
+  order_keys_ = {"user", "page"};
+  close_windows_ = false;
+  expected_records_ = static_cast<size_t>(kLookupChunks) * kRecordsPerChunk * kPartitions;
+
+  // Pages p0..p38 (p39 is never in the table), both versions of a page in
+  // one partition of `pages`, which is not partitioned by page.
+  std::vector<testing::TestRecord> table;
+  for (int version = 0; version < 2; ++version) {
+    for (int page = 0; page < kPages - 1; ++page) {
+      const std::string name = "p" + std::to_string(page);
+      const bool deleted = version == 1 && page < 3;
+      const std::string row =
+          deleted ? "{\"page\": \"" + name + "\", \"title\": null, \"rank\": null}"
+                  : "{\"page\": \"" + name + "\", \"title\": \"" +
+                        (version == 0 ? "draft " : "title ") + std::to_string(page) +
+                        "\", \"rank\": " + std::to_string(page * (version + 1)) + "}";
+      table.push_back({(page * 5) % kPartitions, std::nullopt, row, {}});
+    }
+  }
+  for (const char* instance : {"a", "b", "c"}) Start(instance);
+  testing::ProduceRecords(broker_->bootstrap(), "pages", table);
+  const auto through = AwaitOutput("clicks.joined.table.repartition", table.size());
+  ASSERT_EQ(through.size(), table.size()) << Log("a");
+  // Each table row went to the partition that owns its page's key group,
+  // and every version of a page to the same one.
+  std::map<std::string, int32_t> partition_of_page;
+  for (const auto& record : through) {
+    const std::string page = record.value.substr(0, record.value.find(','));
+    auto [it, inserted] = partition_of_page.emplace(page, record.partition);
+    EXPECT_EQ(it->second, record.partition) << page;
+  }
+  EXPECT_EQ(partition_of_page.size(), static_cast<size_t>(kPages - 1));
+
+  for (int chunk = 0; chunk < kLookupChunks; ++chunk) {
+    ProduceChunk(chunk);
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    if (chunk == 1) {
+      Kill("b", SIGKILL);
+      Start("b");
+    }
+  }
+  const auto out = AwaitOutput("out", expected_records_);
+  // A click meets its page's rows in the partition they were routed to.
+  const auto clicks = testing::ConsumeAll(broker_->bootstrap(), "clicks.joined.repartition");
+  EXPECT_EQ(clicks.size(), expected_records_);
+  for (const auto& record : clicks) {
+    const size_t at = record.value.find("\"page\":");
+    ASSERT_NE(at, std::string::npos) << record.value;
+    const std::string page = "{" + record.value.substr(at, record.value.find('}', at) - at);
+    auto it = partition_of_page.find(page);
+    if (it != partition_of_page.end()) EXPECT_EQ(it->second, record.partition) << record.value;
+  }
+  for (const char* instance : {"a", "b", "c"}) Kill(instance, SIGTERM);
+  ExpectExactlyTheReference(out);
+  // The table's final versions, deletions and the missing page show.
+  std::set<std::string> titles;
+  for (const auto& record : out) {
+    const size_t at = record.value.find("\"title\":");
+    titles.insert(record.value.substr(at, record.value.find(',', at) - at));
+  }
+  EXPECT_TRUE(titles.count("\"title\":null"));
+  EXPECT_TRUE(titles.count("\"title\":\"title 3\""));
+  EXPECT_FALSE(titles.count("\"title\":\"draft 3\""));
+}
+
+// Eddy creates its repartition topics at start (connectors/kafka/
+// kafka_admin.h). The test broker has no CreateTopics: a missing topic is
+// named with the partition count to create it with, and one that exists
+// with another partition count than the leading topic's is refused before
+// anything runs (its key groups would land in other partitions than the
+// shards' state expects).
+TEST_F(ScaleOutTest, RepartitionTopicsAreCheckedAtStartAndAMissingOneIsNamed) {
+  operators_ =
+      "  - name: per_amount\n"
+      "    aggregate: { key: [amount], aggregates: [\"count(*) AS n\"] }\n";
+  partitioned_by_ = "";
+  sink_key_ = "amount";
+  Start("a");
+  ASSERT_TRUE(testing::WaitForLogCount(
+      dir_ + "/a.log",
+      "create repartition topic clicks.per_amount.repartition with 6 partitions (as many as "
+      "events)",
+      1, 30000))
+      << Log("a");
+  Kill("a", SIGTERM);
+
+  ASSERT_TRUE(broker_->CreateTopic("clicks.per_amount.repartition", 4).ok());
+  const std::string job = WriteJob("b", "out", /*scaled=*/true);
+  const testing::ProcessResult run = testing::RunEddy("run " + job + " --metrics-address off");
+  EXPECT_EQ(run.exit_code, 2) << run.output;  // the job failed, as it started
+  EXPECT_NE(run.output.find("the stage from 'per_amount': Kafka topic "
+                            "'clicks.per_amount.repartition' exists with 4 partitions, but 6 "
+                            "are needed"),
+            std::string::npos)
+      << run.output;
 }
 
 TEST(ScaleOutSettings, ValidateRefusesWhatInstancesCannotShare) {

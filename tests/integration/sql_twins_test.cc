@@ -194,6 +194,7 @@ const std::vector<std::string> kTwins = {"ad-generator",
 // Jobs that cannot run bounded here, and why.
 const std::map<std::string, std::string> kNotRunHere = {
     {"scale-out-clicks", "instances of a consumer group on a shared broker (docs/scale-out.md)"},
+    {"scale-out-lookup", "instances of a consumer group on a shared broker (docs/scale-out.md)"},
     {"scale-out-pages", "instances of a consumer group on a shared broker (docs/scale-out.md)"}};
 
 // A new YAML job without a twin in the list fails here.
