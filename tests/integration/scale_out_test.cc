@@ -757,7 +757,9 @@ TEST_F(ScaleOutTest, ALookupJoinOnAnotherKeyRepartitionsBothSidesExactly) {
   }
   const auto out = AwaitOutput("out", expected_records_);
   // A click meets its page's rows in the partition they were routed to.
-  const auto clicks = testing::ConsumeAll(broker_->bootstrap(), "clicks.joined.repartition");
+  // (Its watermark records, without a value, are no clicks.)
+  auto clicks = testing::ConsumeAll(broker_->bootstrap(), "clicks.joined.repartition");
+  std::erase_if(clicks, [](const testing::TestRecord& record) { return record.value.empty(); });
   EXPECT_EQ(clicks.size(), expected_records_);
   for (const auto& record : clicks) {
     const size_t at = record.value.find("\"page\":");
