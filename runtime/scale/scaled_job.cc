@@ -71,6 +71,7 @@ class ScaledJob final : public ShardListener {
 
  private:
   Status EnsureRepartitionTopics(const KafkaClientConfig& client) const;
+  void EnsureStatusTopic(const KafkaClientConfig& client, const std::string& topic) const;
   void RunShard(Shard& shard);
   Status RunShardOnce(Shard& shard, bool* opened);
   ConnectorContext ShardConnectorContext(const Shard& shard) const;
@@ -172,6 +173,7 @@ Status ScaledJob::Run() {
     PublishStatus(options_.stop->load() ? "stopping" : "running");
   };
   const std::string status_topic = InstanceStatusTopic(job_.spec.name());
+  EnsureStatusTopic(member_options.client, status_topic);
   EDDY_ASSIGN_OR_RETURN(status_publisher_,
                         InstanceStatusPublisher::Start(member_options.client, status_topic,
                                                        settings_.session_timeout / 2));
@@ -249,6 +251,18 @@ Status ScaledJob::EnsureRepartitionTopics(const KafkaClientConfig& client) const
     }
   }
   return Status::OK();
+}
+
+// Creates the status topic, compacted (one record per instance is all a
+// reader needs), when the broker can and it is not there. Any partition
+// count serves; without the topic only the listing suffers, so a failure
+// is the publisher's warning, not the job's.
+void ScaledJob::EnsureStatusTopic(const KafkaClientConfig& client, const std::string& topic) const {
+  if (ListedPartitionCount(client, topic).ok()) return;
+  auto outcome = EnsureTopic(client, {topic, 1, -1, {{"cleanup.policy", "compact"}}});
+  if (outcome.ok() && *outcome == TopicOutcome::kCreated) {
+    spdlog::info("job={} created instance status topic {} (compacted)", job_.spec.name(), topic);
+  }
 }
 
 void ScaledJob::Assigned(const TopicPartition& partition, std::shared_ptr<const Fence> fence) {
