@@ -26,6 +26,10 @@ struct NodeStats {
   int64_t rows_out = 0;
   int64_t bytes_out = 0;
   int64_t dead_letters = 0;
+  // Wall time in the node's operator, for nodes of the batch-wide stage
+  // (stateful operators and what follows them); 0 for in-task nodes, whose
+  // time is the tasks' process_seconds.
+  double seconds = 0;
 };
 
 // A source partition's position after the batch and what was available.

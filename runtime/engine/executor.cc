@@ -488,6 +488,7 @@ void Driver::SumNodeStats(const std::vector<Task>& tasks, BatchReport* report) c
     to->rows_out += from.rows_out;
     to->bytes_out += from.bytes_out;
     to->dead_letters += from.dead_letters;
+    to->seconds += from.seconds;
   };
   for (const Task& task : tasks) {
     report->fetch_seconds += task.read_seconds;

@@ -40,6 +40,7 @@ Status RunStatefulStage(const JobPlan& plan, const SourcePositions& positions,
     }
     Batch out(node.schema);
     const size_t dead_before = dead_letters->size();
+    const auto started = Clock::now();
     if (node.stateful != nullptr) {
       StatefulBatchContext batch;
       batch.batch_id = context.batch_id.value;
@@ -72,6 +73,7 @@ Status RunStatefulStage(const JobPlan& plan, const SourcePositions& positions,
                                  .WithContext("operator '" + node.dag.name + "'"));
       }
     }
+    stats.seconds = SecondsSince(started);
     stats.rows_out = static_cast<int64_t>(out.num_rows());
     stats.bytes_out = static_cast<int64_t>(out.ApproximateBytes());
     stats.dead_letters = static_cast<int64_t>(dead_letters->size() - dead_before);

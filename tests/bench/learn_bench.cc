@@ -4,9 +4,12 @@
 //     (10 and 100 features), single thread; only the Learn calls are timed;
 //  2. job path: a job (generator -> learn -> filter that drops every row ->
 //     file sink) with one worker thread, next to the same job
-//     without the learner; the learner's own cost per row is the difference
-//     of the two per-row times (the way a job runs it: feature encoding from
-//     batch columns, the operator's batch path, state writes per batch);
+//     without the learner. The learner's own rate inside the job is its rows
+//     over the time the job spent in the operator (BatchReport's per-node
+//     seconds: feature encoding from batch columns, validation, the model,
+//     state writes, the output columns), next to the rate the difference
+//     of the two jobs' per-row times gives (noisier: the generator costs
+//     most of both);
 //  3. end to end through Kafka on the embedded broker: a generator job fills
 //     a topic with SEA records (JSON), then a job reads it, runs a
 //     prequential operator and writes every prediction to another topic
@@ -177,9 +180,10 @@ ConnectorContext Context(const std::string& bootstrap) {
   return context;
 }
 
-// Runs a job given as YAML in once mode; returns seconds, sets records_in.
+// Runs a job given as YAML in once mode; returns seconds, sets records_in
+// and, when given, the seconds spent in each batch-wide node by name.
 double RunJobText(const std::string& yaml, const std::string& bootstrap, size_t threads,
-                  int64_t* records_in) {
+                  int64_t* records_in, std::map<std::string, double>* node_seconds = nullptr) {
   auto job = LoadJobText(yaml, "learn-bench.yaml");
   if (!job.ok()) Die(job.status());
   auto plan = PlanJob(std::move(job).value(), Context(bootstrap));
@@ -187,6 +191,11 @@ double RunJobText(const std::string& yaml, const std::string& bootstrap, size_t 
   ExecutorOptions options;
   options.once = true;
   options.threads = threads;
+  if (node_seconds != nullptr) {
+    options.on_batch = [node_seconds](const BatchReport& report) {
+      for (const NodeStats& node : report.nodes) (*node_seconds)[node.name] += node.seconds;
+    };
+  }
   const auto start = Clock::now();
   auto summary = RunJob(**plan, options);
   const double seconds = Since(start);
@@ -216,6 +225,7 @@ std::string GeneratorYaml(const ModelCase& c, int d, int64_t rows) {
 struct JobRates {
   double with_learner = 0;
   double without = 0;
+  double operator_rate = 0;  // rows over the time spent in the learner
 };
 
 JobRates JobPathRates(const ModelCase& c, int d, int64_t rows, int run) {
@@ -251,8 +261,10 @@ JobRates JobPathRates(const ModelCase& c, int d, int64_t rows, int run) {
                                tail + "state: { dir: " + state + "-base }\n";
   JobRates rates;
   int64_t in = 0;
-  rates.with_learner = static_cast<double>(rows) / RunJobText(learner, "", 1, &in);
+  std::map<std::string, double> node_seconds;
+  rates.with_learner = static_cast<double>(rows) / RunJobText(learner, "", 1, &in, &node_seconds);
   if (in != rows) Die(Status::Internal("learn job read " + std::to_string(in) + " rows"));
+  rates.operator_rate = static_cast<double>(rows) / node_seconds["fit"];
   rates.without = static_cast<double>(rows) / RunJobText(baseline, "", 1, &in);
   if (in != rows) Die(Status::Internal("baseline job read " + std::to_string(in) + " rows"));
   return rates;
@@ -417,8 +429,8 @@ int main(int argc, char** argv) {
   std::error_code ignored;
   std::filesystem::remove_all(kStateRoot, ignored);
 
-  std::printf("%-26s %4s %14s %14s %14s %14s\n", "model", "d", "API rows/s", "job rows/s",
-              "job w/o learn", "learn in job");
+  std::printf("%-26s %4s %14s %14s %14s %14s %14s %6s\n", "model", "d", "API rows/s",
+              "job rows/s", "job w/o learn", "by difference", "learner in job", "x API");
   int run = 0;
   for (const ModelCase& c : Cases()) {
     if (!models.empty() && std::find(models.begin(), models.end(), c.model) == models.end()) {
@@ -433,8 +445,9 @@ int main(int argc, char** argv) {
         // Per-row cost of the learner inside the job: the difference of the
         // two jobs' per-row times.
         const double learn_only = 1.0 / (1.0 / job.with_learner - 1.0 / job.without);
-        std::printf("%-26s %4d %14.0f %14.0f %14.0f %14.0f\n", c.model.c_str(), d, api,
-                    job.with_learner, job.without, learn_only);
+        std::printf("%-26s %4d %14.0f %14.0f %14.0f %14.0f %14.0f %6.2f\n", c.model.c_str(), d,
+                    api, job.with_learner, job.without, learn_only, job.operator_rate,
+                    job.operator_rate / api);
       }
       std::fflush(stdout);
     }
