@@ -429,8 +429,8 @@ int main(int argc, char** argv) {
   std::error_code ignored;
   std::filesystem::remove_all(kStateRoot, ignored);
 
-  std::printf("%-26s %4s %14s %14s %14s %14s %14s %6s\n", "model", "d", "API rows/s",
-              "job rows/s", "job w/o learn", "by difference", "learner in job", "x API");
+  std::printf("%-26s %4s %14s %14s %14s %14s %14s %6s\n", "model", "d", "API rows/s", "job rows/s",
+              "job w/o learn", "by difference", "learner in job", "x API");
   int run = 0;
   for (const ModelCase& c : Cases()) {
     if (!models.empty() && std::find(models.begin(), models.end(), c.model) == models.end()) {
@@ -445,8 +445,8 @@ int main(int argc, char** argv) {
         // Per-row cost of the learner inside the job: the difference of the
         // two jobs' per-row times.
         const double learn_only = 1.0 / (1.0 / job.with_learner - 1.0 / job.without);
-        std::printf("%-26s %4d %14.0f %14.0f %14.0f %14.0f %14.0f %6.2f\n", c.model.c_str(), d,
-                    api, job.with_learner, job.without, learn_only, job.operator_rate,
+        std::printf("%-26s %4d %14.0f %14.0f %14.0f %14.0f %14.0f %6.2f\n", c.model.c_str(), d, api,
+                    job.with_learner, job.without, learn_only, job.operator_rate,
                     job.operator_rate / api);
       }
       std::fflush(stdout);
