@@ -195,6 +195,8 @@ const std::vector<std::string> kTwins = {"ad-generator",
 const std::map<std::string, std::string> kNotRunHere = {
     {"scale-out-clicks", "instances of a consumer group on a shared broker (docs/scale-out.md)"},
     {"scale-out-lookup", "instances of a consumer group on a shared broker (docs/scale-out.md)"},
+    {"scale-out-page-windows",
+     "instances of a consumer group on a shared broker (docs/scale-out.md)"},
     {"scale-out-pages", "instances of a consumer group on a shared broker (docs/scale-out.md)"}};
 
 // A new YAML job without a twin in the list fails here.
