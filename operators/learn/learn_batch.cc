@@ -452,6 +452,34 @@ Status LearningOperator::RunModel(const Batch& rows, const Group& group,
                                   const std::vector<double>& y,
                                   const std::vector<uint8_t>& labelled, ModelScratch* scratch,
                                   ModelResults* results) const {
+  Model& model = *group.learner->model;
+  const size_t count = group.rows.size();
+  const int64_t version_before = model.version();
+  // A model that learns a batch in blocks as in one call gets cache-sized
+  // blocks: the encoder's matrix of a whole batch (80 MB for 100k rows of
+  // 100 features) would be written to memory, then read back by the model.
+  const bool blocks = model.LearnsInBlocks() && count > kModelBlockRows;
+  const size_t block = blocks ? kModelBlockRows : count;
+  const bool learns = kind_ != OpKind::kPredict;
+  if (blocks && learns) model.BeginBlocks();
+  Status status;
+  for (size_t first = 0; first < count && status.ok(); first += block) {
+    status = RunModelBlock(rows, group, first, std::min(block, count - first), y, labelled,
+                           scratch, results);
+  }
+  if (blocks && learns) model.EndBlocks();
+  EDDY_RETURN_IF_ERROR(status);
+  const int64_t version = kind_ == OpKind::kLearn ? model.version() : version_before;
+  results->latest_version = std::max(results->latest_version, model.version());
+  for (const uint32_t row : group.rows) results->versions[row] = version;
+  return Status::OK();
+}
+
+// Rows [first, first + count) of the group through its model.
+Status LearningOperator::RunModelBlock(const Batch& rows, const Group& group, size_t first,
+                                       size_t count, const std::vector<double>& y,
+                                       const std::vector<uint8_t>& labelled,
+                                       ModelScratch* scratch, ModelResults* results) const {
   const Task task = core_->config.task;
   Learner& learner = *group.learner;
   RowMatrix& x = scratch->x;
@@ -459,17 +487,17 @@ Status LearningOperator::RunModel(const Batch& rows, const Group& group,
   std::vector<double>& group_y = scratch->y;
   std::vector<uint8_t>& group_mask = scratch->mask;
   PredictionColumns& group_out = scratch->out;
-  EDDY_RETURN_IF_ERROR(
-      learner.features->Encode(rows, /*update=*/kind_ != OpKind::kPredict, &x, &valid));
-  group_y.resize(group.rows.size());
-  group_mask.resize(group.rows.size());
-  for (size_t idx = 0; idx < group.rows.size(); ++idx) {
-    group_y[idx] = y[group.rows[idx]];
-    group_mask[idx] = labelled[group.rows[idx]] & valid[idx];
+  EDDY_RETURN_IF_ERROR(learner.features->Encode(rows, first, count,
+                                                /*update=*/kind_ != OpKind::kPredict, &x, &valid));
+  group_y.resize(count);
+  group_mask.resize(count);
+  for (size_t idx = 0; idx < count; ++idx) {
+    const uint32_t row = group.rows[first + idx];
+    group_y[idx] = y[row];
+    group_mask[idx] = labelled[row] & valid[idx];
   }
   const std::span<const double> labels =
       task == Task::kClustering ? std::span<const double>() : std::span<const double>(group_y);
-  const int64_t version_before = learner.model->version();
   switch (kind_) {
     case OpKind::kLearn:
       EDDY_RETURN_IF_ERROR(learner.model->Learn(x, labels, &group_mask));
@@ -481,15 +509,12 @@ Status LearningOperator::RunModel(const Batch& rows, const Group& group,
       EDDY_RETURN_IF_ERROR(learner.model->Prequential(x, labels, &group_mask, &group_out));
       break;
   }
-  const int64_t version = kind_ == OpKind::kLearn ? learner.model->version() : version_before;
-  results->latest_version = std::max(results->latest_version, learner.model->version());
   for (const uint8_t learned : group_mask) results->rows_learned += learned;
+  if (kind_ == OpKind::kLearn) return Status::OK();
   const bool classes = task == Task::kClassification && core_->config.num_classes > 0;
   PredictionColumns& predictions = results->predictions;
-  for (size_t idx = 0; idx < group.rows.size(); ++idx) {
-    const uint32_t row = group.rows[idx];
-    results->versions[row] = version;
-    if (kind_ == OpKind::kLearn) continue;
+  for (size_t idx = 0; idx < count; ++idx) {
+    const uint32_t row = group.rows[first + idx];
     results->predicted[row] = 1;
     const auto at = static_cast<Eigen::Index>(idx);
     predictions.value[row] = group_out.value[at];

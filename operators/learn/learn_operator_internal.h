@@ -36,6 +36,9 @@ using learn::Task;
 // global model; 'K' + encoded key in the key's group -> LearnerState of that
 // key's model.
 constexpr int kStateFormat = 1;
+// Rows per block for models that learn a batch in blocks
+// (Model::LearnsInBlocks): 800 KB of matrix at 100 features, in L2.
+constexpr size_t kModelBlockRows = 1024;
 constexpr KeyGroupId kGlobalGroup{0};
 constexpr std::string_view kOperatorStateKey = "O";
 constexpr std::string_view kGlobalModelKey = "M";
@@ -282,6 +285,9 @@ class LearningOperator final : public StatefulOperator {
   Status RunModel(const Batch& rows, const Group& group, const std::vector<double>& y,
                   const std::vector<uint8_t>& labelled, ModelScratch* scratch,
                   ModelResults* results) const;
+  Status RunModelBlock(const Batch& rows, const Group& group, size_t first, size_t count,
+                       const std::vector<double>& y, const std::vector<uint8_t>& labelled,
+                       ModelScratch* scratch, ModelResults* results) const;
   Status StoreState(const StatefulBatchContext& context, const std::vector<Group>& groups,
                     const std::vector<double>& y, const std::vector<uint8_t>& labelled,
                     const ModelResults& results);

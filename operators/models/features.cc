@@ -124,10 +124,11 @@ inline double NumericValue(const Column& column, size_t row) {
 // The numeric columns into the row-major matrix a block of rows at a time:
 // a block's rows across all columns stay in cache while each column's
 // values are read in order, instead of one strided pass over the whole
-// matrix per column. NULL and non-finite values leave 0 and an invalid row.
-void FeatureEncoder::EncodeNumeric(const Batch& batch, Eigen::Index rows, RowMatrix* out,
-                                   std::vector<uint8_t>* valid) const {
-  constexpr Eigen::Index kBlockRows = 256;
+// matrix per column (32 rows of 100 features are 25 KB: L1). NULL and
+// non-finite values leave 0 and an invalid row.
+void FeatureEncoder::EncodeNumeric(const Batch& batch, Eigen::Index first, Eigen::Index rows,
+                                   RowMatrix* out, std::vector<uint8_t>* valid) const {
+  constexpr Eigen::Index kBlockRows = 32;
   std::vector<std::pair<const Column*, Eigen::Index>> numeric;  // column, matrix column
   for (const ColumnPlan& plan : columns_) {
     if (plan.kind == ColumnKind::kNumeric)
@@ -138,7 +139,7 @@ void FeatureEncoder::EncodeNumeric(const Batch& batch, Eigen::Index rows, RowMat
     for (const auto& [column, offset] : numeric) {
       const bool nulls = column->MayHaveNulls();
       if (column->type() == TypeId::kDouble && !nulls) {
-        const double* values = column->doubles().data();
+        const double* values = column->doubles().data() + first;
         for (Eigen::Index row = begin; row < end; ++row) {
           const double value = values[row];
           if (std::isfinite(value)) {
@@ -151,8 +152,9 @@ void FeatureEncoder::EncodeNumeric(const Batch& batch, Eigen::Index rows, RowMat
         continue;
       }
       for (Eigen::Index row = begin; row < end; ++row) {
-        const double value = NumericValue(*column, static_cast<size_t>(row));
-        if ((nulls && column->IsNull(row)) || !std::isfinite(value)) {
+        const auto at = static_cast<size_t>(first + row);
+        const double value = NumericValue(*column, at);
+        if ((nulls && column->IsNull(at)) || !std::isfinite(value)) {
           (*out)(row, offset) = 0.0;
           (*valid)[row] = 0;
         } else {
@@ -163,9 +165,13 @@ void FeatureEncoder::EncodeNumeric(const Batch& batch, Eigen::Index rows, RowMat
   }
 }
 
-Status FeatureEncoder::Encode(const Batch& batch, bool update, RowMatrix* out,
-                              std::vector<uint8_t>* valid) {
-  const auto rows = static_cast<Eigen::Index>(batch.num_rows());
+Status FeatureEncoder::Encode(const Batch& batch, size_t first_row, size_t count, bool update,
+                              RowMatrix* out, std::vector<uint8_t>* valid) {
+  if (first_row + count > batch.num_rows()) {
+    return Status::Internal("feature encoding past the batch's rows");
+  }
+  const auto rows = static_cast<Eigen::Index>(count);
+  const auto first = static_cast<Eigen::Index>(first_row);
   // Check every column first so a failure changes no vocabulary.
   for (const ColumnPlan& plan : columns_) {
     const Column* column = batch.FindColumn(plan.name);
@@ -191,7 +197,7 @@ Status FeatureEncoder::Encode(const Batch& batch, bool update, RowMatrix* out,
     out->resize(rows, num_features_);
   }
   valid->assign(rows, 1);
-  EncodeNumeric(batch, rows, out, valid);
+  EncodeNumeric(batch, first, rows, out, valid);
   for (ColumnPlan& plan : columns_) {
     const Column& column = *batch.FindColumn(plan.name);
     switch (plan.kind) {
@@ -200,7 +206,8 @@ Status FeatureEncoder::Encode(const Batch& batch, bool update, RowMatrix* out,
       case ColumnKind::kOneHot:
       case ColumnKind::kOrdinal:
         for (Eigen::Index row = 0; row < rows; ++row) {
-          const int slot = column.IsNull(row) ? -1 : Slot(plan, column.GetString(row), update);
+          const auto at = static_cast<size_t>(first + row);
+          const int slot = column.IsNull(at) ? -1 : Slot(plan, column.GetString(at), update);
           if (plan.kind == ColumnKind::kOrdinal) {
             (*out)(row, plan.offset) = slot;
           } else if (slot >= 0) {
@@ -210,8 +217,9 @@ Status FeatureEncoder::Encode(const Batch& batch, bool update, RowMatrix* out,
         break;
       case ColumnKind::kHashing:
         for (Eigen::Index row = 0; row < rows; ++row) {
-          if (column.IsNull(row)) continue;
-          const uint64_t slot = Fnv1a64(column.GetString(row)) % static_cast<uint64_t>(plan.width);
+          const auto at = static_cast<size_t>(first + row);
+          if (column.IsNull(at)) continue;
+          const uint64_t slot = Fnv1a64(column.GetString(at)) % static_cast<uint64_t>(plan.width);
           (*out)(row, plan.offset + static_cast<Eigen::Index>(slot)) += 1.0;
         }
         break;

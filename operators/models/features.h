@@ -84,7 +84,15 @@ class FeatureEncoder {
   // Encodes every row of `batch` into `out` (rows x num_features()) and sets
   // (*valid)[row] to 0 for rows with a NULL or non-finite numeric feature.
   // With `update`, learns vocabularies and standardization statistics.
-  Status Encode(const Batch& batch, bool update, RowMatrix* out, std::vector<uint8_t>* valid);
+  Status Encode(const Batch& batch, bool update, RowMatrix* out, std::vector<uint8_t>* valid) {
+    return Encode(batch, 0, batch.num_rows(), update, out, valid);
+  }
+  // The same for rows [first, first + count) of `batch`, into rows
+  // [0, count) of `out` and `valid`: a batch encoded block after block, in
+  // order, encodes as in one call (vocabularies and statistics grow row by
+  // row), in a matrix that stays in cache.
+  Status Encode(const Batch& batch, size_t first, size_t count, bool update, RowMatrix* out,
+                std::vector<uint8_t>* valid);
 
   void Snapshot(pb::FeatureSnapshot* out) const;
 
@@ -101,7 +109,7 @@ class FeatureEncoder {
   FeatureEncoder() = default;
   int Slot(ColumnPlan& plan, std::string_view value, bool update) const;
   void Standardize(bool update, RowMatrix* out, const std::vector<uint8_t>& valid);
-  void EncodeNumeric(const Batch& batch, Eigen::Index rows, RowMatrix* out,
+  void EncodeNumeric(const Batch& batch, Eigen::Index first, Eigen::Index rows, RowMatrix* out,
                      std::vector<uint8_t>* valid) const;
 
   FeatureOptions options_;

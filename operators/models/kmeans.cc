@@ -69,8 +69,26 @@ class StreamingKMeans final : public Model {
       ++version_;
       return Status::OK();
     }
-    if (Update(x, mask)) ++version_;
+    if (in_blocks_) {
+      Accumulate(x, mask);
+    } else if (Update(x, mask)) {
+      ++version_;
+    }
     return Status::OK();
+  }
+
+  // Once seeded: the blocks' points gather with the centres of before the
+  // batch, which move at the end, as in one call. Before, the seeding's
+  // buffering decides per call: no blocks.
+  bool LearnsInBlocks() const override { return initialized_; }
+  void BeginBlocks() override {
+    in_blocks_ = initialized_;
+    ClearSums();
+  }
+  void EndBlocks() override {
+    if (!in_blocks_) return;
+    in_blocks_ = false;
+    if (Apply()) ++version_;
   }
 
   Status Predict(const FeatureMatrix& x, PredictionColumns* out) const override {
@@ -226,17 +244,32 @@ class StreamingKMeans final : public Model {
 
   // One MLlib update with the selected rows; false if there were none.
   bool Update(const FeatureMatrix& x, const std::vector<uint8_t>* mask) {
+    ClearSums();
+    Accumulate(x, mask);
+    return Apply();
+  }
+
+  void ClearSums() {
     sums_.setZero();
     counts_.setZero();
-    int64_t points = 0;
+    points_ = 0;
+  }
+
+  // Adds the selected rows to their nearest centre's sums.
+  void Accumulate(const FeatureMatrix& x, const std::vector<uint8_t>* mask) {
     double ignored = 0;
     for (Eigen::Index row = 0; row < x.rows(); ++row) {
       if (!RowSelected(mask, row)) continue;
       const int c = Nearest(x.row(row), &ignored);
       sums_.row(c) += x.row(row);
       counts_[c] += 1;
-      ++points;
+      ++points_;
     }
+  }
+
+  // Moves the centres towards the gathered sums; false when none came.
+  bool Apply() {
+    const int64_t points = points_;
     if (points == 0) return false;
     const double discount = options_.time_unit == DecayUnit::kBatches
                                 ? options_.decay_factor
@@ -278,9 +311,11 @@ class StreamingKMeans final : public Model {
   RowMatrix centers_;        // k x num_features
   Eigen::VectorXd weights_;  // k
   RowMatrix pending_;        // rows waiting for seeding
-  // Per-update scratch.
+  // Per-update scratch: the points gathered for the next Apply.
   RowMatrix sums_;
   Eigen::VectorXd counts_;
+  int64_t points_ = 0;
+  bool in_blocks_ = false;  // between BeginBlocks and EndBlocks
 };
 
 Status CheckOptions(int num_features, const KMeansOptions& options) {

@@ -101,8 +101,18 @@ class LinearModel final : public Model {
       Step(x.row(row), y[row]);
       changed = true;
     }
-    if (changed) ++version_;
+    Changed(changed);
     return Status::OK();
+  }
+
+  bool LearnsInBlocks() const override { return true; }
+  void BeginBlocks() override {
+    in_blocks_ = true;
+    changed_in_blocks_ = false;
+  }
+  void EndBlocks() override {
+    in_blocks_ = false;
+    if (changed_in_blocks_) ++version_;
   }
 
   Status Predict(const FeatureMatrix& x, PredictionColumns* out) const override {
@@ -129,7 +139,7 @@ class LinearModel final : public Model {
       Step(x.row(row), y[row]);
       changed = true;
     }
-    if (changed) ++version_;
+    Changed(changed);
     return Status::OK();
   }
 
@@ -222,6 +232,16 @@ class LinearModel final : public Model {
 
  private:
   using RowRef = Eigen::Ref<const Eigen::RowVectorXd>;
+
+  // One version step per call that learned a row, or per batch of blocks.
+  void Changed(bool changed) {
+    if (!changed) return;
+    if (in_blocks_) {
+      changed_in_blocks_ = true;
+    } else {
+      ++version_;
+    }
+  }
 
   bool Classifier() const {
     return options_.loss == LinearLoss::kLogistic || options_.loss == LinearLoss::kSoftmax;
@@ -377,6 +397,8 @@ class LinearModel final : public Model {
   Eigen::VectorXd scores_;
   Eigen::VectorXd grad_;
   Eigen::RowVectorXd grad_row_;
+  bool in_blocks_ = false;
+  bool changed_in_blocks_ = false;
 };
 
 Status CheckOptions(int num_features, const LinearModelOptions& o) {

@@ -104,6 +104,17 @@ class Model {
   virtual Status Prequential(const FeatureMatrix& x, std::span<const double> y,
                              const std::vector<uint8_t>* mask, PredictionColumns* out) = 0;
 
+  // A batch in blocks: when LearnsInBlocks(), the Learn (or Prequential)
+  // calls between BeginBlocks() and EndBlocks(), over consecutive blocks of
+  // one batch's rows, leave the model (and its version: one step) exactly as
+  // one call over all of them would. The learning operators feed such
+  // models cache-sized blocks rather than one matrix of the whole batch.
+  // Linear models learn row by row; k-means, once seeded, gathers the
+  // batch's points and moves its centres at EndBlocks().
+  virtual bool LearnsInBlocks() const { return false; }
+  virtual void BeginBlocks() {}
+  virtual void EndBlocks() {}
+
   virtual Status Snapshot(pb::ModelSnapshot* out) const = 0;
   static Result<std::unique_ptr<Model>> Restore(const pb::ModelSnapshot& snapshot);
   // Human-readable state: weights, centroids, or the tree with its split
