@@ -464,8 +464,8 @@ Status LearningOperator::RunModel(const Batch& rows, const Group& group,
   if (blocks && learns) model.BeginBlocks();
   Status status;
   for (size_t first = 0; first < count && status.ok(); first += block) {
-    status = RunModelBlock(rows, group, first, std::min(block, count - first), y, labelled,
-                           scratch, results);
+    status = RunModelBlock(rows, group, first, std::min(block, count - first), y, labelled, scratch,
+                           results);
   }
   if (blocks && learns) model.EndBlocks();
   EDDY_RETURN_IF_ERROR(status);
@@ -478,8 +478,8 @@ Status LearningOperator::RunModel(const Batch& rows, const Group& group,
 // Rows [first, first + count) of the group through its model.
 Status LearningOperator::RunModelBlock(const Batch& rows, const Group& group, size_t first,
                                        size_t count, const std::vector<double>& y,
-                                       const std::vector<uint8_t>& labelled,
-                                       ModelScratch* scratch, ModelResults* results) const {
+                                       const std::vector<uint8_t>& labelled, ModelScratch* scratch,
+                                       ModelResults* results) const {
   const Task task = core_->config.task;
   Learner& learner = *group.learner;
   RowMatrix& x = scratch->x;
