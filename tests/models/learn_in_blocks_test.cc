@@ -43,8 +43,7 @@ PredictionColumns Run(Model* model, const testing::Problem& p, Eigen::Index bloc
     if (first == 0) {
       all.value.resize(kRows);
       all.score.resize(out.score.size() > 0 ? kRows : 0);
-      all.probabilities.resize(out.probabilities.size() > 0 ? kRows : 0,
-                               out.probabilities.cols());
+      all.probabilities.resize(out.probabilities.size() > 0 ? kRows : 0, out.probabilities.cols());
     }
     all.value.segment(first, n) = out.value;
     if (all.score.size() > 0) all.score.segment(first, n) = out.score;
@@ -121,8 +120,8 @@ TEST(LearnInBlocksTest, TheEncoderEncodesABatchInBlocksAsInOneCall) {
     batch.column(2).AppendString(colors[rng() % 5]);
   }
   ASSERT_TRUE(batch.SetNumRows(3000).ok());
-  for (CategoricalEncoding encoding :
-       {CategoricalEncoding::kOneHot, CategoricalEncoding::kHashing, CategoricalEncoding::kOrdinal}) {
+  for (CategoricalEncoding encoding : {CategoricalEncoding::kOneHot, CategoricalEncoding::kHashing,
+                                       CategoricalEncoding::kOrdinal}) {
     FeatureOptions options;
     options.columns = {"price", "qty", "color"};
     options.categorical = encoding;
@@ -140,8 +139,8 @@ TEST(LearnInBlocksTest, TheEncoderEncodesABatchInBlocksAsInOneCall) {
       ASSERT_TRUE(blocked->Encode(batch, first, n, true, &x, &valid).ok());
       const auto at = static_cast<Eigen::Index>(first);
       EXPECT_EQ(x, expected.middleRows(at, static_cast<Eigen::Index>(n))) << first;
-      EXPECT_EQ(valid, std::vector<uint8_t>(expected_valid.begin() + at,
-                                            expected_valid.begin() + at + n));
+      EXPECT_EQ(valid,
+                std::vector<uint8_t>(expected_valid.begin() + at, expected_valid.begin() + at + n));
     }
     pb::FeatureSnapshot a, b;
     whole->Snapshot(&a);
