@@ -126,13 +126,14 @@ inline double NumericValue(const Column& column, size_t row) {
 // values are read in order, instead of one strided pass over the whole
 // matrix per column (32 rows of 100 features are 25 KB: L1). NULL and
 // non-finite values leave 0 and an invalid row.
-void FeatureEncoder::EncodeNumeric(const Batch& batch, Eigen::Index first, Eigen::Index rows,
-                                   RowMatrix* out, std::vector<uint8_t>* valid) const {
+void FeatureEncoder::EncodeNumeric(Eigen::Index first, Eigen::Index rows, RowMatrix* out,
+                                   std::vector<uint8_t>* valid) {
   constexpr Eigen::Index kBlockRows = 32;
-  std::vector<std::pair<const Column*, Eigen::Index>> numeric;  // column, matrix column
-  for (const ColumnPlan& plan : columns_) {
-    if (plan.kind == ColumnKind::kNumeric)
-      numeric.emplace_back(batch.FindColumn(plan.name), plan.offset);
+  std::vector<std::pair<const Column*, Eigen::Index>>& numeric = numeric_scratch_;
+  numeric.clear();  // column, matrix column
+  for (size_t idx = 0; idx < columns_.size(); ++idx) {
+    if (columns_[idx].kind == ColumnKind::kNumeric)
+      numeric.emplace_back(resolved_[idx], columns_[idx].offset);
   }
   for (Eigen::Index begin = 0; begin < rows; begin += kBlockRows) {
     const Eigen::Index end = std::min(rows, begin + kBlockRows);
@@ -172,17 +173,25 @@ Status FeatureEncoder::Encode(const Batch& batch, size_t first_row, size_t count
   }
   const auto rows = static_cast<Eigen::Index>(count);
   const auto first = static_cast<Eigen::Index>(first_row);
-  // Check every column first so a failure changes no vocabulary.
-  for (const ColumnPlan& plan : columns_) {
-    const Column* column = batch.FindColumn(plan.name);
-    if (column == nullptr) {
-      return Status::InvalidArgument("feature column '" + plan.name + "' is missing");
+  // Check every column first so a failure changes no vocabulary. The
+  // later blocks of a batch reuse what its first block found: a name
+  // lookup per column and block would cost as much as a model's step.
+  if (first_row == 0 || resolved_batch_ != &batch) {
+    resolved_batch_ = nullptr;
+    resolved_.clear();
+    for (const ColumnPlan& plan : columns_) {
+      const Column* column = batch.FindColumn(plan.name);
+      if (column == nullptr) {
+        return Status::InvalidArgument("feature column '" + plan.name + "' is missing");
+      }
+      const bool is_string = column->type() == TypeId::kString;
+      if (is_string != (plan.kind != ColumnKind::kNumeric)) {
+        return Status::InvalidArgument("feature column '" + plan.name + "' changed type to " +
+                                       std::string(TypeName(column->type())));
+      }
+      resolved_.push_back(column);
     }
-    const bool is_string = column->type() == TypeId::kString;
-    if (is_string != (plan.kind != ColumnKind::kNumeric)) {
-      return Status::InvalidArgument("feature column '" + plan.name + "' changed type to " +
-                                     std::string(TypeName(column->type())));
-    }
+    resolved_batch_ = &batch;
   }
   // Numeric columns write every value of theirs; categorical ones only a
   // row's slot, so only they need the rest zeroed. A matrix of the same
@@ -197,9 +206,10 @@ Status FeatureEncoder::Encode(const Batch& batch, size_t first_row, size_t count
     out->resize(rows, num_features_);
   }
   valid->assign(rows, 1);
-  EncodeNumeric(batch, first, rows, out, valid);
-  for (ColumnPlan& plan : columns_) {
-    const Column& column = *batch.FindColumn(plan.name);
+  EncodeNumeric(first, rows, out, valid);
+  for (size_t idx = 0; idx < columns_.size(); ++idx) {
+    ColumnPlan& plan = columns_[idx];
+    const Column& column = *resolved_[idx];
     switch (plan.kind) {
       case ColumnKind::kNumeric:
         break;

@@ -109,11 +109,17 @@ class FeatureEncoder {
   FeatureEncoder() = default;
   int Slot(ColumnPlan& plan, std::string_view value, bool update) const;
   void Standardize(bool update, RowMatrix* out, const std::vector<uint8_t>& valid);
-  void EncodeNumeric(const Batch& batch, Eigen::Index first, Eigen::Index rows, RowMatrix* out,
-                     std::vector<uint8_t>* valid) const;
+  // REQUIRES: resolved_ holds the batch's columns.
+  void EncodeNumeric(Eigen::Index first, Eigen::Index rows, RowMatrix* out,
+                     std::vector<uint8_t>* valid);
 
   FeatureOptions options_;
   std::vector<ColumnPlan> columns_;
+  // The columns of the batch Encode last resolved (per columns_), and the
+  // numeric ones' scratch list; valid for the blocks of that one batch.
+  const Batch* resolved_batch_ = nullptr;
+  std::vector<const Column*> resolved_;
+  std::vector<std::pair<const Column*, Eigen::Index>> numeric_scratch_;
   int num_features_ = 0;
   std::vector<int> numeric_features_;  // standardized positions
   int64_t count_ = 0;
