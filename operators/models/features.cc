@@ -129,6 +129,7 @@ inline double NumericValue(const Column& column, size_t row) {
 void FeatureEncoder::EncodeNumeric(Eigen::Index first, Eigen::Index rows, RowMatrix* out,
                                    std::vector<uint8_t>* valid) {
   constexpr Eigen::Index kBlockRows = 32;
+  const Eigen::Index stride = out->cols();  // row-major
   std::vector<std::pair<const Column*, Eigen::Index>>& numeric = numeric_scratch_;
   numeric.clear();  // column, matrix column
   for (size_t idx = 0; idx < columns_.size(); ++idx) {
@@ -140,15 +141,20 @@ void FeatureEncoder::EncodeNumeric(Eigen::Index first, Eigen::Index rows, RowMat
     for (const auto& [column, offset] : numeric) {
       const bool nulls = column->MayHaveNulls();
       if (column->type() == TypeId::kDouble && !nulls) {
+        // Copy, then one branch-free pass for the rare non-finite value
+        // (v - v is 0 only for finite v).
         const double* values = column->doubles().data() + first;
+        double* to = out->data() + begin * stride + offset;
+        bool finite = true;
+        for (Eigen::Index row = begin; row < end; ++row, to += stride) {
+          *to = values[row];
+          finite &= values[row] - values[row] == 0.0;
+        }
+        if (finite) continue;
         for (Eigen::Index row = begin; row < end; ++row) {
-          const double value = values[row];
-          if (std::isfinite(value)) {
-            (*out)(row, offset) = value;
-          } else {
-            (*out)(row, offset) = 0.0;
-            (*valid)[row] = 0;
-          }
+          if (std::isfinite(values[row])) continue;
+          (*out)(row, offset) = 0.0;
+          (*valid)[row] = 0;
         }
         continue;
       }
