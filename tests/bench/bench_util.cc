@@ -1,19 +1,50 @@
 #include "tests/bench/bench_util.h"
 
 #include <librdkafka/rdkafka.h>
+#include <signal.h>
 
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <mutex>
+#include <set>
 #include <sstream>
 
 #include "connectors/kafka/kafka_client.h"
 
 namespace eddy::bench {
 
+namespace {
+
+std::mutex& ChildrenMutex() {
+  static std::mutex mutex;
+  return mutex;
+}
+
+std::set<pid_t>& Children() {
+  static std::set<pid_t> children;
+  return children;
+}
+
+}  // namespace
+
+void Adopt(pid_t pid) {
+  std::lock_guard<std::mutex> lock(ChildrenMutex());
+  Children().insert(pid);
+}
+
+void Disown(pid_t pid) {
+  std::lock_guard<std::mutex> lock(ChildrenMutex());
+  Children().erase(pid);
+}
+
 void Die(const std::string& what) {
   std::fprintf(stderr, "bench: %s\n", what.c_str());
+  {
+    std::lock_guard<std::mutex> lock(ChildrenMutex());
+    for (pid_t pid : Children()) kill(pid, SIGKILL);
+  }
   std::exit(1);
 }
 

@@ -6,6 +6,8 @@
 // both run. Errors end the benchmark (Die): a benchmark that failed has no
 // figure to print.
 
+#include <sys/types.h>
+
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
@@ -20,8 +22,13 @@ namespace eddy::bench {
 
 using Clock = std::chrono::steady_clock;
 
-// Prints "bench: what" to stderr and exits with 1.
+// Prints "bench: what" to stderr, kills the processes the benchmark
+// started (Adopt), and exits with 1.
 [[noreturn]] void Die(const std::string& what);
+// A child process (a broker, an instance) that Die kills: exit runs no
+// destructors, and a child left running holds ports and cores.
+void Adopt(pid_t pid);
+void Disown(pid_t pid);
 
 // Wall-clock time, microseconds since the epoch (comparable with event time).
 int64_t WallMicros();

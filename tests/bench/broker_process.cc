@@ -21,6 +21,7 @@ BrokerProcess::BrokerProcess(const std::string& dir, const std::vector<std::stri
   // A broker before this one in `dir` left its address: read only this one's.
   std::filesystem::remove(dir + "/bootstrap");
   pid_ = testing::SpawnEddy(args, dir + "/broker.log");
+  Adopt(pid_);
   for (int i = 0; i < 100 && bootstrap_.empty(); ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
     bootstrap_ = testing::ReadFile(dir + "/bootstrap");
@@ -34,6 +35,7 @@ BrokerProcess::BrokerProcess(const std::string& dir, const std::vector<std::stri
 BrokerProcess::~BrokerProcess() {
   kill(pid_, SIGTERM);
   testing::WaitForExit(pid_);
+  Disown(pid_);
 }
 
 }  // namespace eddy::bench

@@ -58,8 +58,10 @@ std::string& SessionTimeout() {
   return timeout;
 }
 
+using bench::Adopt;
 using bench::BrokerProcess;
 using bench::Die;
+using bench::Disown;
 using Clock = std::chrono::steady_clock;
 using SystemClock = std::chrono::system_clock;
 
@@ -233,6 +235,7 @@ struct Instances {
       if (pid <= 0) continue;
       kill(pid, SIGTERM);
       testing::WaitForExit(pid);
+      Disown(pid);
     }
   }
 };
@@ -248,6 +251,7 @@ Instances StartInstances(const std::string& name, const std::string& bootstrap,
     instances.logs.push_back(log);
     instances.pids.push_back(
         testing::SpawnEddy({"run", job, "--metrics-address", "off", "--threads", "2"}, log));
+    Adopt(instances.pids.back());
   }
   return instances;
 }
@@ -323,6 +327,7 @@ Recovered RecoverOnce(const std::string& dir, int64_t keys) {
   const int64_t killed_at = NowMillis();
   kill(instances.pids[0], SIGKILL);
   testing::WaitForExit(instances.pids[0]);
+  Disown(instances.pids[0]);
   instances.pids[0] = -1;
 
   // Follow the survivor's log from the kill on.
