@@ -1,0 +1,195 @@
+// A steady job allocates nothing per row or per column buffer on its hot
+// path (issue 13): the same Kafka → JSON → filter + select → Kafka job runs
+// batch after batch with 1,000 and with 10,000 records per partition per
+// batch, every operator new counted (tests/support/counting_allocator.h),
+// and after a few warm-up batches the allocations of a batch must be the
+// same small number for both sizes, and their bytes must not grow with the
+// rows. What remains per batch is O(1) bookkeeping: the batch report, the
+// offsets-log and progress records in RocksDB, the task structs, status
+// strings; the bounds below say how much.
+//
+// The broker is librdkafka's mock cluster in this process; it and
+// librdkafka allocate with malloc, which is not counted. The records'
+// payloads librdkafka hands over and copies are therefore not counted
+// either: what is, is Eddy's own work on them.
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cstdio>
+
+#include "connectors/kafka/embedded_broker.h"
+#include "runtime/engine/executor.h"
+#include "runtime/engine/job_plan.h"
+#include "tests/integration/kafka_test_util.h"
+#include "tests/support/counting_allocator.h"
+
+namespace eddy {
+namespace {
+
+using testing::AllocationCounts;
+using testing::CurrentAllocations;
+
+constexpr int kPartitions = 2;
+constexpr int kWarmupBatches = 4;
+constexpr int kMeasuredBatches = 6;
+constexpr int kLargeBatch = 10'000;  // records per partition per batch
+constexpr int kSmallBatch = 1'000;
+
+// Per batch, on top of the small batch's count: what a 10x larger batch may
+// add. Doubling growth of even one column buffer from 1,000 to 10,000 rows
+// costs ~3 allocations per buffer, and the job has dozens of buffers.
+constexpr int64_t kAllocationSlack = 8;
+// Per batch, in bytes, on top of the small batch's: a per-row allocation or
+// a column buffer built anew costs at least 80 KB at 10,000 rows.
+constexpr int64_t kByteSlack = 16 * 1024;
+
+std::string JobYaml(const std::string& bootstrap, const std::string& name,
+                    const std::string& state_dir, int per_partition) {
+  return "name: " + name +
+         "\n"
+         "kafka:\n"
+         "  brokers: " +
+         bootstrap +
+         "\n"
+         "sources:\n"
+         "  - name: in\n"
+         "    kafka: { topics: [events] }\n"
+         "    format: json\n"
+         "    schema:\n"
+         "      - { name: id, type: int64 }\n"
+         "      - { name: price, type: double }\n"
+         "      - { name: kind, type: string }\n"
+         "operators:\n"
+         "  - name: expensive\n"
+         "    filter: price > 10\n"
+         "  - name: shaped\n"
+         "    select: [id, upper(kind) AS kind, price * 2 AS double_price]\n"
+         "sinks:\n"
+         "  - name: out\n"
+         "    kafka: { topic: " +
+         name +
+         "-out, key: \"CAST(id AS string)\" }\n"
+         "    format: json\n"
+         "dead_letter:\n"
+         "  kafka: { topic: " +
+         name +
+         "-dlq }\n"
+         "trigger: { interval: 1ms, max_records_per_partition: " +
+         std::to_string(per_partition) +
+         " }\n"
+         "checkpoint: { every_batches: 1000 }\n"
+         "state: { dir: " +
+         state_dir + " }\n";
+}
+
+struct BatchAllocations {
+  int64_t records = 0;
+  AllocationCounts counts;
+};
+
+class SteadyAllocationTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto broker = EmbeddedBroker::Start({.brokers = 1, .port = 0, .default_partitions = 2});
+    ASSERT_TRUE(broker.ok()) << broker.status().ToString();
+    broker_ = std::move(broker).value();
+    dir_ = testing::MakeTempDir("eddy-alloc");
+    ASSERT_TRUE(broker_->CreateTopic("events", kPartitions).ok());
+    std::vector<testing::TestRecord> records;
+    const char* kinds[] = {"view", "click", "purchase"};
+    const int per_partition = kLargeBatch * (kWarmupBatches + kMeasuredBatches);
+    for (int id = 0; id < per_partition * kPartitions; ++id) {
+      char value[128];
+      std::snprintf(value, sizeof(value), R"({"id": %d, "price": %g, "kind": "%s"})", id,
+                    5.0 + (id * 7) % 13, kinds[id % 3]);
+      records.push_back({id % kPartitions, std::nullopt, value, {}});
+    }
+    testing::ProduceRecords(broker_->bootstrap(), "events", records);
+  }
+
+  // Runs the job with batches of `per_partition` records per partition and
+  // returns what each batch allocated (from the end of the batch before).
+  std::vector<BatchAllocations> Run(const std::string& name, int per_partition) {
+    testing::WriteFile(dir_ + "/" + name + ".yaml",
+                       JobYaml(broker_->bootstrap(), name, dir_ + "/" + name + "-state", per_partition));
+    auto job = LoadJobFile(dir_ + "/" + name + ".yaml");
+    EXPECT_TRUE(job.ok()) << job.status().ToString();
+    if (!job.ok()) return {};
+    ConnectorContext context;
+    context.resolve_brokers = [](const std::string& brokers, const std::string&, int) {
+      return Result<std::string>(brokers);
+    };
+    auto plan = PlanJob(std::move(job).value(), context);
+    EXPECT_TRUE(plan.ok()) << plan.status().ToString();
+    if (!plan.ok()) return {};
+    std::vector<BatchAllocations> batches;
+    batches.reserve(kWarmupBatches + kMeasuredBatches);
+    AllocationCounts last = CurrentAllocations();
+    ExecutorOptions options;
+    options.once = true;
+    options.threads = kPartitions;
+    options.max_batches = kWarmupBatches + kMeasuredBatches;
+    options.on_batch = [&](const BatchReport& report) {
+      const AllocationCounts now = CurrentAllocations();
+      batches.push_back({report.records_in, now - last});
+      last = CurrentAllocations();
+    };
+    auto summary = RunJob(**plan, options);
+    EXPECT_TRUE(summary.ok()) << summary.status().ToString();
+    return batches;
+  }
+
+  // The most any measured (post warm-up) batch allocated.
+  static AllocationCounts SteadyMax(const std::vector<BatchAllocations>& batches) {
+    AllocationCounts most;
+    for (size_t idx = kWarmupBatches; idx < batches.size(); ++idx) {
+      most.allocations = std::max(most.allocations, batches[idx].counts.allocations);
+      most.bytes = std::max(most.bytes, batches[idx].counts.bytes);
+    }
+    return most;
+  }
+
+  static std::string Describe(const std::vector<BatchAllocations>& batches) {
+    std::string text;
+    for (const BatchAllocations& batch : batches) {
+      text += std::to_string(batch.records) + " records: " +
+              std::to_string(batch.counts.allocations) + " allocations, " +
+              std::to_string(batch.counts.bytes) + " bytes\n";
+    }
+    return text;
+  }
+
+  std::unique_ptr<EmbeddedBroker> broker_;
+  std::string dir_;
+};
+
+TEST(CountingAllocator, CountsWhatTheStandardLibraryAllocates) {
+  const AllocationCounts before = CurrentAllocations();
+  std::vector<int64_t> values(1000);
+  values[999] = 1;
+  const AllocationCounts after = CurrentAllocations() - before;
+  EXPECT_EQ(after.allocations, 1);
+  EXPECT_EQ(after.bytes, static_cast<int64_t>(1000 * sizeof(int64_t)));
+}
+
+TEST_F(SteadyAllocationTest, PerBatchAllocationsDoNotGrowWithTheBatchRows) {
+  const auto small = Run("small", kSmallBatch);
+  const auto large = Run("large", kLargeBatch);
+  ASSERT_EQ(small.size(), static_cast<size_t>(kWarmupBatches + kMeasuredBatches));
+  ASSERT_EQ(large.size(), static_cast<size_t>(kWarmupBatches + kMeasuredBatches));
+  for (size_t idx = 0; idx < small.size(); ++idx) {
+    ASSERT_EQ(small[idx].records, kSmallBatch * kPartitions);
+    ASSERT_EQ(large[idx].records, kLargeBatch * kPartitions);
+  }
+  const AllocationCounts small_steady = SteadyMax(small);
+  const AllocationCounts large_steady = SteadyMax(large);
+  const std::string figures = "1,000 per partition:\n" + Describe(small) +
+                              "10,000 per partition:\n" + Describe(large);
+  std::printf("%s", figures.c_str());
+  EXPECT_LE(large_steady.allocations, small_steady.allocations + kAllocationSlack) << figures;
+  EXPECT_LE(large_steady.bytes, small_steady.bytes + kByteSlack) << figures;
+}
+
+}  // namespace
+}  // namespace eddy
