@@ -14,6 +14,7 @@
 // either: what is, is Eddy's own work on them.
 
 #include <gtest/gtest.h>
+#include <sys/resource.h>
 
 #include <algorithm>
 #include <cstdio>
@@ -99,7 +100,14 @@ std::string JobYaml(const std::string& bootstrap, const std::string& name,
 struct BatchAllocations {
   int64_t records = 0;
   AllocationCounts counts;
+  int64_t page_faults = 0;  // minor faults of the process (for the figures)
 };
+
+int64_t MinorPageFaults() {
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  return usage.ru_minflt;
+}
 
 class SteadyAllocationTest : public ::testing::Test {
  protected:
@@ -141,14 +149,17 @@ class SteadyAllocationTest : public ::testing::Test {
     std::vector<BatchAllocations> batches;
     batches.reserve(kWarmupBatches + kMeasuredBatches);
     AllocationCounts last = CurrentAllocations();
+    int64_t last_faults = MinorPageFaults();
     ExecutorOptions options;
     options.once = true;
     options.threads = kPartitions;
     options.max_batches = kWarmupBatches + kMeasuredBatches;
     options.on_batch = [&](const BatchReport& report) {
       const AllocationCounts now = CurrentAllocations();
-      batches.push_back({report.records_in, now - last});
+      const int64_t faults = MinorPageFaults();
+      batches.push_back({report.records_in, now - last, faults - last_faults});
       last = CurrentAllocations();
+      last_faults = MinorPageFaults();
     };
     auto summary = RunJob(**plan, options);
     EXPECT_TRUE(summary.ok()) << summary.status().ToString();
@@ -178,7 +189,8 @@ class SteadyAllocationTest : public ::testing::Test {
     for (const BatchAllocations& batch : batches) {
       text += std::to_string(batch.records) +
               " records: " + std::to_string(batch.counts.allocations) + " allocations, " +
-              std::to_string(batch.counts.bytes) + " bytes\n";
+              std::to_string(batch.counts.bytes) + " bytes, " + std::to_string(batch.page_faults) +
+              " page faults\n";
     }
     return text;
   }
