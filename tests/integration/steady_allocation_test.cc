@@ -58,43 +58,53 @@ constexpr int64_t kByteSlack = 64 * 1024;
 constexpr int64_t kMaxSteadyAllocations = 400;
 constexpr int64_t kMaxSteadyBytes = 128 * 1024;
 
-std::string JobYaml(const std::string& bootstrap, const std::string& name,
-                    const std::string& state_dir, int per_partition) {
-  return "name: " + name +
-         "\n"
-         "kafka:\n"
-         "  brokers: " +
-         bootstrap +
-         "\n"
-         "sources:\n"
-         "  - name: in\n"
-         "    kafka: { topics: [events] }\n"
-         "    format: json\n"
-         "    schema:\n"
-         "      - { name: id, type: int64 }\n"
-         "      - { name: price, type: double }\n"
-         "      - { name: kind, type: string }\n"
-         "operators:\n"
-         "  - name: expensive\n"
-         "    filter: price > 10\n"
-         "  - name: shaped\n"
-         "    select: [id, upper(kind) AS kind, price * 2 AS double_price]\n"
-         "sinks:\n"
-         "  - name: out\n"
-         "    kafka: { topic: " +
-         name +
-         "-out, key: \"CAST(id AS string)\" }\n"
-         "    format: json\n"
-         "dead_letter:\n"
-         "  kafka: { topic: " +
-         name +
-         "-dlq }\n"
-         "trigger: { interval: 1ms, max_records_per_partition: " +
-         std::to_string(per_partition) +
-         " }\n"
-         "checkpoint: { every_batches: 1000 }\n"
-         "state: { dir: " +
-         state_dir + " }\n";
+// The job, reading `topic`; `windowed`: a keyed tumbling window (1 s by
+// the records' `t`, count and sum per kind) after the filter instead of
+// the select, so state in RocksDB is written every batch.
+std::string JobYaml(const std::string& bootstrap, const std::string& name, const std::string& topic,
+                    const std::string& state_dir, int per_partition, bool windowed) {
+  std::string yaml = "name: " + name + "\nkafka:\n  brokers: " + bootstrap +
+                     "\n"
+                     "sources:\n"
+                     "  - name: in\n"
+                     "    kafka: { topics: [" +
+                     topic +
+                     "] }\n"
+                     "    format: json\n"
+                     "    schema:\n"
+                     "      - { name: id, type: int64 }\n"
+                     "      - { name: price, type: double }\n"
+                     "      - { name: kind, type: string }\n";
+  if (windowed) yaml += "      - { name: t, type: timestamp }\n    event_time: { column: t }\n";
+  yaml +=
+      "operators:\n"
+      "  - name: expensive\n"
+      "    filter: price > 10\n";
+  if (windowed) {
+    yaml +=
+        "  - name: shaped\n"
+        "    window: { key: [kind], type: tumbling, size: 1s,\n"
+        "              aggregates: [\"count(*) AS n\", \"sum(price) AS total\"] }\n";
+  } else {
+    yaml +=
+        "  - name: shaped\n"
+        "    select: [id, upper(kind) AS kind, price * 2 AS double_price]\n";
+  }
+  yaml += "sinks:\n  - name: out\n    input: shaped\n    kafka: { topic: " + name +
+          "-out, key: \"" + (windowed ? "kind" : "CAST(id AS string)") +
+          "\" }\n"
+          "    format: json\n"
+          "dead_letter:\n"
+          "  kafka: { topic: " +
+          name +
+          "-dlq }\n"
+          "trigger: { interval: 1ms, max_records_per_partition: " +
+          std::to_string(per_partition) +
+          " }\n"
+          "checkpoint: { every_batches: 1000 }\n"
+          "state: { dir: " +
+          state_dir + " }\n";
+  return yaml;
 }
 
 struct BatchAllocations {
@@ -132,10 +142,11 @@ class SteadyAllocationTest : public ::testing::Test {
 
   // Runs the job with batches of `per_partition` records per partition and
   // returns what each batch allocated (from the end of the batch before).
-  std::vector<BatchAllocations> Run(const std::string& name, int per_partition) {
-    testing::WriteFile(
-        dir_ + "/" + name + ".yaml",
-        JobYaml(broker_->bootstrap(), name, dir_ + "/" + name + "-state", per_partition));
+  std::vector<BatchAllocations> Run(const std::string& name, int per_partition,
+                                    const std::string& topic = "events", bool windowed = false) {
+    testing::WriteFile(dir_ + "/" + name + ".yaml",
+                       JobYaml(broker_->bootstrap(), name, topic, dir_ + "/" + name + "-state",
+                               per_partition, windowed));
     auto job = LoadJobFile(dir_ + "/" + name + ".yaml");
     EXPECT_TRUE(job.ok()) << job.status().ToString();
     if (!job.ok()) return {};
@@ -248,6 +259,47 @@ TEST_F(SteadyAllocationTest, PerBatchAllocationsDoNotGrowWithTheBatchRows) {
   // batch of 20,000 records allocated 7.6 MB in ~860 allocations.
   EXPECT_LE(large_steady.allocations, kMaxSteadyAllocations) << figures;
   EXPECT_LE(large_steady.bytes, kMaxSteadyBytes) << figures;
+}
+
+// The same with a keyed window: each batch's records fall in one second of
+// event time (one window per kind, fired by the next batch), so both sizes
+// write the same keys to RocksDB and emit the same rows per batch.
+TEST_F(SteadyAllocationTest, WindowedJobAllocatesPerKeyNotPerRow) {
+  const char* kinds[] = {"view", "click", "purchase"};
+  // Smaller batches than the other test's: these records are longer, and
+  // the broker keeps ~5 MiB of a partition.
+  constexpr int kSmallWindowBatch = 300;
+  constexpr int kLargeWindowBatch = 3'000;
+  for (const int per_partition : {kSmallWindowBatch, kLargeWindowBatch}) {
+    const std::string topic = "timed-" + std::to_string(per_partition);
+    ASSERT_TRUE(broker_->CreateTopic(topic, kPartitions).ok());
+    std::vector<testing::TestRecord> records;
+    for (int seq = 0; seq < per_partition * (kWarmupBatches + kMeasuredBatches); ++seq) {
+      for (int partition = 0; partition < kPartitions; ++partition) {
+        const int id = seq * kPartitions + partition;
+        const std::string t = FormatTimestamp(int64_t{1'800'000'000'000'000} +
+                                              int64_t{seq / per_partition} * 1'000'000);
+        char value[160];
+        std::snprintf(value, sizeof(value), R"({"id": %d, "price": %g, "kind": "%s", "t": "%s"})",
+                      id, 5.0 + (id * 7) % 13, kinds[id % 3], t.c_str());
+        records.push_back({partition, std::nullopt, value, {}});
+      }
+    }
+    testing::ProduceRecords(broker_->bootstrap(), topic, records);
+  }
+  const auto small =
+      Run("window-small", kSmallWindowBatch, "timed-" + std::to_string(kSmallWindowBatch), true);
+  const auto large =
+      Run("window-large", kLargeWindowBatch, "timed-" + std::to_string(kLargeWindowBatch), true);
+  ASSERT_EQ(small.size(), static_cast<size_t>(kWarmupBatches + kMeasuredBatches));
+  ASSERT_EQ(large.size(), static_cast<size_t>(kWarmupBatches + kMeasuredBatches));
+  const AllocationCounts small_steady = SteadyMedian(small);
+  const AllocationCounts large_steady = SteadyMedian(large);
+  const std::string figures =
+      "small batches:\n" + Describe(small) + "large batches:\n" + Describe(large);
+  std::printf("%s", figures.c_str());
+  EXPECT_LE(large_steady.allocations, small_steady.allocations + kAllocationSlack) << figures;
+  EXPECT_LE(large_steady.bytes, small_steady.bytes + kByteSlack) << figures;
 }
 
 }  // namespace
