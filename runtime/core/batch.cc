@@ -138,6 +138,9 @@ void Column::Release() noexcept {
   // use_count() == 1: no other column holds them, nor can one start to
   // (only a holder can copy), so the pool may have them.
   if (buffers_.use_count() == 1 && BufferPool::Alive()) {
+    // What the copy released on another thread happens before Put empties
+    // the buffers (use_count() is a relaxed load).
+    std::atomic_thread_fence(std::memory_order_acquire);
     BufferPool::Get().Put(type_, std::move(buffers_));
   }
   buffers_.reset();
