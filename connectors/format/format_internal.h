@@ -54,6 +54,17 @@ void AppendTimestampText(TimestampMicros micros, std::string* out);
 // left empty: the source that called Decode knows its own name.
 DeadLetter MakeDecodeDeadLetter(const RawRecord& record, std::string reason);
 
+// Room for `rows` more rows in every column of `out` and its metadata:
+// one allocation at most per buffer instead of doubling (none when the
+// buffers came from the pool with room enough, batch.h).
+inline void ReserveRows(size_t rows, Batch* out) {
+  for (size_t idx = 0; idx < out->num_columns(); ++idx) {
+    Column& column = out->column(idx);
+    column.Reserve(column.size() + rows);
+  }
+  out->meta().Reserve(out->meta().size() + rows);
+}
+
 // Appends the source metadata of `record` to `batch`.
 inline void AppendMeta(const RawRecord& record, Batch* batch) {
   batch->meta().Append(record.topic, record.partition, record.offset,

@@ -89,6 +89,7 @@ class JsonDecoder final : public Decoder {
     std::vector<Slot> slots(schema_.size());
     std::string reason;
     size_t appended = 0;
+    ReserveRows(records.size(), out);
     for (const RawRecord& record : records) {
       const size_t length = record.value.size();
       if (padded.size() < length + simdjson::SIMDJSON_PADDING) {

@@ -6,7 +6,6 @@
 #include <charconv>
 #include <condition_variable>
 #include <cstdint>
-#include <deque>
 #include <map>
 #include <mutex>
 #include <thread>
@@ -17,11 +16,43 @@
 namespace eddy {
 namespace {
 
+// A FIFO of messages that keeps its storage: std::deque frees and
+// allocates a block every 64 messages as a batch's messages pass through,
+// this vector is emptied when read to the end and so allocates nothing
+// once it has held a batch's worth.
+class MessageQueue {
+ public:
+  bool empty() const { return head_ == items_.size(); }
+  const KafkaMessage& front() const { return items_[head_]; }
+  KafkaMessage& front() { return items_[head_]; }
+  void pop_front() {
+    items_[head_].reset();
+    if (++head_ == items_.size()) clear();
+  }
+  void push_back(KafkaMessage message) {
+    // Drop the read part when it is most of the vector, so a partition
+    // whose reads lag its pulls does not grow without end.
+    if (head_ > 0 && head_ >= items_.size() / 2) {
+      items_.erase(items_.begin(), items_.begin() + static_cast<std::ptrdiff_t>(head_));
+      head_ = 0;
+    }
+    items_.push_back(std::move(message));
+  }
+  void clear() {
+    items_.clear();
+    head_ = 0;
+  }
+
+ private:
+  std::vector<KafkaMessage> items_;
+  size_t head_ = 0;  // items_[0, head_) were read (null)
+};
+
 // Messages of one partition pulled from the consumer queue but not yet read.
 struct PartitionBuffer {
-  std::deque<KafkaMessage> messages;  // ascending offsets
-  int64_t eof_offset = -1;            // latest end-of-partition offset seen
-  int64_t next_offset = 0;            // next offset a Read expects
+  MessageQueue messages;    // ascending offsets
+  int64_t eof_offset = -1;  // latest end-of-partition offset seen
+  int64_t next_offset = 0;  // next offset a Read expects
 };
 
 class KafkaSource final : public Source {
@@ -52,6 +83,7 @@ class KafkaSource final : public Source {
       }
     }
     buffers_ = std::vector<PartitionBuffer>(partitions_.size());
+    scratch_ = std::vector<ReadScratch>(partitions_.size());
     read_watermarks_.assign(partitions_.size(), {});
     queue_.reset(rd_kafka_queue_get_consumer(consumer_.get()));
     if (!queue_) return Status::Internal("Kafka consumer has no consumer queue");
@@ -130,7 +162,9 @@ class KafkaSource final : public Source {
       return Status::Internal("source '" + options_.name + "': Read before StartFrom");
     if (range.end.value <= range.start.value) return Status::OK();
     EDDY_RETURN_IF_ERROR(SeekIfNeeded(range));
-    std::vector<KafkaMessage> taken;
+    // Kept across batches (only the task of this partition reads it).
+    std::vector<KafkaMessage>& taken = scratch_[range.partition_index].taken;
+    taken.clear();
     taken.reserve(static_cast<size_t>(range.end.value - range.start.value));
     auto last_progress = std::chrono::steady_clock::now();
     while (true) {
@@ -172,7 +206,12 @@ class KafkaSource final : public Source {
     }
     const Offset first_read = taken.empty() ? range.end : Offset{taken.front()->offset};
     if (first_read > range.start) EDDY_RETURN_IF_ERROR(CheckLostInput(range, first_read));
-    return DecodeMessages(range, taken, out, dead_letters);
+    Status decoded = DecodeMessages(range, taken, out, dead_letters);
+    // The messages go back to librdkafka (the records viewed them); the
+    // vectors' room stays.
+    taken.clear();
+    scratch_[range.partition_index].records.clear();
+    return decoded;
   }
 
   int64_t LostRecords() const override { return lost_records_.load(); }
@@ -373,7 +412,8 @@ class KafkaSource final : public Source {
   Status DecodeMessages(const PartitionRange& range, const std::vector<KafkaMessage>& messages,
                         Batch* out, DeadLetters* dead_letters) {
     const SourcePartition& part = partitions_[range.partition_index];
-    std::vector<RawRecord> records;
+    std::vector<RawRecord>& records = scratch_[range.partition_index].records;
+    records.clear();
     records.reserve(messages.size());
     std::vector<UpstreamWatermark>& watermarks = read_watermarks_[range.partition_index];
     watermarks.clear();
@@ -434,6 +474,13 @@ class KafkaSource final : public Source {
   std::mutex mutex_;       // guards buffers_
   std::condition_variable pulled_;
   std::vector<PartitionBuffer> buffers_;
+  // Per partition: what a Read uses and keeps for the next one, so a steady
+  // read allocates nothing. Only the thread reading a partition touches it.
+  struct ReadScratch {
+    std::vector<KafkaMessage> taken;
+    std::vector<RawRecord> records;
+  };
+  std::vector<ReadScratch> scratch_;
 };
 
 }  // namespace

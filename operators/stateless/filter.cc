@@ -22,7 +22,10 @@ class FilterOperator final : public Operator {
       std::vector<uint8_t> failed;
       RejectFailedRows(input, errors, name_, &failed, dead_letters);
     }
-    std::vector<uint32_t> keep;
+    // The rows kept, in a vector each worker thread keeps from batch to
+    // batch (Process is const and runs on many tasks at once).
+    thread_local std::vector<uint32_t> keep;
+    keep.clear();
     keep.reserve(input.num_rows());
     const auto values = verdict.bools();
     if (!verdict.MayHaveNulls()) {

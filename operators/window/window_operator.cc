@@ -103,7 +103,8 @@ class WindowOperator final : public StatefulOperator {
       key_columns.push_back(key.expression->Evaluate(input, &errors));
     // Evaluated once: the errors here, the values in Groups::Update.
     const std::vector<Column> arguments = aggregates_.EvaluateArguments(input, &errors);
-    std::vector<uint8_t> rejected(rows, 0);
+    std::vector<uint8_t>& rejected = scratch_.rejected;
+    rejected.assign(rows, 0);
     RejectFailedRows(input, errors, name_, &rejected, dead_letters);
     const Column& times = input.column(time_index_);
     for (size_t row = 0; row < rows; ++row) {
@@ -114,7 +115,7 @@ class WindowOperator final : public StatefulOperator {
       }
     }
 
-    Pending pending(aggregates_);
+    Pending pending(aggregates_, &scratch_);
     std::vector<uint32_t> late_rows;
     std::string key;
     if (type_ == WindowType::kSession) {
@@ -193,21 +194,43 @@ class WindowOperator final : public StatefulOperator {
 
  private:
   // The windows and row assignments of one batch.
-  struct Pending {
-    explicit Pending(const AggregateSet& set) : groups(set) {}
+  // Per-row vectors a batch fills, kept from batch to batch so a steady
+  // stream allocates them once (ProcessBatch runs once per batch, on the
+  // batch-wide stage's thread).
+  struct RowScratch {
+    std::vector<uint8_t> rejected;
+    std::vector<uint32_t> rows;
+    std::vector<int64_t> times;
+    std::vector<uint32_t> group_of_row;
+    std::string window_id;
+  };
 
+  struct Pending {
+    Pending(const AggregateSet& set, RowScratch* scratch)
+        : groups(set),
+          rows(scratch->rows),
+          times(scratch->times),
+          group_of_row(scratch->group_of_row),
+          id(scratch->window_id) {
+      rows.clear();
+      times.clear();
+      group_of_row.clear();
+    }
+
+    // Called per row: the id is built in a kept string and copied only
+    // for a window new to this batch.
     uint32_t Find(KeyGroupId group, const std::string& key, int64_t start, int64_t end) {
-      std::string id(2, '\0');
+      id.assign(2, '\0');
       id[0] = static_cast<char>(group.value >> 8);
       id[1] = static_cast<char>(group.value);
       id += key;
       AppendOrderedInt64(start, &id);
-      auto [it, inserted] = index.try_emplace(std::move(id), static_cast<uint32_t>(windows.size()));
-      if (inserted) {
-        windows.push_back({group, key, start, end, false, false});
-        groups.Add();
-      }
-      return it->second;
+      if (auto found = index.find(id); found != index.end()) return found->second;
+      const auto window = static_cast<uint32_t>(windows.size());
+      index.emplace(id, window);
+      windows.push_back({group, key, start, end, false, false});
+      groups.Add();
+      return window;
     }
     uint32_t AddWindow(KeyGroupId group, std::string key, int64_t start, int64_t end, bool stored) {
       windows.push_back({group, std::move(key), start, end, stored, false});
@@ -224,9 +247,10 @@ class WindowOperator final : public StatefulOperator {
     std::vector<WindowGroup> windows;
     std::unordered_map<std::string, uint32_t> index;
     AggregateSet::Groups groups;
-    std::vector<uint32_t> rows;
-    std::vector<int64_t> times;
-    std::vector<uint32_t> group_of_row;
+    std::vector<uint32_t>& rows;
+    std::vector<int64_t>& times;
+    std::vector<uint32_t>& group_of_row;
+    std::string& id;
     // Stored sessions merged into others: their keys are deleted.
     std::vector<std::tuple<KeyGroupId, std::string, int64_t, int64_t>> removed_sessions;
   };
@@ -446,6 +470,7 @@ class WindowOperator final : public StatefulOperator {
   std::string signature_;
   std::string description_;
   Schema output_schema_;
+  RowScratch scratch_;
 };
 
 Result<int64_t> Duration(const std::string& text, std::string_view field, bool required,

@@ -1,16 +1,150 @@
 #include "runtime/core/batch.h"
 
+#include <array>
+#include <atomic>
 #include <cassert>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <ctime>
+#include <mutex>
 
 #include "runtime/core/value_text.h"
 
 namespace eddy {
 
+// The pool of emptied buffers (batch.h). Per type, because a column's
+// buffers grow only in its type's vectors: an int64 column's buffers, taken
+// again by an int64 column, already have the room it needs.
+class BufferPool {
+ public:
+  using Buffers = Column::Buffers;
+
+  // Buffers for a column of `type`: the roomiest pooled ones if there are,
+  // else new. Roomiest, so that the same few buffers serve batch after
+  // batch and each has soon grown to the largest column it serves; a small
+  // one handed to a large column would grow again.
+  std::shared_ptr<Buffers> Take(TypeId type) {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      auto& free = free_[Slot(type)];
+      if (!free.empty()) {
+        size_t roomiest = 0;
+        for (size_t idx = 1; idx < free.size(); ++idx) {
+          if (free[idx].bytes > free[roomiest].bytes) roomiest = idx;
+        }
+        std::swap(free[roomiest], free.back());
+        std::shared_ptr<Buffers> buffers = std::move(free.back().buffers);
+        pooled_bytes_ -= free.back().bytes;
+        free.pop_back();
+        return buffers;
+      }
+    }
+    return std::make_shared<Buffers>();
+  }
+
+  // Keeps `buffers` (held by nothing else) for a later Take, emptied; frees
+  // them instead when the pool is full or they are too large to keep.
+  void Put(TypeId type, std::shared_ptr<Buffers> buffers) {
+    Buffers& data = *buffers;
+    data.bools.clear();
+    data.ints.clear();
+    data.doubles.clear();
+    data.offsets.clear();
+    data.chars.clear();
+    data.validity.clear();
+    const size_t bytes = Capacity(data);
+    if (bytes > kMaxPooledBuffersBytes) return;
+    std::lock_guard<std::mutex> lock(mutex_);
+    auto& free = free_[Slot(type)];
+    if (free.size() >= kMaxPooledPerType || pooled_bytes_ + bytes > kMaxPooledBytes) return;
+    if (free.capacity() == 0) free.reserve(kMaxPooledPerType);
+    pooled_bytes_ += bytes;
+    free.push_back({std::move(buffers), bytes});
+  }
+
+  static BufferPool& Get() {
+    static BufferPool pool;
+    return pool;
+  }
+  // False once the pool was destroyed at exit: columns destroyed after it
+  // free their buffers.
+  static bool Alive() { return alive_.load(std::memory_order_acquire); }
+
+  BufferPool() { alive_.store(true, std::memory_order_release); }
+  ~BufferPool() { alive_.store(false, std::memory_order_release); }
+
+ private:
+  // Enough for the columns of every live batch of a job with a few
+  // partitions per thread; the bytes bound what an idle job holds on to.
+  static constexpr size_t kMaxPooledPerType = 512;
+  static constexpr size_t kMaxPooledBytes = size_t{256} << 20;
+  static constexpr size_t kMaxPooledBuffersBytes = size_t{64} << 20;
+
+  static size_t Slot(TypeId type) {
+    switch (type) {
+      case TypeId::kBool:
+        return 0;
+      case TypeId::kInt64:
+      case TypeId::kTimestamp:
+        return 1;
+      case TypeId::kDouble:
+        return 2;
+      case TypeId::kString:
+        return 3;
+    }
+    return 1;
+  }
+  static size_t Capacity(const Buffers& data) {
+    return data.bools.capacity() + data.ints.capacity() * sizeof(int64_t) +
+           data.doubles.capacity() * sizeof(double) + data.offsets.capacity() * sizeof(uint32_t) +
+           data.chars.capacity() + data.validity.capacity();
+  }
+
+  static inline std::atomic<bool> alive_{false};
+  std::mutex mutex_;
+  struct Pooled {
+    std::shared_ptr<Buffers> buffers;
+    size_t bytes;  // their capacity
+  };
+  std::array<std::vector<Pooled>, 4> free_;
+  size_t pooled_bytes_ = 0;
+};
+
 Column::Column(TypeId type) : type_(type) {}
+
+Column& Column::operator=(const Column& other) {
+  if (this == &other) return *this;
+  std::shared_ptr<Buffers> shared = other.buffers_;  // before Release: `other` may hold ours
+  Release();
+  type_ = other.type_;
+  size_ = other.size_;
+  buffers_ = std::move(shared);
+  return *this;
+}
+
+Column& Column::operator=(Column&& other) noexcept {
+  if (this == &other) return *this;
+  Release();
+  type_ = other.type_;
+  size_ = other.size_;
+  buffers_ = std::move(other.buffers_);
+  other.size_ = 0;
+  return *this;
+}
+
+void Column::Release() noexcept {
+  if (buffers_ == nullptr) return;
+  // use_count() == 1: no other column holds them, nor can one start to
+  // (only a holder can copy), so the pool may have them.
+  if (buffers_.use_count() == 1 && BufferPool::Alive()) {
+    // What the copy released on another thread happens before Put empties
+    // the buffers (use_count() is a relaxed load).
+    std::atomic_thread_fence(std::memory_order_acquire);
+    BufferPool::Get().Put(type_, std::move(buffers_));
+  }
+  buffers_.reset();
+}
 
 // An empty column's view: no values; a string column's one offset.
 const Column::Buffers& Column::EmptyBuffers(TypeId type) {
@@ -23,7 +157,19 @@ const Column::Buffers& Column::EmptyBuffers(TypeId type) {
   return type == TypeId::kString ? kEmptyString : kEmpty;
 }
 
-void Column::Detach() { buffers_ = std::make_shared<Buffers>(data()); }
+void Column::Detach() {
+  std::shared_ptr<Buffers> own = BufferPool::Get().Take(type_);
+  const Buffers& from = data();
+  // Assignment keeps the pooled buffers' capacity when it is enough.
+  own->bools = from.bools;
+  own->ints = from.ints;
+  own->doubles = from.doubles;
+  own->offsets = from.offsets;
+  own->chars = from.chars;
+  own->validity = from.validity;
+  Release();
+  buffers_ = std::move(own);
+}
 
 void Column::Reserve(size_t rows) {
   Buffers& data = Mutable();
@@ -48,7 +194,7 @@ void Column::Clear() {
   size_ = 0;
   if (buffers_ == nullptr || buffers_.use_count() != 1) {
     // Shared: let the copies keep theirs.
-    buffers_.reset();
+    Release();
     return;
   }
   Buffers& data = *buffers_;  // kept, with its capacity, for the next rows
@@ -148,7 +294,9 @@ void Column::AppendColumn(const Column& other) {
   if (other.size_ == 0) return;
   if (size_ == 0) {
     // All of it into nothing: share its buffers.
-    buffers_ = other.buffers_;
+    std::shared_ptr<Buffers> shared = other.buffers_;
+    Release();
+    buffers_ = std::move(shared);
     size_ = other.size_;
     return;
   }
@@ -348,6 +496,14 @@ SourceMeta SourceMeta::Gather(std::span<const uint32_t> rows) const {
   out.key = key.Gather(rows);
   out.timestamp = timestamp.Gather(rows);
   return out;
+}
+
+void SourceMeta::Reserve(size_t rows) {
+  topic.Reserve(rows);
+  partition.Reserve(rows);
+  offset.Reserve(rows);
+  key.Reserve(rows);
+  timestamp.Reserve(rows);
 }
 
 void SourceMeta::Clear() {

@@ -12,10 +12,20 @@
 // handing a task's rows to the batch-wide stage or appending a whole column
 // to an empty one costs a reference count, not a copy of the values.
 //
+// Buffers are recycled (DuckDB keeps its operators' vectors, Arrow has
+// memory pools): when the last column holding a set of buffers lets go of
+// it, the buffers go, emptied but with their capacity, to a process-wide
+// pool, and the next column of that type that needs buffers takes them from
+// there. So a steady job, whose batches have the same columns of about the
+// same size batch after batch, neither allocates nor page-faults for its
+// columns once warm (tests/integration/steady_allocation_test.cc). The pool
+// keeps a bounded number of buffers of bounded size (batch.cc).
+//
 // Thread-safety: none; a Batch is owned by one task at a time. Copies of a
 // column may live in different threads (the reference count is atomic, and
-// a copy is detached before it is modified). Values returned as string_view
-// or span stay valid until the column is next modified.
+// a copy is detached before it is modified; the pool has a mutex). Values
+// returned as string_view or span stay valid until the column is next
+// modified.
 
 #include <cstdint>
 #include <memory>
@@ -31,6 +41,11 @@ namespace eddy {
 class Column {
  public:
   explicit Column(TypeId type = TypeId::kInt64);
+  ~Column() { Release(); }
+  Column(const Column& other) = default;
+  Column(Column&& other) noexcept = default;
+  Column& operator=(const Column& other);
+  Column& operator=(Column&& other) noexcept;
 
   TypeId type() const { return type_; }
   size_t size() const { return size_; }
@@ -41,6 +56,8 @@ class Column {
     data.chars.reserve(data.chars.size() + bytes);
   }
   void Clear();
+  // Bytes of a string column's values, all rows together.
+  size_t CharBytes() const { return data().chars.size(); }
 
   // Appending. The Append for a type must match type() (Int64 also serves
   // timestamps); debug builds assert it.
@@ -117,6 +134,9 @@ class Column {
   }
   void Detach();
   void MarkValid(Buffers& data);
+  // Lets go of the buffers: to the pool when no other column shares them.
+  void Release() noexcept;
+  friend class BufferPool;
 
   TypeId type_;
   size_t size_ = 0;
@@ -140,6 +160,8 @@ struct SourceMeta {
               const std::string_view* record_key, std::optional<TimestampMicros> ts);
   void AppendFrom(const SourceMeta& other, size_t row);
   void AppendAll(const SourceMeta& other);
+  // Room for `rows` rows in each column.
+  void Reserve(size_t rows);
   SourceMeta Gather(std::span<const uint32_t> rows) const;
   void Clear();
 };

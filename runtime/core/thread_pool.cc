@@ -51,6 +51,26 @@ Status ThreadPool::Run(size_t count, const std::function<void(size_t)>& task) {
   return std::exchange(first_error_, Status::OK());
 }
 
+void ThreadPool::Start(size_t count, std::function<void(size_t)> task) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  started_ = std::move(task);
+  task_ = &started_;
+  next_ = 0;
+  count_ = count;
+  finished_ = 0;
+  first_error_ = Status::OK();
+  ++generation_;
+  work_ready_.notify_all();
+}
+
+Status ThreadPool::Wait() {
+  std::unique_lock<std::mutex> lock(mutex_);
+  work_done_.wait(lock, [this] { return finished_ == count_; });
+  task_ = nullptr;
+  started_ = nullptr;
+  return std::exchange(first_error_, Status::OK());
+}
+
 void ThreadPool::WorkerLoop() {
   std::unique_lock<std::mutex> lock(mutex_);
   while (true) {

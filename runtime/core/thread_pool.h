@@ -35,6 +35,15 @@ class ThreadPool {
   // finished: OK, or the first exception a task threw, as a Status (the
   // other tasks still run; the pool stays usable).
   Status Run(size_t count, const std::function<void(size_t)>& task);
+  // As Run, in two halves: Start hands task(0) .. task(count - 1) to the
+  // workers and returns at once, so the caller can work beside them (the
+  // driver writes finished tasks' rows meanwhile); Wait returns when all
+  // have finished, with what Run would return. Every Start needs its Wait
+  // before the next Start or Run. Unlike Run, a single task runs on a
+  // worker too: the caller keeps no per-batch thread of its own, and the
+  // workers' thread-local scratch (decoders, filters) lives on.
+  void Start(size_t count, std::function<void(size_t)> task);
+  Status Wait();
 
  private:
   void WorkerLoop();
@@ -44,6 +53,7 @@ class ThreadPool {
   std::condition_variable work_ready_;
   std::condition_variable work_done_;
   const std::function<void(size_t)>* task_ = nullptr;
+  std::function<void(size_t)> started_;  // the task of a Start
   size_t next_ = 0;
   size_t count_ = 0;
   size_t finished_ = 0;

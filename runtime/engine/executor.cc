@@ -434,20 +434,18 @@ Status Driver::ReadAndWriteTasks(std::vector<Task>& tasks, BatchId batch_id,
   std::mutex mutex;
   std::condition_variable task_done;
   std::vector<uint8_t> done(tasks.size(), 0);
-  Status pool_status;
-  std::thread workers([&] {
-    pool_status = pool_.Run(tasks.size(), [&](size_t idx) {
-      // A task that throws fails this batch (and so the job), never the
-      // process: under `eddy serve` other jobs run on.
-      Status thrown =
-          RunCatching("task " + std::to_string(idx), [&] { RunTask(plan_, tasks[idx]); });
-      if (!thrown.ok()) tasks[idx].status = std::move(thrown);
-      {
-        std::lock_guard<std::mutex> lock(mutex);
-        done[idx] = 1;
-      }
-      task_done.notify_all();
-    });
+  // On the pool's workers, which outlive the batch (so does their
+  // thread-local scratch); this thread writes meanwhile.
+  pool_.Start(tasks.size(), [&](size_t idx) {
+    // A task that throws fails this batch (and so the job), never the
+    // process: under `eddy serve` other jobs run on.
+    Status thrown = RunCatching("task " + std::to_string(idx), [&] { RunTask(plan_, tasks[idx]); });
+    if (!thrown.ok()) tasks[idx].status = std::move(thrown);
+    {
+      std::lock_guard<std::mutex> lock(mutex);
+      done[idx] = 1;
+    }
+    task_done.notify_all();
   });
 
   Status status;
@@ -472,7 +470,7 @@ Status Driver::ReadAndWriteTasks(std::vector<Task>& tasks, BatchId batch_id,
     task.sink_rows.clear();
     report->sink_seconds += SecondsSince(write_start);
   }
-  workers.join();
+  Status pool_status = pool_.Wait();
   if (status.ok()) status = pool_status;
   return status;
 }

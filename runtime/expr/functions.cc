@@ -95,6 +95,8 @@ FunctionKernel StringMapKernel(Fn fn) {
     const Column& column = input.column();
     Column out(TypeId::kString);
     out.Reserve(shape.rows);
+    // Most maps (upper, lower, trim) give about as many bytes as they get.
+    out.ReserveChars(column.CharBytes());
     std::string scratch;
     for (size_t row = 0; row < shape.rows; ++row) {
       const size_t idx = input.Index(row);
