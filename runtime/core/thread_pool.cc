@@ -39,22 +39,23 @@ Status ThreadPool::Run(size_t count, const std::function<void(size_t)>& task) {
     return RunCatching("task 0", [&] { task(0); });
   }
   std::unique_lock<std::mutex> lock(mutex_);
-  task_ = &task;
-  next_ = 0;
-  count_ = count;
-  finished_ = 0;
-  first_error_ = Status::OK();
-  ++generation_;
-  work_ready_.notify_all();
-  work_done_.wait(lock, [this] { return finished_ == count_; });
-  task_ = nullptr;
-  return std::exchange(first_error_, Status::OK());
+  HandOutLocked(&task, count);
+  return AwaitLocked(lock);
 }
 
 void ThreadPool::Start(size_t count, std::function<void(size_t)> task) {
   std::lock_guard<std::mutex> lock(mutex_);
   started_ = std::move(task);
-  task_ = &started_;
+  HandOutLocked(&started_, count);
+}
+
+Status ThreadPool::Wait() {
+  std::unique_lock<std::mutex> lock(mutex_);
+  return AwaitLocked(lock);
+}
+
+void ThreadPool::HandOutLocked(const std::function<void(size_t)>* task, size_t count) {
+  task_ = task;
   next_ = 0;
   count_ = count;
   finished_ = 0;
@@ -63,8 +64,7 @@ void ThreadPool::Start(size_t count, std::function<void(size_t)> task) {
   work_ready_.notify_all();
 }
 
-Status ThreadPool::Wait() {
-  std::unique_lock<std::mutex> lock(mutex_);
+Status ThreadPool::AwaitLocked(std::unique_lock<std::mutex>& lock) {
   work_done_.wait(lock, [this] { return finished_ == count_; });
   task_ = nullptr;
   started_ = nullptr;

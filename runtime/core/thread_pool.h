@@ -46,6 +46,11 @@ class ThreadPool {
   Status Wait();
 
  private:
+  // REQUIRES: mutex_ held. Hands task(0) .. task(count - 1) to the workers.
+  void HandOutLocked(const std::function<void(size_t)>* task, size_t count);
+  // REQUIRES: `lock` holds mutex_. Waits for the handed-out tasks; their
+  // first error.
+  Status AwaitLocked(std::unique_lock<std::mutex>& lock);
   void WorkerLoop();
 
   std::vector<std::thread> workers_;

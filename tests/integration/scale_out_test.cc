@@ -242,6 +242,23 @@ class ScaleOutTest : public ::testing::Test {
     }
   }
 
+  // 1 s windows per amount, over input not partitioned by amount: a
+  // repartition stage; partition p's event times run p * 10 min ahead.
+  void WindowPerAmountAfterARepartition(const std::string& aggregates) {
+    ASSERT_TRUE(broker_->CreateTopic("clicks.per_amount.repartition", kPartitions).ok());
+    operators_ =
+        "  - name: per_amount\n"
+        "    window:\n"
+        "      key: [amount]\n"
+        "      type: tumbling\n"
+        "      size: 1s\n"
+        "      aggregates: " +
+        aggregates + "\n";
+    partitioned_by_ = "";
+    sink_key_ = "amount";
+    skew_millis_ = 600'000;
+  }
+
   // The job's operators; the last one feeds the sink. Its output rows
   // carry `user` and `order_field_`, which grows per user.
   std::string operators_ =
@@ -499,17 +516,8 @@ TEST_F(ScaleOutTest, AnAggregateByAnotherKeyRepartitionsThroughKafkaExactly) {
 // event time from the rows it received (each partition of the topic mixes
 // every shard's) would drop the slow shards' rows as late.
 TEST_F(ScaleOutTest, WindowsAfterARepartitionCloseOnTheSlowestShardsWatermark) {
-  ASSERT_TRUE(broker_->CreateTopic("clicks.per_amount.repartition", kPartitions).ok());
-  operators_ =
-      "  - name: per_amount\n"
-      "    window:\n"
-      "      key: [amount]\n"
-      "      type: tumbling\n"
-      "      size: 1s\n"
-      "      aggregates: [\"count(*) AS n\", \"sum(amount) AS total\"]\n";
-  partitioned_by_ = "";
-  sink_key_ = "amount";
-  skew_millis_ = 600'000;
+  ASSERT_NO_FATAL_FAILURE(
+      WindowPerAmountAfterARepartition("[\"count(*) AS n\", \"sum(amount) AS total\"]"));
   Start("a");
   Start("b");
   for (int chunk = 0; chunk < kChunks; ++chunk) {
@@ -533,17 +541,7 @@ TEST_F(ScaleOutTest, WindowsAfterARepartitionCloseOnTheSlowestShardsWatermark) {
 // passed, and the stage after the repartition leaves it out: its windows
 // close on the other shards' watermarks.
 TEST_F(ScaleOutTest, AShardWithoutInputHoldsNoWatermarkBackAfterItsIdleTimeout) {
-  ASSERT_TRUE(broker_->CreateTopic("clicks.per_amount.repartition", kPartitions).ok());
-  operators_ =
-      "  - name: per_amount\n"
-      "    window:\n"
-      "      key: [amount]\n"
-      "      type: tumbling\n"
-      "      size: 1s\n"
-      "      aggregates: [\"count(*) AS n\"]\n";
-  partitioned_by_ = "";
-  sink_key_ = "amount";
-  skew_millis_ = 600'000;
+  ASSERT_NO_FATAL_FAILURE(WindowPerAmountAfterARepartition("[\"count(*) AS n\"]"));
   empty_partition_ = kPartitions - 1;
   idle_timeout_ = ", idle_timeout: 1s";
   Start("a");
