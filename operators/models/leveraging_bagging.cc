@@ -132,13 +132,8 @@ class LeveragingBagging final : public Model {
   Status Snapshot(pb::ModelSnapshot* out) const override;
   std::string ExportJson() const override;
   ModelShape Shape() const override {
-    ModelShape shape;
-    for (const Member& member : members_) {
-      const ModelShape tree = member.model->Shape();
-      shape.tree_nodes += tree.tree_nodes;
-      shape.tree_depth = std::max(shape.tree_depth, tree.tree_depth);
-    }
-    return shape;
+    return EnsembleShape(members_,
+                         [](const Member& member) -> const Model& { return *member.model; });
   }
   Status Load(const pb::LeveragingBaggingState& state, int64_t version);
 

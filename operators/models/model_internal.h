@@ -3,6 +3,7 @@
 // validation, the counter-based RNG, a minimal JSON writer and the per-model
 // restore entry points used by Model::Restore. Not for use outside learn/.
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <memory>
@@ -84,6 +85,19 @@ inline int Poisson(double limit, CounterRng* rng) {
 
 // The seed of an ensemble's member `index`: a SplitMix64 draw over (seed,
 // index), so members' RNGs are independent and depend on nothing else.
+// An ensemble's shape: its members' nodes summed, the deepest member's
+// depth. `model_of(member)` gives a member's model.
+template <typename Members, typename ModelOf>
+ModelShape EnsembleShape(const Members& members, ModelOf model_of) {
+  ModelShape shape;
+  for (const auto& member : members) {
+    const ModelShape one = model_of(member).Shape();
+    shape.tree_nodes += one.tree_nodes;
+    shape.tree_depth = std::max(shape.tree_depth, one.tree_depth);
+  }
+  return shape;
+}
+
 inline uint64_t EnsembleMemberSeed(uint64_t seed, int index) {
   CounterRng mix(seed, static_cast<uint64_t>(index) << 32);
   return mix.NextU64();
