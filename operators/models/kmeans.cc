@@ -14,10 +14,15 @@
 //      split into c + p and c - p (the dying one), p_i = 1e-14 max(|c_i|, 1).
 // Half-life h (in batches or points) gives a = exp(ln(0.5) / h).
 //
-// Seeding: centres come from k-means++ (Arthur & Vassilvitskii 2007) over the
-// first rows, with weight 0, as soon as k rows have arrived (rows of earlier,
-// smaller calls are buffered); then the normal update runs on those rows.
-// Before seeding, Predict returns cluster -1 and distance NaN.
+// Seeding: centres come from k-means++ (Arthur & Vassilvitskii 2007), with
+// weight 0, as soon as k rows have arrived (rows of earlier, smaller calls
+// are buffered), over the first kSeedSampleRows of them (or k, if larger);
+// then the normal update runs on all the rows of the call. Like the
+// init_size of scikit-learn's MiniBatchKMeans, the sample bounds the
+// seeding's k passes: over a job's whole first batch (100,000 rows) they
+// cost several times the batch's update, and a model fed in blocks could
+// not seed as one call does. Before seeding, Predict returns cluster -1 and
+// distance NaN.
 
 #include <algorithm>
 #include <cmath>
@@ -32,6 +37,9 @@ namespace eddy::learn {
 double DecayFactorFromHalfLife(double half_life) { return std::exp(std::log(0.5) / half_life); }
 
 namespace {
+
+// The most rows k-means++ seeds from (unless k is larger); see the top.
+constexpr Eigen::Index kSeedSampleRows = 1024;
 
 class StreamingKMeans final : public Model {
  public:
@@ -52,21 +60,13 @@ class StreamingKMeans final : public Model {
                const std::vector<uint8_t>* mask) override {
     EDDY_RETURN_IF_ERROR(ValidateLearnInput(x, y, mask, num_features_, 0, false));
     if (!initialized_) {
-      const Eigen::Index old_rows = pending_.rows();
-      Eigen::Index selected = 0;
-      for (Eigen::Index row = 0; row < x.rows(); ++row) selected += RowSelected(mask, row);
-      pending_.conservativeResize(old_rows + selected, num_features_);
-      Eigen::Index next = old_rows;
-      for (Eigen::Index row = 0; row < x.rows(); ++row) {
-        if (RowSelected(mask, row)) pending_.row(next++) = x.row(row);
-      }
-      if (pending_.rows() < options_.k) return Status::OK();
-      Seed(pending_);
-      initialized_ = true;
-      RowMatrix rows = std::move(pending_);
+      if (!SeedFrom(x, mask)) return Status::OK();
+      // The buffered rows, then this call's, are the first update.
+      if (!in_blocks_) ClearSums();
+      Accumulate(pending_, nullptr);
       pending_.resize(0, num_features_);
-      Update(rows, nullptr);
-      ++version_;
+      Accumulate(x, mask);
+      if (!in_blocks_ && Apply()) ++version_;
       return Status::OK();
     }
     if (in_blocks_) {
@@ -77,17 +77,25 @@ class StreamingKMeans final : public Model {
     return Status::OK();
   }
 
-  // Once seeded: the blocks' points gather with the centres of before the
-  // batch, which move at the end, as in one call. Before, the seeding's
-  // buffering decides per call: no blocks.
-  bool LearnsInBlocks() const override { return initialized_; }
+  // The blocks' points gather with the centres of before the batch, which
+  // move at the end, as in one call. Before seeding, blocks buffer rows
+  // until the seeding sample is complete, or the batch ends with k rows,
+  // so the sample is the one call's whatever the block size.
+  bool LearnsInBlocks() const override { return true; }
   void BeginBlocks() override {
-    in_blocks_ = initialized_;
+    in_blocks_ = true;
     ClearSums();
   }
   void EndBlocks() override {
     if (!in_blocks_) return;
     in_blocks_ = false;
+    seeded_in_blocks_ = false;
+    if (!initialized_ && pending_.rows() >= options_.k) {
+      Seed(pending_);
+      initialized_ = true;
+      Accumulate(pending_, nullptr);
+      pending_.resize(0, num_features_);
+    }
     if (Apply()) ++version_;
   }
 
@@ -97,7 +105,7 @@ class StreamingKMeans final : public Model {
     out->score.resize(x.rows());
     out->probabilities.resize(0, 0);
     for (Eigen::Index row = 0; row < x.rows(); ++row) {
-      if (!initialized_) {
+      if (!initialized_ || seeded_in_blocks_) {  // as one call: unseeded until it ends
         out->value[row] = -1;
         out->score[row] = std::numeric_limits<double>::quiet_NaN();
         continue;
@@ -198,6 +206,42 @@ class StreamingKMeans final : public Model {
     }
     *best_sq = best_distance;
     return best;
+  }
+
+  Eigen::Index SeedSampleRows() const {
+    return std::max<Eigen::Index>(kSeedSampleRows, options_.k);
+  }
+
+  // Before seeding: buffers the selected rows of `x` until k rows have
+  // arrived (in blocks: the whole sample, see LearnsInBlocks), then seeds
+  // from the first SeedSampleRows of the buffered rows and `x`'s. Returns
+  // whether it seeded; the buffered rows stay in pending_ for the first
+  // update.
+  bool SeedFrom(const FeatureMatrix& x, const std::vector<uint8_t>* mask) {
+    Eigen::Index selected = 0;
+    for (Eigen::Index row = 0; row < x.rows(); ++row) selected += RowSelected(mask, row);
+    const Eigen::Index buffered = pending_.rows();
+    const Eigen::Index needed = in_blocks_ ? SeedSampleRows() : options_.k;
+    if (buffered + selected < needed) {
+      pending_.conservativeResize(buffered + selected, num_features_);
+      Eigen::Index next = buffered;
+      for (Eigen::Index row = 0; row < x.rows(); ++row) {
+        if (RowSelected(mask, row)) pending_.row(next++) = x.row(row);
+      }
+      return false;
+    }
+    const Eigen::Index sample_rows = std::min(buffered + selected, SeedSampleRows());
+    RowMatrix sample(sample_rows, num_features_);
+    const Eigen::Index from_pending = std::min(buffered, sample_rows);
+    sample.topRows(from_pending) = pending_.topRows(from_pending);
+    Eigen::Index next = from_pending;
+    for (Eigen::Index row = 0; row < x.rows() && next < sample_rows; ++row) {
+      if (RowSelected(mask, row)) sample.row(next++) = x.row(row);
+    }
+    Seed(sample);
+    initialized_ = true;
+    seeded_in_blocks_ = in_blocks_;
+    return true;
   }
 
   void Seed(const RowMatrix& rows) {
@@ -316,6 +360,9 @@ class StreamingKMeans final : public Model {
   Eigen::VectorXd counts_;
   int64_t points_ = 0;
   bool in_blocks_ = false;  // between BeginBlocks and EndBlocks
+  // Seeded by a block of the current batch: predicts as unseeded until
+  // EndBlocks, as the batch's one call would have.
+  bool seeded_in_blocks_ = false;
 };
 
 Status CheckOptions(int num_features, const KMeansOptions& options) {

@@ -59,14 +59,15 @@ std::string State(const Model& model) {
   return snapshot.SerializeAsString();
 }
 
-void ExpectBlocksAsOneCall(const std::function<std::unique_ptr<Model>()>& make) {
+void ExpectBlocksAsOneCall(const std::function<std::unique_ptr<Model>()>& make,
+                           Eigen::Index block = 1024) {
   const testing::Problem p = Box(static_cast<int>(kRows), 1200, 7);
   auto whole = make();
   auto blocked = make();
   const int64_t start = whole->version();
   for (int batch = 0; batch < 2; ++batch) {  // the second continues the first
     const PredictionColumns expected = Run(whole.get(), p, 0);
-    const PredictionColumns actual = Run(blocked.get(), p, 1024);
+    const PredictionColumns actual = Run(blocked.get(), p, block);
     ExpectSamePredictions(expected, actual);
     EXPECT_EQ(blocked->version(), whole->version());
     EXPECT_EQ(State(*blocked), State(*whole));
@@ -94,14 +95,27 @@ TEST(LearnInBlocksTest, SeededKMeansGathersTheBlocksAndMovesItsCentresOnce) {
     options.time_unit = unit;
     auto make = [&] {
       auto model = MakeStreamingKMeans(5, options).value();
-      // Seeded by a first call: before it, k-means buffers per call.
-      EXPECT_FALSE(model->LearnsInBlocks());
       const testing::Problem seed = Box(50, 50, 3);
       EXPECT_TRUE(model->Learn(seed.x, {}).ok());
       return model;
     };
     ExpectBlocksAsOneCall(make);
   }
+}
+
+// Unseeded, the first batch seeds k-means++ from its first 1,024 rows and
+// predicts every row as unseeded (cluster -1), in blocks of any size as in
+// one call: blocks smaller than the sample buffer rows until it is complete.
+TEST(LearnInBlocksTest, KMeansSeedsFromTheSameRowsInBlocksAsInOneCall) {
+  KMeansOptions options;
+  options.k = 4;
+  for (Eigen::Index block : {1024, 300, 7}) {
+    SCOPED_TRACE(block);
+    ExpectBlocksAsOneCall([&] { return MakeStreamingKMeans(5, options).value(); }, block);
+  }
+  // k above the sample: the sample is k rows.
+  options.k = 1100;
+  ExpectBlocksAsOneCall([&] { return MakeStreamingKMeans(5, options).value(); }, 500);
 }
 
 TEST(LearnInBlocksTest, TheEncoderEncodesABatchInBlocksAsInOneCall) {
