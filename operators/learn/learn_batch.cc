@@ -137,6 +137,11 @@ void LearningOperator::Validate(const Batch& input, const std::vector<Column>& f
     }
     if (column.type() == TypeId::kDouble) {
       const std::span<const double> values = column.doubles();
+      // One branch-free pass finds the rare non-finite value (v - v is 0
+      // only for finite v); only then the row-by-row pass that rejects.
+      bool finite = true;
+      for (const double value : values) finite &= value - value == 0.0;
+      if (finite) continue;
       for (uint32_t row = 0; row < rows; ++row) {
         if (!std::isfinite(values[row]) && !column.IsNull(row)) {
           reject(row, "feature '" + features_[idx].name + "' is not finite");
@@ -591,7 +596,9 @@ Status LearningOperator::WriteOutput(const Batch& input, const AcceptedRows& acc
   }
   if (kind_ != OpKind::kLearn) AppendPredictions(results, n, &result, &column);
   Column& version_column = result.column(column++);
-  for (size_t row = 0; row < n; ++row) version_column.AppendInt64(results.versions[row]);
+  version_column.ResizeFixed(n);
+  std::copy(results.versions.begin(), results.versions.end(),
+            version_column.mutable_int64s().begin());
   result.meta() = std::move(passed.meta());
   EDDY_RETURN_IF_ERROR(result.SetNumRows(n));
   return out->Append(result);

