@@ -2,7 +2,11 @@
 // named steps; ProcessRows runs them in order:
 //  1. EvaluateAndValidate: feature, label and key expressions are evaluated a
 //     column at a time; rows with an expression error, a NULL or non-finite
-//     numeric feature or an invalid label become dead letters;
+//     numeric feature or an invalid label become dead letters (for a
+//     global linear model or k-means over numeric features, the encoder
+//     finds the non-finite values in step 5 as it copies them, saving a
+//     pass over the batch, and RejectNotFinite then writes the same dead
+//     letters in the same order);
 //  2. GroupRowsByKey: the accepted rows of each model (per-key models: each
 //     key's rows, in batch order; else one group);
 //  3. LoadModels: the models the batch needs, read with one MultiGet (the
@@ -122,7 +126,7 @@ std::string DescribeSignature(const std::string& signature) {
 // finite or not a class id, are rejected (unless rejected before).
 void LearningOperator::Validate(const Batch& input, const std::vector<Column>& features,
                                 const Column* label, std::vector<uint8_t>* rejected,
-                                DeadLetters* dead_letters) const {
+                                DeadLetters* dead_letters, AcceptedRows* late) const {
   auto reject = [&](uint32_t row, std::string reason) {
     RejectRow(input, row, name_, std::move(reason), rejected, dead_letters);
   };
@@ -135,7 +139,7 @@ void LearningOperator::Validate(const Batch& input, const std::vector<Column>& f
         if (column.IsNull(row)) reject(row, "feature '" + features_[idx].name + "' is NULL");
       }
     }
-    if (column.type() == TypeId::kDouble) {
+    if (column.type() == TypeId::kDouble && late == nullptr) {
       const std::span<const double> values = column.doubles();
       // One branch-free pass finds the rare non-finite value (v - v is 0
       // only for finite v); only then the row-by-row pass that rejects.
@@ -169,13 +173,134 @@ void LearningOperator::Validate(const Batch& input, const std::vector<Column>& f
       case TypeId::kString:
         continue;  // classes by first appearance
     }
+    std::string reason;
     if (!std::isfinite(value)) {
-      reject(row, "label is not finite");
+      reason = "label is not finite";
     } else if (classification && (value != std::floor(value) || value < 0 || value >= classes)) {
-      reject(row, "label " + label->ValueToString(row) + " is not a class id in [0, " +
-                      std::to_string(classes) + ") (set option classes)");
+      reason = "label " + label->ValueToString(row) + " is not a class id in [0, " +
+               std::to_string(classes) + ") (set option classes)";
+    } else {
+      continue;
+    }
+    if (late == nullptr) {
+      reject(row, std::move(reason));
+    } else if (!(*rejected)[row]) {
+      (*rejected)[row] = 1;
+      late->label_rejected.push_back(row);
+      late->label_letters.push_back(RowDeadLetter(input, row, name_, std::move(reason)));
     }
   }
+}
+
+// Whether the batch's non-finite features can be found by the encoder, as
+// it copies them, instead of by a pass of their own: a batch of 100
+// features is 80 MB, and that pass read it from memory as much as the
+// encoder does. A row found late is masked out of learning, which leaves
+// the model as if it had not been there only for models that skip masked
+// rows entirely (linear models, k-means) with no vocabulary (string
+// features or labels) that it could have grown; NULL features, rare, keep
+// the early pass. One global model, so the rows stay in batch order.
+bool LearningOperator::ChecksFiniteLate(const std::vector<Column>& features,
+                                        const Column* label) const {
+  if (kind_ == OpKind::kPredict || !keys_.empty()) return false;
+  const ModelType type = core_->config.type;
+  if (type != ModelType::kSgdRegressor && type != ModelType::kSgdClassifier &&
+      type != ModelType::kKMeans) {
+    return false;
+  }
+  if (label != nullptr && label->type() == TypeId::kString) return false;
+  for (const Column& column : features) {
+    if (column.type() == TypeId::kString || column.MayHaveNulls()) return false;
+  }
+  return true;
+}
+
+// The dead letters of the rows with a non-finite feature (`not_finite`,
+// input rows, ascending) and of the rows whose label was rejected, in the
+// order and with the reasons Validate would have given: feature by
+// feature, then the labels' (a row with both is named for its feature).
+void LearningOperator::WriteLateDeadLetters(const Batch& input,
+                                            const std::vector<uint32_t>& not_finite,
+                                            AcceptedRows* accepted,
+                                            DeadLetters* dead_letters) const {
+  std::vector<uint32_t> candidates = accepted->label_rejected;
+  candidates.insert(candidates.end(), not_finite.begin(), not_finite.end());
+  std::sort(candidates.begin(), candidates.end());
+  candidates.erase(std::unique(candidates.begin(), candidates.end()), candidates.end());
+  std::vector<uint8_t> named(candidates.size(), 0);
+  for (size_t idx = 0; idx < features_.size() && !candidates.empty(); ++idx) {
+    const Column& column = accepted->input_features[idx];
+    if (column.type() != TypeId::kDouble) continue;
+    for (size_t at = 0; at < candidates.size(); ++at) {
+      if (named[at] || std::isfinite(column.GetDouble(candidates[at]))) continue;
+      named[at] = 1;
+      dead_letters->push_back(RowDeadLetter(input, candidates[at], name_,
+                                            "feature '" + features_[idx].name + "' is not finite"));
+    }
+  }
+  for (size_t letter = 0; letter < accepted->label_rejected.size(); ++letter) {
+    const uint32_t row = accepted->label_rejected[letter];
+    const auto at = std::lower_bound(candidates.begin(), candidates.end(), row);
+    if (named[static_cast<size_t>(at - candidates.begin())]) continue;
+    dead_letters->push_back(std::move(accepted->label_letters[letter]));
+  }
+}
+
+// After RunModels, when the encoder checked the features: the late dead
+// letters, and the rows with a non-finite feature out of the accepted rows
+// and their results.
+void LearningOperator::RejectNotFinite(const Batch& input, AcceptedRows* accepted,
+                                       std::vector<double>* y, std::vector<uint8_t>* labelled,
+                                       ModelResults* results, DeadLetters* dead_letters) const {
+  const std::vector<uint32_t>& positions = results->not_finite;
+  std::vector<uint32_t> rows;
+  rows.reserve(positions.size());
+  for (const uint32_t position : positions) rows.push_back(accepted->rows[position]);
+  WriteLateDeadLetters(input, rows, accepted, dead_letters);
+  if (positions.empty()) return;
+  // Drop `positions` (ascending) from every per-accepted-row array.
+  auto keep = [&](auto& values, auto assign) {
+    size_t to = 0, next = 0;
+    for (size_t from = 0; from < accepted->rows.size(); ++from) {
+      if (next < positions.size() && positions[next] == from) {
+        ++next;
+        continue;
+      }
+      assign(values, to++, from);
+    }
+  };
+  auto move_within = [](auto& values, size_t to, size_t from) { values[to] = values[from]; };
+  const size_t kept = accepted->rows.size() - positions.size();
+  PredictionColumns& predictions = results->predictions;
+  const bool predicts = kind_ != OpKind::kLearn;
+  keep(*y, move_within);
+  keep(*labelled, move_within);
+  keep(results->versions, move_within);
+  keep(results->predicted, move_within);
+  if (predicts) {
+    keep(predictions.value, move_within);
+    if (predictions.score.size() > 0) keep(predictions.score, move_within);
+    if (predictions.probabilities.size() > 0) {
+      keep(predictions.probabilities, [](auto& values, size_t to, size_t from) {
+        values.row(static_cast<Eigen::Index>(to)) = values.row(static_cast<Eigen::Index>(from));
+      });
+    }
+  }
+  keep(accepted->rows, move_within);  // last: the others index by position
+  y->resize(kept);
+  labelled->resize(kept);
+  results->versions.resize(kept);
+  results->predicted.resize(kept);
+  if (predicts) {
+    const auto rows = static_cast<Eigen::Index>(kept);
+    predictions.value.conservativeResize(rows);
+    if (predictions.score.size() > 0) predictions.score.conservativeResize(rows);
+    if (predictions.probabilities.size() > 0) {
+      predictions.probabilities.conservativeResize(rows, predictions.probabilities.cols());
+    }
+  }
+  accepted->rows.resize(kept);
+  accepted->all = false;
 }
 
 Status LearningOperator::NewLearner(std::unique_ptr<Learner>* out) const {
@@ -300,6 +425,9 @@ Status LearningOperator::ProcessRows(const StatefulBatchContext& context,
   }
   AcceptedRows accepted;
   EvaluateAndValidate(input, &accepted, dead_letters);
+  if (accepted.rows.empty() && accepted.finite_checked_late) {
+    WriteLateDeadLetters(input, {}, &accepted, dead_letters);
+  }
   if (accepted.rows.empty()) {
     if (kind_ != OpKind::kPredict) FinishEmptyBatch(context);
     return Status::OK();
@@ -314,6 +442,15 @@ Status LearningOperator::ProcessRows(const StatefulBatchContext& context,
   EDDY_RETURN_IF_ERROR(EncodeLabels(&accepted, &y, &labelled));
   ModelResults results;
   EDDY_RETURN_IF_ERROR(RunModels(accepted, groups, y, labelled, &results));
+  if (accepted.finite_checked_late) {
+    RejectNotFinite(input, &accepted, &y, &labelled, &results, dead_letters);
+    // Every row masked: the models learned nothing, as if the batch had
+    // had no row to learn.
+    if (accepted.rows.empty()) {
+      FinishEmptyBatch(context);
+      return Status::OK();
+    }
+  }
   if (kind_ != OpKind::kPredict) {
     EDDY_RETURN_IF_ERROR(StoreState(context, groups, y, labelled, results));
   }
@@ -337,8 +474,11 @@ void LearningOperator::EvaluateAndValidate(const Batch& input, AcceptedRows* acc
   std::sort(errors.begin(), errors.end(),
             [](const RowError& a, const RowError& b) { return a.row < b.row; });
   RejectFailedRows(input, errors, name_, &rejected, dead_letters);
-  Validate(input, feature_columns, accepted->label ? &*accepted->label : nullptr, &rejected,
-           dead_letters);
+  const Column* label = accepted->label ? &*accepted->label : nullptr;
+  accepted->finite_checked_late = ChecksFiniteLate(feature_columns, label);
+  if (accepted->finite_checked_late) accepted->input_features = feature_columns;
+  Validate(input, feature_columns, label, &rejected, dead_letters,
+           accepted->finite_checked_late ? accepted : nullptr);
   accepted->rows.reserve(input.num_rows());
   for (uint32_t row = 0; row < input.num_rows(); ++row) {
     if (!rejected[row]) accepted->rows.push_back(row);
@@ -428,6 +568,7 @@ Status LearningOperator::RunModels(const AcceptedRows& accepted, const std::vect
                                    ModelResults* results) const {
   const size_t n = accepted.rows.size();
   const int classes = core_->config.task == Task::kClassification ? core_->config.num_classes : 0;
+  results->finite_checked_late = accepted.finite_checked_late;
   results->versions.assign(n, 0);
   results->predicted.assign(n, 0);
   if (kind_ != OpKind::kLearn) {
@@ -500,6 +641,8 @@ Status LearningOperator::RunModelBlock(const Batch& rows, const Group& group, si
     const uint32_t row = group.rows[first + idx];
     group_y[idx] = y[row];
     group_mask[idx] = labelled[row] & valid[idx];
+    // Only a non-finite value makes a numeric row invalid (no NULLs here).
+    if (!valid[idx] && results->finite_checked_late) results->not_finite.push_back(row);
   }
   const std::span<const double> labels =
       task == Task::kClustering ? std::span<const double>() : std::span<const double>(group_y);

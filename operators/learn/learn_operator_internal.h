@@ -246,6 +246,12 @@ class LearningOperator final : public StatefulOperator {
     Batch features;               // the feature columns of `rows`
     std::optional<Column> label;  // over all input rows (learn, prequential)
     std::vector<Column> keys;     // over all input rows (per-key models)
+    // Non-finite features are found by the encoder (ChecksFiniteLate); until
+    // then the label's dead letters wait, so that they keep their order.
+    bool finite_checked_late = false;
+    std::vector<Column> input_features;    // over all input rows, when late
+    std::vector<uint32_t> label_rejected;  // input rows, with...
+    DeadLetters label_letters;             // ...their dead letters
   };
   // What the models said about the accepted rows, in their order.
   struct ModelResults {
@@ -254,6 +260,10 @@ class LearningOperator final : public StatefulOperator {
     std::vector<int64_t> versions;   // the model_version column
     int64_t rows_learned = 0;
     int64_t latest_version = 0;
+    // With AcceptedRows::finite_checked_late: the positions in the accepted
+    // rows whose features the encoder found not finite, ascending.
+    bool finite_checked_late = false;
+    std::vector<uint32_t> not_finite;
   };
 
   // Buffers RunModel reuses from one group (model) to the next.
@@ -270,8 +280,15 @@ class LearningOperator final : public StatefulOperator {
                      Batch* out, DeadLetters* dead_letters);
   void EvaluateAndValidate(const Batch& input, AcceptedRows* accepted,
                            DeadLetters* dead_letters) const;
+  bool ChecksFiniteLate(const std::vector<Column>& features, const Column* label) const;
   void Validate(const Batch& input, const std::vector<Column>& features, const Column* label,
-                std::vector<uint8_t>* rejected, DeadLetters* dead_letters) const;
+                std::vector<uint8_t>* rejected, DeadLetters* dead_letters,
+                AcceptedRows* late) const;
+  void WriteLateDeadLetters(const Batch& input, const std::vector<uint32_t>& not_finite,
+                            AcceptedRows* accepted, DeadLetters* dead_letters) const;
+  void RejectNotFinite(const Batch& input, AcceptedRows* accepted, std::vector<double>* y,
+                       std::vector<uint8_t>* labelled, ModelResults* results,
+                       DeadLetters* dead_letters) const;
   void FinishEmptyBatch(const StatefulBatchContext& context);
   std::vector<Group> GroupRowsByKey(const AcceptedRows& accepted) const;
   Status LoadModels(const StatefulBatchContext& context, std::vector<Group>* groups);

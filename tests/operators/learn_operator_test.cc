@@ -216,6 +216,119 @@ TEST_F(LearnJobTest, PrequentialSgdRegressionMatchesTheLibraryBitForBit) {
 }
 
 // ---------------------------------------------------------------------------
+// Non-finite features. A linear model or k-means with numeric features
+// finds them as its encoder copies the batch (LearningOperator::
+// ChecksFiniteLate), other models before learning; both must give the same
+// dead letters in the same order, and the model must learn as if the rows
+// had never come.
+
+// Batches of 4. "a" = x0 * 1e308 and "b" = x1 * 1e308 are infinite where x0
+// or x1 is 10; y = 5 or 7 is not a class id.
+constexpr char kNonFinitePoints[] =
+    R"({"x0":0.001,"x1":0.002,"y":1}
+{"x0":0.003,"x1":10,"y":0}
+{"x0":10,"x1":0.001,"y":0}
+{"x0":0.002,"x1":0.001,"y":5}
+{"x0":10,"x1":10,"y":7}
+{"x0":0.004,"x1":0.003,"y":0}
+{"x0":-0.002,"x1":0.001,"y":1}
+{"x0":0.001,"x1":10,"y":5}
+{"x0":10,"x1":0.001,"y":1}
+{"x0":0.002,"x1":10,"y":0}
+{"x0":10,"x1":10,"y":7}
+{"x0":0.003,"x1":10,"y":1}
+{"x0":0.001,"x1":10,"y":5}
+{"x0":0.002,"x1":0.001,"y":7}
+{"x0":0.003,"x1":0.002,"y":5}
+{"x0":10,"x1":0.001,"y":7}
+{"x0":0.001,"x1":-0.003,"y":0}
+)";
+
+std::string NonFiniteJob(const std::string& model, const std::string& filter) {
+  return R"(name: nonfinite
+sources:
+  - name: points
+    file: { path: points.jsonl }
+    format: json
+    schema:
+      - { name: x0, type: double }
+      - { name: x1, type: double }
+      - { name: y, type: int64 }
+operators:
+)" + filter +
+         R"(  - name: m
+    prequential:
+      model: )" +
+         model + R"(
+      features: ["x0 * 1e308 AS a", "x1 * 1e308 AS b"]
+      label: y
+      options: { classes: 2 }
+sinks:
+  - name: out
+    file: { path: out.jsonl }
+    format: json
+dead_letter:
+  file: { path: dead.jsonl }
+trigger: { interval: 1ms, max_records_per_partition: 4 }
+state: { dir: state }
+)";
+}
+
+TEST_F(LearnJobTest, NonFiniteFeaturesFoundByTheEncoderGiveTheDeadLettersOfAnEarlyCheck) {
+  auto run = [&](const std::string& name, const std::string& model, const std::string& filter) {
+    const std::string dir = dir_ + "/" + name;
+    std::filesystem::create_directories(dir);
+    testing::WriteFile(dir + "/points.jsonl", kNonFinitePoints);
+    auto summary = RunYaml(NonFiniteJob(model, filter), dir);
+    EXPECT_TRUE(summary.ok()) << summary.status().ToString();
+    return std::make_pair(Lines(testing::ReadFile(dir + "/out.jsonl")),
+                          Lines(testing::ReadFile(dir + "/dead.jsonl")));
+  };
+  const auto [late_out, late_dead] = run("late", "sgd_classifier", "");
+  const auto [early_out, early_dead] = run("early", "hoeffding_tree", "");
+  // Feature by feature in row order, then the labels; a row failing both a
+  // feature and its label is named for the feature.
+  // Per batch of 4: batch 3 loses every row to its features, batch 4 every
+  // row to its labels.
+  const std::string a = "feature 'a' is not finite", b = "feature 'b' is not finite";
+  const std::vector<std::string> reasons = {a,
+                                            b,
+                                            "label 5 is not a class id",  // batch 1
+                                            a,
+                                            b,  // 2
+                                            a,
+                                            a,
+                                            b,
+                                            b,  // 3
+                                            a,
+                                            b,
+                                            "label 7 is not",
+                                            "label 5 is not"};
+  ASSERT_EQ(late_dead.size(), reasons.size());
+  for (size_t idx = 0; idx < reasons.size(); ++idx) {
+    EXPECT_NE(late_dead[idx].find(reasons[idx]), std::string::npos)
+        << idx << ": " << late_dead[idx];
+  }
+  EXPECT_EQ(late_dead, early_dead);
+  // The rows that pass: 1, 6, 7 and 17, in order, in both.
+  ASSERT_EQ(late_out.size(), 4u);
+  ASSERT_EQ(early_out.size(), 4u);
+  simdjson::dom::parser parser;
+  for (size_t idx = 0; idx < late_out.size(); ++idx) {
+    simdjson::dom::element late = parser.parse(late_out[idx]);
+    const double x0 = double(late["x0"]);
+    simdjson::dom::element early = parser.parse(early_out[idx]);
+    EXPECT_EQ(double(early["x0"]), x0);
+  }
+  // The model learned as if the rejected rows had been filtered out before
+  // it: every prediction and version bit for bit.
+  const auto [filtered_out, filtered_dead] = run(
+      "filtered", "sgd_classifier", "  - name: finite\n    filter: x0 < 1 AND x1 < 1 AND y < 2\n");
+  EXPECT_EQ(late_out, filtered_out);
+  EXPECT_TRUE(filtered_dead.empty());
+}
+
+// ---------------------------------------------------------------------------
 // Breast cancer (569 rows, 30 features, benign 0/1): a CSV file source.
 
 std::string CancerJob(const std::string& operators, const std::string& sinks, int batch_rows) {
