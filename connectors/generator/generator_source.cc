@@ -335,8 +335,7 @@ class GeneratorSource final : public Source {
         rows_in_out + static_cast<size_t>(std::min<int64_t>(end - start, kMaxReserveRows));
     for (size_t idx = 0; idx < out->num_columns(); ++idx) out->column(idx).Reserve(final_rows);
     SourceMeta& meta = out->meta();
-    for (Column* column :
-         {&meta.topic, &meta.partition, &meta.offset, &meta.key, &meta.timestamp}) {
+    for (Column* column : {&meta.offset, &meta.key, &meta.timestamp}) {
       column->Reserve(final_rows);
     }
 
@@ -380,9 +379,8 @@ class GeneratorSource final : public Source {
   void AppendMeta(int32_t partition, int64_t first_offset,
                   std::span<const TimestampMicros> event_times, SourceMeta* meta) const {
     const size_t rows = event_times.size();
-    for (size_t row = 0; row < rows; ++row) meta->topic.AppendString(name_);
-    std::span<int64_t> partitions = generator::ExtendInt64(&meta->partition, rows);
-    std::fill(partitions.begin(), partitions.end(), partition);
+    meta->topic.AppendStringRun(name_, rows);
+    meta->partition.AppendInt64Run(partition, rows);
     std::span<int64_t> offsets = generator::ExtendInt64(&meta->offset, rows);
     for (size_t row = 0; row < rows; ++row) offsets[row] = first_offset + static_cast<int64_t>(row);
     for (size_t row = 0; row < rows; ++row) meta->key.AppendNull();

@@ -1,5 +1,6 @@
 #include "runtime/core/batch.h"
 
+#include <algorithm>
 #include <array>
 #include <atomic>
 #include <cassert>
@@ -452,6 +453,93 @@ bool Column::Equals(const Column& other) const {
     }
   }
   return true;
+}
+
+size_t RunColumn::RunOf(size_t row) const {
+  return static_cast<size_t>(std::upper_bound(ends_.begin(), ends_.end(), row) - ends_.begin());
+}
+
+bool RunColumn::LastRunEquals(const Column& from, size_t run) const {
+  if (ends_.empty()) return false;
+  const size_t last = ends_.size() - 1;
+  const bool null = run == kNoRun || from.IsNull(run);
+  if (values_.IsNull(last) || null) return values_.IsNull(last) && null;
+  if (type() == TypeId::kString) return values_.GetString(last) == from.GetString(run);
+  return values_.GetInt64(last) == from.GetInt64(run);
+}
+
+void RunColumn::AppendRunFrom(const Column& from, size_t run, size_t rows) {
+  if (rows == 0) return;
+  const auto end = static_cast<uint32_t>(size() + rows);
+  if (LastRunEquals(from, run)) {
+    ends_.back() = end;
+    return;
+  }
+  if (run == kNoRun) {
+    values_.AppendNull();
+  } else {
+    values_.AppendFrom(from, run);
+  }
+  ends_.push_back(end);
+}
+
+void RunColumn::AppendStringRun(std::string_view value, size_t rows) {
+  if (rows == 0) return;
+  if (!ends_.empty() && !values_.IsNull(ends_.size() - 1) &&
+      values_.GetString(ends_.size() - 1) == value) {
+    ends_.back() = static_cast<uint32_t>(size() + rows);
+    return;
+  }
+  values_.AppendString(value);
+  ends_.push_back(static_cast<uint32_t>(size() + rows));
+}
+
+void RunColumn::AppendInt64Run(int64_t value, size_t rows) {
+  if (rows == 0) return;
+  if (!ends_.empty() && !values_.IsNull(ends_.size() - 1) &&
+      values_.GetInt64(ends_.size() - 1) == value) {
+    ends_.back() = static_cast<uint32_t>(size() + rows);
+    return;
+  }
+  values_.AppendInt64(value);
+  ends_.push_back(static_cast<uint32_t>(size() + rows));
+}
+
+void RunColumn::AppendColumn(const RunColumn& other) {
+  uint32_t begin = 0;
+  for (size_t run = 0; run < other.ends_.size(); ++run) {
+    AppendRunFrom(other.values_, run, other.ends_[run] - begin);
+    begin = other.ends_[run];
+  }
+}
+
+RunColumn RunColumn::Gather(std::span<const uint32_t> rows) const {
+  RunColumn out(type());
+  size_t run = 0;
+  for (const uint32_t row : rows) {
+    // Rows come in order (a filter's): walk the runs, else search.
+    if (run >= ends_.size() || row >= ends_[run] || (run > 0 && row < ends_[run - 1])) {
+      run = RunOf(row);
+    }
+    out.AppendRunFrom(values_, run, 1);
+  }
+  return out;
+}
+
+void RunColumn::Clear() {
+  values_.Clear();
+  ends_.clear();
+}
+
+Column RunColumn::Decode() const {
+  Column out(type());
+  out.Reserve(size());
+  uint32_t begin = 0;
+  for (size_t run = 0; run < ends_.size(); ++run) {
+    for (uint32_t row = begin; row < ends_[run]; ++row) out.AppendFrom(values_, run);
+    begin = ends_[run];
+  }
+  return out;
 }
 
 void SourceMeta::Append(std::string_view topic_name, int32_t partition_id, int64_t record_offset,

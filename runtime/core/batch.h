@@ -144,12 +144,62 @@ class Column {
   std::shared_ptr<Buffers> buffers_;
 };
 
+// A column whose value stays the same over runs of rows, stored once per run
+// (run-length encoding, Arrow's RunEndEncoded): a source's topic and
+// partition, the same for every record a task reads, cost a comparison per
+// row instead of a copied string. Reads find a row's run by binary search
+// over the run ends (one run for a task's rows; a few after a union).
+class RunColumn {
+ public:
+  explicit RunColumn(TypeId type) : values_(type) {}
+
+  TypeId type() const { return values_.type(); }
+  size_t size() const { return ends_.empty() ? 0 : ends_.back(); }
+  size_t runs() const { return ends_.size(); }
+
+  void AppendNull() { AppendRunFrom(values_, kNoRun, 1); }
+  void AppendString(std::string_view value) { AppendStringRun(value, 1); }
+  void AppendInt64(int64_t value) { AppendInt64Run(value, 1); }
+  // `rows` rows of `value`.
+  void AppendStringRun(std::string_view value, size_t rows);
+  void AppendInt64Run(int64_t value, size_t rows);
+  void AppendFrom(const RunColumn& other, size_t row) {
+    AppendRunFrom(other.values_, other.RunOf(row), 1);
+  }
+  void AppendColumn(const RunColumn& other);
+  // Rows `rows` (in that order) of this column.
+  RunColumn Gather(std::span<const uint32_t> rows) const;
+  void Reserve(size_t rows) { (void)rows; }  // no per-row storage
+  void Clear();
+
+  bool IsNull(size_t row) const { return values_.IsNull(RunOf(row)); }
+  std::string_view GetString(size_t row) const { return values_.GetString(RunOf(row)); }
+  int64_t GetInt64(size_t row) const { return values_.GetInt64(RunOf(row)); }
+  std::string ValueToString(size_t row) const { return values_.ValueToString(RunOf(row)); }
+  // A plain column of every row, for expressions that read it.
+  Column Decode() const;
+  size_t ApproximateBytes() const {
+    return values_.ApproximateBytes() + ends_.size() * sizeof(uint32_t);
+  }
+
+ private:
+  static constexpr size_t kNoRun = static_cast<size_t>(-1);  // a NULL value
+  size_t RunOf(size_t row) const;
+  // Appends `rows` rows of run `run` of `from` (kNoRun: NULL), extending
+  // the last run when its value is the same.
+  void AppendRunFrom(const Column& from, size_t run, size_t rows);
+  bool LastRunEquals(const Column& from, size_t run) const;
+
+  Column values_;               // one value per run
+  std::vector<uint32_t> ends_;  // each run's end row (exclusive), ascending
+};
+
 // Where each row came from. Filled by sources; carried through row-preserving
 // operators (filter, select) so a late failure can still name the record's
 // topic, partition and offset; empty for rows an operator derives.
 struct SourceMeta {
-  Column topic{TypeId::kString};
-  Column partition{TypeId::kInt64};
+  RunColumn topic{TypeId::kString};  // once per run of rows from one partition
+  RunColumn partition{TypeId::kInt64};
   Column offset{TypeId::kInt64};
   Column key{TypeId::kString};           // NULL when the record had no key
   Column timestamp{TypeId::kTimestamp};  // Kafka timestamp, NULL if unknown

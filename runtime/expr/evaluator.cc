@@ -655,12 +655,12 @@ class MetaRefNode final : public Node {
     }
     const Column* column = nullptr;
     switch (field_) {
-      case MetaField::kTopic:
-        column = &meta.topic;
-        break;
-      case MetaField::kPartition:
-        column = &meta.partition;
-        break;
+      case MetaField::kTopic:  // stored per run of rows
+      case MetaField::kPartition: {
+        const RunColumn& runs = field_ == MetaField::kTopic ? meta.topic : meta.partition;
+        if (runs.size() != ctx.num_rows) return Datum::Owned(NullColumn(type(), ctx.num_rows));
+        return Datum::Owned(runs.Decode());
+      }
       case MetaField::kOffset:
         column = &meta.offset;
         break;

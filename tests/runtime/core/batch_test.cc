@@ -161,6 +161,54 @@ TEST(Batch, GatherCarriesSourceMetadata) {
   EXPECT_EQ(picked.meta().topic.GetString(1), "orders");
 }
 
+// A task's rows share one topic and partition: one run each, however many
+// rows; appending, gathering and decoding keep every row's value.
+TEST(RunColumn, StoresAValueOncePerRunAndReadsEveryRow) {
+  RunColumn topic(TypeId::kString);
+  topic.AppendStringRun("orders", 3);
+  topic.AppendString("orders");
+  topic.AppendNull();
+  topic.AppendNull();
+  topic.AppendString("clicks");
+  EXPECT_EQ(topic.size(), 7u);
+  EXPECT_EQ(topic.runs(), 3u);
+  EXPECT_EQ(topic.GetString(3), "orders");
+  EXPECT_TRUE(topic.IsNull(4));
+  EXPECT_TRUE(topic.IsNull(5));
+  EXPECT_EQ(topic.GetString(6), "clicks");
+
+  RunColumn more(TypeId::kString);
+  more.AppendStringRun("clicks", 2);  // continues the last run
+  more.AppendStringRun("views", 1);
+  topic.AppendColumn(more);
+  EXPECT_EQ(topic.size(), 10u);
+  EXPECT_EQ(topic.runs(), 4u);
+  EXPECT_EQ(topic.ValueToString(8), "clicks");
+  EXPECT_EQ(topic.ValueToString(9), "views");
+
+  // Gathered in order and out of order.
+  const std::vector<uint32_t> rows = {9, 0, 4, 6, 7, 2};
+  const RunColumn picked = topic.Gather(rows);
+  const Column decoded = picked.Decode();
+  ASSERT_EQ(decoded.size(), rows.size());
+  for (size_t idx = 0; idx < rows.size(); ++idx) {
+    EXPECT_EQ(decoded.ValueToString(idx), topic.ValueToString(rows[idx])) << idx;
+  }
+  EXPECT_EQ(picked.runs(), 5u);  // views, orders, NULL, clicks x2, orders
+
+  RunColumn partition(TypeId::kInt64);
+  partition.AppendInt64Run(3, 100000);
+  partition.AppendInt64(3);
+  partition.AppendFrom(partition, 0);
+  EXPECT_EQ(partition.runs(), 1u);
+  EXPECT_EQ(partition.GetInt64(100001), 3);
+  partition.AppendInt64(4);
+  EXPECT_EQ(partition.GetInt64(100002), 4);
+  EXPECT_EQ(partition.GetInt64(99999), 3);
+  partition.Clear();
+  EXPECT_EQ(partition.size(), 0u);
+}
+
 TEST(Batch, SetNumRowsRejectsRaggedColumns) {
   Batch batch(Schema({{"a", TypeId::kInt64, false}, {"b", TypeId::kBool, false}}));
   batch.column(0).AppendInt64(1);
