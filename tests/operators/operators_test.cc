@@ -93,9 +93,8 @@ void ExpectSameBatch(const Batch& actual, const Batch& expected) {
 // SelectRows: ascending row numbers, NULL counts as false, a row whose
 // predicate fails is dead-lettered and not kept; Process is its gather.
 TEST(FilterOperator, SelectRowsListsTheKeptRowsInOrderAndDeadLettersFailures) {
-  auto filter = Make("parsed", {PriceSchema()}, [](spec::OperatorSpec* s) {
-    s->set_filter("CAST(raw AS int64) > price");
-  });
+  auto filter = Make("parsed", {PriceSchema()},
+                     [](spec::OperatorSpec* s) { s->set_filter("CAST(raw AS int64) > price"); });
   ASSERT_NE(filter, nullptr);
   EXPECT_TRUE(filter->SelectsRows());
   Batch input = PriceBatch({{1, 5.0, "7"},

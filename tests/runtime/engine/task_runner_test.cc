@@ -132,7 +132,8 @@ TEST(TaskRunner, EveryReaderOfAFilterGetsTheRowsTheDenseChainGives) {
       "  - { name: later_out, input: later_shaped, stdout: }\n"
       "  - { name: counts_out, input: per_kind, stdout: }\n");
   ASSERT_NE(plan, nullptr);
-  Batch input = Events(*plan, 40, [](int row) { return row % 4 != 1; }, 6);
+  Batch input = Events(
+      *plan, 40, [](int row) { return row % 4 != 1; }, 6);
 
   DeadLetters dense_dead;
   const Batch kept = Dense(Op(*plan, "kept"), input, &dense_dead);
@@ -178,7 +179,8 @@ TEST(TaskRunner, AFilterKeepingEveryRowSharesItsInput) {
       "sinks:\n"
       "  - { name: out, input: kept, stdout: }\n");
   ASSERT_NE(plan, nullptr);
-  Batch input = Events(*plan, 10, [](int) { return true; }, 8);
+  Batch input = Events(
+      *plan, 10, [](int) { return true; }, 8);
   Task task = TaskOf(*plan, input);
   ASSERT_TRUE(ProcessTask(*plan, task).ok());
   ExpectSameRows(task.sink_rows[0], input);
@@ -197,7 +199,8 @@ TEST(TaskRunner, ASelectAfterAFilterDeadLettersWholeRows) {
       "sinks:\n"
       "  - { name: out, input: parsed, stdout: }\n");
   ASSERT_NE(plan, nullptr);
-  Batch input = Events(*plan, 6, [](int row) { return row != 2; }, 1);
+  Batch input = Events(
+      *plan, 6, [](int row) { return row != 2; }, 1);
   input.column(2) = Column(TypeId::kString);
   for (const char* payload : {"1", "2", "3", "x", "5", "y"}) input.column(2).AppendString(payload);
   DeadLetters dense_dead;
@@ -234,7 +237,8 @@ TEST(TaskRunner, AFilterThenSelectCopiesNoColumnTheSelectDoesNotRead) {
   ASSERT_NE(plan, nullptr);
   constexpr int kRows = 2'000;
   constexpr size_t kPayloadBytes = 4'096;
-  Batch input = Events(*plan, kRows, [](int row) { return row % 2 == 0; }, kPayloadBytes);
+  Batch input = Events(
+      *plan, kRows, [](int row) { return row % 2 == 0; }, kPayloadBytes);
   Task task = TaskOf(*plan, std::move(input));
 
   const AllocationCounts before = CurrentAllocations();
