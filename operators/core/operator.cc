@@ -4,6 +4,16 @@
 
 namespace eddy {
 
+Status Operator::SelectRows(const Batch&, std::vector<uint32_t>*, DeadLetters*) const {
+  return Status::Internal("operator '" + name() + "' does not select rows");
+}
+
+Status Operator::ProcessSelected(size_t input_index, const Batch& input,
+                                 std::span<const uint32_t> rows, Batch* out,
+                                 DeadLetters* dead_letters) const {
+  return Process(input_index, input.Gather(rows), out, dead_letters);
+}
+
 DeadLetter RowDeadLetter(const Batch& batch, size_t row, const std::string& node,
                          std::string reason) {
   DeadLetter letter;

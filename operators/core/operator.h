@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -33,6 +34,33 @@ class Operator {
                          DeadLetters* dead_letters) const = 0;
   // One line for plans: "filter (price > 10)".
   virtual std::string Describe() const = 0;
+
+  // Selection vectors (DuckDB's SelectionVector), opt-in on both sides. A
+  // filter-like operator says which rows of its input it keeps instead of
+  // copying them, and an operator downstream that can reads those rows
+  // straight from the filter's input, copying only the columns it needs.
+  // The engine's in-task stage (runtime/engine/task_runner.cc) pairs them
+  // up and gathers the rows once for any other reader (sinks, batch-wide
+  // operators). The row list travels beside the batch, never inside it, so
+  // no code can read a selected batch as if it were dense; Process keeps
+  // its dense meaning for every operator.
+  //
+  // True when SelectRows is implemented: the operator's output is always a
+  // subset of its one input's rows, in order, with its input's schema.
+  virtual bool SelectsRows() const { return false; }
+  // Appends to `rows` (cleared first) the ascending numbers of the rows of
+  // `input` that Process would keep, dead-lettering rejected rows as
+  // Process would. Process(input) must equal input.Gather(*rows).
+  virtual Status SelectRows(const Batch& input, std::vector<uint32_t>* rows,
+                            DeadLetters* dead_letters) const;
+  // True when ProcessSelected does better than the default.
+  virtual bool ReadsSelectedRows() const { return false; }
+  // Process over rows `rows` (ascending) of `input`: the same output and
+  // dead letters as Process(input_index, input.Gather(rows), ...), which
+  // is what the default does.
+  virtual Status ProcessSelected(size_t input_index, const Batch& input,
+                                 std::span<const uint32_t> rows, Batch* out,
+                                 DeadLetters* dead_letters) const;
 };
 
 // Dead letter for row `row` of `batch`, rejected by `node`: the row as JSON

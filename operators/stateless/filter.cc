@@ -15,29 +15,39 @@ class FilterOperator final : public Operator {
   const Schema& output_schema() const override { return schema_; }
   std::string Describe() const override { return "filter " + predicate_->ToString(); }
 
-  Status Process(size_t, const Batch& input, Batch* out, DeadLetters* dead_letters) const override {
+  bool SelectsRows() const override { return true; }
+
+  Status SelectRows(const Batch& input, std::vector<uint32_t>* rows,
+                    DeadLetters* dead_letters) const override {
     std::vector<RowError> errors;
     const Column verdict = predicate_->Evaluate(input, &errors);
     if (!errors.empty()) {
       std::vector<uint8_t> failed;
       RejectFailedRows(input, errors, name_, &failed, dead_letters);
     }
-    // The rows kept, in a vector each worker thread keeps from batch to
-    // batch (Process is const and runs on many tasks at once).
-    thread_local std::vector<uint32_t> keep;
-    keep.clear();
-    keep.reserve(input.num_rows());
+    // A failing row's verdict is NULL (Expression::Evaluate), so it is not
+    // kept either.
+    rows->clear();
+    rows->reserve(input.num_rows());
     const auto values = verdict.bools();
     if (!verdict.MayHaveNulls()) {
       for (uint32_t row = 0; row < values.size(); ++row) {
-        if (values[row]) keep.push_back(row);
+        if (values[row]) rows->push_back(row);
       }
     } else {
       const auto& valid = verdict.validity();
       for (uint32_t row = 0; row < values.size(); ++row) {
-        if (valid[row] && values[row]) keep.push_back(row);
+        if (valid[row] && values[row]) rows->push_back(row);
       }
     }
+    return Status::OK();
+  }
+
+  Status Process(size_t, const Batch& input, Batch* out, DeadLetters* dead_letters) const override {
+    // The rows kept, in a vector each worker thread keeps from batch to
+    // batch (Process is const and runs on many tasks at once).
+    thread_local std::vector<uint32_t> keep;
+    EDDY_RETURN_IF_ERROR(SelectRows(input, &keep, dead_letters));
     if (keep.size() == input.num_rows() && out->num_rows() == 0) {
       *out = input;
       return Status::OK();

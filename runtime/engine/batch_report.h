@@ -18,7 +18,8 @@ namespace eddy {
 
 // Rows through one DAG node in one batch. Bytes are the in-memory size of
 // the node's columnar output (sources: decoded rows; sinks: rows handed to
-// the sink).
+// the sink; a filter in a task, whose rows are not copied: its input's
+// size scaled by the share of rows kept).
 struct NodeStats {
   std::string name;
   DagNode::Kind kind = DagNode::Kind::kSource;

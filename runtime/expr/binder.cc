@@ -154,6 +154,13 @@ class Binder {
   explicit Binder(const Schema& schema) : schema_(schema) {}
 
   bool can_fail() const { return can_fail_; }
+  // The schema columns bound so far, ascending and distinct.
+  std::vector<size_t> ColumnsRead() const {
+    std::vector<size_t> columns = columns_read_;
+    std::sort(columns.begin(), columns.end());
+    columns.erase(std::unique(columns.begin(), columns.end()), columns.end());
+    return columns;
+  }
 
   Result<NodePtr> Bind(Ast& ast) {
     switch (ast.kind) {
@@ -224,7 +231,7 @@ class Binder {
   // Exact name first; an unquoted name may also match one column ignoring
   // case. The canonical name is written back for ToString.
   Result<NodePtr> BindColumn(Ast& ast) {
-    if (auto idx = schema_.IndexOf(ast.text)) return MakeColumnRef(*idx, schema_.field(*idx));
+    if (auto idx = schema_.IndexOf(ast.text)) return BindColumnAt(*idx);
     if (!ast.quoted) {
       std::optional<size_t> found;
       for (size_t idx = 0; idx < schema_.size(); ++idx) {
@@ -238,7 +245,7 @@ class Binder {
       }
       if (found) {
         ast.text = schema_.field(*found).name;
-        return MakeColumnRef(*found, schema_.field(*found));
+        return BindColumnAt(*found);
       }
     }
     for (const auto& meta : kMetaColumns) {
@@ -263,6 +270,11 @@ class Binder {
     if (schema_.size() == 0) message += "none";
     message += "; metadata: _topic, _partition, _offset, _key, _timestamp)";
     return ErrorAt(ast.pos, message);
+  }
+
+  NodePtr BindColumnAt(size_t idx) {
+    columns_read_.push_back(idx);
+    return MakeColumnRef(idx, schema_.field(idx));
   }
 
   Result<NodePtr> BindUnary(Ast& ast) {
@@ -538,17 +550,19 @@ class Binder {
 
   const Schema& schema_;
   bool can_fail_ = false;
+  std::vector<size_t> columns_read_;
 };
 
 struct Compiled {
   NodePtr root;
   bool can_fail = false;
+  std::vector<size_t> columns_read;
 };
 
 Result<Compiled> BindTree(Ast& ast, const Schema& schema) {
   Binder binder(schema);
   EDDY_ASSIGN_OR_RETURN(NodePtr root, binder.Bind(ast));
-  return Compiled{std::move(root), binder.can_fail()};
+  return Compiled{std::move(root), binder.can_fail(), binder.ColumnsRead()};
 }
 
 Result<std::unique_ptr<Expression>> Compile(std::string_view text, const Schema& schema,
@@ -565,7 +579,8 @@ Result<std::unique_ptr<Expression>> Compile(std::string_view text, const Schema&
     compiled.root = std::move(coerced).value();
   }
   const bool nullable = compiled.root->nullable() || compiled.can_fail;
-  return MakeExpression(std::move(compiled.root), AstToString(*ast), nullable);
+  return MakeExpression(std::move(compiled.root), AstToString(*ast), nullable,
+                        std::move(compiled.columns_read));
 }
 
 }  // namespace
@@ -591,8 +606,9 @@ Result<std::vector<NamedExpression>> CompileSelectItem(std::string_view item,
     for (size_t idx = 0; idx < schema.size(); ++idx) {
       const Field& field = schema.field(idx);
       out.push_back(NamedExpression{
-          field.name, expr::MakeExpression(expr::MakeColumnRef(idx, field),
-                                           expr::QuoteIdentifier(field.name), field.nullable)});
+          field.name,
+          expr::MakeExpression(expr::MakeColumnRef(idx, field), expr::QuoteIdentifier(field.name),
+                               field.nullable, std::vector<size_t>{idx})});
     }
     return out;
   }
@@ -615,8 +631,9 @@ Result<std::vector<NamedExpression>> CompileSelectItem(std::string_view item,
   }
   const bool nullable = compiled.root->nullable() || compiled.can_fail;
   out.push_back(NamedExpression{
-      std::move(name), expr::MakeExpression(std::move(compiled.root),
-                                            expr::AstToString(*parsed.expression), nullable)});
+      std::move(name),
+      expr::MakeExpression(std::move(compiled.root), expr::AstToString(*parsed.expression),
+                           nullable, std::move(compiled.columns_read))});
   return out;
 }
 

@@ -960,12 +960,17 @@ class CallNode final : public Node {
 
 class CompiledExpression final : public Expression {
  public:
-  CompiledExpression(NodePtr root, std::string text, bool nullable)
-      : root_(std::move(root)), text_(std::move(text)), nullable_(nullable) {}
+  CompiledExpression(NodePtr root, std::string text, bool nullable,
+                     std::vector<size_t> columns_read)
+      : root_(std::move(root)),
+        text_(std::move(text)),
+        nullable_(nullable),
+        columns_read_(std::move(columns_read)) {}
 
   TypeId type() const override { return root_->type(); }
   bool nullable() const override { return nullable_; }
   std::string ToString() const override { return text_; }
+  std::span<const size_t> columns_read() const override { return columns_read_; }
 
   Column Evaluate(const Batch& input, std::vector<RowError>* errors) const override {
     std::vector<RowError> local;
@@ -992,6 +997,7 @@ class CompiledExpression final : public Expression {
   NodePtr root_;
   std::string text_;
   bool nullable_;
+  std::vector<size_t> columns_read_;
 };
 
 }  // namespace
@@ -1055,8 +1061,10 @@ NodePtr MakeCall(TypeId type, bool nullable, std::vector<NodePtr> args, Function
   return std::make_unique<CallNode>(type, nullable, std::move(args), std::move(kernel));
 }
 
-std::unique_ptr<Expression> MakeExpression(NodePtr root, std::string text, bool nullable) {
-  return std::make_unique<CompiledExpression>(std::move(root), std::move(text), nullable);
+std::unique_ptr<Expression> MakeExpression(NodePtr root, std::string text, bool nullable,
+                                           std::vector<size_t> columns_read) {
+  return std::make_unique<CompiledExpression>(std::move(root), std::move(text), nullable,
+                                              std::move(columns_read));
 }
 
 }  // namespace eddy::expr

@@ -25,6 +25,7 @@
 // from many threads at once.
 
 #include <memory>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -52,6 +53,11 @@ class Expression {
   // against) into a column of type() with input.num_rows() rows. A row that
   // fails gets NULL and one entry in `errors`, in row order.
   virtual Column Evaluate(const Batch& input, std::vector<RowError>* errors) const = 0;
+  // The columns of the compiled-against schema that Evaluate reads, as
+  // indexes, ascending and distinct; the metadata columns (_topic, ...) are
+  // not among them. An operator may evaluate over a batch of only these
+  // columns (select after a filter gathers no others, operator.h).
+  virtual std::span<const size_t> columns_read() const = 0;
   // Canonical text, fully parenthesized, for plans and error messages.
   virtual std::string ToString() const = 0;
 };

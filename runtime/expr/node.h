@@ -128,8 +128,10 @@ NodePtr MakeCase(std::vector<NodePtr> conditions, std::vector<NodePtr> values, N
 using FunctionKernel = std::function<Datum(std::span<const NodePtr> args, const EvalContext& ctx)>;
 NodePtr MakeCall(TypeId type, bool nullable, std::vector<NodePtr> args, FunctionKernel kernel);
 
-// The public Expression around a bound tree.
-std::unique_ptr<Expression> MakeExpression(NodePtr root, std::string text, bool nullable);
+// The public Expression around a bound tree; `columns_read` are the schema
+// columns its column references name, ascending and distinct.
+std::unique_ptr<Expression> MakeExpression(NodePtr root, std::string text, bool nullable,
+                                           std::vector<size_t> columns_read);
 
 // ---- Kernel building blocks (evaluator.cc), shared with functions.cc ----
 

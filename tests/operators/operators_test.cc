@@ -63,6 +63,63 @@ TEST(FilterOperator, KeepsRowsWhosePredicateIsTrueAndDropsNulls) {
   EXPECT_TRUE(dead.empty());
 }
 
+// Dead letters as one comparable line each.
+std::vector<std::string> Lines(const DeadLetters& letters) {
+  std::vector<std::string> lines;
+  for (const DeadLetter& letter : letters) {
+    lines.push_back(letter.node + "|" + letter.topic + "|" + std::to_string(letter.partition) +
+                    "|" + std::to_string(letter.offset) + "|" + letter.key.value_or("<none>") +
+                    "|" + letter.value + "|" + letter.reason);
+  }
+  return lines;
+}
+
+// Equal schemas, rows, source metadata and null masks, column by column.
+void ExpectSameBatch(const Batch& actual, const Batch& expected) {
+  ASSERT_EQ(actual.schema(), expected.schema());
+  ASSERT_EQ(actual.num_rows(), expected.num_rows());
+  EXPECT_EQ(actual.ToString(1000), expected.ToString(1000));
+  for (size_t idx = 0; idx < expected.num_columns(); ++idx) {
+    EXPECT_TRUE(actual.column(idx).Equals(expected.column(idx))) << "column " << idx;
+    EXPECT_EQ(actual.column(idx).MayHaveNulls(), expected.column(idx).MayHaveNulls())
+        << "column " << idx;
+  }
+  ASSERT_EQ(actual.meta().size(), expected.meta().size());
+  EXPECT_TRUE(actual.meta().offset.Equals(expected.meta().offset));
+  EXPECT_TRUE(actual.meta().topic.Equals(expected.meta().topic));
+  EXPECT_TRUE(actual.meta().key.Equals(expected.meta().key));
+}
+
+// SelectRows: ascending row numbers, NULL counts as false, a row whose
+// predicate fails is dead-lettered and not kept; Process is its gather.
+TEST(FilterOperator, SelectRowsListsTheKeptRowsInOrderAndDeadLettersFailures) {
+  auto filter = Make("parsed", {PriceSchema()},
+                     [](spec::OperatorSpec* s) { s->set_filter("CAST(raw AS int64) > price"); });
+  ASSERT_NE(filter, nullptr);
+  EXPECT_TRUE(filter->SelectsRows());
+  Batch input = PriceBatch({{1, 5.0, "7"},
+                            {2, 50.0, "8"},
+                            {3, std::nullopt, "9"},
+                            {4, 1.0, "x"},
+                            {5, 2.0, "30"},
+                            {6, 3.0, "y"}});
+  std::vector<uint32_t> rows = {99};  // cleared first
+  DeadLetters dead;
+  ASSERT_TRUE(filter->SelectRows(input, &rows, &dead).ok());
+  EXPECT_EQ(rows, (std::vector<uint32_t>{0, 4}));
+  ASSERT_EQ(dead.size(), 2u);
+  EXPECT_EQ(dead[0].offset, 103);
+  EXPECT_EQ(dead[1].offset, 105);
+  EXPECT_EQ(dead[0].node, "parsed");
+  EXPECT_NE(dead[0].reason.find("x"), std::string::npos) << dead[0].reason;
+
+  Batch out(filter->output_schema());
+  DeadLetters process_dead;
+  ASSERT_TRUE(filter->Process(0, input, &out, &process_dead).ok());
+  ExpectSameBatch(out, input.Gather(rows));
+  EXPECT_EQ(Lines(process_dead), Lines(dead));
+}
+
 TEST(FilterOperator, RejectsANonBooleanPredicateWithItsField) {
   spec::OperatorSpec spec;
   spec.set_name("bad");
@@ -97,6 +154,72 @@ TEST(SelectOperator, ComputesColumnsAndDeadLettersRowsWhoseCastFails) {
   EXPECT_EQ(dead[0].value, R"({"id":2,"price":2,"raw":"x1"})");
   // Surviving rows keep their origin.
   EXPECT_EQ(out.meta().offset.GetInt64(1), 102);
+}
+
+// ProcessSelected over rows of a batch equals Process over those rows
+// gathered: bare columns, computed ones, metadata, and (through its dense
+// fallback) a cast that fails, whose dead letter carries the whole row.
+TEST(SelectOperator, ProcessSelectedEqualsProcessOverTheGatheredRows) {
+  Batch input = PriceBatch({{1, 1.5, "10"},
+                            {2, 2.0, "x1"},
+                            {3, std::nullopt, "-7"},
+                            {4, 4.0, "4"},
+                            {5, 5.0, "y"},
+                            {6, 6.0, "6"}});
+  const std::vector<std::vector<std::string>> selects = {
+      {"price"},                                            // bare
+      {"price * 2 AS doubled", "_offset", "1 AS one"},      // computed, meta, literal
+      {"id", "CAST(raw AS int64) AS parsed"},               // fails on rows 1 and 4
+      {"coalesce(price, 0) AS price", "length(raw) AS n"},  // reads every column but id
+  };
+  const std::vector<std::vector<uint32_t>> row_lists = {{0, 2, 3, 5}, {1, 4}, {}, {0}};
+  for (const auto& items : selects) {
+    auto select = Make("shape", {PriceSchema()}, [&](spec::OperatorSpec* s) {
+      for (const std::string& item : items) s->mutable_select()->add_columns(item);
+    });
+    ASSERT_NE(select, nullptr);
+    EXPECT_TRUE(select->ReadsSelectedRows()) << items[0];
+    for (const auto& rows : row_lists) {
+      SCOPED_TRACE(items[0] + " over " + std::to_string(rows.size()) + " rows");
+      Batch dense_out(select->output_schema());
+      DeadLetters dense_dead;
+      ASSERT_TRUE(select->Process(0, input.Gather(rows), &dense_out, &dense_dead).ok());
+      Batch selected_out(select->output_schema());
+      DeadLetters selected_dead;
+      ASSERT_TRUE(select->ProcessSelected(0, input, rows, &selected_out, &selected_dead).ok());
+      ExpectSameBatch(selected_out, dense_out);
+      EXPECT_EQ(Lines(selected_dead), Lines(dense_dead));
+    }
+  }
+}
+
+// The failing select above dead-letters rows with every column, as it did
+// before selection vectors, and a select of every column has nothing to
+// save, so it takes the default (gather, then Process).
+TEST(SelectOperator, SelectedRowsThatFailCarryTheWholeRowAndStarReadsDensely) {
+  Batch input = PriceBatch({{1, 1.5, "10"}, {2, 2.0, "x1"}, {3, 3.0, "3"}});
+  auto parse = Make("parse", {PriceSchema()}, [](spec::OperatorSpec* s) {
+    s->mutable_select()->add_columns("CAST(raw AS int64) AS parsed");
+  });
+  ASSERT_NE(parse, nullptr);
+  const std::vector<uint32_t> rows = {1, 2};
+  Batch out(parse->output_schema());
+  DeadLetters dead;
+  ASSERT_TRUE(parse->ProcessSelected(0, input, rows, &out, &dead).ok());
+  EXPECT_EQ(out.ToString(), "parsed=3\n");
+  ASSERT_EQ(dead.size(), 1u);
+  EXPECT_EQ(dead[0].value, R"({"id":2,"price":2,"raw":"x1"})");
+  EXPECT_EQ(dead[0].offset, 101);
+
+  auto star = Make("all", {PriceSchema()},
+                   [](spec::OperatorSpec* s) { s->mutable_select()->add_columns("*"); });
+  ASSERT_NE(star, nullptr);
+  EXPECT_FALSE(star->ReadsSelectedRows());
+  EXPECT_FALSE(star->SelectsRows());
+  Batch star_out(star->output_schema());
+  DeadLetters star_dead;
+  ASSERT_TRUE(star->ProcessSelected(0, input, rows, &star_out, &star_dead).ok());
+  ExpectSameBatch(star_out, input.Gather(rows));
 }
 
 TEST(SelectOperator, RejectsDuplicateOutputNamesAtTheirItem) {

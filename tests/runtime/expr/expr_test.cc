@@ -604,6 +604,29 @@ TEST(ExprSelect, ItemsAndNames) {
   EXPECT_THAT(unknown.status().message(), StartsWith("at 1: unknown column 'nope'"));
 }
 
+// The columns an expression reads, by schema index, ascending and distinct,
+// so an operator can evaluate it over those columns alone.
+TEST(ExprCompile, ColumnsReadListsEachReferencedColumnOnce) {
+  Schema schema({Field{"price", TypeId::kDouble, true}, Field{"ad_id", TypeId::kInt64, true},
+                 Field{"name", TypeId::kString, true}, Field{"qty", TypeId::kInt64, true}});
+  auto read = [&](std::string_view text) {
+    auto compiled = CompileExpression(text, schema);
+    EXPECT_TRUE(compiled.ok()) << compiled.status().ToString();
+    if (!compiled.ok()) return std::vector<size_t>{99};
+    const auto columns = (*compiled)->columns_read();
+    return std::vector<size_t>(columns.begin(), columns.end());
+  };
+  EXPECT_EQ(read("qty * price + price"), (std::vector<size_t>{0, 3}));
+  EXPECT_EQ(read("CASE WHEN NAME = 'a' THEN qty ELSE ad_id END"), (std::vector<size_t>{1, 2, 3}));
+  EXPECT_EQ(read("coalesce(_key, 'k') || _topic"), std::vector<size_t>{});
+  EXPECT_EQ(read("1 + 2"), std::vector<size_t>{});
+  auto star = CompileSelectItem("*", schema);
+  ASSERT_TRUE(star.ok());
+  ASSERT_EQ(star->size(), 4u);
+  const auto third = (*star)[2].expression->columns_read();
+  EXPECT_EQ(std::vector<size_t>(third.begin(), third.end()), std::vector<size_t>{2});
+}
+
 TEST(ExprCompile, ErrorsWithPositions) {
   Schema schema({Field{"price", TypeId::kDouble, true}, Field{"ad_id", TypeId::kInt64, true},
                  Field{"name", TypeId::kString, true}, Field{"ts", TypeId::kTimestamp, true},
