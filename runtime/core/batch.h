@@ -178,6 +178,8 @@ class RunColumn {
   std::string ValueToString(size_t row) const { return values_.ValueToString(RunOf(row)); }
   // A plain column of every row, for expressions that read it.
   Column Decode() const;
+  // The same values row for row, however they fall into runs.
+  bool Equals(const RunColumn& other) const { return Decode().Equals(other.Decode()); }
   size_t ApproximateBytes() const {
     return values_.ApproximateBytes() + ends_.size() * sizeof(uint32_t);
   }
