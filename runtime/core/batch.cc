@@ -468,41 +468,37 @@ bool RunColumn::LastRunEquals(const Column& from, size_t run) const {
   return values_.GetInt64(last) == from.GetInt64(run);
 }
 
+void RunColumn::AddRows(bool extends_last, size_t rows) {
+  const auto end = static_cast<uint32_t>(size() + rows);
+  if (extends_last) {
+    ends_.back() = end;
+  } else {
+    ends_.push_back(end);
+  }
+}
+
 void RunColumn::AppendRunFrom(const Column& from, size_t run, size_t rows) {
   if (rows == 0) return;
-  const auto end = static_cast<uint32_t>(size() + rows);
-  if (LastRunEquals(from, run)) {
-    ends_.back() = end;
-    return;
-  }
-  if (run == kNoRun) {
-    values_.AppendNull();
-  } else {
-    values_.AppendFrom(from, run);
-  }
-  ends_.push_back(end);
+  const bool same = LastRunEquals(from, run);
+  if (!same && run == kNoRun) values_.AppendNull();
+  if (!same && run != kNoRun) values_.AppendFrom(from, run);
+  AddRows(same, rows);
 }
 
 void RunColumn::AppendStringRun(std::string_view value, size_t rows) {
   if (rows == 0) return;
-  if (!ends_.empty() && !values_.IsNull(ends_.size() - 1) &&
-      values_.GetString(ends_.size() - 1) == value) {
-    ends_.back() = static_cast<uint32_t>(size() + rows);
-    return;
-  }
-  values_.AppendString(value);
-  ends_.push_back(static_cast<uint32_t>(size() + rows));
+  const bool same = !ends_.empty() && !values_.IsNull(ends_.size() - 1) &&
+                    values_.GetString(ends_.size() - 1) == value;
+  if (!same) values_.AppendString(value);
+  AddRows(same, rows);
 }
 
 void RunColumn::AppendInt64Run(int64_t value, size_t rows) {
   if (rows == 0) return;
-  if (!ends_.empty() && !values_.IsNull(ends_.size() - 1) &&
-      values_.GetInt64(ends_.size() - 1) == value) {
-    ends_.back() = static_cast<uint32_t>(size() + rows);
-    return;
-  }
-  values_.AppendInt64(value);
-  ends_.push_back(static_cast<uint32_t>(size() + rows));
+  const bool same = !ends_.empty() && !values_.IsNull(ends_.size() - 1) &&
+                    values_.GetInt64(ends_.size() - 1) == value;
+  if (!same) values_.AppendInt64(value);
+  AddRows(same, rows);
 }
 
 void RunColumn::AppendColumn(const RunColumn& other) {

@@ -191,6 +191,9 @@ class RunColumn {
   // the last run when its value is the same.
   void AppendRunFrom(const Column& from, size_t run, size_t rows);
   bool LastRunEquals(const Column& from, size_t run) const;
+  // Adds `rows` rows to the last run, or as a new run whose value was just
+  // appended to values_.
+  void AddRows(bool extends_last, size_t rows);
 
   Column values_;               // one value per run
   std::vector<uint32_t> ends_;  // each run's end row (exclusive), ascending
